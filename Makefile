@@ -1,0 +1,20 @@
+# Spreekkamer — the two commands (and a few more). Run as root on Debian 12.
+.PHONY: run test bench build typecheck clean
+
+run:        ## install what is missing, start everything, serve the appliance with demo data
+	@scripts/run.sh
+
+test:       ## install what is missing and run every test against the real services
+	@scripts/test.sh
+
+bench:      ## benchmarks; writes .run/bench/latest.json
+	@scripts/bench.sh
+
+build:
+	@npm run -s build
+
+typecheck:
+	@npx tsc -p tsconfig.json --noEmit
+
+clean:
+	rm -rf .run web/dist

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# make run: install what is missing, start PostgreSQL, Redis and Janus (private instances when
+# none is reachable), migrate, load demo data and serve the appliance in the foreground.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_installed
+export DATABASE_URL; DATABASE_URL="$(ensure_postgres spreekkamer)"
+export REDIS_URL; REDIS_URL="$(ensure_redis)"
+export SECRET_KEY; SECRET_KEY="$(ensure_secret)"
+
+PUBLIC_PORT="${PUBLIC_PORT:-8080}"; INTERNAL_PORT="${INTERNAL_PORT:-8081}"
+JANUS_WS_PORT="${JANUS_WS_PORT:-8188}"; JANUS_ADMIN_PORT="${JANUS_ADMIN_PORT:-7188}"
+export PUBLIC_PORT INTERNAL_PORT
+export PUBLIC_HOST="${PUBLIC_HOST:-0.0.0.0}" INTERNAL_HOST="${INTERNAL_HOST:-127.0.0.1}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$PUBLIC_PORT}"
+export INTERNAL_BASE_URL="${INTERNAL_BASE_URL:-http://localhost:$INTERNAL_PORT}"
+export COOKIE_SECURE="${COOKIE_SECURE:-false}" NODE_ENV="${NODE_ENV:-development}"
+
+say "rendering the hardened Janus configuration into .run/janus"
+node scripts/janus-config.mjs --out "$RUN/janus" --ws-port "$JANUS_WS_PORT" --admin-port "$JANUS_ADMIN_PORT" >/dev/null
+export JANUS_URL="ws://127.0.0.1:$JANUS_WS_PORT"
+export JANUS_API_SECRET; JANUS_API_SECRET="$(node -p "require('$RUN/janus/secrets.json').apiSecret")"
+export JANUS_ADMIN_KEY; JANUS_ADMIN_KEY="$(node -p "require('$RUN/janus/secrets.json').adminKey")"
+
+PIDS=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  stop_private_postgres
+  [[ -f "$RUN/redis/redis.pid" ]] && kill "$(cat "$RUN/redis/redis.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+say "starting Janus"
+janus -F "$RUN/janus" -C "$RUN/janus/janus.jcfg" > "$RUN/janus.log" 2>&1 &
+PIDS+=($!)
+
+say "building the browser apps"
+node web/build.mjs >/dev/null
+say "migrating the database"
+npm run -s cli -- migrate
+npm run -s cli -- seed-demo
+
+say "serving (Ctrl-C stops everything)"
+cat <<INFO
+
+  Patient site (public listener):   $PUBLIC_BASE_URL   (links above)
+  Staff site (internal listener):   $INTERNAL_BASE_URL/staff/
+  Integration API:                  $INTERNAL_BASE_URL/api/v1/
+
+INFO
+node --import tsx control/src/main.ts &
+PIDS+=($!)
+wait "${PIDS[-1]}"
