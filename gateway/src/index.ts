@@ -1,0 +1,438 @@
+/**
+ * The gateway: janode connections to the Janus servers, room lifecycle and the per-browser
+ * signalling relay. The control plane sees only the types in ./types.ts.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import Janode, { type JanodeConnection, type JanodeSession } from 'janode';
+import VideoRoomPlugin, { type VideoRoomHandle, type JanodePublisher } from 'janode/plugins/videoroom';
+import type {
+  FeedEvent,
+  Gateway,
+  GatewayOptions,
+  IceCandidate,
+  JanusServerConfig,
+  JoinResult,
+  Jsep,
+  PeerEvent,
+  PeerSession,
+  RoomSpec,
+} from './types.js';
+
+export type * from './types.js';
+
+type Log = GatewayOptions['logger'];
+type Handle = VideoRoomHandle;
+
+const { EVENT } = Janode;
+const VR = VideoRoomPlugin.EVENT;
+/** Session keep-alive period; Janus drops sessions silent for session_timeout (60 s). */
+const KEEPALIVE_SECS = 20;
+const ERR_NO_SUCH_ROOM = 426;
+const ERR_ROOM_EXISTS = 427;
+
+/** janode errors carry the plugin's error code in `_code`. */
+const codeOf = (err: unknown): number | undefined => (err as { _code?: number } | null)?._code;
+
+/**
+ * janode prints to the console and, at debug level, whole messages (with display names).
+ * Send its warnings and errors to our logger with displays blanked; drop the chatter.
+ */
+function routeJanodeLogs(log: Log): void {
+  const scrub = (args: unknown[]) =>
+    args.map(String).join(' ').replace(/("display"\s*:\s*)"(?:[^"\\]|\\.)*"/g, '$1"[redacted]"');
+  const quiet = () => {};
+  Object.assign(Janode.Logger, {
+    debug: quiet,
+    verbose: quiet,
+    info: quiet,
+    warning: (...args: unknown[]) => log.debug({ janode: 'warn' }, scrub(args)),
+    error: (...args: unknown[]) => log.debug({ janode: 'error' }, scrub(args)),
+  });
+}
+
+/** One Janus server: a janode connection, one session, a long-lived admin handle. */
+class JanusServer {
+  up = false;
+  since: Date | null = null;
+  readonly peers = new Set<Peer>();
+  session: JanodeSession | null = null;
+  admin: Handle | null = null;
+  private connection: JanodeConnection | null = null;
+  /** Bumped on every connect, so events of an old connection are ignored. */
+  private generation = 0;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    readonly cfg: JanusServerConfig,
+    private readonly log: Log,
+    private readonly backoff: { min: number; max: number },
+    private readonly onChange: (server: JanusServer, up: boolean) => void,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    this.timer = null;
+    if (this.stopped) return;
+    let connection: JanodeConnection | null = null;
+    try {
+      // max_retries 0: janode's own retry loop only covers the first connect; ours is below.
+      connection = await Janode.connect({ address: { url: this.cfg.url, apisecret: this.cfg.apiSecret }, max_retries: 0 });
+      const session = await connection.create(KEEPALIVE_SECS);
+      const admin = await session.attach(VideoRoomPlugin);
+      if (this.stopped) {
+        await connection.close().catch(() => {});
+        return;
+      }
+      const generation = ++this.generation;
+      const lost = (reason: string) => () => this.lost(generation, reason);
+      connection.once(EVENT.CONNECTION_ERROR, lost('connection error'));
+      connection.once(EVENT.CONNECTION_CLOSED, lost('connection closed'));
+      session.once(EVENT.SESSION_DESTROYED, lost('session destroyed'));
+      admin.once(EVENT.HANDLE_DETACHED, lost('admin handle detached'));
+      this.connection = connection;
+      this.session = session;
+      this.admin = admin;
+      this.up = true;
+      this.since = new Date();
+      this.attempt = 0;
+      this.log.info({ server: this.cfg.name }, 'janus connected');
+      this.onChange(this, true);
+    } catch (err) {
+      connection?.close().catch(() => {});
+      this.log.warn({ server: this.cfg.name, attempt: this.attempt, err: (err as Error).message }, 'janus connect failed');
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.timer) return;
+    const { min, max } = this.backoff;
+    const delay = Math.min(max, min * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+    this.attempt = Math.min(this.attempt + 1, 20);
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private lost(generation: number, reason: string): void {
+    if (generation !== this.generation || !this.up) return;
+    this.log.warn({ server: this.cfg.name, reason }, 'janus connection lost');
+    const connection = this.connection;
+    this.forget();
+    // A destroyed session on a live socket (e.g. Janus timed it out): start afresh.
+    connection?.close().catch(() => {});
+    for (const peer of [...this.peers]) peer.lost(`Janus server ${this.cfg.name} was lost`);
+    this.onChange(this, false);
+    this.scheduleReconnect();
+  }
+
+  private forget(): void {
+    this.connection = null;
+    this.session = null;
+    this.admin = null;
+    if (this.up) this.since = new Date();
+    this.up = false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.generation++; // what follows is not a loss
+    for (const peer of [...this.peers]) peer.lost('the gateway was stopped', false);
+    const { connection, session } = this;
+    this.forget();
+    await session?.destroy().catch(() => {});
+    await connection?.close().catch(() => {});
+  }
+
+  /** Send a VideoRoom request on the admin handle. */
+  async request(body: Record<string, unknown>) {
+    if (!this.admin) throw new Error(`Janus server ${this.cfg.name} is not connected`);
+    return this.admin.message(body);
+  }
+}
+
+/** One browser in one room. Every call after loss or leave() rejects. */
+class Peer implements PeerSession {
+  private readonly subscribers = new Map<number, Handle>();
+  /** Feeds announced to the browser, so a repeated publisher list is not announced twice. */
+  private readonly feeds = new Set<number>();
+  private me: number | null = null;
+  private privateId: number | undefined;
+  private closed: string | null = null;
+
+  constructor(
+    private readonly server: JanusServer,
+    private readonly publisher: Handle,
+    readonly roomId: number,
+    private readonly display: string,
+    private readonly onEvent: (ev: PeerEvent) => void,
+    private readonly log: Log,
+  ) {
+    server.peers.add(this);
+    publisher.on(VR.VIDEOROOM_PUB_LIST, ({ publishers }: { publishers: JanodePublisher[] }) => {
+      for (const p of publishers) this.feedJoined(p);
+    });
+    publisher.on(VR.VIDEOROOM_UNPUBLISHED, ({ feed }: { feed: number }) => this.feedLeft(feed));
+    publisher.on(VR.VIDEOROOM_LEAVING, ({ feed }: { feed: number }) => this.feedLeft(feed));
+    publisher.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: 'publisher' }));
+    publisher.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
+      this.emit({ type: 'webrtc-down', target: 'publisher', reason: reason ?? 'hangup' }),
+    );
+    publisher.on(VR.VIDEOROOM_KICKED, () => this.log.warn({ room: roomId, handle: publisher.id }, 'peer kicked by Janus'));
+    publisher.on(VR.VIDEOROOM_DESTROYED, () => this.log.info({ room: roomId }, 'room destroyed under a peer'));
+  }
+
+  private emit(ev: PeerEvent): void {
+    if (this.closed) return;
+    try {
+      this.onEvent(ev);
+    } catch (err) {
+      this.log.error({ room: this.roomId, err: (err as Error).message }, 'peer event handler threw');
+    }
+  }
+
+  private feedJoined(p: JanodePublisher): void {
+    if (p.feed === this.me || this.feeds.has(p.feed)) return;
+    this.feeds.add(p.feed);
+    this.emit({ type: 'feed-joined', feed: { feed: p.feed, display: p.display ?? '' } });
+  }
+
+  private feedLeft(feed: number): void {
+    if (!this.feeds.delete(feed)) return;
+    this.dropSubscriber(feed);
+    this.emit({ type: 'feed-left', feed });
+  }
+
+  private dropSubscriber(feed: number): void {
+    const handle = this.subscribers.get(feed);
+    this.subscribers.delete(feed);
+    void handle?.detach();
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error(`peer session in room ${this.roomId} is closed: ${this.closed}`);
+  }
+
+  /** Called by the server on loss (event: true) or stop (no event). */
+  lost(reason: string, event = true): void {
+    if (this.closed) return;
+    if (event) this.emit({ type: 'lost' });
+    this.closed = reason;
+    this.server.peers.delete(this);
+  }
+
+  async join(): Promise<JoinResult> {
+    this.check();
+    const joined = await this.publisher.joinPublisher({ room: this.roomId, display: this.display });
+    this.me = joined.feed;
+    this.privateId = joined.private_id;
+    const feeds: FeedEvent[] = [];
+    for (const p of joined.publishers) {
+      if (p.feed === this.me) continue;
+      this.feeds.add(p.feed);
+      feeds.push({ feed: p.feed, display: p.display ?? '' });
+    }
+    this.log.debug({ room: this.roomId, feed: this.me, feeds: feeds.length }, 'peer joined');
+    return { me: this.me, feeds };
+  }
+
+  async publish(offer: Jsep, media: { audio: boolean; video: boolean }): Promise<Jsep> {
+    this.check();
+    if (offer.type !== 'offer') throw new Error('publish needs an SDP offer');
+    // Only these fields: never record or filename, whatever the browser sent.
+    const res = await this.publisher.configure({ audio: media.audio, video: media.video, jsep: { type: 'offer', sdp: offer.sdp } });
+    if (res.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the publish');
+    return { type: 'answer', sdp: res.jsep.sdp };
+  }
+
+  async subscribe(feed: number): Promise<Jsep> {
+    this.check();
+    if (this.me === null) throw new Error('join before subscribing');
+    // A repeated subscribe (browser renegotiating) starts from a fresh handle.
+    this.dropSubscriber(feed);
+    const session = this.server.session;
+    if (!session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
+    const handle = await session.attach(VideoRoomPlugin);
+    this.subscribers.set(feed, handle);
+    handle.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: feed }));
+    handle.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
+      this.emit({ type: 'webrtc-down', target: feed, reason: reason ?? 'hangup' }),
+    );
+    try {
+      this.check();
+      // Janus 1.x multistream: a subscription names the feed in `streams`; private_id ties it
+      // to our publisher (rooms are created with require_pvtid).
+      const res = await handle.joinSubscriber({ room: this.roomId, streams: [{ feed }], private_id: this.privateId });
+      if (res.jsep?.type !== 'offer') throw new Error('Janus sent no SDP offer for the subscription');
+      return { type: 'offer', sdp: res.jsep.sdp };
+    } catch (err) {
+      if (this.subscribers.get(feed) === handle) this.dropSubscriber(feed);
+      throw err;
+    }
+  }
+
+  private subscriber(feed: number): Handle {
+    const handle = this.subscribers.get(feed);
+    if (!handle) throw new Error(`no subscription to feed ${feed}`);
+    return handle;
+  }
+
+  async answer(feed: number, answer: Jsep): Promise<void> {
+    this.check();
+    if (answer.type !== 'answer') throw new Error('answer needs an SDP answer');
+    await this.subscriber(feed).start({ jsep: { type: 'answer', sdp: answer.sdp } });
+  }
+
+  async trickle(target: 'publisher' | number, candidate: IceCandidate): Promise<void> {
+    this.check();
+    const handle = target === 'publisher' ? this.publisher : this.subscriber(target);
+    if (candidate === null) {
+      await handle.trickleComplete();
+      return;
+    }
+    const c: Record<string, unknown> = { candidate: candidate.candidate };
+    if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
+    if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
+    await handle.trickle(c);
+  }
+
+  async mute(media: { audio: boolean; video: boolean }): Promise<void> {
+    this.check();
+    // Janus 1.x still maps top-level audio/video to every stream of that kind.
+    await this.publisher.configure({ audio: media.audio, video: media.video });
+  }
+
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = 'left';
+    this.server.peers.delete(this);
+    const handles = [...this.subscribers.values(), this.publisher];
+    this.subscribers.clear();
+    // Detaching the publisher handle makes Janus tell the others this feed left.
+    await Promise.all(handles.map((h) => h.detach()));
+  }
+}
+
+/** Rendezvous hashing: every control-plane process picks the same server for a room. */
+function rank(serverName: string, roomId: number): number {
+  return createHash('sha1').update(`${serverName}:${roomId}`).digest().readUInt32BE(0);
+}
+
+class JanusGateway extends EventEmitter implements Gateway {
+  private readonly servers: JanusServer[];
+  /** Where this process put each room, so peers follow their room. */
+  private readonly placement = new Map<number, JanusServer>();
+  private readonly log: Log;
+  private started: Promise<void> | null = null;
+  private firstUp: (() => void) | null = null;
+
+  constructor(opts: GatewayOptions) {
+    super();
+    if (opts.servers.length === 0) throw new Error('gateway: at least one Janus server is required');
+    this.log = (opts.logger.child?.({ component: 'gateway' }) as Log | undefined) ?? opts.logger;
+    routeJanodeLogs(this.log);
+    const backoff = { min: opts.reconnectMinMs ?? 250, max: opts.reconnectMaxMs ?? 2000 };
+    this.servers = opts.servers.map((cfg) => new JanusServer(cfg, this.log, backoff, (s, up) => this.changed(s, up)));
+  }
+
+  private changed(server: JanusServer, up: boolean): void {
+    if (up) {
+      this.firstUp?.();
+      this.emit('up', server.cfg.name);
+      return;
+    }
+    // Rooms lived in that server's memory only.
+    for (const [room, s] of this.placement) if (s === server) this.placement.delete(room);
+    this.emit('down', server.cfg.name);
+  }
+
+  start(): Promise<void> {
+    this.started ??= new Promise<void>((resolve) => {
+      this.firstUp = resolve;
+      for (const s of this.servers) s.start();
+    });
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    this.started = null;
+    this.placement.clear();
+    await Promise.all(this.servers.map((s) => s.stop()));
+  }
+
+  isUp(): boolean {
+    return this.servers.some((s) => s.up);
+  }
+
+  status() {
+    return this.servers.map((s) => ({ name: s.cfg.name, up: s.up, since: s.since?.toISOString() ?? null }));
+  }
+
+  private serverFor(roomId: number): JanusServer {
+    const placed = this.placement.get(roomId);
+    if (placed?.up) return placed;
+    const up = this.servers.filter((s) => s.up);
+    if (up.length === 0) throw new Error('no Janus server is connected');
+    return up.reduce((best, s) => (rank(s.cfg.name, roomId) > rank(best.cfg.name, roomId) ? s : best));
+  }
+
+  async ensureRoom(room: RoomSpec): Promise<void> {
+    const server = this.serverFor(room.roomId);
+    try {
+      // handle.message, not janode's create(): that one cannot send lock_record.
+      await server.request({
+        request: 'create',
+        admin_key: server.cfg.adminKey,
+        room: room.roomId,
+        secret: room.secret,
+        description: room.description,
+        publishers: room.publishers,
+        record: false,
+        lock_record: true,
+        permanent: false,
+        is_private: true,
+        require_pvtid: true,
+        audiocodec: 'opus',
+        videocodec: 'vp8,h264',
+      });
+      this.log.info({ server: server.cfg.name, room: room.roomId }, 'room created');
+    } catch (err) {
+      if (codeOf(err) !== ERR_ROOM_EXISTS) throw err;
+    }
+    this.placement.set(room.roomId, server);
+  }
+
+  async destroyRoom(roomId: number, secret: string): Promise<void> {
+    // Another process may have placed it: ask every connected server.
+    const results = await Promise.allSettled(
+      this.servers
+        .filter((s) => s.up)
+        .map((s) => s.request({ request: 'destroy', room: roomId, secret, permanent: false })),
+    );
+    this.placement.delete(roomId);
+    const failed = results.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && codeOf(r.reason) !== ERR_NO_SUCH_ROOM,
+    );
+    if (failed) throw failed.reason;
+    this.log.info({ room: roomId }, 'room destroyed');
+  }
+
+  async openPeer(opts: { roomId: number; display: string; onEvent: (ev: PeerEvent) => void }): Promise<PeerSession> {
+    const server = this.serverFor(opts.roomId);
+    if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
+    const publisher = await server.session.attach(VideoRoomPlugin);
+    if (!server.up) throw new Error(`Janus server ${server.cfg.name} was lost`);
+    return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log);
+  }
+}
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  return new JanusGateway(opts);
+}

@@ -1,0 +1,378 @@
+/**
+ * gateway/ against a real Janus running the appliance's hardened config (deploy/janus).
+ * Run inside a network namespace:
+ *   scripts/with-netns.sh npx vitest run test/gateway.test.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway, type PeerEvent } from '../gateway/src/index.js';
+import { RawJanus, startJanus, type RunningJanus } from './support/janus.js';
+
+const WS_PORT = 18188;
+const ADMIN_PORT = 17188;
+const base = resolve('.run/test');
+mkdirSync(base, { recursive: true });
+const dir = mkdtempSync(join(base, 'gateway-'));
+
+/** A pino-shaped logger that keeps lines, so tests can check nothing personal is logged. */
+const lines: string[] = [];
+const record = (level: string) => (...args: unknown[]) => void lines.push(`${level} ${JSON.stringify(args)}`);
+const logger = { info: record('info'), warn: record('warn'), error: record('error'), debug: record('debug') };
+
+/** Resolves with the first value for which `pick` returns something, or rejects after `ms`. */
+function waitFor<T>(what: string, ms: number, subscribe: (done: (v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    subscribe((v) => (clearTimeout(timer), resolve(v)));
+  });
+}
+
+let janus: RunningJanus;
+let gateway: Gateway;
+const room = (roomId: number) => ({ roomId, secret: `secret-${roomId}-0123456789abcdef`, publishers: 4, description: `consult ${roomId}` });
+
+beforeAll(async () => {
+  janus = await startJanus({ dir, wsPort: WS_PORT, adminPort: ADMIN_PORT, iceEnforceList: 'v0' });
+  gateway = createGateway({
+    servers: [{ name: 'janus-test', url: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
+    logger,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1000,
+  });
+  await gateway.start();
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await janus?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rendered Janus configuration', () => {
+  const config = () =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.jcfg'))
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+
+  it('has no package defaults, no demo rooms, and the hardening settings', () => {
+    const text = config();
+    expect(text).not.toMatch(/janusoverlord|adminpwd|room-1234|room-5678|0\.0\.0\.0/);
+    expect(text).not.toMatch(/^\s*room-/m);
+    expect(text).not.toMatch(/log_to_file/);
+    expect(text).toMatch(/lock_rtp_forward = true/);
+    expect(text).toMatch(/protected_folders = \[/);
+    expect(text).toMatch(/broadcast = false/);
+    expect(text).toContain(`admin_key = "${janus.adminKey}"`);
+    expect(text).toContain(`api_secret = "${janus.apiSecret}"`);
+    expect(text).toContain(`admin_secret = "${janus.adminSecret}"`);
+    expect(text).toMatch(/ice_enforce_list = "v0"/);
+  });
+
+  it('enables only videoroom, echotest and websockets', () => {
+    expect(readdirSync(join(dir, 'enabled/plugins')).sort()).toEqual(['libjanus_echotest.so', 'libjanus_videoroom.so']);
+    expect(readdirSync(join(dir, 'enabled/transports'))).toEqual(['libjanus_websockets.so']);
+    expect(readdirSync(join(dir, 'enabled/none'))).toEqual([]);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.jcfg')).sort();
+    expect(files).toEqual(['janus.jcfg', 'janus.plugin.echotest.jcfg', 'janus.plugin.videoroom.jcfg', 'janus.transport.websockets.jcfg']);
+  });
+
+  it('keeps secrets private and reuses them on a second render', () => {
+    const path = join(dir, 'secrets.json');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const before = readFileSync(path, 'utf8');
+    const secrets = JSON.parse(before) as Record<string, string>;
+    for (const key of ['apiSecret', 'adminSecret', 'adminKey']) expect(secrets[key]!.length).toBeGreaterThanOrEqual(32);
+    const other = mkdtempSync(join(base, 'render-'));
+    try {
+      const out = execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', other], { encoding: 'utf8' });
+      expect(out.trim()).toBe(join(other, 'secrets.json'));
+      const first = readFileSync(join(other, 'secrets.json'), 'utf8');
+      expect(first).not.toBe(before); // fresh secrets per install
+      execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', other]);
+      expect(readFileSync(join(other, 'secrets.json'), 'utf8')).toBe(first);
+      expect(() => execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', other, '--bind', '0.0.0.0'], { stdio: 'pipe' })).toThrow();
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('running Janus loaded only those modules', async () => {
+    const raw = await RawJanus.open(janus.url);
+    try {
+      const info = await raw.send({ janus: 'info', apisecret: janus.apiSecret });
+      expect(Object.keys(info.plugins).sort()).toEqual(['janus.plugin.echotest', 'janus.plugin.videoroom']);
+      expect(Object.keys(info.transports)).toEqual(['janus.transport.websockets']);
+      expect(Object.keys(info.events ?? {})).toEqual([]);
+      expect(Object.keys(info.loggers ?? {})).toEqual([]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('listens (Janus API and Admin API) on 127.0.0.1 only', () => {
+    const out = execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' });
+    const mine = out.split('\n').filter((l) => l.includes(`pid=${janus.pid},`));
+    const local = mine.map((l) => l.trim().split(/\s+/)[3]).sort();
+    expect(local).toEqual([`127.0.0.1:${ADMIN_PORT}`, `127.0.0.1:${WS_PORT}`]);
+  });
+
+  it('refuses the Janus API without api_secret and the Admin API without admin_secret', async () => {
+    const raw = await RawJanus.open(janus.url);
+    const admin = await RawJanus.open(janus.adminUrl, 'janus-admin-protocol');
+    try {
+      expect((await raw.send({ janus: 'create' })).error?.code).toBe(403);
+      expect((await raw.send({ janus: 'create', apisecret: 'janusrocks' })).error?.code).toBe(403);
+      expect((await admin.send({ janus: 'list_sessions', admin_secret: 'janusoverlord' })).error?.code).toBe(403);
+      expect((await admin.send({ janus: 'list_sessions', admin_secret: janus.adminSecret })).janus).toBe('success');
+    } finally {
+      raw.close();
+      admin.close();
+    }
+  });
+});
+
+describe('rooms', () => {
+  it('creates a room (twice is fine) and destroys it (twice is fine)', async () => {
+    const raw = await RawJanus.open(janus.url);
+    try {
+      const vr = await raw.videoroom(janus.apiSecret);
+      await gateway.ensureRoom(room(4101));
+      await gateway.ensureRoom(room(4101));
+      expect((await vr({ request: 'exists', room: 4101 })).exists).toBe(true);
+      // is_private: the room list does not give it away.
+      const list = (await vr({ request: 'list' })).list as Array<{ room: number }>;
+      expect(list.map((r) => r.room)).not.toContain(4101);
+      await gateway.destroyRoom(4101, room(4101).secret);
+      expect((await vr({ request: 'exists', room: 4101 })).exists).toBe(false);
+      await gateway.destroyRoom(4101, room(4101).secret);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses create without the admin_key', async () => {
+    const raw = await RawJanus.open(janus.url);
+    try {
+      const vr = await raw.videoroom(janus.apiSecret);
+      const res = await vr({ request: 'create', room: 4102, secret: 'x', record: true });
+      expect(res).toMatchObject({ error_code: 429, error: expect.stringMatching(/admin_key/) }); // missing
+      const guessed = await vr({ request: 'create', room: 4102, admin_key: 'supersecret' });
+      expect(guessed.error_code).toBe(433); // JANUS_VIDEOROOM_ERROR_UNAUTHORIZED
+      expect((await vr({ request: 'exists', room: 4102 })).exists).toBe(false);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses to turn recording on without the room secret (lock_record)', async () => {
+    await gateway.ensureRoom(room(4103));
+    const raw = await RawJanus.open(janus.url);
+    try {
+      const vr = await raw.videoroom(janus.apiSecret);
+      const res = await vr({ request: 'enable_recording', room: 4103, record: true });
+      expect(res).toMatchObject({ error_code: 429, error: expect.stringMatching(/secret/) });
+      const wrong = await vr({ request: 'enable_recording', room: 4103, record: true, secret: 'guess' });
+      expect(wrong.error_code).toBe(433);
+      // The room's own settings say so too.
+      const rooms = (await vr({ request: 'list', admin_key: janus.adminKey })).list as Array<Record<string, unknown>>;
+      expect(rooms.find((r) => r.room === 4103)).toMatchObject({ record: false, lock_record: true });
+    } finally {
+      raw.close();
+      await gateway.destroyRoom(4103, room(4103).secret);
+    }
+  });
+
+  it('lock_rtp_forward: RTP forwarding needs the admin_key as well as the secret', async () => {
+    await gateway.ensureRoom(room(4104));
+    const raw = await RawJanus.open(janus.url);
+    try {
+      const vr = await raw.videoroom(janus.apiSecret);
+      const res = await vr({ request: 'rtp_forward', room: 4104, publisher_id: 1, host: '127.0.0.1', secret: room(4104).secret });
+      expect(res).toMatchObject({ error_code: 429, error: expect.stringMatching(/admin_key/) });
+      const guessed = await vr({ request: 'rtp_forward', room: 4104, publisher_id: 1, host: '127.0.0.1', secret: room(4104).secret, admin_key: 'x' });
+      expect(guessed.error_code).toBe(433);
+    } finally {
+      raw.close();
+      await gateway.destroyRoom(4104, room(4104).secret);
+    }
+  });
+});
+
+describe('peers', () => {
+  it('join lists feeds, tells the peer its id, and leave is idempotent', async () => {
+    await gateway.ensureRoom(room(4201));
+    const display = JSON.stringify({ role: 'patient', label: 'Jansen', participantId: 'p-1' });
+    const events: PeerEvent[] = [];
+    const a = await gateway.openPeer({ roomId: 4201, display, onEvent: (e) => events.push(e) });
+    const joined = await a.join();
+    expect(joined.me).toBeGreaterThan(0);
+    expect(joined.feeds).toEqual([]);
+    const b = await gateway.openPeer({ roomId: 4201, display: '{"role":"clinician"}', onEvent: () => {} });
+    const joinedB = await b.join();
+    expect(joinedB.me).not.toBe(joined.me);
+    // Without a PeerConnection nobody is a publishing feed yet (see gateway/README.md).
+    expect(joinedB.feeds).toEqual([]);
+    // A subscription to a feed that publishes nothing is refused by Janus, and cleaned up.
+    await expect(a.subscribe(joinedB.me)).rejects.toThrow();
+    await expect(a.answer(joinedB.me, { type: 'answer', sdp: '' })).rejects.toThrow(/no subscription/);
+    await a.leave();
+    await a.leave();
+    await b.leave();
+    await expect(a.join()).rejects.toThrow(/closed/);
+    expect(events).toEqual([]);
+    expect(lines.join('\n')).not.toContain('Jansen');
+    await gateway.destroyRoom(4201, room(4201).secret);
+  });
+
+  it('never asks Janus to record, whatever the caller passes', async () => {
+    await gateway.ensureRoom(room(4202));
+    const p = await gateway.openPeer({ roomId: 4202, display: '{}', onEvent: () => {} });
+    await p.join();
+    const sneaky = { type: 'offer', sdp: 'v=0\r\n', record: true, filename: '/tmp/x' } as never;
+    // Janus refuses the bogus SDP; what matters is that no record/filename went out.
+    await expect(p.publish(sneaky, { audio: true, video: true })).rejects.toThrow();
+    await p.leave();
+    await gateway.destroyRoom(4202, room(4202).secret);
+  });
+});
+
+/**
+ * A headless Chromium page as the browser side of a PeerConnection: synthetic media (canvas and
+ * oscillator, no devices), non-trickle (waits for ICE gathering, so no candidates are relayed).
+ */
+async function browserPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  await page.evaluate(() => {
+    const w = window as any;
+    const waitGathered = (pc: RTCPeerConnection) =>
+      new Promise<void>((done) => {
+        if (pc.iceGatheringState === 'complete') return done();
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && done());
+      });
+    w.publish = async () => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+      const ctx = canvas.getContext('2d')!;
+      setInterval(() => ctx.fillRect(Math.random() * 300, Math.random() * 200, 20, 20), 50);
+      const audio = new AudioContext();
+      const osc = audio.createOscillator();
+      const dest = audio.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      const pc = new RTCPeerConnection();
+      for (const track of [...canvas.captureStream(20).getTracks(), ...dest.stream.getTracks()]) pc.addTrack(track);
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitGathered(pc);
+      w.pub = pc;
+      return { type: 'offer', sdp: pc.localDescription!.sdp };
+    };
+    w.published = (answer: RTCSessionDescriptionInit) => w.pub.setRemoteDescription(answer);
+    w.subscribe = async (offer: RTCSessionDescriptionInit) => {
+      const pc = new RTCPeerConnection();
+      w.sub = pc;
+      w.frames = 0;
+      pc.ontrack = (ev) => {
+        if (ev.track.kind !== 'video') return;
+        const video = document.createElement('video');
+        Object.assign(video, { muted: true, autoplay: true, srcObject: new MediaStream([ev.track]) });
+        const count = () => (w.frames++, video.requestVideoFrameCallback(count));
+        video.requestVideoFrameCallback(count);
+        document.body.append(video);
+      };
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await waitGathered(pc);
+      return { type: 'answer', sdp: pc.localDescription!.sdp };
+    };
+  });
+  return page;
+}
+
+describe('media through Janus (headless Chromium)', () => {
+  let browser: Browser | undefined;
+  afterAll(() => browser?.close());
+
+  it('a publishing peer becomes feed-joined for the other, which subscribes and gets frames', async () => {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--allow-loopback-in-peer-connection', '--disable-background-networking',
+        '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    });
+    await gateway.ensureRoom(room(4401));
+    const eventsA: PeerEvent[] = [];
+    const eventsB: PeerEvent[] = [];
+    const wait = (events: PeerEvent[], what: (e: PeerEvent) => boolean, label: string) =>
+      waitFor<void>(label, 15_000, (done) => {
+        const t = setInterval(() => events.some(what) && (clearInterval(t), done()), 50);
+      });
+    const clinician = await gateway.openPeer({ roomId: 4401, display: '{"role":"clinician"}', onEvent: (e) => eventsA.push(e) });
+    await clinician.join();
+    const patient = await gateway.openPeer({ roomId: 4401, display: '{"role":"patient"}', onEvent: (e) => eventsB.push(e) });
+    const { me: patientFeed } = await patient.join();
+
+    const pageB = await browserPage(browser);
+    const answer = await patient.publish(await pageB.evaluate(() => (window as any).publish()), { audio: true, video: true });
+    expect(answer.type).toBe('answer');
+    await pageB.evaluate((a) => (window as any).published(a), answer);
+    await wait(eventsB, (e) => e.type === 'webrtc-up' && e.target === 'publisher', 'publisher webrtc-up');
+    await wait(eventsA, (e) => e.type === 'feed-joined' && e.feed.feed === patientFeed, 'feed-joined');
+    expect(eventsA.find((e) => e.type === 'feed-joined')).toEqual({
+      type: 'feed-joined',
+      feed: { feed: patientFeed, display: '{"role":"patient"}' },
+    });
+
+    const pageA = await browserPage(browser);
+    const offer = await clinician.subscribe(patientFeed);
+    expect(offer.type).toBe('offer');
+    await clinician.answer(patientFeed, await pageA.evaluate((o) => (window as any).subscribe(o), offer));
+    await clinician.trickle(patientFeed, null);
+    await wait(eventsA, (e) => e.type === 'webrtc-up' && e.target === patientFeed, 'subscriber webrtc-up');
+    await pageA.waitForFunction(() => (window as any).frames > 5, null, { timeout: 10_000 });
+
+    await patient.mute({ audio: false, video: false });
+    await patient.mute({ audio: true, video: true });
+    await patient.leave();
+    await wait(eventsA, (e) => e.type === 'feed-left' && e.feed === patientFeed, 'feed-left');
+    await clinician.leave();
+    await gateway.destroyRoom(4401, room(4401).secret);
+  });
+});
+
+describe('reconnect', () => {
+  it('emits down then up by itself after Janus dies, and peers get lost', async () => {
+    await gateway.ensureRoom(room(4301));
+    const events: PeerEvent[] = [];
+    const peer = await gateway.openPeer({ roomId: 4301, display: '{}', onEvent: (e) => events.push(e) });
+    await peer.join();
+
+    const order: string[] = [];
+    gateway.on('down', (name: string) => order.push(`down:${name}`));
+    gateway.on('up', (name: string) => order.push(`up:${name}`));
+    const down = waitFor<void>('down', 5000, (done) => gateway.once('down', () => done()));
+    janus.kill('SIGKILL');
+    await down;
+    expect(gateway.isUp()).toBe(false);
+    expect(gateway.status()[0]).toMatchObject({ name: 'janus-test', up: false });
+    expect(events).toEqual([{ type: 'lost' }]);
+    await expect(peer.mute({ audio: false, video: false })).rejects.toThrow(/lost/);
+    await expect(gateway.ensureRoom(room(4301))).rejects.toThrow(/no Janus server/);
+    await peer.leave();
+
+    const up = waitFor<void>('up', 10_000, (done) => gateway.once('up', () => done()));
+    const t0 = Date.now();
+    await janus.restart();
+    await up;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(order).toEqual(['down:janus-test', 'up:janus-test']);
+    expect(gateway.isUp()).toBe(true);
+    expect(gateway.status()[0]).toMatchObject({ name: 'janus-test', up: true });
+    await gateway.ensureRoom(room(4301));
+    const again = await gateway.openPeer({ roomId: 4301, display: '{}', onEvent: () => {} });
+    expect((await again.join()).feeds).toEqual([]);
+    await again.leave();
+    await gateway.destroyRoom(4301, room(4301).secret);
+  });
+});
