@@ -1,0 +1,166 @@
+/**
+ * The consult screen both sides share: the other side large, self-view small, and the
+ * microphone / camera buttons. The page adds its own heading and its hang-up or end button.
+ */
+import { announce, h, tx, videoEl } from './dom.js';
+import { bindAttr, bindText, t, unbind, type Key } from './i18n.js';
+import type { ConsultMedia, MediaHandlers, MediaProblem } from './media.js';
+import { errorKey, type SignallingError } from './signalling.js';
+
+export interface ConsultView {
+  nodes: Node[];
+  /** Give these to `new ConsultMedia(...)`. */
+  handlers: MediaHandlers;
+  /** Connects the buttons to a running consult (`stream` decides which can be used). */
+  attach(consult: ConsultMedia, stream: MediaStream | null): void;
+  /** Shows a sentence (role=alert) under the picture; `null` hides it. */
+  say(key: Key | null): void;
+  /** Same with a sentence from the server (already in words). */
+  sayText(text: string): void;
+  /** Where camera/microphone trouble is shown. */
+  problemSlot: HTMLElement;
+}
+
+export interface ConsultViewOptions {
+  heading: HTMLElement;
+  localVideo: HTMLVideoElement;
+  /** Shown while the other side is not (yet) in the picture. */
+  waitingKey: Key;
+  /** Hang up (patient) or end consult (staff), and anything else for the control bar. */
+  buttons: HTMLButtonElement[];
+  /** Return true when the page handled the problem itself (e.g. the consult has ended). */
+  onProblem?(err: SignallingError): boolean;
+}
+
+export function createConsultView(o: ConsultViewOptions): ConsultView {
+  const tiles = new Map<number, { tile: HTMLElement; video: HTMLVideoElement }>();
+  const message = tx('p', o.waitingKey, { class: 'stage-msg', 'data-testid': 'stage-message' });
+  const stage = h('div', { class: 'stage' }, message);
+  // Self-view inside the stage (bottom corner), so it never covers the buttons.
+  const pip = h('figure', { class: 'self-view self-view-pip' }, o.localVideo);
+  stage.append(pip);
+  const problem = h('p', { class: 'consult-problem', role: 'alert', 'data-testid': 'problem', hidden: true });
+  const problemSlot = h('div', { class: 'problem-slot' });
+  const playAudio = tx('button', 'consult.playAudio', {
+    type: 'button',
+    class: 'btn btn-primary play-audio',
+    'data-testid': 'play-audio',
+    hidden: true,
+  });
+  playAudio.addEventListener('click', () => {
+    playAudio.hidden = true;
+    for (const { video } of tiles.values()) void video.play().catch(() => undefined);
+  });
+  const mute = tx('button', 'consult.micOff', { type: 'button', class: 'ctl', 'data-testid': 'mute', 'data-on': 'true', disabled: true });
+  const camera = tx('button', 'consult.camOff', { type: 'button', class: 'ctl', 'data-testid': 'camera', 'data-on': 'true', disabled: true });
+
+  const say = (key: Key | null): void => {
+    if (key) bindText(problem, key);
+    problem.hidden = !key;
+  };
+
+  let consult: ConsultMedia | null = null;
+  const toggle = (kind: 'audio' | 'video'): void => {
+    if (!consult) return;
+    const audio = kind === 'audio' ? !consult.audio : consult.audio;
+    const video = kind === 'video' ? !consult.video : consult.video;
+    void consult.mute(audio, video);
+    bindText(mute, audio ? 'consult.micOff' : 'consult.micOn');
+    mute.dataset.on = String(audio);
+    bindText(camera, video ? 'consult.camOff' : 'consult.camOn');
+    camera.dataset.on = String(video);
+    o.localVideo.classList.toggle('off', !video);
+    if (kind === 'audio') announce(t(audio ? 'consult.micOn' : 'consult.micIsOff'));
+    else announce(t(video ? 'consult.camOn' : 'consult.camIsOff'));
+  };
+  mute.addEventListener('click', () => toggle('audio'));
+  camera.addEventListener('click', () => toggle('video'));
+
+  const handlers: MediaHandlers = {
+    remote(info, stream) {
+      let entry = tiles.get(info.feed);
+      if (!entry) {
+        const video = videoEl({ 'data-testid': 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' }, false);
+        bindAttr(video, 'aria-label', 'consult.remoteVideo', { name: info.label });
+        const tile = h('figure', { class: 'tile' }, video, h('figcaption', {}, info.label));
+        entry = { tile, video };
+        tiles.set(info.feed, entry);
+        stage.insertBefore(tile, pip);
+        stage.classList.toggle('many', tiles.size > 1);
+      }
+      if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
+      message.hidden = true;
+      // Sound needs a user gesture in some browsers; after a reload there may not have been one.
+      entry.video.play().catch(() => {
+        playAudio.hidden = false;
+      });
+    },
+    remoteGone(feed, why) {
+      const entry = tiles.get(feed);
+      if (entry) {
+        entry.video.srcObject = null;
+        entry.tile.remove();
+        tiles.delete(feed);
+        stage.classList.toggle('many', tiles.size > 1);
+      }
+      if (tiles.size === 0) {
+        bindText(message, why === 'left' ? 'consult.remoteLeft' : 'consult.reconnecting');
+        message.hidden = false;
+        if (why === 'left') announce(t('consult.remoteLeft'));
+      }
+    },
+    problem(err) {
+      if (o.onProblem?.(err)) return;
+      say(errorKey(err.code));
+    },
+    status(connected) {
+      if (connected) say(null);
+    },
+  };
+
+  return {
+    nodes: [
+      o.heading,
+      stage,
+      playAudio,
+      problem,
+      problemSlot,
+      h('div', { class: 'controls' }, mute, camera, ...o.buttons),
+    ],
+    handlers,
+    attach(c, stream) {
+      consult = c;
+      mute.disabled = !stream?.getAudioTracks().length;
+      camera.disabled = !stream?.getVideoTracks().length;
+    },
+    say,
+    sayText(text) {
+      unbind(problem);
+      problem.textContent = text;
+      problem.hidden = false;
+    },
+    problemSlot,
+  };
+}
+
+/**
+ * Camera/microphone trouble in plain words, with a retry button and room for the
+ * per-browser instructions (iOS Safari, Android Chrome, desktop) that come later.
+ */
+export function mediaProblemBox(problem: MediaProblem, onRetry: () => void): HTMLElement {
+  const retry = tx('button', 'media.retry', { type: 'button', class: 'btn', 'data-testid': 'media-retry' });
+  retry.addEventListener('click', onRetry);
+  const key: Key = `media.${problem}`;
+  return h(
+    'div',
+    { class: 'problem-box', role: 'alert', 'data-testid': 'media-problem', 'data-problem': problem },
+    tx('p', key),
+    h(
+      'div',
+      { class: 'media-help', id: 'media-help', 'data-testid': 'media-help' },
+      tx('h2', 'media.help.title'),
+      tx('p', 'media.help.generic'),
+    ),
+    retry,
+  );
+}

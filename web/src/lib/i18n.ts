@@ -1,0 +1,148 @@
+/**
+ * Translation: `t(key, params)` over the tables in strings.ts, and bindings that keep
+ * elements' text and attributes in the current language, so switching the language never
+ * rebuilds a screen (a running video keeps playing).
+ */
+import { en, nl, type Key } from './strings.js';
+
+export type { Key };
+export type Lang = 'nl' | 'en';
+export type Params = Record<string, string | number>;
+/** Parameters that depend on the language (formatted dates) are given as a function. */
+export type ParamsArg = Params | (() => Params);
+
+export const tables: Record<Lang, Record<Key, string>> = { nl, en };
+export const LANGS: readonly Lang[] = ['nl', 'en'];
+
+let current: Lang = 'nl';
+const listeners = new Set<(lang: Lang) => void>();
+
+export function isLang(v: unknown): v is Lang {
+  return v === 'nl' || v === 'en';
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+/** BCP 47 locale for Intl formatting. */
+export function locale(l: Lang = current): string {
+  return l === 'nl' ? 'nl-NL' : 'en-GB';
+}
+
+export function format(template: string, params?: Params): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
+  );
+}
+
+export function t(key: Key, params?: ParamsArg, l: Lang = current): string {
+  return format(tables[l][key], typeof params === 'function' ? params() : params);
+}
+
+/** The `{name}` parameters a string uses (for the completeness test). */
+export function placeholders(template: string): string[] {
+  return Array.from(template.matchAll(/\{(\w+)\}/g), (m) => m[1] ?? '').sort();
+}
+
+// ---- bindings (browser only) ----
+
+interface Binding {
+  key: Key;
+  params?: ParamsArg;
+}
+const bound = new Map<Element, Map<string, Binding>>();
+
+function apply(el: Element, slot: string, b: Binding): void {
+  const text = t(b.key, b.params);
+  if (slot === '') {
+    if (el.textContent !== text) el.textContent = text;
+  } else if (el.getAttribute(slot) !== text) {
+    el.setAttribute(slot, text);
+  }
+}
+
+function bind(el: Element, slot: string, key: Key, params?: ParamsArg): void {
+  let slots = bound.get(el);
+  if (!slots) bound.set(el, (slots = new Map()));
+  const b: Binding = { key, params };
+  slots.set(slot, b);
+  apply(el, slot, b);
+}
+
+/** Sets the element's text now and again on every language switch. */
+export function bindText<E extends Element>(el: E, key: Key, params?: ParamsArg): E {
+  bind(el, '', key, params);
+  return el;
+}
+
+/** Same for an attribute (aria-label, title, placeholder). */
+export function bindAttr<E extends Element>(el: E, attr: string, key: Key, params?: ParamsArg): E {
+  bind(el, attr, key, params);
+  return el;
+}
+
+/** Stops keeping the element translated (its text now comes from elsewhere). */
+export function unbind(el: Element): void {
+  bound.delete(el);
+}
+
+export function onLangChange(fn: (lang: Lang) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export function setLang(l: Lang): void {
+  current = l;
+  if (typeof document === 'undefined') return;
+  document.documentElement.lang = l;
+  for (const [el, slots] of bound) {
+    if (!el.isConnected) {
+      bound.delete(el);
+      continue;
+    }
+    for (const [slot, b] of slots) apply(el, slot, b);
+  }
+  for (const fn of listeners) fn(l);
+}
+
+/** Reads a remembered language choice; storage may be unavailable (private mode). */
+export function loadLang(storageKey: string): Lang | null {
+  try {
+    const v = localStorage.getItem(storageKey);
+    return isLang(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveLang(storageKey: string, l: Lang): void {
+  try {
+    localStorage.setItem(storageKey, l);
+  } catch {
+    // Private mode or storage full: the choice just is not remembered.
+  }
+}
+
+/**
+ * Wires a `<button data-testid="lang-switch">`: it shows the other language's name in that
+ * language ("English" / "Nederlands") and switches on click. `storageKey()` is read at click
+ * time (the patient's key depends on the appointment, known only after loading).
+ */
+export function setupLangSwitch(button: HTMLButtonElement, storageKey: () => string | null): void {
+  const render = (): void => {
+    const other: Lang = current === 'nl' ? 'en' : 'nl';
+    button.textContent = t('lang.switch');
+    button.lang = other;
+    button.setAttribute('aria-label', t('lang.switchLabel'));
+  };
+  render();
+  onLangChange(render);
+  button.addEventListener('click', () => {
+    const next: Lang = current === 'nl' ? 'en' : 'nl';
+    const k = storageKey();
+    if (k) saveLang(k, next);
+    setLang(next);
+  });
+}

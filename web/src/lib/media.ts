@@ -1,0 +1,375 @@
+/**
+ * Peer connections on top of our signalling protocol: join the consult room, publish our
+ * camera and microphone, subscribe to every other participant, and rebuild everything when
+ * the server says `renegotiate` (a Janus restart) or ICE fails. Browsers only ever talk to
+ * the control plane; it forwards to Janus with parameters of its own.
+ */
+import type { FeedInfo, IceCandidate, Jsep, TrickleTarget } from '../../../control/src/realtime/protocol.js';
+import { SignallingError, type Signalling } from './signalling.js';
+
+// ---- ICE servers: none yet; the server will hand TURN servers over (hello reply) ----
+
+let iceServers: RTCIceServer[] = [];
+
+/** Hook for TURN: call with the servers the control plane hands over. */
+export function setIceServers(servers: RTCIceServer[]): void {
+  iceServers = servers;
+}
+
+/** Takes `iceServers` from a hello reply when the server sends them. */
+export function takeIceServers(helloData: unknown): void {
+  const s = (helloData as { iceServers?: unknown } | null)?.iceServers;
+  if (Array.isArray(s)) setIceServers(s as RTCIceServer[]);
+}
+
+// ---- automated tests: window.spkDebug ----
+
+const livePcs = new Set<RTCPeerConnection>();
+
+declare global {
+  interface Window {
+    spkDebug?: { pcs(): RTCPeerConnection[]; state(): string };
+  }
+}
+
+/** `window.spkDebug.pcs()` lists our open peer connections; `state()` names the screen. */
+export function installDebug(state: () => string): void {
+  window.spkDebug = { pcs: () => Array.from(livePcs), state };
+}
+
+function newPc(): RTCPeerConnection {
+  const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  livePcs.add(pc);
+  return pc;
+}
+
+function closePc(pc: RTCPeerConnection): void {
+  livePcs.delete(pc);
+  pc.onicecandidate = pc.ontrack = pc.oniceconnectionstatechange = null;
+  try {
+    pc.close();
+  } catch {
+    // already closed
+  }
+}
+
+// ---- the consult's media ----
+
+export interface Joined {
+  feeds: FeedInfo[];
+  me: number;
+}
+
+function isJoined(v: unknown): v is Joined {
+  return !!v && typeof v === 'object' && Array.isArray((v as Joined).feeds);
+}
+
+function hasJsep(v: unknown): v is { jsep: Jsep } {
+  const j = (v as { jsep?: Jsep } | null)?.jsep;
+  return !!j && typeof j.sdp === 'string';
+}
+
+export interface MediaHandlers {
+  /** A participant's stream arrived (called again when a track is added). */
+  remote(feed: FeedInfo, stream: MediaStream): void;
+  /** A participant's stream is gone (left, or rebuilding). */
+  remoteGone(feed: number, why: 'left' | 'rebuild'): void;
+  /** Something failed that the user should know about. */
+  problem(err: SignallingError): void;
+  /** Connected (true) or rebuilding (false). */
+  status?(connected: boolean): void;
+}
+
+interface Subscription {
+  info: FeedInfo;
+  pc: RTCPeerConnection;
+  stream: MediaStream;
+}
+
+const RETRY_MS = [500, 1000, 1000, 2000, 2000, 3000];
+
+export class ConsultMedia {
+  private publisher: RTCPeerConnection | null = null;
+  private readonly subs = new Map<number, Subscription>();
+  private me: number | null = null;
+  /** Bumped by closeAll(): flows still running from before stop at their next step. */
+  private generation = 0;
+  private running = false;
+  private retries = 0;
+  private retryTimer = 0;
+  private readonly off: Array<() => void> = [];
+  audio = true;
+  video = true;
+
+  constructor(
+    private readonly sig: Signalling,
+    private local: MediaStream | null,
+    private readonly on: MediaHandlers,
+  ) {}
+
+  /** Joins the room, publishes `local` (if any) and subscribes to everyone else. */
+  async start(): Promise<void> {
+    if (!this.running) {
+      this.running = true;
+      this.off.push(
+        this.sig.on('joined', (m) => this.subscribeAll(m, this.generation)),
+        this.sig.on('feed-joined', (m) => void this.subscribe(m.feed)),
+        this.sig.on('feed-left', (m) => this.dropFeed(m.feed, 'left')),
+        this.sig.on('renegotiate', () => this.rebuild(false)),
+      );
+    }
+    const gen = this.generation;
+    this.on.status?.(false);
+    try {
+      const data = await this.sig.request({ t: 'join' });
+      if (gen !== this.generation) return;
+      const pub = this.local ? this.publish(this.local) : Promise.resolve();
+      if (isJoined(data)) this.subscribeAll(data, gen);
+      await pub;
+      this.retries = 0;
+      this.on.status?.(true);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.failed(err);
+    }
+  }
+
+  /** Replaces the camera/microphone (e.g. after permission was given late). */
+  setLocal(stream: MediaStream | null): void {
+    this.local = stream;
+  }
+
+  /** Publishes own camera and microphone: sendonly offer → `publish` → Janus's answer. */
+  async publish(stream: MediaStream): Promise<void> {
+    const gen = this.generation;
+    if (this.publisher) closePc(this.publisher);
+    const pc = newPc();
+    this.publisher = pc;
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    }
+    const trickle = this.trickler(pc, 'publisher');
+    this.watchIce(pc);
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (gen !== this.generation) return closePc(pc);
+    const reply = await this.sig.request({
+      t: 'publish',
+      jsep: { type: 'offer', sdp: offer.sdp ?? '' },
+      audio: this.audio && stream.getAudioTracks().length > 0,
+      video: this.video && stream.getVideoTracks().length > 0,
+    });
+    if (gen !== this.generation) return closePc(pc);
+    if (!hasJsep(reply)) throw new SignallingError('internal', 'publish: no answer');
+    await pc.setRemoteDescription(reply.jsep);
+    trickle.flush();
+  }
+
+  /** Receives a participant: `subscribe` → Janus's offer → our answer → `answer`. */
+  async subscribe(info: FeedInfo): Promise<void> {
+    const gen = this.generation;
+    if (info.feed === this.me || this.subs.has(info.feed)) return;
+    const pc = newPc();
+    const sub: Subscription = { info, pc, stream: new MediaStream() };
+    this.subs.set(info.feed, sub);
+    pc.ontrack = (ev) => {
+      const stream = ev.streams[0];
+      if (stream && stream !== sub.stream && sub.stream.getTracks().length === 0) sub.stream = stream;
+      else if (!sub.stream.getTracks().includes(ev.track)) sub.stream.addTrack(ev.track);
+      this.on.remote(info, sub.stream);
+    };
+    const trickle = this.trickler(pc, { feed: info.feed });
+    this.watchIce(pc);
+    try {
+      const reply = await this.sig.request({ t: 'subscribe', feed: info.feed });
+      if (gen !== this.generation) return;
+      if (!hasJsep(reply)) throw new SignallingError('internal', 'subscribe: no offer');
+      await pc.setRemoteDescription(reply.jsep);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      if (gen !== this.generation) return;
+      await this.sig.request({ t: 'answer', feed: info.feed, jsep: { type: 'answer', sdp: answer.sdp ?? '' } });
+      trickle.flush();
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.dropFeed(info.feed, 'rebuild');
+      this.on.problem(asSignallingError(err));
+    }
+  }
+
+  /** Own sound / picture on or off: the track here, and at the media server. */
+  async mute(audio: boolean, video: boolean): Promise<void> {
+    this.audio = audio;
+    this.video = video;
+    for (const tr of this.local?.getAudioTracks() ?? []) tr.enabled = audio;
+    for (const tr of this.local?.getVideoTracks() ?? []) tr.enabled = video;
+    if (!this.publisher) return;
+    try {
+      await this.sig.request({ t: 'mute', audio, video });
+    } catch (err) {
+      this.on.problem(asSignallingError(err));
+    }
+  }
+
+  /** Leaves the media room (the visit goes on) and closes everything. */
+  async leave(): Promise<void> {
+    this.stop();
+    try {
+      await this.sig.request({ t: 'leave' }, 5000);
+    } catch {
+      // The server drops us anyway when the socket goes.
+    }
+  }
+
+  /** Closes every peer connection; running flows stop at their next step. */
+  closeAll(): void {
+    this.generation++;
+    window.clearTimeout(this.retryTimer);
+    if (this.publisher) closePc(this.publisher);
+    this.publisher = null;
+    for (const feed of Array.from(this.subs.keys())) this.dropFeed(feed, 'rebuild');
+  }
+
+  /** closeAll() and stop listening: this object is done. */
+  stop(): void {
+    this.closeAll();
+    this.running = false;
+    for (const off of this.off.splice(0)) off();
+  }
+
+  /**
+   * Drop every connection and join, publish and subscribe again. After `renegotiate` the
+   * server has already dropped us; after our own failure we say `leave` first so the
+   * server's picture matches ours.
+   */
+  rebuild(leaveFirst = true): void {
+    if (!this.running) return;
+    this.closeAll();
+    const gen = this.generation;
+    const left = leaveFirst ? this.sig.request({ t: 'leave' }, 5000).catch(() => undefined) : Promise.resolve();
+    void left.then(() => {
+      if (gen === this.generation && this.running) void this.start();
+    });
+  }
+
+  private subscribeAll(j: Joined, gen: number): void {
+    if (gen !== this.generation) return;
+    if (typeof j.me === 'number') this.me = j.me;
+    for (const f of j.feeds) void this.subscribe(f);
+  }
+
+  private dropFeed(feed: number, why: 'left' | 'rebuild'): void {
+    const sub = this.subs.get(feed);
+    if (!sub) return;
+    this.subs.delete(feed);
+    closePc(sub.pc);
+    this.on.remoteGone(feed, why);
+  }
+
+  private failed(err: unknown): void {
+    const e = asSignallingError(err);
+    // Terminal answers: the page's state handling takes over; retrying cannot help.
+    if (['ended', 'cancelled', 'expired', 'not_admitted', 'not_allowed', 'not_authenticated'].includes(e.code)) {
+      this.on.problem(e);
+      return;
+    }
+    this.on.problem(e);
+    const delay = RETRY_MS[Math.min(this.retries++, RETRY_MS.length - 1)] ?? 3000;
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => this.rebuild(), delay);
+  }
+
+  /** ICE gave up (network change, Janus gone): rebuild, once, a moment later. */
+  private watchIce(pc: RTCPeerConnection): void {
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed' && this.running) {
+        window.clearTimeout(this.retryTimer);
+        this.retryTimer = window.setTimeout(() => this.rebuild(), 300);
+      }
+    };
+  }
+
+  /**
+   * Local candidates for `target`, held back until our SDP exchange for that connection has
+   * been answered (the server has a handle to give them to), then sent as they come.
+   * `null` tells the server gathering is complete.
+   */
+  private trickler(pc: RTCPeerConnection, target: TrickleTarget): { flush(): void } {
+    const held: IceCandidate[] = [];
+    let open = false;
+    let done = false;
+    const send = (candidate: IceCandidate): void => {
+      this.sig.request({ t: 'trickle', target, candidate }).catch(() => {
+        // A lost candidate is not fatal; ICE uses the others or fails and we rebuild.
+      });
+    };
+    pc.onicecandidate = (ev) => {
+      if (done) return;
+      const c = ev.candidate;
+      // End of gathering: a null candidate (or an empty one, in older browsers).
+      const cand: IceCandidate =
+        c && c.candidate ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
+      if (cand === null) done = true;
+      if (open) send(cand);
+      else held.push(cand);
+    };
+    return {
+      flush: () => {
+        open = true;
+        for (const c of held.splice(0)) send(c);
+      },
+    };
+  }
+}
+
+export function asSignallingError(err: unknown): SignallingError {
+  if (err instanceof SignallingError) return err;
+  return new SignallingError('internal', err instanceof Error ? err.message : String(err));
+}
+
+// ---- camera and microphone ----
+
+export type MediaProblem = 'denied' | 'notFound' | 'inUse' | 'unsupported' | 'failed';
+
+export interface LocalMedia {
+  stream: MediaStream | null;
+  problem: MediaProblem | null;
+}
+
+const VIDEO: MediaTrackConstraints = {
+  facingMode: 'user',
+  width: { ideal: 640 },
+  height: { ideal: 480 },
+  frameRate: { ideal: 24, max: 30 },
+};
+
+/** Camera and microphone, falling back to the microphone alone when there is no camera. */
+export async function getLocalMedia(): Promise<LocalMedia> {
+  if (!navigator.mediaDevices?.getUserMedia) return { stream: null, problem: 'unsupported' };
+  try {
+    return { stream: await navigator.mediaDevices.getUserMedia({ audio: true, video: VIDEO }), problem: null };
+  } catch (err) {
+    const problem = mediaProblem(err);
+    if (problem === 'notFound') {
+      try {
+        return { stream: await navigator.mediaDevices.getUserMedia({ audio: true }), problem: null };
+      } catch (err2) {
+        return { stream: null, problem: mediaProblem(err2) };
+      }
+    }
+    return { stream: null, problem };
+  }
+}
+
+export function mediaProblem(err: unknown): MediaProblem {
+  const name = (err as { name?: string } | null)?.name ?? '';
+  if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') return 'denied';
+  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') return 'notFound';
+  if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'inUse';
+  if (name === 'TypeError') return 'unsupported';
+  return 'failed';
+}
+
+export function stopStream(stream: MediaStream | null): void {
+  for (const tr of stream?.getTracks() ?? []) tr.stop();
+}

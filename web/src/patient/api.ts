@@ -1,0 +1,52 @@
+/** The patient API: one call, authorised by the link token. */
+import type { StateSnapshot } from '../../../control/src/realtime/protocol.js';
+
+export interface Appointment {
+  appointmentId: string;
+  clinic: { name: string; helpdeskPhone: string };
+  clinician: { name: string };
+  start: string;
+  durationMinutes: number;
+  language: string;
+  state: StateSnapshot;
+}
+
+export type AppointmentResult =
+  | { ok: true; appointment: Appointment }
+  | { ok: false; reason: 'unknown' | 'failed' };
+
+/** The token from `/p/<token>` (anything after it, such as a trailing slash, is ignored). */
+export function tokenFromPath(pathname: string): string | null {
+  const m = /^\/p\/([^/?#]+)/.exec(pathname);
+  if (!m || !m[1]) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+export async function fetchAppointment(token: string): Promise<AppointmentResult> {
+  let res: Response;
+  try {
+    res = await fetch('/api/patient/appointment', {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch {
+    return { ok: false, reason: 'failed' };
+  }
+  // 404 unknown_link; 401/403 treated the same: the page says only "this link is not valid".
+  if (res.status === 404 || res.status === 401 || res.status === 403) return { ok: false, reason: 'unknown' };
+  if (!res.ok) return { ok: false, reason: 'failed' };
+  try {
+    const appointment = (await res.json()) as Appointment;
+    if (!appointment || typeof appointment.appointmentId !== 'string' || !appointment.state) {
+      return { ok: false, reason: 'failed' };
+    }
+    return { ok: true, appointment };
+  } catch {
+    return { ok: false, reason: 'failed' };
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * The patient page (/p/<token>): appointment, countdown, waiting room, consult, end.
+ * The server holds the visit's state and pushes it; this page only draws the screen that
+ * state asks for, so a reload or a dropped connection lands on the same screen again.
+ */
+import type { StateSnapshot } from '../../../control/src/realtime/protocol.js';
+import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
+import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib/dom.js';
+import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, type Key } from '../lib/i18n.js';
+import {
+  ConsultMedia,
+  getLocalMedia,
+  installDebug,
+  stopStream,
+  takeIceServers,
+  type LocalMedia,
+} from '../lib/media.js';
+import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
+import { formatClock, formatDate, formatTime, ServerClock, wholeDays } from '../lib/time.js';
+import { fetchAppointment, tokenFromPath, type Appointment } from './api.js';
+import { FINAL, screenFor, type Screen } from './screens.js';
+
+const app = byId('app');
+const connBanner = byId('conn');
+const clock = new ServerClock();
+const token = tokenFromPath(location.pathname);
+
+let appt: Appointment | null = null;
+let snap: StateSnapshot | null = null;
+let screen: Screen = 'loading';
+/** The patient hung up themselves; cleared by "join again" (a reload also clears it). */
+let hungUp = false;
+let sig: Signalling | null = null;
+let consult: ConsultMedia | null = null;
+let local: LocalMedia | null = null;
+let localPending: Promise<LocalMedia> | null = null;
+/** Timer of the current screen (countdown); cleared when the screen changes. */
+let screenTimer = 0;
+
+/** One self-view element for waiting room and consult, so the picture never blinks. */
+const localVideo = videoEl({ 'data-testid': 'local-video', class: 'self-video' }, true);
+
+const langKey = (): string | null => (appt ? `spk.lang.${appt.appointmentId}` : null);
+
+// ---------------------------------------------------------------- screens
+
+function show(next: Screen, force = false): void {
+  if (next === screen && !force) {
+    // Same screen, fresher data (a moved appointment): refresh the texts in place.
+    setLang(lang());
+    return;
+  }
+  const prev = screen;
+  window.clearInterval(screenTimer);
+  if (prev === 'consult' && next !== 'consult') {
+    consult?.stop();
+    consult = null;
+  }
+  screen = next;
+  app.dataset.state = next;
+  document.body.classList.toggle('in-consult', next === 'consult');
+  app.textContent = '';
+  app.append(...render(next));
+  const heading = app.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    // Move focus only once the page is in use; on first load the heading is read anyway.
+    if (prev !== 'loading') heading.focus();
+    announce(heading.textContent ?? '');
+  }
+  if (FINAL.has(next) || next === 'left' || next === 'error') releaseMedia();
+  if (FINAL.has(next)) {
+    sig?.close();
+    sig = null;
+    connBanner.hidden = true;
+  }
+  if (next === 'waiting') void showSelf();
+  if (next === 'consult') void enterConsult();
+}
+
+function render(s: Screen): Node[] {
+  switch (s) {
+    case 'loading':
+      return [tx('h1', 'loading.title')];
+    case 'unknown':
+      return [tx('h1', 'unknown.title'), tx('p', 'unknown.body')];
+    case 'too-early':
+      return tooEarly();
+    case 'ready':
+      return ready();
+    case 'waiting':
+      return waiting();
+    case 'consult':
+      return consultScreen();
+    case 'left':
+      return [
+        tx('h1', 'left.title'),
+        tx('p', 'left.body'),
+        actionButton('left.rejoin', 'rejoin', () => {
+          hungUp = false;
+          if (snap) show(screenFor(snap));
+        }),
+        card(),
+      ];
+    case 'ended':
+      return [tx('h1', 'ended.title'), tx('p', 'ended.body')];
+    case 'cancelled':
+      return [tx('h1', 'cancelled.title'), tx('p', 'cancelled.body'), card(), contact()];
+    case 'expired':
+      return [tx('h1', 'expired.title'), tx('p', 'expired.body'), contact()];
+    case 'error':
+      return [
+        tx('h1', 'error.title'),
+        tx('p', 'error.body'),
+        actionButton('error.retry', 'retry', () => location.reload()),
+        contact(),
+      ];
+  }
+}
+
+/** The appointment in words: clinician, clinic, date and time in the hospital's zone. */
+function card(): HTMLElement {
+  if (!appt) return h('div');
+  const a = appt;
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'appointment' },
+    tx('h2', 'appt.with', { class: 'card-title' }, { clinician: a.clinician.name }),
+    h('p', { class: 'card-clinic' }, a.clinic.name),
+    tx('p', 'appt.when', { class: 'card-when' }, () => ({
+      date: formatDate(snap?.start ?? a.start, lang()),
+      time: formatTime(snap?.start ?? a.start, lang()),
+    })),
+    tx('p', 'privacy', { class: 'card-note' }),
+  );
+}
+
+/** "Questions? Call <clinic>: <phone>" — shown wherever the patient may be stuck. */
+function contact(): HTMLElement {
+  if (!appt?.clinic.helpdeskPhone) return h('div');
+  return h(
+    'p',
+    { class: 'contact', 'data-testid': 'helpdesk' },
+    tx('span', 'contact.call', {}, { clinic: appt.clinic.name }),
+    ' ',
+    phoneLink(appt.clinic.helpdeskPhone),
+  );
+}
+
+function actionButton(key: Key, testid: string, onClick: () => void, extra = ''): HTMLButtonElement {
+  const b = tx('button', key, { type: 'button', class: `btn btn-primary btn-big ${extra}`, 'data-testid': testid });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function tips(): HTMLElement {
+  return h(
+    'section',
+    { class: 'tips' },
+    tx('h2', 'tips.title'),
+    h('ul', {}, tx('li', 'tips.quiet'), tx('li', 'tips.light'), tx('li', 'tips.headset'), tx('li', 'tips.company')),
+  );
+}
+
+function tooEarly(): Node[] {
+  const start = (): string => snap?.start ?? appt?.start ?? '';
+  const countdown = h('p', { class: 'countdown', role: 'timer', 'data-testid': 'countdown' });
+  let refetchAt = 0;
+  const tick = (): void => {
+    if (!snap) return;
+    const ms = clock.until(snap.opensAt);
+    const days = wholeDays(ms);
+    if (ms <= 0) {
+      bindText(countdown, 'tooEarly.opening');
+      // The server pushes the new phase; if that push got lost, ask once in a while.
+      const now = Date.now();
+      if (!refetchAt) refetchAt = now + 2000;
+      if (now >= refetchAt) {
+        refetchAt = now + 5000;
+        void refreshState();
+      }
+    } else if (days >= 2) bindText(countdown, 'tooEarly.countdownDays', { days });
+    else if (days === 1) bindText(countdown, 'tooEarly.countdownDay');
+    else bindText(countdown, 'tooEarly.countdown', { time: formatClock(ms) });
+  };
+  tick();
+  screenTimer = window.setInterval(tick, 1000);
+  return [
+    tx('h1', 'tooEarly.title'),
+    tx('p', 'tooEarly.body', { class: 'lead' }, () => ({
+      start: formatTime(start(), lang()),
+      opens: formatTime(snap?.opensAt ?? start(), lang()),
+    })),
+    countdown,
+    card(),
+    tips(),
+    contact(),
+  ];
+}
+
+function ready(): Node[] {
+  const problem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'problem', hidden: true });
+  const button = actionButton('ready.start', 'start-visit', () => {
+    button.disabled = true;
+    bindText(button, 'ready.starting');
+    problem.hidden = true;
+    // Ask for camera and microphone inside the tap (iOS wants a user gesture).
+    void ensureLocal();
+    void startVisit().catch((err: unknown) => {
+      button.disabled = false;
+      bindText(button, 'ready.start');
+      bindText(problem, errorKey(err instanceof SignallingError ? err.code : 'internal'));
+      problem.hidden = false;
+    });
+  });
+  return [tx('h1', 'ready.title'), tx('p', 'ready.body', { class: 'lead' }), button, problem, card(), tips(), contact()];
+}
+
+async function startVisit(): Promise<void> {
+  if (!sig) throw new SignallingError('disconnected', 'no socket');
+  const data = await sig.request({ t: 'start-visit' });
+  applyReplyState(data);
+}
+
+function waiting(): Node[] {
+  const start = (): string => snap?.start ?? appt?.start ?? '';
+  return [
+    tx('h1', 'waiting.title'),
+    tx('p', 'waiting.ready', { class: 'lead', 'data-testid': 'waiting-ready' }),
+    h('figure', { class: 'self-view self-view-waiting' }, localVideo, tx('figcaption', 'waiting.selfView')),
+    h('div', { id: 'media-problem' }),
+    tx('p', 'waiting.time', { class: 'waiting-time' }, () => ({ time: formatTime(start(), lang()) })),
+    tx('p', 'waiting.patience'),
+    contact(),
+  ];
+}
+
+// ---------------------------------------------------------------- consult
+
+let view: ConsultView | null = null;
+
+function consultScreen(): Node[] {
+  const hangup = tx('button', 'consult.hangup', { type: 'button', class: 'ctl ctl-hangup', 'data-testid': 'hangup' });
+  hangup.addEventListener('click', () => void hangUp());
+  view = createConsultView({
+    heading: tx('h1', 'consult.title', { class: 'sr-only' }, { clinician: appt?.clinician.name ?? '' }),
+    localVideo,
+    waitingKey: 'consult.remoteWaiting',
+    buttons: [hangup],
+    onProblem: (err) => {
+      if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
+      // The state push follows; ask now rather than show an error first.
+      void refreshState();
+      return true;
+    },
+  });
+  return view.nodes;
+}
+
+async function enterConsult(): Promise<void> {
+  const media = await ensureLocal();
+  if (screen !== 'consult' || !sig || !view) return;
+  attachSelf(media);
+  const c = new ConsultMedia(sig, media.stream, view.handlers);
+  consult = c;
+  view.attach(c, media.stream);
+  await c.start();
+}
+
+async function hangUp(): Promise<void> {
+  if (!(await confirmDialog('consult.hangupConfirm', 'consult.hangupYes', 'consult.hangupNo'))) return;
+  const c = consult;
+  consult = null;
+  hungUp = true;
+  show('left');
+  await c?.leave();
+}
+
+// ---------------------------------------------------------------- camera and microphone
+
+/** Camera and microphone, asked for once and reused from waiting room to consult. */
+function ensureLocal(): Promise<LocalMedia> {
+  if (local?.stream && local.stream.getTracks().some((tr) => tr.readyState === 'live')) return Promise.resolve(local);
+  if (!localPending) {
+    localPending = getLocalMedia().then((m) => {
+      localPending = null;
+      // The page moved on to a screen without camera meanwhile: let go of it at once.
+      if (FINAL.has(screen) || screen === 'left') {
+        stopStream(m.stream);
+        return { stream: null, problem: m.problem };
+      }
+      local = m;
+      return m;
+    });
+  }
+  return localPending;
+}
+
+async function showSelf(): Promise<void> {
+  attachSelf(await ensureLocal());
+}
+
+function attachSelf(m: LocalMedia): void {
+  if (localVideo.srcObject !== m.stream) localVideo.srcObject = m.stream;
+  if (m.stream) void localVideo.play().catch(() => undefined);
+  showSelfView(!!m.stream?.getVideoTracks().length);
+  const slot = screen === 'consult' ? view?.problemSlot : document.getElementById('media-problem');
+  if (!slot) return;
+  slot.textContent = '';
+  if (m.problem) slot.append(mediaProblemBox(m.problem, retryMedia));
+}
+
+/** Without a camera picture the self-view frame goes, rather than stand there black. */
+function showSelfView(on: boolean): void {
+  const frame = localVideo.parentElement;
+  if (frame) frame.hidden = !on;
+}
+
+function retryMedia(): void {
+  local = null;
+  void ensureLocal().then((fresh) => {
+    attachSelf(fresh);
+    if (screen === 'consult' && consult && fresh.stream) {
+      consult.setLocal(fresh.stream);
+      view?.attach(consult, fresh.stream);
+      consult.rebuild();
+    }
+  });
+}
+
+function releaseMedia(): void {
+  consult?.stop();
+  consult = null;
+  stopStream(local?.stream ?? null);
+  local = null;
+  localVideo.srcObject = null;
+}
+
+// ---------------------------------------------------------------- state from the server
+
+function applyState(s: StateSnapshot): void {
+  snap = s;
+  clock.sync(s.serverTime);
+  show(screenFor(s, hungUp));
+}
+
+/** Some replies may carry a fresh snapshot (as `state` or as the snapshot itself). */
+function applyReplyState(data: unknown): void {
+  const d = data as { state?: StateSnapshot; visitState?: string } | null;
+  if (d?.state && typeof d.state.visitState === 'string') applyState(d.state);
+  else if (d && typeof d.visitState === 'string') applyState(d as StateSnapshot);
+}
+
+async function refreshState(): Promise<void> {
+  if (!token || FINAL.has(screen)) return;
+  const r = await fetchAppointment(token);
+  if (r.ok) {
+    appt = r.appointment;
+    applyState(r.appointment.state);
+  } else if (r.reason === 'unknown') show('unknown');
+}
+
+function connectSignalling(t0: string): void {
+  const s = new Signalling(sameOriginWsUrl('/ws'), () => ({ t: 'hello', token: t0 }));
+  sig = s;
+  s.on('state', (m) => applyState(m.state));
+  s.on('ended', () => {
+    if (snap) snap = { ...snap, visitState: 'ended', mayJoin: false };
+    show('ended');
+  });
+  s.on('error', (m) => {
+    if (m.code === 'ended' || m.code === 'cancelled' || m.code === 'expired') show(m.code);
+    else if (m.code === 'not_authenticated') show('unknown');
+    else if (screen === 'consult') view?.handlers.problem(new SignallingError(m.code, m.message));
+  });
+  s.on('connection', ({ up }) => {
+    connBanner.hidden = up || FINAL.has(screen);
+  });
+  s.on('reconnected', ({ data }) => {
+    takeIceServers(data);
+    applyReplyState(data);
+  });
+  s.connect().then(
+    (data) => {
+      takeIceServers(data);
+      applyReplyState(data);
+    },
+    () => undefined, // a refused hello is handled by the 'error' listener
+  );
+}
+
+// ---------------------------------------------------------------- start
+
+async function main(): Promise<void> {
+  installDebug(() => screen);
+  setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), langKey);
+  bindText(connBanner, 'conn.lost');
+  bindText(document.querySelector('title') ?? h('title'), 'patient.title');
+  setLang(lang());
+  if (!token) return show('unknown');
+  const r = await fetchAppointment(token);
+  if (!r.ok) return show(r.reason === 'unknown' ? 'unknown' : 'error');
+  appt = r.appointment;
+  const key = langKey();
+  const chosen = (key && loadLang(key)) || (isLang(appt.language) ? appt.language : 'nl');
+  setLang(chosen);
+  applyState(appt.state);
+  if (!FINAL.has(screen)) connectSignalling(token);
+}
+
+void main();

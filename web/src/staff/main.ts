@@ -1,0 +1,345 @@
+/**
+ * The clinician console: today's video appointments (refreshed every 2 s), admit a waiting
+ * patient, and the consult itself over /staff/ws with the same media code as the patient.
+ */
+import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
+import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
+import { bindAttr, bindText, lang, loadLang, setLang, setupLangSwitch, t } from '../lib/i18n.js';
+import { ConsultMedia, getLocalMedia, installDebug, stopStream, takeIceServers, type LocalMedia } from '../lib/media.js';
+import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
+import { formatTime } from '../lib/time.js';
+import * as api from './api.js';
+import { ApiError, STAFF_LANG_KEY, type TodayAppointment } from './api.js';
+import { rowAction, statusText } from './status.js';
+
+type View = 'loading' | 'list' | 'consult' | 'error';
+
+const REFRESH_MS = 2000;
+
+const app = byId('app');
+const connBanner = byId('conn');
+let view: View = 'loading';
+let appointments: TodayAppointment[] = [];
+let refreshTimer = 0;
+let tickTimer = 0;
+
+// ---------------------------------------------------------------- views
+
+function setView(next: View, nodes: Node[]): void {
+  view = next;
+  app.dataset.state = next;
+  document.body.classList.toggle('in-consult', next === 'consult');
+  app.textContent = '';
+  app.append(...nodes);
+  const heading = app.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+    announce(heading.textContent ?? '');
+  }
+}
+
+function loginRedirect(err: unknown): boolean {
+  if (err instanceof ApiError && err.status === 401) {
+    location.replace('/staff/login');
+    return true;
+  }
+  return false;
+}
+
+/** A server or network failure in plain words. */
+function plain(err: unknown): string {
+  if (err instanceof ApiError && err.status > 0 && err.status < 500 && err.message) return err.message;
+  if (err instanceof SignallingError) return t(errorKey(err.code));
+  return t('err.generic');
+}
+
+// ---------------------------------------------------------------- today's list
+
+interface Row {
+  tr: HTMLTableRowElement;
+  status: HTMLElement;
+  name: HTMLElement;
+  time: HTMLElement;
+  actionCell: HTMLElement;
+  action: ReturnType<typeof rowAction> | undefined;
+}
+const rows = new Map<string, Row>();
+let tbody: HTMLTableSectionElement | null = null;
+let listProblem: HTMLElement | null = null;
+let listEmpty: HTMLElement | null = null;
+
+function showList(notice?: string): void {
+  rows.clear();
+  tbody = h('tbody');
+  listProblem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'problem', hidden: !notice }, notice ?? '');
+  listEmpty = tx('p', 'list.empty', { class: 'empty', hidden: true });
+  const th = (key: Parameters<typeof tx>[1]): HTMLElement => tx('th', key, { scope: 'col' });
+  setView('list', [
+    tx('h1', 'staff.title'),
+    listProblem,
+    h(
+      'table',
+      { class: 'today', 'data-testid': 'today' },
+      tx('caption', 'list.caption', { class: 'sr-only' }),
+      h('thead', {}, h('tr', {}, th('col.time'), th('col.patient'), th('col.status'), th('col.action'))),
+      tbody,
+    ),
+    listEmpty,
+  ]);
+  drawRows();
+  void refresh();
+  window.clearInterval(refreshTimer);
+  window.clearInterval(tickTimer);
+  refreshTimer = window.setInterval(() => void refresh(), REFRESH_MS);
+  // Waiting times tick every second between refreshes.
+  tickTimer = window.setInterval(drawStatuses, 1000);
+}
+
+function stopList(): void {
+  window.clearInterval(refreshTimer);
+  window.clearInterval(tickTimer);
+}
+
+async function refresh(): Promise<void> {
+  try {
+    const data = await api.today();
+    if (view !== 'list') return;
+    appointments = data.appointments;
+    if (listProblem && listProblem.dataset.kind === 'stale') listProblem.hidden = true;
+    drawRows();
+  } catch (err) {
+    if (loginRedirect(err) || view !== 'list' || !listProblem) return;
+    bindText(listProblem, 'list.stale');
+    listProblem.dataset.kind = 'stale';
+    listProblem.hidden = false;
+  }
+}
+
+function drawRows(): void {
+  if (!tbody || !listEmpty) return;
+  const sorted = appointments.slice().sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const seen = new Set<string>();
+  for (const a of sorted) {
+    seen.add(a.id);
+    let row = rows.get(a.id);
+    if (!row) {
+      const time = h('td', { class: 'time' });
+      const name = h('td', { class: 'name' });
+      const status = h('td', { class: 'status', 'data-testid': 'status' });
+      const actionCell = h('td', { class: 'action' });
+      const tr = h('tr', { 'data-testid': 'appointment-row', 'data-appointment-id': a.id }, time, name, status, actionCell);
+      row = { tr, status, name, time, actionCell, action: undefined };
+      rows.set(a.id, row);
+    }
+    // Re-appending keeps the order by time; the nodes (and focus) stay the same.
+    tbody.append(row.tr);
+    row.tr.dataset.state = a.visitState;
+    row.tr.dataset.phase = a.phase;
+    row.tr.dataset.online = String(a.online);
+    row.time.textContent = formatTime(a.start, lang());
+    if (row.name.textContent !== a.patientName) row.name.textContent = a.patientName;
+    drawStatus(row, a);
+    const action = rowAction(a);
+    if (action !== row.action) {
+      row.action = action;
+      row.actionCell.textContent = '';
+      if (action) row.actionCell.append(actionButton(a, action));
+    }
+  }
+  for (const [id, row] of rows) {
+    if (!seen.has(id)) {
+      row.tr.remove();
+      rows.delete(id);
+    }
+  }
+  listEmpty.hidden = appointments.length > 0;
+}
+
+function drawStatus(row: Row, a: TodayAppointment): void {
+  const s = statusText(a, Date.now(), lang());
+  bindText(row.status, s.key, () => statusText(a, Date.now(), lang()).params ?? {});
+}
+
+function drawStatuses(): void {
+  for (const a of appointments) {
+    const row = rows.get(a.id);
+    if (row) drawStatus(row, a);
+  }
+}
+
+function actionButton(a: TodayAppointment, action: 'admit' | 'open'): HTMLButtonElement {
+  const admit = action === 'admit';
+  const b = tx('button', admit ? 'action.admit' : 'action.open', {
+    type: 'button',
+    class: admit ? 'btn btn-primary' : 'btn',
+    'data-testid': admit ? 'admit' : 'open-consult',
+  });
+  bindAttr(b, 'aria-label', admit ? 'action.admitLabel' : 'action.openLabel', { name: a.patientName });
+  b.addEventListener('click', () => {
+    b.disabled = true;
+    // On success the list is gone; on failure the button must work again.
+    void openConsult(a, admit).finally(() => {
+      b.disabled = false;
+    });
+  });
+  return b;
+}
+
+// ---------------------------------------------------------------- the consult
+
+let sig: Signalling | null = null;
+let consult: ConsultMedia | null = null;
+let local: LocalMedia | null = null;
+let consultView: ConsultView | null = null;
+let current: TodayAppointment | null = null;
+const localVideo = videoEl({ 'data-testid': 'local-video', class: 'self-video' }, true);
+
+async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<void> {
+  // Camera and the admission in parallel: admit click → first frame is what patients wait for.
+  const media = getLocalMedia();
+  if (admitFirst) {
+    try {
+      await api.admit(a.id);
+    } catch (err) {
+      void media.then((m) => stopStream(m.stream));
+      if (loginRedirect(err)) return;
+      showProblemInList(plain(err));
+      drawRows();
+      return;
+    }
+  }
+  stopList();
+  current = a;
+  const end = tx('button', 'staff.end', { type: 'button', class: 'ctl ctl-hangup', 'data-testid': 'end-consult' });
+  const back = tx('button', 'staff.back', { type: 'button', class: 'ctl', 'data-testid': 'back-to-list' });
+  end.addEventListener('click', () => void endConsult());
+  back.addEventListener('click', () => void leaveConsult());
+  const v = createConsultView({
+    heading: tx('h1', 'staff.consultWith', { class: 'consult-heading' }, { name: a.patientName }),
+    localVideo,
+    waitingKey: 'staff.remoteWaiting',
+    buttons: [end, back],
+    onProblem: (err) => {
+      if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
+      closeConsult();
+      showList(t('staff.endedByServer'));
+      return true;
+    },
+  });
+  consultView = v;
+  setView('consult', v.nodes);
+
+  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: a.id }));
+  sig = s;
+  s.on('connection', ({ up }) => {
+    connBanner.hidden = up || view !== 'consult';
+  });
+  s.on('ended', () => {
+    closeConsult();
+    showList(t('staff.endedByServer'));
+  });
+  s.on('state', ({ state }) => {
+    if (state.appointmentId === a.id && (state.visitState === 'ended' || state.visitState === 'cancelled')) {
+      closeConsult();
+      showList(t('staff.endedByServer'));
+    }
+  });
+  s.on('error', (m) => v.handlers.problem(new SignallingError(m.code, m.message)));
+  s.on('reconnected', ({ data }) => takeIceServers(data));
+  try {
+    takeIceServers(await s.connect());
+  } catch (err) {
+    if (sig === s) v.say(errorKey(err instanceof SignallingError ? err.code : 'internal'));
+    return;
+  }
+  local = await media;
+  if (sig !== s) return stopStream(local.stream);
+  localVideo.srcObject = local.stream;
+  if (localVideo.parentElement) localVideo.parentElement.hidden = !local.stream?.getVideoTracks().length;
+  if (local.problem) v.problemSlot.append(mediaProblemBox(local.problem, () => void retryMedia()));
+  const c = new ConsultMedia(s, local.stream, v.handlers);
+  consult = c;
+  v.attach(c, local.stream);
+  await c.start();
+}
+
+async function retryMedia(): Promise<void> {
+  const m = await getLocalMedia();
+  if (!consult || !consultView) return stopStream(m.stream);
+  stopStream(local?.stream ?? null);
+  local = m;
+  localVideo.srcObject = m.stream;
+  if (localVideo.parentElement) localVideo.parentElement.hidden = !m.stream?.getVideoTracks().length;
+  consultView.problemSlot.textContent = '';
+  if (m.problem) consultView.problemSlot.append(mediaProblemBox(m.problem, () => void retryMedia()));
+  else {
+    consult.setLocal(m.stream);
+    consultView.attach(consult, m.stream);
+    consult.rebuild();
+  }
+}
+
+function showProblemInList(text: string): void {
+  if (!listProblem) return;
+  listProblem.textContent = text;
+  listProblem.dataset.kind = 'action';
+  listProblem.hidden = false;
+  announce(text);
+}
+
+function closeConsult(): void {
+  consult?.stop();
+  consult = null;
+  sig?.close();
+  sig = null;
+  stopStream(local?.stream ?? null);
+  local = null;
+  localVideo.srcObject = null;
+  consultView = null;
+  current = null;
+  connBanner.hidden = true;
+}
+
+async function endConsult(): Promise<void> {
+  const a = current;
+  if (!a || !(await confirmDialog('staff.endConfirm', 'staff.endYes', 'staff.endNo'))) return;
+  try {
+    await api.endConsult(a.id);
+  } catch (err) {
+    if (loginRedirect(err)) return;
+    consultView?.sayText(plain(err));
+    return;
+  }
+  closeConsult();
+  showList();
+}
+
+/** Back to the list without ending: the consult stays open, the patient waits in it. */
+async function leaveConsult(): Promise<void> {
+  await consult?.leave();
+  closeConsult();
+  showList();
+}
+
+// ---------------------------------------------------------------- start
+
+async function main(): Promise<void> {
+  installDebug(() => view);
+  setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), () => STAFF_LANG_KEY);
+  bindText(connBanner, 'conn.lost');
+  bindText(document.querySelector('title') ?? h('title'), 'staff.title');
+  setLang(loadLang(STAFF_LANG_KEY) ?? 'nl');
+  try {
+    const who = await api.me();
+    api.setCsrf(who.csrfToken);
+    bindText(byId('who'), 'staff.signedInAs', { name: who.staff.name });
+  } catch (err) {
+    if (loginRedirect(err)) return;
+    setView('error', [tx('h1', 'error.title'), h('p', { role: 'alert' }, plain(err))]);
+    return;
+  }
+  showList();
+}
+
+void main();

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { rowAction, statusText } from './status.js';
+
+describe('today list rows', () => {
+  it('offers admit for a waiting patient and open for a running consult', () => {
+    expect(rowAction({ visitState: 'waiting' })).toBe('admit');
+    expect(rowAction({ visitState: 'admitted' })).toBe('open');
+    expect(rowAction({ visitState: 'in_consult' })).toBe('open');
+    expect(rowAction({ visitState: 'dropped' })).toBe('open');
+    expect(rowAction({ visitState: 'scheduled' })).toBeNull();
+    expect(rowAction({ visitState: 'ended' })).toBeNull();
+  });
+
+  it('says how long a patient has been waiting', () => {
+    const since = '2025-06-03T12:00:00Z';
+    const now = Date.parse(since) + 3 * 60_000 + 12_500;
+    expect(statusText({ visitState: 'waiting', waitingSince: since, online: true }, now, 'nl')).toEqual({
+      key: 'status.waiting',
+      params: { duration: '3:12', since: '14:00' },
+    });
+    expect(statusText({ visitState: 'waiting', waitingSince: since, online: false }, now, 'en').key).toBe(
+      'status.waitingOffline',
+    );
+    expect(statusText({ visitState: 'in_consult', waitingSince: null, online: true }, now, 'nl')).toEqual({
+      key: 'status.in_consult',
+    });
+  });
+});
