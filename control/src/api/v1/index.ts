@@ -1,0 +1,40 @@
+/**
+ * The integration API (SPEC section 4), for the EHR / scheduling system. Internal listener
+ * only. Mount with the error middleware in front:
+ *
+ *   app.use(errorMiddleware(logger));
+ *   const api = createIntegrationApiRouter({ ds, config, logger });
+ *   app.use(api.routes()).use(api.allowedMethods());
+ */
+import Router from '@koa/router';
+import type { DataSource } from 'typeorm';
+import type { LinkConfig } from '../../domain/links.js';
+import type { ErrorLogger } from '../../http/errors.js';
+import { HttpError, NotFound } from '../../http/errors.js';
+import { integrationAuth } from './auth.js';
+import { mountAppointmentRoutes } from './appointments/routes.js';
+
+export interface IntegrationApiDeps {
+  ds: DataSource;
+  /** The loaded Config (only keys and publicBaseUrl are used). */
+  config: LinkConfig;
+  logger?: ErrorLogger;
+}
+
+export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  router.use(integrationAuth(deps.ds));
+  mountAppointmentRoutes(router, deps);
+  // Anything else under /api/v1: a JSON 405 for known paths, a JSON 404 otherwise.
+  router.all('/{*rest}', (ctx) => {
+    const path = ctx.path.slice('/api/v1'.length).replace(/\/+$/, '');
+    const allow = path === '/appointments' ? 'POST' : /^\/appointments\/[^/]+$/.test(path) ? 'GET, PATCH, DELETE' : null;
+    if (!allow) throw NotFound('resource');
+    throw new HttpError(405, 'method_not_allowed', `use ${allow}`, undefined, { Allow: allow });
+  });
+  return router;
+}

@@ -1,0 +1,454 @@
+/**
+ * The operator's command line: `npm run -s cli -- <command>` (same environment as the server).
+ *
+ *   migrate
+ *   api-key create --name NAME
+ *   staff create --email E --name N --role clinician|assistant|admin --clinic CODE [--clinic CODE2]
+ *                [--password P | --sso-only]      (else SPK_PASSWORD, else a prompt)
+ *   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
+ *   seed-demo [--json]
+ *
+ * Bad arguments: a message and exit code 2. The command functions are exported for tests
+ * and for `make run`.
+ */
+import { realpathSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import argon2 from 'argon2';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDataSource, migrate } from './db/data-source.js';
+import {
+  AppointmentEntity, ClinicEntity, IntegrationEntity, ParticipantEntity, StaffEntity, VisitEntity,
+  type Clinic, type Staff, type StaffRole,
+} from './db/entities.js';
+import { generateApiKey, hashApiKey, insertIntegration } from './api/v1/auth.js';
+import { createAppointment, getAppointment } from './domain/appointments.js';
+import { recordAudit } from './domain/audit.js';
+import { normalisePhone } from './domain/contact.js';
+import { linkFor } from './domain/links.js';
+import { isoInZone } from './domain/time-windows.js';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const ROLES: readonly StaffRole[] = ['admin', 'clinician', 'assistant'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+export async function runMigrate(ds: DataSource): Promise<string[]> {
+  return migrate(ds);
+}
+
+export interface ApiKeyCreated {
+  id: string;
+  name: string;
+  prefix: string;
+  /** Shown once; only its hash is stored. */
+  key: string;
+}
+
+export async function createApiKey(ds: DataSource, opts: { name: string }): Promise<ApiKeyCreated> {
+  const name = opts.name.trim();
+  if (!name || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
+  const key = generateApiKey();
+  const integration = await insertIntegration(ds.manager, name, key);
+  return { id: integration.id, name, prefix: integration.keyPrefix, key };
+}
+
+export interface CreateClinicOptions {
+  code: string;
+  name: string;
+  helpdeskPhone: string;
+  timezone?: string;
+}
+
+export async function createClinic(ds: DataSource, opts: CreateClinicOptions): Promise<Clinic> {
+  if (!/^[a-z0-9-]{1,64}$/.test(opts.code)) throw new UsageError('--code must be 1 to 64 characters a-z, 0-9 or -');
+  if (!opts.name.trim() || opts.name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
+  if (!normalisePhone(opts.helpdeskPhone)) throw new UsageError('--helpdesk-phone must be a phone number, e.g. 088-123 45 67');
+  const timezone = opts.timezone ?? 'Europe/Amsterdam';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    throw new UsageError(`--timezone: unknown time zone ${timezone}`);
+  }
+  if (await ds.manager.findOne(ClinicEntity, { where: { code: opts.code } })) {
+    throw new UsageError(`a clinic with code ${opts.code} already exists`);
+  }
+  // The helpdesk number is shown to patients as written ("088-123 45 67").
+  return ds.manager.save(ClinicEntity, {
+    code: opts.code,
+    name: opts.name.trim(),
+    helpdeskPhone: opts.helpdeskPhone.trim(),
+    timezone,
+  });
+}
+
+export interface CreateStaffOptions {
+  email: string;
+  name: string;
+  role: StaffRole;
+  /** Clinic codes; required for clinicians and assistants. */
+  clinics: string[];
+  /** null: SSO only, no local password. */
+  password: string | null;
+}
+
+export async function createStaff(ds: DataSource, opts: CreateStaffOptions): Promise<Staff> {
+  const email = opts.email.trim().toLowerCase();
+  if (!EMAIL.test(email) || email.length > 254) throw new UsageError('--email must be an e-mail address');
+  if (!opts.name.trim() || opts.name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
+  if (!ROLES.includes(opts.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  if (opts.role !== 'admin' && opts.clinics.length === 0) throw new UsageError('--clinic is required for clinicians and assistants');
+  if (opts.password !== null && opts.password.length < 10) throw new UsageError('the password must be at least 10 characters');
+  const passwordHash = opts.password === null ? null : await argon2.hash(opts.password, { type: argon2.argon2id });
+  return ds.transaction(async (m) => {
+    const clinics = await clinicsByCode(m, opts.clinics);
+    if (await m.findOne(StaffEntity, { where: { email } })) throw new UsageError(`staff member ${email} already exists`);
+    const staff = await m.save(StaffEntity, { email, name: opts.name.trim(), role: opts.role, passwordHash, active: true });
+    await linkClinics(m, staff.id, clinics);
+    await recordAudit(m, { actorKind: 'system', actorId: 'cli', action: 'staff.created', data: { staffId: staff.id, role: opts.role } });
+    return staff;
+  });
+}
+
+async function clinicsByCode(m: EntityManager, codes: string[]): Promise<Clinic[]> {
+  const out: Clinic[] = [];
+  for (const code of codes) {
+    const clinic = await m.findOne(ClinicEntity, { where: { code } });
+    if (!clinic) throw new UsageError(`--clinic: no clinic with code ${code}`);
+    out.push(clinic);
+  }
+  return out;
+}
+
+async function linkClinics(m: EntityManager, staffId: string, clinics: Clinic[]): Promise<void> {
+  for (const c of clinics) {
+    await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [staffId, c.id]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Demo data
+
+export const DEMO = {
+  clinic: { code: 'demo', name: 'Polikliniek Demo', helpdeskPhone: '088-123 45 67' },
+  clinician: { email: 'dokter@demo.test', name: 'Dr. A. de Boer', password: 'demo-dokter' },
+  assistant: { email: 'assistent@demo.test', name: 'Sanne Bakker', password: 'demo-assistent' },
+  integrationName: 'demo',
+} as const;
+
+export interface DemoSeed {
+  clinic: { code: string; name: string; helpdeskPhone: string };
+  logins: Array<{ role: StaffRole; email: string; password: string }>;
+  apiKey: string;
+  staffUrl: string;
+  appointments: Array<{ id: string; externalId: string; patientName: string; start: string; status: string; patientLink: string }>;
+}
+
+/** Deterministic from the server secret, so re-running seed-demo prints the same key. */
+export function demoApiKey(cfg: Pick<Config, 'keys'>): string {
+  return `spk_${createHmac('sha256', cfg.keys.link).update('spreekkamer:demo-integration-api-key').digest('base64url')}`;
+}
+
+/**
+ * Idempotent demo data. Re-running keeps ids and links and resets the two demo
+ * appointments to fresh times (in 5 minutes: waiting room open; about two hours later)
+ * and to 'scheduled'.
+ */
+export async function seedDemo(ds: DataSource, cfg: Config, now: Date = new Date()): Promise<DemoSeed> {
+  await migrate(ds);
+  let clinic = await ds.manager.findOne(ClinicEntity, { where: { code: DEMO.clinic.code } });
+  clinic ??= await ds.manager.save(ClinicEntity, { ...DEMO.clinic });
+
+  for (const [role, who] of [['clinician', DEMO.clinician], ['assistant', DEMO.assistant]] as const) {
+    await ensureDemoStaff(ds, clinic, role, who);
+  }
+
+  const key = demoApiKey(cfg);
+  let integration = await ds.manager.findOne(IntegrationEntity, { where: { keyHash: hashApiKey(key) } });
+  if (!integration) integration = await insertIntegration(ds.manager, DEMO.integrationName, key);
+  else if (integration.revokedAt) await ds.manager.update(IntegrationEntity, { id: integration.id }, { revokedAt: null });
+
+  const minute = 60_000;
+  const soon = new Date(Math.ceil((now.getTime() + 5 * minute) / minute) * minute);
+  const later = new Date(Math.ceil((now.getTime() + 120 * minute) / (15 * minute)) * 15 * minute);
+  const plans: Array<{
+    externalId: string; start: Date; name: string; birthDate: string; phone: string; email: string;
+    language: 'nl' | 'en'; flags: Record<string, boolean>;
+  }> = [
+    { externalId: 'demo-soon', start: soon, name: 'Jan Jansen', birthDate: '1958-09-21', phone: '+31612345678', email: 'jan.jansen@example.test', language: 'nl', flags: {} },
+    { externalId: 'demo-later', start: later, name: 'Emma de Vries', birthDate: '1990-02-14', phone: '+31687654321', email: 'emma@example.test', language: 'en', flags: { interpreter: false } },
+  ];
+
+  const appointments: DemoSeed['appointments'] = [];
+  for (const p of plans) {
+    const { record, created } = await createAppointment(ds, cfg, integration.id, {
+      externalId: p.externalId,
+      clinic: DEMO.clinic.code,
+      clinician: DEMO.clinician.email,
+      start: p.start,
+      durationMinutes: 15,
+      patient: { name: p.name, birthDate: p.birthDate, email: p.email, phone: p.phone, language: p.language },
+      flags: p.flags,
+    });
+    const id = record.appointment.id;
+    if (!created) await resetDemoAppointment(ds, id, p.start);
+    const fresh = await getAppointment(ds, id);
+    appointments.push({
+      id,
+      externalId: p.externalId,
+      patientName: p.name,
+      start: isoInZone(fresh.appointment.start, fresh.clinic.timezone),
+      status: fresh.visit.state,
+      patientLink: linkFor(cfg, fresh.patient)!,
+    });
+  }
+
+  return {
+    clinic: { code: clinic.code, name: clinic.name, helpdeskPhone: clinic.helpdeskPhone ?? '' },
+    logins: [
+      { role: 'clinician', email: DEMO.clinician.email, password: DEMO.clinician.password },
+      { role: 'assistant', email: DEMO.assistant.email, password: DEMO.assistant.password },
+    ],
+    apiKey: key,
+    staffUrl: cfg.internalBaseUrl,
+    appointments,
+  };
+}
+
+async function ensureDemoStaff(
+  ds: DataSource,
+  clinic: Clinic,
+  role: StaffRole,
+  who: { email: string; name: string; password: string },
+): Promise<void> {
+  const existing = await ds.manager.findOne(StaffEntity, { where: { email: who.email } });
+  let staffId = existing?.id;
+  if (!existing) {
+    const passwordHash = await argon2.hash(who.password, { type: argon2.argon2id });
+    staffId = (await ds.manager.save(StaffEntity, { email: who.email, name: who.name, role, passwordHash, active: true })).id;
+  } else {
+    const ok = existing.passwordHash ? await argon2.verify(existing.passwordHash, who.password).catch(() => false) : false;
+    const patch: Partial<Staff> = { role, active: true };
+    if (!ok) patch.passwordHash = await argon2.hash(who.password, { type: argon2.argon2id });
+    await ds.manager.update(StaffEntity, { id: existing.id }, patch);
+  }
+  await linkClinics(ds.manager, staffId!, [clinic]);
+}
+
+async function resetDemoAppointment(ds: DataSource, appointmentId: string, start: Date): Promise<void> {
+  await ds.transaction(async (m) => {
+    await m.update(AppointmentEntity, { id: appointmentId }, { start, durationMinutes: 15, cancelledAt: null, updatedAt: new Date() });
+    await m.update(
+      VisitEntity,
+      { appointmentId },
+      {
+        state: 'scheduled', waitingSince: null, admittedAt: null, admittedBy: null, consultStartedAt: null,
+        droppedAt: null, endedAt: null, endedBy: null, updatedAt: new Date(),
+      },
+    );
+    await m.update(ParticipantEntity, { appointmentId, kind: 'patient' }, { revokedAt: null });
+    await recordAudit(m, { actorKind: 'system', actorId: 'cli', action: 'demo.reset', appointmentId, data: { start: start.toISOString() } });
+  });
+}
+
+export function formatDemoSeed(seed: DemoSeed): string {
+  const lines = [
+    `Demo clinic: ${seed.clinic.name} (${seed.clinic.code}), helpdesk ${seed.clinic.helpdeskPhone}`,
+    '',
+    `Staff sign-in at ${seed.staffUrl}:`,
+    ...seed.logins.map((l) => `  ${l.role.padEnd(10)} ${l.email} / ${l.password}`),
+    '',
+    'Patient links:',
+    ...seed.appointments.map((a) => `  ${a.start}  ${a.patientName} (${a.status})\n    ${a.patientLink}`),
+    '',
+    `Integration API key (demo): ${seed.apiKey}`,
+  ];
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument parsing
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Asks for a password (hidden); undefined when there is no terminal. */
+  promptPassword?: (question: string) => Promise<string>;
+}
+
+const USAGE = `usage: npm run -s cli -- <command>
+
+  migrate
+  api-key create --name NAME
+  staff create --email E --name N --role clinician|assistant|admin --clinic CODE [--clinic CODE]
+               [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
+  clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
+  seed-demo [--json]`;
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function parse(args: string[], options: Options) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+/** Runs one command; returns the exit code. Opens and closes its own database connection. */
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  let ds: DataSource | undefined;
+  try {
+    if (!command) throw new UsageError('no command given');
+    if (command === 'help' || command === '--help' || command === '-h') {
+      io.out(USAGE);
+      return 0;
+    }
+    const config = loadConfig(io.env);
+    const open = async () => {
+      ds = createDataSource(config.databaseUrl, { poolSize: 2, applicationName: 'spreekkamer-cli' });
+      await ds.initialize();
+      return ds;
+    };
+    const key = sub && !sub.startsWith('-') ? `${command} ${sub}` : command;
+    const args = key === command ? argv.slice(1) : rest;
+
+    switch (key) {
+      case 'migrate': {
+        parse(args, {});
+        const done = await runMigrate(await open());
+        io.out(done.length ? `applied: ${done.join(', ')}` : 'database is up to date');
+        return 0;
+      }
+      case 'api-key create': {
+        const v = parse(args, { name: { type: 'string' } });
+        const name = required(v, 'name');
+        const created = await createApiKey(await open(), { name });
+        io.out(`API key for integration "${created.name}" (${created.id}).\nIt is shown only now; store it in the EHR's configuration:\n\n${created.key}`);
+        return 0;
+      }
+      case 'clinic create': {
+        const v = parse(args, {
+          code: { type: 'string' }, name: { type: 'string' }, 'helpdesk-phone': { type: 'string' }, timezone: { type: 'string' },
+        });
+        const clinic = await createClinic(await open(), {
+          code: required(v, 'code'),
+          name: required(v, 'name'),
+          helpdeskPhone: required(v, 'helpdesk-phone'),
+          timezone: v.timezone as string | undefined,
+        });
+        io.out(`clinic ${clinic.code} created (${clinic.id})`);
+        return 0;
+      }
+      case 'staff create': {
+        const v = parse(args, {
+          email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' },
+          clinic: { type: 'string', multiple: true }, password: { type: 'string' }, 'sso-only': { type: 'boolean' },
+        });
+        const role = required(v, 'role') as StaffRole;
+        if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+        const email = required(v, 'email');
+        const name = required(v, 'name');
+        let password: string | null;
+        if (v['sso-only']) {
+          if (v.password !== undefined) throw new UsageError('--password and --sso-only exclude each other');
+          password = null;
+        } else if (typeof v.password === 'string') password = v.password;
+        else if (io.env.SPK_PASSWORD) password = io.env.SPK_PASSWORD;
+        else if (io.promptPassword) {
+          password = await io.promptPassword(`password for ${email}: `);
+          const again = await io.promptPassword('again: ');
+          if (again !== password) throw new UsageError('the passwords differ');
+        } else {
+          throw new UsageError('no password: pass --password, set SPK_PASSWORD, run in a terminal, or use --sso-only');
+        }
+        const staff = await createStaff(await open(), { email, name, role, clinics: (v.clinic as string[] | undefined) ?? [], password });
+        io.out(`staff member ${staff.email} (${staff.role}) created (${staff.id})`);
+        return 0;
+      }
+      case 'seed-demo': {
+        const v = parse(args, { json: { type: 'boolean' } });
+        const seed = await seedDemo(await open(), config);
+        io.out(v.json ? JSON.stringify(seed, null, 2) : formatDemoSeed(seed));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command: ${argv.join(' ')}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    io.err(`failed: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  } finally {
+    const open = ds as DataSource | undefined;
+    if (open?.isInitialized) await open.destroy();
+  }
+}
+
+function defaultIo(): CliIo {
+  return {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    env: process.env,
+    promptPassword: process.stdin.isTTY ? promptHidden : undefined,
+  };
+}
+
+async function promptHidden(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  let muted = false;
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+    if (!muted) process.stdout.write(s);
+  };
+  process.stdout.write(question);
+  muted = true;
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stdout.write('\n');
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+

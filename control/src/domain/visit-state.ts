@@ -1,0 +1,77 @@
+/**
+ * The visit state machine: the one place that says which visit state may follow which.
+ *
+ *   scheduled ──arrive──▶ waiting ──admit──▶ admitted ──media_up──▶ in_consult ◀─media_up─┐
+ *       │                   │                  │   └────drop───┐        │                 │
+ *       │                   │                  │               ▼        └──drop──▶ dropped┘
+ *       │                   │                  └──end──▶ ended ◀──end── (in_consult, dropped)
+ *       └─cancel/expire─────┴─cancel/expire──▶ cancelled / expired
+ *
+ * Decisions worth knowing:
+ * - `end` from `waiting` is allowed: a clinician may close a visit without admitting (the
+ *   consult went by phone, or the patient was seen otherwise). `end` from `scheduled` is not:
+ *   that is a cancellation (the EHR's) or an expiry (the clock's).
+ * - Repeats that describe what is already true are no-ops, so retries and a second tab are
+ *   harmless: arrive in waiting, media_up in in_consult, drop in dropped, end in ended,
+ *   cancel in cancelled, expire in expired.
+ * - Everything else throws InvalidTransition (HTTP layers map it to 409 `invalid_state`).
+ */
+import type { VisitState } from '../realtime/protocol.js';
+
+export type { VisitState };
+
+export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire';
+
+export const VISIT_STATES: readonly VisitState[] = [
+  'scheduled', 'waiting', 'admitted', 'in_consult', 'dropped', 'ended', 'cancelled', 'expired',
+];
+
+export const VISIT_EVENTS: readonly VisitEvent[] = ['arrive', 'admit', 'media_up', 'drop', 'end', 'cancel', 'expire'];
+
+const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
+  arrive: { scheduled: 'waiting', waiting: 'waiting' },
+  admit: { waiting: 'admitted' },
+  media_up: { admitted: 'in_consult', dropped: 'in_consult', in_consult: 'in_consult' },
+  drop: { in_consult: 'dropped', admitted: 'dropped', dropped: 'dropped' },
+  end: { waiting: 'ended', admitted: 'ended', in_consult: 'ended', dropped: 'ended', ended: 'ended' },
+  cancel: { scheduled: 'cancelled', waiting: 'cancelled', cancelled: 'cancelled' },
+  expire: { scheduled: 'expired', waiting: 'expired', expired: 'expired' },
+};
+
+export class InvalidTransition extends Error {
+  constructor(
+    public readonly state: VisitState,
+    public readonly event: VisitEvent,
+  ) {
+    super(`cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
+    this.name = 'InvalidTransition';
+  }
+}
+
+/** The next state, or InvalidTransition. */
+export function transition(state: VisitState, event: VisitEvent): VisitState {
+  const next = TABLE[event]?.[state];
+  if (!next) throw new InvalidTransition(state, event);
+  return next;
+}
+
+export function canTransition(state: VisitState, event: VisitEvent): boolean {
+  return TABLE[event]?.[state] !== undefined;
+}
+
+const OPEN: ReadonlySet<VisitState> = new Set<VisitState>(['admitted', 'in_consult', 'dropped']);
+const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(['ended', 'cancelled', 'expired']);
+
+/** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
+export function isOpenConsult(state: VisitState): boolean {
+  return OPEN.has(state);
+}
+
+/** Nothing more will happen to this visit; its links are dead. */
+export function isFinal(state: VisitState): boolean {
+  return FINAL.has(state);
+}
+
+export function isVisitState(value: unknown): value is VisitState {
+  return typeof value === 'string' && (VISIT_STATES as readonly string[]).includes(value);
+}

@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conflict, HttpError, NotFound, Validation, errorMiddleware, parseJsonBody } from './errors.js';
+import { validate } from './validate.js';
+
+const logged: Array<{ obj: any; msg?: string }> = [];
+const logger = { error: (obj: object, msg?: string) => logged.push({ obj, msg }), warn: () => {} };
+let base: string;
+let close: () => void;
+let toThrow: unknown;
+
+beforeAll(async () => {
+  const app = new Koa();
+  app.use(errorMiddleware(logger));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/throw') throw toThrow;
+    if (ctx.path === '/body') {
+      ctx.body = { got: await parseJsonBody(ctx, { limit: 1000 }) };
+      return;
+    }
+    await next();
+  });
+  app.use(validate({ body: z.strictObject({ n: z.number({ error: 'must be a number' }), o: z.strictObject({ s: z.string() }).optional() }) }));
+  app.use((ctx) => {
+    ctx.body = { ok: ctx.state.body };
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () => server.close();
+});
+afterAll(() => close?.());
+
+async function send(path: string, body?: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(base + path, { method: 'POST', body, headers });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe('errorMiddleware', () => {
+  it.each([
+    [Validation('start', 'must be an ISO 8601 date-time with offset'), 400, { code: 'invalid_request', message: 'start: must be an ISO 8601 date-time with offset', field: 'start' }],
+    [NotFound('appointment'), 404, { code: 'not_found', message: 'no such appointment' }],
+    [Conflict('taken'), 409, { code: 'conflict', message: 'taken' }],
+    [new HttpError(418, 'teapot', 'short and stout'), 418, { code: 'teapot', message: 'short and stout' }],
+    [Object.assign(new Error('duplicate key value violates unique constraint "x"'), { code: '23505', detail: 'Key (email)=(a@b.nl) exists' }), 409, { code: 'conflict', message: 'conflicts with an existing record' }],
+    [Object.assign(new Error('query failed'), { driverError: { code: '22P02' } }), 400, { code: 'invalid_request', message: 'invalid input value' }],
+    [Object.assign(new Error('nope'), { status: 404, expose: true }), 404, { code: 'not_found', message: 'nope' }],
+  ])('maps %s', async (err, status, error) => {
+    toThrow = err;
+    const res = await send('/throw');
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ error });
+    expect(JSON.stringify(res.body)).not.toContain('a@b.nl');
+  });
+
+  it('hides unknown errors behind a request id and logs them without details', async () => {
+    toThrow = Object.assign(new Error('secret internals at /srv/db'), { detail: 'Key (phone)=(+31612345678)' });
+    const res = await send('/throw');
+    expect(res.status).toBe(500);
+    expect(res.body.error.code).toBe('internal');
+    expect(res.body.error.message).toBe('internal error');
+    expect(res.body.error.requestId).toEqual(expect.any(String));
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+    const entry = logged.at(-1)!;
+    expect(entry.obj.requestId).toBe(res.body.error.requestId);
+    expect(JSON.stringify(entry)).not.toContain('+31612345678');
+    toThrow = 'a string';
+    expect((await send('/throw')).status).toBe(500);
+  });
+});
+
+describe('JSON body and validation', () => {
+  it('parses, validates, and names the field', async () => {
+    expect(await send('/', '{"n": 1}')).toEqual({ status: 200, body: { ok: { n: 1 } } });
+    expect((await send('/', '{"n": "1"}')).body.error).toMatchObject({ field: 'n', message: 'n: must be a number' });
+    expect((await send('/', '{}')).body.error).toMatchObject({ field: 'n', message: 'n: is required' });
+    expect((await send('/', '{"n": 1, "x": 2}')).body.error).toMatchObject({ field: 'x', message: 'x: is not a known field' });
+    expect((await send('/', '{"n": 1, "o": {"s": "a", "t": 1}}')).body.error).toMatchObject({ field: 'o.t' });
+    expect((await send('/', '[1]')).body.error).toMatchObject({ field: 'body' });
+    expect((await send('/')).body.error).toMatchObject({ field: 'body', message: 'body: a JSON object is required' });
+  });
+
+  it('refuses bad JSON, big bodies and other media types', async () => {
+    expect(await send('/body', '{"a":')).toEqual({ status: 400, body: { error: { code: 'invalid_json', message: 'body: is not valid JSON', field: 'body' } } });
+    expect((await send('/body', JSON.stringify({ a: 'x'.repeat(2000) }))).status).toBe(413);
+    expect((await send('/body', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await send('/body', '{"a":1}', { 'content-type': 'application/json; charset=utf-8' })).body).toEqual({ got: { a: 1 } });
+  });
+
+  it('counts streamed bodies without a content-length', async () => {
+    const big = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new TextEncoder().encode(`"${'x'.repeat(400)}"`));
+        c.close();
+      },
+    });
+    const res = await fetch(`${base}/body`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+});
