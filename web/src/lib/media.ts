@@ -121,9 +121,13 @@ export class ConsultMedia {
     const gen = this.generation;
     this.on.status?.(false);
     try {
-      const data = await this.sig.request({ t: 'join' });
-      if (gen !== this.generation) return;
+      // Pipelined: the server handles one socket's requests in order, so the offer can be
+      // made while `join` is under way and `publish` sent without waiting for its reply.
+      const joined = this.sig.request({ t: 'join' });
       const pub = this.local ? this.publish(this.local) : Promise.resolve();
+      pub.catch(() => undefined);
+      const data = await joined;
+      if (gen !== this.generation) return;
       if (isJoined(data)) this.subscribeAll(data, gen);
       await pub;
       this.retries = 0;
@@ -153,16 +157,18 @@ export class ConsultMedia {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (gen !== this.generation) return closePc(pc);
-    const reply = await this.sig.request({
+    const replied = this.sig.request({
       t: 'publish',
       jsep: { type: 'offer', sdp: offer.sdp ?? '' },
       audio: this.audio && stream.getAudioTracks().length > 0,
       video: this.video && stream.getVideoTracks().length > 0,
     });
+    // Requests are handled in order: candidates sent now reach Janus after the offer.
+    trickle.flush();
+    const reply = await replied;
     if (gen !== this.generation) return closePc(pc);
     if (!hasJsep(reply)) throw new SignallingError('internal', 'publish: no answer');
     await pc.setRemoteDescription(reply.jsep);
-    trickle.flush();
   }
 
   /** Receives a participant: `subscribe` → Janus's offer → our answer → `answer`. */
@@ -188,8 +194,9 @@ export class ConsultMedia {
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       if (gen !== this.generation) return;
-      await this.sig.request({ t: 'answer', feed: info.feed, jsep: { type: 'answer', sdp: answer.sdp ?? '' } });
+      const answered = this.sig.request({ t: 'answer', feed: info.feed, jsep: { type: 'answer', sdp: answer.sdp ?? '' } });
       trickle.flush();
+      await answered;
     } catch (err) {
       if (gen !== this.generation) return;
       this.dropFeed(info.feed, 'rebuild');
@@ -290,8 +297,8 @@ export class ConsultMedia {
   }
 
   /**
-   * Local candidates for `target`, held back until our SDP exchange for that connection has
-   * been answered (the server has a handle to give them to), then sent as they come.
+   * Local candidates for `target`, held back until our SDP for that connection has been sent
+   * (the server handles a socket's requests in order), then sent as they come.
    * `null` tells the server gathering is complete.
    */
   private trickler(pc: RTCPeerConnection, target: TrickleTarget): { flush(): void } {

@@ -198,10 +198,16 @@ const localVideo = videoEl({ 'data-testid': 'local-video', class: 'self-video' }
 async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<void> {
   // Camera and the admission in parallel: admit click → first frame is what patients wait for.
   const media = getLocalMedia();
+  // The consult socket opens while the admission is under way (staff may say hello to an
+  // appointment they can see before it is admitted); `join` is sent only after admit.
+  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: a.id }));
+  const connected = s.connect();
+  connected.catch(() => undefined);
   if (admitFirst) {
     try {
       await api.admit(a.id);
     } catch (err) {
+      s.close();
       void media.then((m) => stopStream(m.stream));
       if (loginRedirect(err)) return;
       showProblemInList(plain(err));
@@ -230,7 +236,6 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   consultView = v;
   setView('consult', v.nodes);
 
-  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: a.id }));
   sig = s;
   s.on('connection', ({ up }) => {
     connBanner.hidden = up || view !== 'consult';
@@ -248,7 +253,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   s.on('error', (m) => v.handlers.problem(new SignallingError(m.code, m.message)));
   s.on('reconnected', ({ data }) => takeIceServers(data));
   try {
-    takeIceServers(await s.connect());
+    takeIceServers(await connected);
   } catch (err) {
     if (sig === s) v.say(errorKey(err instanceof SignallingError ? err.code : 'internal'));
     return;

@@ -1,0 +1,181 @@
+/**
+ * Consult commands: what patients and staff do to a visit. Each runs in one transaction
+ * with the visit row locked, checks the state machine and the server-clock time rules,
+ * writes the audit event, and only then tells the other processes through the hub.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import type { VisitState } from '../realtime/protocol.js';
+import { loadConsult, OPEN_CONSULT, type ConsultContext } from './context.js';
+import { windowsFor } from './windows.js';
+import { transition, type VisitEvent } from '../domain/visit-state.js';
+import { recordAudit } from '../domain/audit.js';
+
+export class ConsultError extends Error {
+  constructor(
+    public readonly code:
+      | 'not_found'
+      | 'too_early'
+      | 'expired'
+      | 'ended'
+      | 'cancelled'
+      | 'not_admitted'
+      | 'not_allowed'
+      | 'invalid_state',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConsultError';
+  }
+}
+
+export interface Actor {
+  kind: 'staff' | 'patient' | 'system';
+  id: string | null;
+}
+
+export interface StaffIdentity {
+  id: string;
+  role: 'admin' | 'clinician' | 'assistant';
+  clinicIds: string[];
+}
+
+/** May this staff member see and act on this consult at all? */
+export function staffMaySee(staff: StaffIdentity, c: ConsultContext): boolean {
+  if (c.clinicianId === staff.id) return true;
+  return staff.clinicIds.includes(c.clinicId) && (staff.role === 'admin' || staff.role === 'assistant');
+}
+
+/** Who admits: the clinician of the appointment; assistants too when the clinic allows. */
+export function staffMayAdmit(staff: StaffIdentity, c: ConsultContext): boolean {
+  if (c.clinicianId === staff.id) return true;
+  return staff.role === 'assistant' && c.assistantsMayAdmit && staff.clinicIds.includes(c.clinicId);
+}
+
+function refuseClosed(c: ConsultContext): void {
+  if (c.state === 'cancelled' || c.cancelledAt) throw new ConsultError('cancelled', 'the appointment was cancelled');
+  if (c.state === 'ended') throw new ConsultError('ended', 'the consult has ended');
+  if (c.state === 'expired') throw new ConsultError('expired', 'the link has expired');
+}
+
+async function move(
+  m: EntityManager,
+  c: ConsultContext,
+  event: VisitEvent,
+  actor: Actor,
+  extra: { set?: Record<string, unknown>; audit?: string; data?: Record<string, unknown> } = {},
+): Promise<VisitState> {
+  const next = transition(c.state, event);
+  const sets: string[] = ['state = $2', 'updated_at = now()'];
+  const params: unknown[] = [c.visitId, next];
+  for (const [col, value] of Object.entries(extra.set ?? {})) {
+    params.push(value);
+    sets.push(`${col} = $${params.length}`);
+  }
+  await m.query(`UPDATE visit SET ${sets.join(', ')} WHERE id = $1`, params);
+  if (extra.audit) {
+    await recordAudit(m, {
+      actorKind: actor.kind,
+      actorId: actor.id,
+      action: extra.audit,
+      appointmentId: c.appointmentId,
+      data: { from: c.state, to: next, ...(extra.data ?? {}) },
+    });
+  }
+  return next;
+}
+
+async function withConsult<T>(
+  ds: DataSource,
+  appointmentId: string,
+  fn: (m: EntityManager, c: ConsultContext) => Promise<T>,
+): Promise<T> {
+  return ds.transaction(async (m) => {
+    const c = await loadConsult(m, appointmentId, { lock: true });
+    if (!c) throw new ConsultError('not_found', 'no such appointment');
+    return fn(m, c);
+  });
+}
+
+/** The patient presses "start visit": into the waiting room, if the window is open. */
+export async function arrive(ds: DataSource, appointmentId: string, participantId: string, now = new Date()) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    refuseClosed(c);
+    const phase = windowsFor(c).phase(now);
+    if (phase === 'too_early') throw new ConsultError('too_early', 'the waiting room is not open yet');
+    if (phase === 'expired') throw new ConsultError('expired', 'the link has expired');
+    if (c.state !== 'scheduled') return { changed: false, state: c.state };
+    const state = await move(m, c, 'arrive', { kind: 'patient', id: participantId }, {
+      set: { waiting_since: now },
+      audit: 'arrival',
+    });
+    return { changed: true, state };
+  });
+}
+
+/** A clinician (or an allowed assistant) lets the waiting patient in. */
+export async function admitPatient(
+  ds: DataSource,
+  appointmentId: string,
+  staff: StaffIdentity,
+  prepareRoom: (c: ConsultContext) => Promise<void>,
+  now = new Date(),
+) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
+    if (!staffMayAdmit(staff, c)) throw new ConsultError('not_allowed', 'you may not admit patients of this clinician');
+    refuseClosed(c);
+    if (OPEN_CONSULT.has(c.state)) return { changed: false, state: c.state };
+    if (c.state !== 'waiting') throw new ConsultError('invalid_state', 'the patient is not in the waiting room');
+    if (windowsFor(c).phase(now) === 'expired') throw new ConsultError('expired', 'the link has expired');
+    // The room exists before anyone is told they may join; if Janus is down, nothing changes.
+    await prepareRoom(c);
+    const state = await move(m, c, 'admit', { kind: 'staff', id: staff.id }, {
+      set: { admitted_at: now, admitted_by: staff.id },
+      audit: 'admission',
+    });
+    return { changed: true, state };
+  });
+}
+
+/** The clinician ends the consult: the link is dead from now on. */
+export async function endConsult(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
+    if (c.state === 'ended') return { changed: false, state: c.state, context: c };
+    if (c.state === 'cancelled' || c.state === 'expired') throw new ConsultError('invalid_state', `the visit is ${c.state}`);
+    const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
+      set: { ended_at: now, ended_by: staff.id },
+      audit: 'consult_end',
+    });
+    // Kill the patient's and guests' links.
+    await m.query(
+      `UPDATE participant SET revoked_at = $2 WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`,
+      [c.appointmentId, now],
+    );
+    return { changed: true, state, context: c };
+  });
+}
+
+/** The patient's media is up in the room (first join after admission, or back after a drop). */
+export async function mediaUp(ds: DataSource, appointmentId: string, participantId: string) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    if (c.state !== 'admitted' && c.state !== 'dropped') return { changed: false, state: c.state };
+    const state = await move(m, c, 'media_up', { kind: 'patient', id: participantId }, {
+      set: c.state === 'admitted' ? { consult_started_at: new Date() } : { dropped_at: null },
+      audit: c.state === 'dropped' ? 'rejoin' : undefined,
+    });
+    return { changed: true, state };
+  });
+}
+
+/** The patient's connection went away during the consult. */
+export async function dropped(ds: DataSource, appointmentId: string, participantId: string, now = new Date()) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    if (c.state !== 'in_consult') return { changed: false, state: c.state };
+    const state = await move(m, c, 'drop', { kind: 'patient', id: participantId }, {
+      set: { dropped_at: now },
+      audit: 'drop',
+    });
+    return { changed: true, state };
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The control-plane process: config → database → Redis hub → Janus gateway → listeners.
+ * SIGTERM/SIGINT close everything in reverse order, with a deadline of our own.
+ */
+import { loadConfig, ConfigError } from './config.js';
+import { createLogger } from './logger.js';
+import { createDataSource } from './db/data-source.js';
+import { Hub } from './realtime/hub.js';
+import { createGateway } from '../../gateway/src/index.js';
+import { startServer } from './server.js';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const ds = createDataSource(config.databaseUrl);
+  await ds.initialize();
+  const hub = new Hub(config.redisUrl, logger);
+  await hub.start();
+  const gateway = createGateway({ servers: config.janus, logger: logger.child({ mod: 'gateway' }) });
+  gateway.on('up', (name: string) => logger.info({ janus: name }, 'janus connected'));
+  gateway.on('down', (name: string) => logger.warn({ janus: name }, 'janus connection lost; reconnecting'));
+  await gateway.start();
+  const server = await startServer({ config, logger, ds, gateway, hub });
+  logger.info({ public: server.publicUrl, internal: server.internalUrl }, 'spreekkamer control plane listening');
+  process.send?.({ ready: true, publicUrl: server.publicUrl, internalUrl: server.internalUrl });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => process.exit(1), 10_000);
+    deadline.unref();
+    await server.close().catch(() => undefined);
+    await gateway.stop().catch(() => undefined);
+    await hub.stop().catch(() => undefined);
+    await ds.destroy().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`spreekkamer failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

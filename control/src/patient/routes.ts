@@ -1,0 +1,39 @@
+/**
+ * The patient API on the public listener. The patient is known only by the link token,
+ * sent as `Authorization: Bearer <token>`; a wrong token learns nothing but "not valid".
+ */
+import Router from '@koa/router';
+import type { DataSource } from 'typeorm';
+import { findParticipantByToken } from '../domain/links.js';
+import { loadConsult, snapshot } from '../consult/context.js';
+import { HttpError } from '../http/errors.js';
+
+export function createPatientRouter(deps: { ds: DataSource }): Router {
+  const router = new Router({ prefix: '/api/patient' });
+
+  router.get('/appointment', async (ctx) => {
+    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+    const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
+    const p = found?.participant;
+    if (!p) throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    const c = await loadConsult(deps.ds.manager, p.appointmentId);
+    if (!c) throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    const rows = (await deps.ds.query(
+      `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
+      [c.appointmentId],
+    )) as Array<{ clinician_name: string }>;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      appointmentId: c.appointmentId,
+      clinic: { name: c.clinicName, helpdeskPhone: c.helpdeskPhone },
+      clinician: { name: rows[0]?.clinician_name ?? '' },
+      start: c.start.toISOString(),
+      durationMinutes: c.durationMinutes,
+      language: p.language ?? c.language,
+      // A revoked link (consult ended, appointment cancelled) still tells the patient why.
+      state: snapshot(c, new Date(), 'patient'),
+    };
+  });
+
+  return router;
+}

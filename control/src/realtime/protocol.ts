@@ -1,0 +1,107 @@
+/**
+ * The signalling protocol between a browser and the control plane.
+ *
+ * Browsers never speak the Janus API. They open one WebSocket to the control plane
+ * (patients: `/ws` on the public listener; staff: `/staff/ws` on the internal listener)
+ * and send only the requests below. The control plane checks each one against the
+ * participant's visit state and forwards it through the gateway with parameters it sets
+ * itself (room id, secret, display name). Anything else is refused with an error.
+ *
+ * Every client message carries a numeric `id`; the server answers it with exactly one
+ * `reply` (ok) or `error` carrying the same id. Server pushes (`state`, `feed-joined`,
+ * ...) carry no id.
+ *
+ * This file is imported (types only) by web/; keep it free of runtime imports.
+ */
+
+export type Jsep = { type: 'offer' | 'answer'; sdp: string };
+export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
+
+/** Which peer connection a trickle candidate belongs to: our publisher or a subscription. */
+export type TrickleTarget = 'publisher' | { feed: number };
+
+export type ClientRequest =
+  /** First message on the socket. Patients send their link token; staff are known by cookie. */
+  | { id: number; t: 'hello'; token?: string; appointmentId?: string }
+  /** Patient: enter the waiting room (allowed only while the waiting room is open). */
+  | { id: number; t: 'start-visit' }
+  /** Enter the media room. Allowed only for admitted participants of an open consult. */
+  | { id: number; t: 'join' }
+  /** Publish own camera and microphone: an SDP offer; the reply carries Janus's answer. */
+  | { id: number; t: 'publish'; jsep: Jsep; audio?: boolean; video?: boolean }
+  /** Receive another participant's media; the reply carries an SDP offer to answer. */
+  | { id: number; t: 'subscribe'; feed: number }
+  /** The browser's SDP answer to a subscription offer. */
+  | { id: number; t: 'answer'; feed: number; jsep: Jsep }
+  | { id: number; t: 'trickle'; target: TrickleTarget; candidate: IceCandidate }
+  /** Mute / unmute own sound or picture at the media server (privacy pause = both false). */
+  | { id: number; t: 'mute'; audio: boolean; video: boolean }
+  /** Leave the media room (the visit itself is not ended by this). */
+  | { id: number; t: 'leave' }
+  | { id: number; t: 'ping' };
+
+export type ClientRequestType = ClientRequest['t'];
+
+/** Visit states, see control/src/domain/visit-state.ts. */
+export type VisitState =
+  | 'scheduled'
+  | 'waiting'
+  | 'admitted'
+  | 'in_consult'
+  | 'dropped'
+  | 'ended'
+  | 'cancelled'
+  | 'expired';
+
+/** Where the appointment stands in time, decided by the server clock. */
+export type TimePhase = 'too_early' | 'open' | 'expired';
+
+export interface FeedInfo {
+  /** Janus publisher id of the feed. */
+  feed: number;
+  /** 'patient' | 'clinician' | 'guest' */
+  role: string;
+  /** What to show under the video (set by the server, never by the browser). */
+  label: string;
+}
+
+export interface StateSnapshot {
+  appointmentId: string;
+  visitState: VisitState;
+  phase: TimePhase;
+  /** Server time when the snapshot was made (ISO). Browsers show countdowns from it. */
+  serverTime: string;
+  start: string;
+  /** ISO time from which "start visit" is allowed. */
+  opensAt: string;
+  /** True when this participant may join the media room now. */
+  mayJoin: boolean;
+}
+
+export type ServerMessage =
+  | { t: 'reply'; id: number; data?: unknown }
+  | { t: 'error'; id?: number; code: ErrorCode; message: string }
+  | { t: 'state'; state: StateSnapshot }
+  | { t: 'joined'; feeds: FeedInfo[]; me: number }
+  | { t: 'feed-joined'; feed: FeedInfo }
+  | { t: 'feed-left'; feed: number }
+  /** The media server restarted or moved: drop all peer connections and join again. */
+  | { t: 'renegotiate'; reason: string }
+  /** The consult has ended; the link is dead from now on. */
+  | { t: 'ended' };
+
+/** Replies: `publish` → {jsep}; `subscribe` → {jsep, feed}; `join` → see `joined`. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unknown_action'
+  | 'forbidden_parameter'
+  | 'not_authenticated'
+  | 'not_allowed'
+  | 'too_early'
+  | 'expired'
+  | 'ended'
+  | 'cancelled'
+  | 'not_admitted'
+  | 'not_joined'
+  | 'media_unavailable'
+  | 'internal';

@@ -1,0 +1,392 @@
+/**
+ * The signalling relay: one WebSocket per browser, a short list of actions, each checked
+ * against the participant's visit state and forwarded to Janus through the gateway with
+ * parameters the server sets itself. Browsers never see a Janus room id, secret or handle.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { DataSource } from 'typeorm';
+import type { Gateway, PeerSession, FeedEvent } from '../../../gateway/src/types.js';
+import type { Logger } from '../logger.js';
+import type { Hub, HubEvent } from './hub.js';
+import type { ClientRequest, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
+import { parseClientMessage } from './messages.js';
+import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, type ConsultContext } from '../consult/context.js';
+import { ConsultError, arrive, dropped, mediaUp, staffMaySee } from '../consult/commands.js';
+import { findParticipantByToken } from '../domain/links.js';
+import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
+import { windowsFor } from '../consult/windows.js';
+
+export interface RelayDeps {
+  ds: DataSource;
+  gateway: Gateway;
+  hub: Hub;
+  logger: Logger;
+  roomKey: Buffer;
+  /** Origins allowed to open the staff socket (the internal site). */
+  staffOrigins: string[];
+  /** Origins allowed to open the patient socket (the public site). */
+  publicOrigins: string[];
+}
+
+type Who =
+  | { kind: 'patient'; participantId: string; appointmentId: string; label: string }
+  | { kind: 'staff'; participantId: string; appointmentId: string; label: string; staff: StaffSession };
+
+class RelayError extends Error {
+  constructor(public code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+const MAX_MESSAGE_BYTES = 128 * 1024;
+
+export class Relay {
+  private publicWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private staffWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private connections = new Set<Connection>();
+
+  constructor(private deps: RelayDeps) {
+    deps.gateway.on('up', () => {
+      // Janus (re)connected: every room is gone from its memory. Re-create ours and tell the
+      // browsers that were in them to negotiate again; nobody is admitted again.
+      for (const c of this.connections) void c.onMediaServerBack();
+    });
+  }
+
+  /** Attach to the public listener: patients only, at /ws. */
+  handlePublicUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(req) !== '/ws' || !originAllowed(req, this.deps.publicOrigins)) return reject(socket);
+    this.publicWss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, 'patient', req));
+  };
+
+  /** Attach to the internal listener: staff only, at /staff/ws, with the session cookie. */
+  handleStaffUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(req) !== '/staff/ws' || !originAllowed(req, this.deps.staffOrigins)) return reject(socket);
+    this.staffWss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, 'staff', req));
+  };
+
+  private accept(ws: WebSocket, side: 'patient' | 'staff', req: IncomingMessage) {
+    const conn = new Connection(ws, side, req, this.deps);
+    this.connections.add(conn);
+    ws.on('close', () => {
+      this.connections.delete(conn);
+      void conn.close();
+    });
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.ws.close(1001, 'server shutting down');
+    this.publicWss.close();
+    this.staffWss.close();
+  }
+}
+
+class Connection {
+  private who: Who | null = null;
+  private peer: PeerSession | null = null;
+  /** True while the browser is (or should be) in the media room. */
+  private inRoom = false;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private presenceTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private queue: Promise<void> = Promise.resolve();
+  private log: Logger;
+
+  constructor(
+    public ws: WebSocket,
+    private side: 'patient' | 'staff',
+    private req: IncomingMessage,
+    private deps: RelayDeps,
+  ) {
+    this.log = deps.logger.child({ ws: side });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return this.send({ t: 'error', code: 'bad_request', message: 'binary messages are not accepted' });
+      // One message at a time per socket: SDP before trickle, in order.
+      this.queue = this.queue.then(() => this.onMessage(data.toString()));
+    });
+    ws.on('error', () => undefined);
+  }
+
+  private send(msg: ServerMessage) {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private async onMessage(raw: string) {
+    const parsed = parseClientMessage(raw);
+    if (!parsed.ok) {
+      this.send({ t: 'error', id: parsed.id, code: parsed.code, message: parsed.message });
+      return;
+    }
+    const msg = parsed.msg;
+    try {
+      const data = await this.handle(msg);
+      this.send({ t: 'reply', id: msg.id, data });
+    } catch (err) {
+      if (err instanceof RelayError) {
+        this.send({ t: 'error', id: msg.id, code: err.code, message: err.message });
+      } else if (err instanceof ConsultError) {
+        const code: ErrorCode = err.code === 'not_found' || err.code === 'invalid_state' ? 'not_allowed' : err.code;
+        this.send({ t: 'error', id: msg.id, code, message: err.message });
+      } else {
+        this.log.error({ err: String(err), action: msg.t }, 'relay action failed');
+        this.send({ t: 'error', id: msg.id, code: 'media_unavailable', message: 'the media server did not answer; try again' });
+      }
+    }
+  }
+
+  private async handle(msg: ClientRequest): Promise<unknown> {
+    if (msg.t === 'ping') {
+      if (this.who) await this.deps.hub.markPresent(this.who.participantId).catch(() => undefined);
+      return { serverTime: new Date().toISOString() };
+    }
+    if (msg.t === 'hello') return this.hello(msg.token, msg.appointmentId);
+    const who = this.who;
+    if (!who) throw new RelayError('not_authenticated', 'send hello first');
+
+    switch (msg.t) {
+      case 'start-visit': {
+        if (who.kind !== 'patient') throw new RelayError('not_allowed', 'only the patient starts the visit');
+        const r = await arrive(this.deps.ds, who.appointmentId, who.participantId);
+        if (r.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
+        await this.pushState();
+        return { visitState: r.state };
+      }
+      case 'join':
+        return this.join(who);
+      case 'publish': {
+        const peer = this.requirePeer();
+        const jsep = await peer.publish(msg.jsep, { audio: msg.audio ?? true, video: msg.video ?? true });
+        return { jsep };
+      }
+      case 'subscribe': {
+        const peer = this.requirePeer();
+        const jsep = await peer.subscribe(msg.feed);
+        return { feed: msg.feed, jsep };
+      }
+      case 'answer':
+        await this.requirePeer().answer(msg.feed, msg.jsep);
+        return {};
+      case 'trickle':
+        await this.requirePeer().trickle(msg.target === 'publisher' ? 'publisher' : msg.target.feed, msg.candidate);
+        return {};
+      case 'mute':
+        await this.requirePeer().mute({ audio: msg.audio, video: msg.video });
+        return {};
+      case 'leave':
+        this.inRoom = false;
+        await this.leaveRoom();
+        return {};
+    }
+  }
+
+  private async hello(token?: string, appointmentId?: string): Promise<unknown> {
+    if (this.who) throw new RelayError('bad_request', 'hello was already sent');
+    if (this.side === 'patient') {
+      if (!token) throw new RelayError('not_authenticated', 'token missing');
+      const found = await findParticipantByToken(this.deps.ds, token);
+      if (!found) throw new RelayError('not_authenticated', 'this link is not valid');
+      const p = found.participant;
+      this.who = {
+        kind: 'patient',
+        participantId: p.id,
+        appointmentId: p.appointmentId,
+        label: p.kind === 'patient' ? 'patient' : 'guest',
+      };
+    } else {
+      const staff = await loadSession(this.deps.ds, cookie(this.req, SESSION_COOKIE));
+      if (!staff) throw new RelayError('not_authenticated', 'sign in first');
+      if (!appointmentId) throw new RelayError('bad_request', 'appointmentId missing');
+      const c = await loadConsult(this.deps.ds.manager, appointmentId);
+      if (!c || !staffMaySee(staff, c)) throw new RelayError('not_allowed', 'no such appointment');
+      this.who = {
+        kind: 'staff',
+        participantId: `staff:${staff.id}`,
+        appointmentId,
+        label: staff.role === 'clinician' ? 'clinician' : staff.role,
+        staff,
+      };
+    }
+    const who = this.who;
+    this.unsubscribe = await this.deps.hub.subscribe(who.appointmentId, (e) => void this.onHub(e));
+    await this.deps.hub.markPresent(who.participantId).catch(() => undefined);
+    this.presenceTimer = setInterval(() => {
+      void this.deps.hub.markPresent(who.participantId).catch(() => undefined);
+    }, 15_000);
+    const state = await this.pushState();
+    // A patient who comes back while the consult is open goes straight back in (no admission).
+    return { appointmentId: who.appointmentId, state };
+  }
+
+  private async pushState() {
+    const who = this.who!;
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
+    if (!c) return null;
+    const state = snapshot(c, new Date(), who.kind === 'patient' ? 'patient' : 'staff');
+    this.send({ t: 'state', state });
+    if (c.state === 'ended' || c.state === 'cancelled') {
+      if (this.inRoom || this.peer) {
+        this.inRoom = false;
+        await this.leaveRoom();
+      }
+      if (c.state === 'ended') this.send({ t: 'ended' });
+    }
+    return state;
+  }
+
+  private async onHub(e: HubEvent) {
+    if (this.closed) return;
+    if (e.kind === 'renegotiate') {
+      if (this.inRoom) this.send({ t: 'renegotiate', reason: e.reason });
+      return;
+    }
+    this.queue = this.queue.then(() => this.pushState().then(() => undefined)).catch(() => undefined);
+  }
+
+  private async join(who: Who) {
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
+    if (!c) throw new RelayError('not_allowed', 'no such appointment');
+    if (c.state === 'ended') throw new RelayError('ended', 'the consult has ended');
+    if (c.state === 'cancelled') throw new RelayError('cancelled', 'the appointment was cancelled');
+    if (!OPEN_CONSULT.has(c.state)) throw new RelayError('not_admitted', 'you have not been let in yet');
+    if (who.kind === 'patient' && windowsFor(c).phase(new Date()) === 'expired') {
+      throw new RelayError('expired', 'the link has expired');
+    }
+    await this.leaveRoom();
+    await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey));
+    const peer = await this.deps.gateway.openPeer({
+      roomId: c.roomId,
+      display: JSON.stringify({ role: who.label, label: who.label, participantId: who.participantId }),
+      onEvent: (ev) => {
+        if (this.peer !== peer) return;
+        switch (ev.type) {
+          case 'feed-joined':
+            this.send({ t: 'feed-joined', feed: feedInfo(ev.feed) });
+            break;
+          case 'feed-left':
+            this.send({ t: 'feed-left', feed: ev.feed });
+            break;
+          case 'webrtc-up':
+            if (ev.target === 'publisher' && who.kind === 'patient') void this.onPatientMediaUp(who);
+            break;
+          case 'lost':
+            // Janus went away; wait for the gateway's 'up' and then renegotiate.
+            this.peer = null;
+            break;
+        }
+      },
+    });
+    this.peer = peer;
+    this.inRoom = true;
+    const joined = await peer.join();
+    const feeds = joined.feeds.map(feedInfo);
+    this.send({ t: 'joined', feeds, me: joined.me });
+    return { me: joined.me, feeds };
+  }
+
+  private async onPatientMediaUp(who: Who) {
+    try {
+      const r = await mediaUp(this.deps.ds, who.appointmentId, who.participantId);
+      if (r.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not record media up');
+    }
+  }
+
+  /** Called when the gateway reports a (re)connected Janus. */
+  async onMediaServerBack() {
+    if (!this.inRoom || !this.who || this.closed) return;
+    this.peer = null;
+    const c = await loadConsult(this.deps.ds.manager, this.who.appointmentId).catch(() => null);
+    if (!c || !OPEN_CONSULT.has(c.state)) return;
+    try {
+      await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey));
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'room re-creation failed; the browser will retry on join');
+    }
+    this.send({ t: 'renegotiate', reason: 'media server restarted' });
+  }
+
+  private requirePeer(): PeerSession {
+    if (!this.peer) throw new RelayError('not_joined', 'join the consult first');
+    return this.peer;
+  }
+
+  private async leaveRoom() {
+    const peer = this.peer;
+    this.peer = null;
+    if (peer) await peer.leave().catch(() => undefined);
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    await this.queue.catch(() => undefined);
+    const wasInRoom = this.inRoom;
+    this.inRoom = false;
+    await this.leaveRoom();
+    await this.unsubscribe?.().catch(() => undefined);
+    const who = this.who;
+    if (!who) return;
+    await this.deps.hub.markGone(who.participantId).catch(() => undefined);
+    if (who.kind === 'patient' && wasInRoom) {
+      const r = await dropped(this.deps.ds, who.appointmentId, who.participantId).catch(() => null);
+      if (r?.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' }).catch(() => undefined);
+    } else {
+      await this.deps.hub.publish(who.appointmentId, { kind: 'changed' }).catch(() => undefined);
+    }
+  }
+}
+
+export function roomSpec(c: ConsultContext, roomKey: Buffer) {
+  return {
+    roomId: c.roomId,
+    secret: roomSecret(roomKey, c.roomId),
+    // patient, clinician, a third party, and one spare for a reconnect overlap
+    publishers: 4,
+    description: `consult ${c.roomId}`,
+  };
+}
+
+function feedInfo(f: FeedEvent): FeedInfo {
+  let role = 'participant';
+  try {
+    const d = JSON.parse(f.display) as { role?: string };
+    if (typeof d.role === 'string') role = d.role;
+  } catch {
+    /* display set by us; ignore anything else */
+  }
+  return { feed: f.feed, role, label: role };
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '').split('?')[0] ?? '';
+}
+
+function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
+  const origin = req.headers.origin;
+  // Non-browser clients send no Origin; browsers always do, and must be ours.
+  if (!origin) return true;
+  return allowed.includes(origin);
+}
+
+function reject(socket: Duplex) {
+  socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  socket.destroy();
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}

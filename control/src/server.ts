@@ -1,0 +1,181 @@
+/**
+ * The control plane's two listeners.
+ *
+ *  public   (behind the hospital's reverse proxy): patient pages, patient API, /ws.
+ *  internal (hospital network only): staff pages and API, /staff/ws, the integration API,
+ *           health detail. Nothing staff-only is ever mounted on the public listener.
+ */
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import Koa from 'koa';
+import type { DataSource } from 'typeorm';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Gateway } from '../../gateway/src/types.js';
+import { Hub } from './realtime/hub.js';
+import { Relay, roomSpec } from './realtime/relay.js';
+import { AssetStore } from './http/assets.js';
+import { requestId, securityHeaders } from './http/security.js';
+import { errorMiddleware } from './http/errors.js';
+import { createPatientRouter } from './patient/routes.js';
+import { createStaffRouter } from './staff/routes.js';
+import { createIntegrationApiRouter } from './api/v1/index.js';
+import { roomSecret } from './consult/context.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  ds: DataSource;
+  gateway: Gateway;
+  hub: Hub;
+}
+
+export interface RunningServer {
+  publicUrl: string;
+  internalUrl: string;
+  relay: Relay;
+  close(): Promise<void>;
+}
+
+const PATIENT_ASSETS = new Set(['patient.js', 'app.css', 'favicon.svg', 'icon.svg']);
+const TOKEN_PATH = /^\/p\/[A-Za-z0-9_-]{20,100}$/;
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, logger, ds, gateway, hub } = deps;
+  const assets = new AssetStore([join(ROOT, 'web', 'public'), join(ROOT, 'web', 'dist')]);
+  const hsts = config.publicBaseUrl.startsWith('https://');
+
+  const common = (app: Koa) => {
+    app.proxy = config.trustProxy;
+    app.use(requestId());
+    app.use(accessLog(logger));
+    app.use(securityHeaders({ hsts }));
+    app.use(errorMiddleware(logger));
+  };
+
+  // ---- public ----
+  const pub = new Koa();
+  common(pub);
+  pub.use(assets.middleware((name) => PATIENT_ASSETS.has(name)));
+  pub.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && TOKEN_PATH.test(ctx.path)) {
+      assets.send(ctx, 'patient.html', 'none');
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/livez') {
+      ctx.body = { ok: true };
+      return;
+    }
+    await next();
+  });
+  const patient = createPatientRouter({ ds });
+  pub.use(patient.routes()).use(patient.allowedMethods());
+  pub.use(notFound);
+
+  // ---- internal ----
+  const int = new Koa();
+  common(int);
+  int.use(assets.middleware());
+  int.use(async (ctx, next) => {
+    if (ctx.method === 'GET') {
+      if (ctx.path === '/' || ctx.path === '/staff') return ctx.redirect('/staff/');
+      if (ctx.path === '/staff/') return void assets.send(ctx, 'staff.html', 'none');
+      if (ctx.path === '/staff/login') return void assets.send(ctx, 'login.html', 'none');
+      if (ctx.path === '/livez') return void (ctx.body = { ok: true });
+      if (ctx.path === '/readyz') {
+        const checks = {
+          postgresql: await ds.query('SELECT 1').then(() => true, () => false),
+          redis: await hub.ping(),
+          janus: gateway.isUp(),
+        };
+        ctx.status = Object.values(checks).every(Boolean) ? 200 : 503;
+        ctx.body = { ready: ctx.status === 200, checks };
+        return;
+      }
+    }
+    await next();
+  });
+  const staff = createStaffRouter({
+    ds,
+    config,
+    logger,
+    hub,
+    prepareRoom: (c) => gateway.ensureRoom(roomSpec(c, config.keys.room)),
+    closeRoom: (c) => gateway.destroyRoom(c.roomId, roomSecret(config.keys.room, c.roomId)),
+  });
+  int.use(staff.routes()).use(staff.allowedMethods());
+  const api = createIntegrationApiRouter({ ds, config, logger });
+  int.use(api.routes()).use(api.allowedMethods());
+  int.use(notFound);
+
+  const relay = new Relay({
+    ds,
+    gateway,
+    hub,
+    logger,
+    roomKey: config.keys.room,
+    publicOrigins: [new URL(config.publicBaseUrl).origin],
+    staffOrigins: [new URL(config.internalBaseUrl).origin],
+  });
+
+  const pubServer = http.createServer(pub.callback());
+  pubServer.on('upgrade', relay.handlePublicUpgrade);
+  const intServer = http.createServer(int.callback());
+  intServer.on('upgrade', relay.handleStaffUpgrade);
+
+  await listen(pubServer, config.publicListener.host, config.publicListener.port);
+  await listen(intServer, config.internalListener.host, config.internalListener.port);
+  const addr = (s: http.Server) => {
+    const a = s.address();
+    return typeof a === 'object' && a ? `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : '';
+  };
+
+  return {
+    publicUrl: addr(pubServer),
+    internalUrl: addr(intServer),
+    relay,
+    async close() {
+      await relay.close();
+      await Promise.all([closeServer(pubServer), closeServer(intServer)]);
+    },
+  };
+}
+
+const notFound: Koa.Middleware = async (ctx) => {
+  ctx.status = 404;
+  ctx.body = { error: { code: 'not_found', message: 'not found' } };
+};
+
+function accessLog(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The route pattern, never the raw path: patient links carry their token in it.
+      const route = (ctx as any)._matchedRoute ?? (ctx.path.startsWith('/p/') ? '/p/:token' : ctx.path.startsWith('/assets/') ? '/assets/*' : 'other');
+      logger.debug({ reqId: ctx.state.requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(ms) }, 'request');
+    }
+  };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

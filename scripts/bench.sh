@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks, on the real stack inside the test namespace.
+# Writes .run/bench/latest.json; figures and how to read them: docs/BENCHMARKS.md.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_installed
+unset DATABASE_URL
+export DATABASE_URL; DATABASE_URL="$(ensure_postgres postgres)"
+node web/build.mjs
+scripts/with-netns.sh node --import tsx test/bench/run.ts

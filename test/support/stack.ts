@@ -1,0 +1,124 @@
+/**
+ * The whole appliance for end-to-end tests: a real Janus with the shipped configuration, a
+ * fresh PostgreSQL database, the namespace's Redis, and the control plane as a child process
+ * (exactly as `make run` starts it). Call inside the test namespace (scripts/with-netns.sh).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startJanus, type RunningJanus } from './janus.js';
+import { createTestDatabase } from './db.js';
+import type { DataSource } from 'typeorm';
+import { loadConfig, type Config } from '../../control/src/config.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface ControlPlane {
+  child: ChildProcess;
+  publicUrl: string;
+  internalUrl: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface Stack {
+  janus: RunningJanus;
+  ds: DataSource;
+  config: Config;
+  env: Record<string, string>;
+  control: ControlPlane;
+  /** Start another control-plane process on other ports (same database, Redis, Janus). */
+  startControlPlane(ports: { public: number; internal: number }): Promise<ControlPlane>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { name: string; basePort: number }): Promise<Stack> {
+  const dir = join(ROOT, '.run', 'test', opts.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const janus = await startJanus({
+    dir: join(dir, 'janus'),
+    wsPort: opts.basePort + 88,
+    adminPort: opts.basePort + 89,
+    iceEnforceList: 'v0',
+  });
+  const db = await createTestDatabase();
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.SPK_TEST_LOG_LEVEL ?? 'warn',
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    JANUS_URL: janus.url,
+    JANUS_API_SECRET: janus.apiSecret,
+    JANUS_ADMIN_KEY: janus.adminKey,
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    PUBLIC_HOST: '127.0.0.1',
+    PUBLIC_PORT: String(opts.basePort),
+    INTERNAL_HOST: '127.0.0.1',
+    INTERNAL_PORT: String(opts.basePort + 1),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${opts.basePort}`,
+    INTERNAL_BASE_URL: `http://127.0.0.1:${opts.basePort + 1}`,
+    COOKIE_SECURE: 'false',
+  };
+  const config = loadConfig(env);
+  const controls: ControlPlane[] = [];
+  const startControlPlane = async (ports: { public: number; internal: number }) => {
+    const cp = await spawnControlPlane({
+      ...env,
+      PUBLIC_PORT: String(ports.public),
+      INTERNAL_PORT: String(ports.internal),
+      INTERNAL_BASE_URL: `http://127.0.0.1:${ports.internal}`,
+    }, join(dir, `control-${ports.public}.log`));
+    controls.push(cp);
+    return cp;
+  };
+  const control = await startControlPlane({ public: opts.basePort, internal: opts.basePort + 1 });
+  return {
+    janus,
+    ds: db.ds,
+    config,
+    env,
+    control,
+    startControlPlane,
+    async stop() {
+      for (const c of controls) await c.stop().catch(() => undefined);
+      await janus.stop().catch(() => undefined);
+      await db.drop().catch(() => undefined);
+    },
+  };
+}
+
+export async function spawnControlPlane(env: Record<string, string>, logFile: string): Promise<ControlPlane> {
+  const { openSync } = await import('node:fs');
+  const out = openSync(logFile, 'a');
+  const child = fork(join(ROOT, 'control', 'src', 'main.ts'), [], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  const ready = await new Promise<{ publicUrl: string; internalUrl: string }>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`control plane did not start; see ${logFile}`)), 30_000);
+    child.once('message', (m: any) => {
+      clearTimeout(timer);
+      resolveReady(m);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`control plane exited with ${code}; see ${logFile}`));
+    });
+  });
+  return {
+    child,
+    publicUrl: env.PUBLIC_BASE_URL!,
+    internalUrl: env.INTERNAL_BASE_URL!,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 8000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+  void ready;
+}
