@@ -185,3 +185,32 @@ function snapshotFiles(dirs: string[]): Set<string> {
   for (const d of dirs) walk(d, 0);
   return files;
 }
+
+describe('guessing patient links', () => {
+  test('unknown links are counted per address and refused with 429 after 30 tries', async () => {
+    const bogus = (i: number) => `${'x'.repeat(40)}${String(i).padStart(3, '0')}`;
+    // The counter is shared across tests in this Redis: start from a clean slate for this address.
+    const { createClient } = await import('redis');
+    const redis = createClient({ url: stack.env.REDIS_URL });
+    await redis.connect();
+    for (const key of await redis.keys('spk:fail:patient-link:*')) await redis.del(key);
+    let status = 0;
+    let tries = 0;
+    while (tries < 40) {
+      const res = await fetch(`${stack.control.publicUrl}/api/patient/appointment`, {
+        headers: { authorization: `Bearer ${bogus(tries)}` },
+      });
+      tries++;
+      status = res.status;
+      if (status === 429) break;
+      expect(status).toBe(404);
+    }
+    expect(status).toBe(429);
+    expect(tries).toBe(31);
+    // The socket shares the counter.
+    const r = await wsExchange(stack.control.publicUrl, [{ id: 1, t: 'hello', token: bogus(99) }]);
+    expect(r[0]).toMatchObject({ t: 'error', code: 'not_authenticated', message: expect.stringContaining('too many') });
+    for (const key of await redis.keys('spk:fail:patient-link:*')) await redis.del(key);
+    await redis.quit();
+  });
+});

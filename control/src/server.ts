@@ -22,6 +22,7 @@ import { createPatientRouter } from './patient/routes.js';
 import { createStaffRouter } from './staff/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { roomSecret } from './consult/context.js';
+import { FailureLimiter } from './http/failure-limiter.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -71,7 +72,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     await next();
   });
-  const patient = createPatientRouter({ ds });
+  // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).
+  const linkGuesses = new FailureLimiter(hub.redis, { name: 'patient-link', max: 30, windowSeconds: 600 });
+  const patient = createPatientRouter({ ds, linkGuesses, logger });
   pub.use(patient.routes()).use(patient.allowedMethods());
   pub.use(notFound);
 
@@ -117,6 +120,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     hub,
     logger,
     roomKey: config.keys.room,
+    linkGuesses,
+    trustProxy: config.trustProxy,
     publicOrigins: [new URL(config.publicBaseUrl).origin],
     staffOrigins: [new URL(config.internalBaseUrl).origin],
   });

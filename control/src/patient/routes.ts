@@ -7,15 +7,24 @@ import type { DataSource } from 'typeorm';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadConsult, snapshot } from '../consult/context.js';
 import { HttpError } from '../http/errors.js';
+import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
+import type { Logger } from '../logger.js';
 
-export function createPatientRouter(deps: { ds: DataSource }): Router {
+export function createPatientRouter(deps: { ds: DataSource; linkGuesses: FailureLimiter; logger: Logger }): Router {
   const router = new Router({ prefix: '/api/patient' });
 
   router.get('/appointment', async (ctx) => {
+    if (await deps.linkGuesses.blocked(ctx.ip)) {
+      throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later');
+    }
     const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
     const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
     const p = found?.participant;
-    if (!p) throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    if (!p) {
+      const n = await deps.linkGuesses.fail(ctx.ip);
+      deps.logger.warn({ client: clientTag(ctx.ip), failures: n }, 'unknown patient link');
+      throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    }
     const c = await loadConsult(deps.ds.manager, p.appointmentId);
     if (!c) throw new HttpError(404, 'unknown_link', 'this link is not valid');
     const rows = (await deps.ds.query(

@@ -90,12 +90,23 @@ export class Hub {
     }
   }
 
-  async markPresent(participantId: string): Promise<void> {
-    await this.pub.set(presenceKey(participantId), '1', { EX: PRESENCE_TTL_SECONDS });
+  /** This connection is the participant's live one (the last to say so wins). */
+  async markPresent(participantId: string, connectionId: string): Promise<void> {
+    await this.pub.set(presenceKey(participantId), connectionId, { EX: PRESENCE_TTL_SECONDS });
   }
 
-  async markGone(participantId: string): Promise<void> {
-    await this.pub.del(presenceKey(participantId));
+  /**
+   * The connection went away. True when it was still the participant's live one: a patient
+   * whose phone already reconnected on a new socket has not gone anywhere.
+   */
+  async markGone(participantId: string, connectionId: string): Promise<boolean> {
+    const removed = await this.pub.eval(COMPARE_AND_DELETE, { keys: [presenceKey(participantId)], arguments: [connectionId] });
+    return removed === 1;
+  }
+
+  /** Is this connection the participant's live one? */
+  async isCurrent(participantId: string, connectionId: string): Promise<boolean> {
+    return (await this.pub.get(presenceKey(participantId))) === connectionId;
   }
 
   async presentOf(participantIds: string[]): Promise<Set<string>> {
@@ -104,6 +115,8 @@ export class Hub {
     return new Set(participantIds.filter((_, i) => values[i] != null));
   }
 }
+
+const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 const channel = (appointmentId: string) => `spk:visit:${appointmentId}`;
 const presenceKey = (participantId: string) => `spk:presence:${participantId}`;

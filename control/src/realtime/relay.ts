@@ -4,6 +4,7 @@
  * parameters the server sets itself. Browsers never see a Janus room id, secret or handle.
  */
 import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DataSource } from 'typeorm';
@@ -13,10 +14,11 @@ import type { Hub, HubEvent } from './hub.js';
 import type { ClientRequest, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
 import { parseClientMessage } from './messages.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, type ConsultContext } from '../consult/context.js';
-import { ConsultError, arrive, dropped, mediaUp, staffMaySee } from '../consult/commands.js';
+import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';
+import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
 
 export interface RelayDeps {
   ds: DataSource;
@@ -24,6 +26,9 @@ export interface RelayDeps {
   hub: Hub;
   logger: Logger;
   roomKey: Buffer;
+  /** Counts unknown link tokens per client address (shared with the patient API). */
+  linkGuesses: FailureLimiter;
+  trustProxy: boolean;
   /** Origins allowed to open the staff socket (the internal site). */
   staffOrigins: string[];
   /** Origins allowed to open the patient socket (the public site). */
@@ -41,13 +46,28 @@ class RelayError extends Error {
 }
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
+const HEARTBEAT_MS = 15_000;
 
 export class Relay {
   private publicWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private staffWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private connections = new Set<Connection>();
 
+  private heartbeat: NodeJS.Timeout;
+
   constructor(private deps: RelayDeps) {
+    // A phone that lost its network leaves a socket that TCP keeps "open" for minutes.
+    this.heartbeat = setInterval(() => {
+      for (const c of this.connections) {
+        if (!c.alive) {
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
     deps.gateway.on('up', () => {
       // Janus (re)connected: every room is gone from its memory. Re-create ours and tell the
       // browsers that were in them to negotiate again; nobody is admitted again.
@@ -81,6 +101,7 @@ export class Relay {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     for (const c of this.connections) c.ws.close(1001, 'server shutting down');
     this.publicWss.close();
     this.staffWss.close();
@@ -97,6 +118,9 @@ class Connection {
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
+  readonly id = randomUUID();
+  /** Answered our last ping (dead mobile connections are found this way, not by TCP). */
+  alive = true;
 
   constructor(
     public ws: WebSocket,
@@ -111,6 +135,7 @@ class Connection {
       this.queue = this.queue.then(() => this.onMessage(data.toString()));
     });
     ws.on('error', () => undefined);
+    ws.on('pong', () => (this.alive = true));
   }
 
   private send(msg: ServerMessage) {
@@ -142,7 +167,7 @@ class Connection {
 
   private async handle(msg: ClientRequest): Promise<unknown> {
     if (msg.t === 'ping') {
-      if (this.who) await this.deps.hub.markPresent(this.who.participantId).catch(() => undefined);
+      if (this.who) await this.deps.hub.markPresent(this.who.participantId, this.id).catch(() => undefined);
       return { serverTime: new Date().toISOString() };
     }
     if (msg.t === 'hello') return this.hello(msg.token, msg.appointmentId);
@@ -189,8 +214,18 @@ class Connection {
     if (this.who) throw new RelayError('bad_request', 'hello was already sent');
     if (this.side === 'patient') {
       if (!token) throw new RelayError('not_authenticated', 'token missing');
-      const found = await findParticipantByToken(this.deps.ds, token);
-      if (!found) throw new RelayError('not_authenticated', 'this link is not valid');
+      const client = clientAddress(this.req, this.deps.trustProxy);
+      if (await this.deps.linkGuesses.blocked(client)) {
+        throw new RelayError('not_authenticated', 'too many invalid links from this address; try again later');
+      }
+      const found = await findParticipantByToken(this.deps.ds, token, { includeRevoked: true });
+      if (!found) {
+        const n = await this.deps.linkGuesses.fail(client);
+        this.log.warn({ client: clientTag(client), failures: n }, 'unknown patient link on the socket');
+        throw new RelayError('not_authenticated', 'this link is not valid');
+      }
+      // A dead link (consult ended, appointment cancelled) was real once: refused, not counted.
+      if (found.participant.revokedAt) throw new RelayError('not_authenticated', 'this link is no longer valid');
       const p = found.participant;
       this.who = {
         kind: 'patient',
@@ -213,10 +248,13 @@ class Connection {
       };
     }
     const who = this.who;
-    this.unsubscribe = await this.deps.hub.subscribe(who.appointmentId, (e) => void this.onHub(e));
-    await this.deps.hub.markPresent(who.participantId).catch(() => undefined);
+    const [unsubscribe] = await Promise.all([
+      this.deps.hub.subscribe(who.appointmentId, (e) => void this.onHub(e)),
+      this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined),
+    ]);
+    this.unsubscribe = unsubscribe;
     this.presenceTimer = setInterval(() => {
-      void this.deps.hub.markPresent(who.participantId).catch(() => undefined);
+      void this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined);
     }, 15_000);
     const state = await this.pushState();
     // A patient who comes back while the consult is open goes straight back in (no admission).
@@ -253,7 +291,11 @@ class Connection {
     if (!c) throw new RelayError('not_allowed', 'no such appointment');
     if (c.state === 'ended') throw new RelayError('ended', 'the consult has ended');
     if (c.state === 'cancelled') throw new RelayError('cancelled', 'the appointment was cancelled');
-    if (!OPEN_CONSULT.has(c.state)) throw new RelayError('not_admitted', 'you have not been let in yet');
+    // Staff who may admit can take their place in the room while the patient waits, so the
+    // clinician's picture is already there when the patient comes in. The patient only ever
+    // enters after admission.
+    const early = who.kind === 'staff' && c.state === 'waiting' && staffMayAdmit(who.staff, c);
+    if (!OPEN_CONSULT.has(c.state) && !early) throw new RelayError('not_admitted', 'you have not been let in yet');
     if (who.kind === 'patient' && windowsFor(c).phase(new Date()) === 'expired') {
       throw new RelayError('expired', 'the link has expired');
     }
@@ -334,8 +376,10 @@ class Connection {
     await this.unsubscribe?.().catch(() => undefined);
     const who = this.who;
     if (!who) return;
-    await this.deps.hub.markGone(who.participantId).catch(() => undefined);
-    if (who.kind === 'patient' && wasInRoom) {
+    const wasCurrent = await this.deps.hub.markGone(who.participantId, this.id).catch(() => true);
+    // Only the patient's live connection going away is a drop; an old socket that the phone
+    // left behind when it reconnected closes late and means nothing.
+    if (who.kind === 'patient' && wasInRoom && wasCurrent) {
       const r = await dropped(this.deps.ds, who.appointmentId, who.participantId).catch(() => null);
       if (r?.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' }).catch(() => undefined);
     } else {
@@ -363,6 +407,11 @@ function feedInfo(f: FeedEvent): FeedInfo {
     /* display set by us; ignore anything else */
   }
   return { feed: f.feed, role, label: role };
+}
+
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
+  return forwarded || req.socket.remoteAddress || 'unknown';
 }
 
 function pathOf(req: IncomingMessage): string {

@@ -55,6 +55,37 @@ function closePc(pc: RTCPeerConnection): void {
 
 // ---- the consult's media ----
 
+/**
+ * A publisher connection made ahead of time (in the waiting room): the offer is created and
+ * ICE gathering has started, so on admission only the signalling remains. Nothing is sent to
+ * the server until `publish`; the server still decides who may join.
+ */
+export interface PreparedPublisher {
+  pc: RTCPeerConnection;
+  stream: MediaStream;
+  offer: RTCSessionDescriptionInit;
+  early: IceCandidate[];
+}
+
+export async function preparePublisher(stream: MediaStream): Promise<PreparedPublisher> {
+  const pc = newPc();
+  const early: IceCandidate[] = [];
+  pc.onicecandidate = (ev) => early.push(toCandidate(ev.candidate));
+  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return { pc, stream, offer, early };
+}
+
+export function discardPrepared(p: PreparedPublisher | null): void {
+  if (p) closePc(p.pc);
+}
+
+function toCandidate(c: RTCIceCandidate | null): IceCandidate {
+  // End of gathering: a null candidate (or an empty one, in older browsers).
+  return c && c.candidate ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
+}
+
 export interface Joined {
   feeds: FeedInfo[];
   me: number;
@@ -105,6 +136,7 @@ export class ConsultMedia {
     private readonly sig: Signalling,
     private local: MediaStream | null,
     private readonly on: MediaHandlers,
+    private prepared: PreparedPublisher | null = null,
   ) {}
 
   /** Joins the room, publishes `local` (if any) and subscribes to everyone else. */
@@ -147,15 +179,27 @@ export class ConsultMedia {
   async publish(stream: MediaStream): Promise<void> {
     const gen = this.generation;
     if (this.publisher) closePc(this.publisher);
-    const pc = newPc();
-    this.publisher = pc;
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const prep = this.prepared;
+    this.prepared = null;
+    let pc: RTCPeerConnection;
+    let offer: RTCSessionDescriptionInit;
+    let trickle: { flush(): void };
+    if (prep && prep.stream === stream && prep.pc.signalingState === 'have-local-offer') {
+      ({ pc, offer } = prep);
+      this.publisher = pc;
+      trickle = this.trickler(pc, 'publisher', prep.early);
+    } else {
+      discardPrepared(prep);
+      pc = newPc();
+      this.publisher = pc;
+      for (const track of stream.getTracks()) {
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      }
+      trickle = this.trickler(pc, 'publisher');
+      offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
     }
-    const trickle = this.trickler(pc, 'publisher');
     this.watchIce(pc);
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
     if (gen !== this.generation) return closePc(pc);
     const replied = this.sig.request({
       t: 'publish',
@@ -239,6 +283,8 @@ export class ConsultMedia {
 
   /** closeAll() and stop listening: this object is done. */
   stop(): void {
+    discardPrepared(this.prepared);
+    this.prepared = null;
     this.closeAll();
     this.running = false;
     for (const off of this.off.splice(0)) off();
@@ -301,10 +347,10 @@ export class ConsultMedia {
    * (the server handles a socket's requests in order), then sent as they come.
    * `null` tells the server gathering is complete.
    */
-  private trickler(pc: RTCPeerConnection, target: TrickleTarget): { flush(): void } {
-    const held: IceCandidate[] = [];
+  private trickler(pc: RTCPeerConnection, target: TrickleTarget, early: IceCandidate[] = []): { flush(): void } {
+    const held: IceCandidate[] = [...early];
     let open = false;
-    let done = false;
+    let done = early.includes(null);
     const send = (candidate: IceCandidate): void => {
       this.sig.request({ t: 'trickle', target, candidate }).catch(() => {
         // A lost candidate is not fatal; ICE uses the others or fails and we rebuild.
@@ -312,10 +358,7 @@ export class ConsultMedia {
     };
     pc.onicecandidate = (ev) => {
       if (done) return;
-      const c = ev.candidate;
-      // End of gathering: a null candidate (or an empty one, in older browsers).
-      const cand: IceCandidate =
-        c && c.candidate ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
+      const cand = toCandidate(ev.candidate);
       if (cand === null) done = true;
       if (open) send(cand);
       else held.push(cand);

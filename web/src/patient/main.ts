@@ -9,7 +9,10 @@ import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib
 import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, type Key } from '../lib/i18n.js';
 import {
   ConsultMedia,
+  discardPrepared,
   getLocalMedia,
+  preparePublisher,
+  type PreparedPublisher,
   installDebug,
   stopStream,
   takeIceServers,
@@ -261,7 +264,7 @@ async function enterConsult(): Promise<void> {
   const media = await ensureLocal();
   if (screen !== 'consult' || !sig || !view) return;
   attachSelf(media);
-  const c = new ConsultMedia(sig, media.stream, view.handlers);
+  const c = new ConsultMedia(sig, media.stream, view.handlers, takePrepared(media.stream));
   consult = c;
   view.attach(c, media.stream);
   await c.start();
@@ -297,7 +300,25 @@ function ensureLocal(): Promise<LocalMedia> {
 }
 
 async function showSelf(): Promise<void> {
-  attachSelf(await ensureLocal());
+  const m = await ensureLocal();
+  attachSelf(m);
+  // Get the publisher connection ready while waiting: on admission only signalling remains.
+  if (screen === 'waiting' && m.stream && !prepared) {
+    const p = await preparePublisher(m.stream).catch(() => null);
+    if (screen === 'waiting' && !prepared && local?.stream === p?.stream) prepared = p;
+    else discardPrepared(p);
+  }
+}
+
+/** The publisher made ready in the waiting room (see preparePublisher). */
+let prepared: PreparedPublisher | null = null;
+
+function takePrepared(stream: MediaStream | null): PreparedPublisher | null {
+  const p = prepared;
+  prepared = null;
+  if (p && p.stream === stream) return p;
+  discardPrepared(p);
+  return null;
 }
 
 function attachSelf(m: LocalMedia): void {
@@ -329,6 +350,8 @@ function retryMedia(): void {
 }
 
 function releaseMedia(): void {
+  discardPrepared(prepared);
+  prepared = null;
   consult?.stop();
   consult = null;
   stopStream(local?.stream ?? null);

@@ -196,25 +196,31 @@ let current: TodayAppointment | null = null;
 const localVideo = videoEl({ 'data-testid': 'local-video', class: 'self-video' }, true);
 
 async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<void> {
-  // Camera and the admission in parallel: admit click → first frame is what patients wait for.
+  // Admit click → first frame is what patients wait for, so everything that can run in
+  // parallel does: the camera, the consult socket, the admission, and taking our place in the
+  // room (the server lets the clinician in while the patient waits; the patient only after
+  // admission). A failed admission closes it all again.
   const media = getLocalMedia();
-  // The consult socket opens while the admission is under way (staff may say hello to an
-  // appointment they can see before it is admitted); `join` is sent only after admit.
   const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: a.id }));
   const connected = s.connect();
   connected.catch(() => undefined);
-  if (admitFirst) {
+  const admitted = admitFirst ? api.admit(a.id) : Promise.resolve(undefined);
+  admitted.catch(() => undefined);
+  const admissionFailed = async (): Promise<boolean> => {
     try {
-      await api.admit(a.id);
+      await admitted;
+      return false;
     } catch (err) {
-      s.close();
+      if (sig === s) closeConsult();
+      else s.close();
       void media.then((m) => stopStream(m.stream));
-      if (loginRedirect(err)) return;
+      if (loginRedirect(err)) return true;
+      showList();
       showProblemInList(plain(err));
       drawRows();
-      return;
+      return true;
     }
-  }
+  };
   stopList();
   current = a;
   const end = tx('button', 'staff.end', { type: 'button', class: 'ctl ctl-hangup', 'data-testid': 'end-consult' });
@@ -255,6 +261,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   try {
     takeIceServers(await connected);
   } catch (err) {
+    if (await admissionFailed()) return;
     if (sig === s) v.say(errorKey(err instanceof SignallingError ? err.code : 'internal'));
     return;
   }
@@ -266,7 +273,9 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   const c = new ConsultMedia(s, local.stream, v.handlers);
   consult = c;
   v.attach(c, local.stream);
-  await c.start();
+  const started = c.start();
+  if (await admissionFailed()) return;
+  await started;
 }
 
 async function retryMedia(): Promise<void> {
