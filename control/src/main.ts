@@ -8,6 +8,7 @@ import { createDataSource } from './db/data-source.js';
 import { Hub } from './realtime/hub.js';
 import { createGateway } from '../../gateway/src/index.js';
 import { startServer } from './server.js';
+import { expireOverdueVisits } from './consult/expiry.js';
 
 async function main() {
   let config;
@@ -31,6 +32,14 @@ async function main() {
   await gateway.start();
   const server = await startServer({ config, logger, ds, gateway, hub });
   logger.info({ public: server.publicUrl, internal: server.internalUrl }, 'spreekkamer control plane listening');
+  // Unused links run out by the server clock. (Moves to a BullMQ housekeeping job with the
+  // worker process; running it in every control-plane process meanwhile is harmless.)
+  const sweep = setInterval(() => {
+    expireOverdueVisits(ds)
+      .then((ids) => Promise.all(ids.map((id) => hub.publish(id, { kind: 'changed' }))))
+      .catch((err) => logger.warn({ err: String(err) }, 'expiry sweep failed'));
+  }, 60_000);
+  sweep.unref();
   process.send?.({ ready: true, publicUrl: server.publicUrl, internalUrl: server.internalUrl });
 
   let stopping = false;
@@ -40,6 +49,7 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => process.exit(1), 10_000);
     deadline.unref();
+    clearInterval(sweep);
     await server.close().catch(() => undefined);
     await gateway.stop().catch(() => undefined);
     await hub.stop().catch(() => undefined);

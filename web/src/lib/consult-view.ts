@@ -81,8 +81,10 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
       let entry = tiles.get(info.feed);
       if (!entry) {
         const video = videoEl({ 'data-testid': 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' }, false);
-        bindAttr(video, 'aria-label', 'consult.remoteVideo', { name: info.label });
-        const tile = h('figure', { class: 'tile' }, video, h('figcaption', {}, info.label));
+        // The server sends a role, never a name; say it in the page's language.
+        const role = roleKey(info.role);
+        bindAttr(video, 'aria-label', 'consult.remoteVideo', () => ({ name: t(role) }));
+        const tile = h('figure', { class: 'tile' }, video, tx('figcaption', role));
         entry = { tile, video };
         tiles.set(info.feed, entry);
         stage.insertBefore(tile, pip);
@@ -163,4 +165,15 @@ export function mediaProblemBox(problem: MediaProblem, onRetry: () => void): HTM
     ),
     retry,
   );
+}
+
+function roleKey(role: string): Key {
+  switch (role) {
+    case 'clinician':
+    case 'patient':
+    case 'guest':
+      return `role.${role}`;
+    default:
+      return 'role.staff';
+  }
 }
