@@ -383,7 +383,10 @@ class JanusGateway extends EventEmitter implements Gateway {
     return up.reduce((best, s) => (rank(s.cfg.name, roomId) > rank(best.cfg.name, roomId) ? s : best));
   }
 
-  async ensureRoom(room: RoomSpec): Promise<void> {
+  async ensureRoom(room: RoomSpec, opts: { verify?: boolean } = {}): Promise<void> {
+    // Created or confirmed on a server that has not gone down since: no round trip. (Janus
+    // loses rooms only by restarting, which clears the placement.)
+    if (!opts.verify && this.placement.get(room.roomId)?.up) return;
     const server = this.serverFor(room.roomId);
     try {
       // handle.message, not janode's create(): that one cannot send lock_record.

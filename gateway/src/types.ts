@@ -83,8 +83,12 @@ export interface Gateway extends EventEmitter {
   /** True when at least one Janus server is connected. */
   isUp(): boolean;
   status(): Array<{ name: string; up: boolean; since: string | null }>;
-  /** Create the room if it does not exist (idempotent). Always `record: false`, `lock_record: true`. */
-  ensureRoom(room: RoomSpec): Promise<void>;
+  /**
+   * Create the room if it does not exist (idempotent). Always `record: false`, `lock_record: true`.
+   * A room this process already placed on a live server is not asked about again unless
+   * `verify` is set (e.g. after a join found it missing).
+   */
+  ensureRoom(room: RoomSpec, opts?: { verify?: boolean }): Promise<void>;
   /** Destroy the room; a room that does not exist is not an error. */
   destroyRoom(roomId: number, secret: string): Promise<void>;
   /** Open a peer session in a room; events arrive through onEvent. */

@@ -9,7 +9,9 @@ export async function installFirstFrameProbe(page: Page): Promise<void> {
   await page.addInitScript(() => {
     const w = window as any;
     w.__spkFirstFrame = null;
-    w.__spkSeen = new WeakSet<HTMLVideoElement>();
+    // element → the stream it was watched with: a new element, or a new stream in an old one
+    // (after renegotiation), is watched again.
+    w.__spkSeen = new WeakMap<HTMLVideoElement, MediaProvider | null>();
     w.__spkAdmitClickAt = null;
     // The moment the clinician's click reaches the page: the start of "admit → first frame".
     document.addEventListener(
@@ -21,8 +23,8 @@ export async function installFirstFrameProbe(page: Page): Promise<void> {
     );
     setInterval(() => {
       document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]').forEach((v) => {
-        if (!v.srcObject || w.__spkSeen.has(v)) return;
-        w.__spkSeen.add(v);
+        if (!v.srcObject || w.__spkSeen.get(v) === v.srcObject) return;
+        w.__spkSeen.set(v, v.srcObject);
         v.requestVideoFrameCallback(() => {
           if (w.__spkFirstFrame == null) w.__spkFirstFrame = Date.now();
         });
@@ -35,7 +37,8 @@ export async function resetFirstFrame(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = window as any;
     w.__spkFirstFrame = null;
-    w.__spkSeen = new WeakSet();
+    // What is on screen now does not count: only streams that arrive after the reset.
+    document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]').forEach((v) => w.__spkSeen.set(v, v.srcObject));
   });
 }
 

@@ -325,7 +325,16 @@ class Connection {
     });
     this.peer = peer;
     this.inRoom = true;
-    const joined = await peer.join();
+    let joined;
+    try {
+      joined = await peer.join();
+    } catch (err) {
+      // The room may have gone from Janus behind this process's back: make sure, and retry once.
+      await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey), { verify: true });
+      joined = await peer.join().catch(() => {
+        throw err;
+      });
+    }
     const feeds = joined.feeds.map(feedInfo);
     this.send({ t: 'joined', feeds, me: joined.me });
     return { me: joined.me, feeds };

@@ -118,6 +118,7 @@ export const nl = {
 
   // Staff
   'staff.title': 'Videoconsulten vandaag',
+  'staff.preview': 'Zo ziet de patiënt u straks',
   'staff.signedInAs': 'Ingelogd als {name}',
   'login.title': 'Inloggen',
   'login.email': 'E-mailadres',
@@ -269,6 +270,7 @@ export const en: { [K in Key]: string } = {
   'err.generic': 'Something went wrong. Please try again.',
 
   'staff.title': 'Video consultations today',
+  'staff.preview': 'How the patient will see you',
   'staff.signedInAs': 'Signed in as {name}',
   'login.title': 'Sign in',
   'login.email': 'Email address',

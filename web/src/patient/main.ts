@@ -62,8 +62,12 @@ function show(next: Screen, force = false): void {
   screen = next;
   app.dataset.state = next;
   document.body.classList.toggle('in-consult', next === 'consult');
+  const nodes = render(next);
+  // Into the consult before the page is drawn: with the camera already on (waiting room),
+  // join and publish leave synchronously, so the clinician is not kept waiting on layout.
+  if (next === 'consult') enterConsult();
   app.textContent = '';
-  app.append(...render(next));
+  app.append(...nodes);
   const heading = app.querySelector('h1');
   if (heading) {
     heading.tabIndex = -1;
@@ -78,7 +82,6 @@ function show(next: Screen, force = false): void {
     connBanner.hidden = true;
   }
   if (next === 'waiting') void showSelf();
-  if (next === 'consult') void enterConsult();
 }
 
 function render(s: Screen): Node[] {
@@ -260,14 +263,19 @@ function consultScreen(): Node[] {
   return view.nodes;
 }
 
-async function enterConsult(): Promise<void> {
-  const media = await ensureLocal();
+function enterConsult(): void {
+  const live = local?.stream?.getTracks().some((tr) => tr.readyState === 'live');
+  if (local && live) startConsult(local);
+  else void ensureLocal().then(startConsult);
+}
+
+function startConsult(media: LocalMedia): void {
   if (screen !== 'consult' || !sig || !view) return;
-  attachSelf(media);
   const c = new ConsultMedia(sig, media.stream, view.handlers, takePrepared(media.stream));
   consult = c;
+  void c.start();
+  attachSelf(media);
   view.attach(c, media.stream);
-  await c.start();
 }
 
 async function hangUp(): Promise<void> {

@@ -19,6 +19,8 @@ export interface TodayAppointment {
   phase: TimePhase;
   waitingSince: string | null;
   online: boolean;
+  /** The signed-in clinician's own appointment (not a colleague's). */
+  mine?: boolean;
 }
 
 export class ApiError extends Error {

@@ -75,8 +75,10 @@ function showList(notice?: string): void {
   listProblem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'problem', hidden: !notice }, notice ?? '');
   listEmpty = tx('p', 'list.empty', { class: 'empty', hidden: true });
   const th = (key: Parameters<typeof tx>[1]): HTMLElement => tx('th', key, { scope: 'col' });
+  previewFigure = h('figure', { class: 'self-preview', hidden: true, 'data-testid': 'camera-preview' }, previewVideo, tx('figcaption', 'staff.preview'));
   setView('list', [
     tx('h1', 'staff.title'),
+    previewFigure,
     listProblem,
     h(
       'table',
@@ -154,6 +156,78 @@ function drawRows(): void {
     }
   }
   listEmpty.hidden = appointments.length > 0;
+  syncPreview();
+}
+
+// ---------------------------------------------------------------- camera preview
+
+/**
+ * While one of the clinician's own patients is waiting, the camera is on with a small
+ * self-view in the list (check your picture before letting someone in), and admitting needs
+ * no camera start-up. It goes off again when nobody is waiting.
+ */
+const previewVideo = videoEl({ class: 'self-video' }, true);
+let previewFigure: HTMLElement | null = null;
+let preview: Promise<LocalMedia> | null = null;
+
+/** A consult socket already open (and hello'd) for the patient waiting longest. */
+let ready: { id: string; sig: Signalling; connected: Promise<unknown> } | null = null;
+
+function syncReadySocket(): void {
+  const next = appointments
+    .filter((a) => a.mine !== false && a.visitState === 'waiting')
+    .sort((a, b) => Date.parse(a.waitingSince ?? a.start) - Date.parse(b.waitingSince ?? b.start))[0];
+  if (ready && ready.id === next?.id) return;
+  ready?.sig.close();
+  ready = null;
+  if (!next) return;
+  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: next.id }));
+  const connected = s.connect();
+  connected.catch(() => undefined);
+  ready = { id: next.id, sig: s, connected };
+}
+
+function takeSocket(id: string): { sig: Signalling; connected: Promise<unknown> } {
+  if (ready?.id === id) {
+    const r = ready;
+    ready = null;
+    return r;
+  }
+  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: id }));
+  const connected = s.connect();
+  connected.catch(() => undefined);
+  return { sig: s, connected };
+}
+
+function syncPreview(): void {
+  syncReadySocket();
+  const someoneWaiting = appointments.some((a) => a.mine !== false && a.visitState === 'waiting');
+  if (someoneWaiting && !preview) {
+    const p = getLocalMedia();
+    preview = p;
+    void p.then((m) => {
+      if (preview !== p) return;
+      previewVideo.srcObject = m.stream;
+      if (previewFigure) previewFigure.hidden = !m.stream?.getVideoTracks().length;
+    });
+  } else if (!someoneWaiting && preview) {
+    void preview.then((m) => stopStream(m.stream));
+    dropPreview();
+  }
+}
+
+function dropPreview(): void {
+  preview = null;
+  previewVideo.srcObject = null;
+  if (previewFigure) previewFigure.hidden = true;
+}
+
+/** The preview's camera for the consult, if it is still live; else a fresh request. */
+function takePreviewOrNew(): Promise<LocalMedia> {
+  const p = preview;
+  dropPreview();
+  if (!p) return getLocalMedia();
+  return p.then((m) => (m.stream?.getTracks().some((tr) => tr.readyState === 'live') ? m : getLocalMedia()));
 }
 
 function drawStatus(row: Row, a: TodayAppointment): void {
@@ -200,10 +274,8 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   // parallel does: the camera, the consult socket, the admission, and taking our place in the
   // room (the server lets the clinician in while the patient waits; the patient only after
   // admission). A failed admission closes it all again.
-  const media = getLocalMedia();
-  const s = new Signalling(sameOriginWsUrl('/staff/ws'), () => ({ t: 'hello', appointmentId: a.id }));
-  const connected = s.connect();
-  connected.catch(() => undefined);
+  const media = takePreviewOrNew();
+  const { sig: s, connected } = takeSocket(a.id);
   const admitted = admitFirst ? api.admit(a.id) : Promise.resolve(undefined);
   admitted.catch(() => undefined);
   const admissionFailed = async (): Promise<boolean> => {
