@@ -21,7 +21,7 @@ import { measureBareJoin } from './bare-janus.js';
 import { summary } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 
 async function main() {

@@ -5,7 +5,17 @@
 import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, lang, loadLang, setLang, setupLangSwitch, t } from '../lib/i18n.js';
-import { ConsultMedia, getLocalMedia, installDebug, stopStream, takeIceServers, type LocalMedia } from '../lib/media.js';
+import {
+  ConsultMedia,
+  discardPrepared,
+  getLocalMedia,
+  installDebug,
+  preparePublisher,
+  stopStream,
+  takeIceServers,
+  type LocalMedia,
+  type PreparedPublisher,
+} from '../lib/media.js';
 import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
 import { formatTime } from '../lib/time.js';
 import * as api from './api.js';
@@ -205,10 +215,14 @@ function syncPreview(): void {
   if (someoneWaiting && !preview) {
     const p = getLocalMedia();
     preview = p;
-    void p.then((m) => {
+    void p.then(async (m) => {
       if (preview !== p) return;
       previewVideo.srcObject = m.stream;
       if (previewFigure) previewFigure.hidden = !m.stream?.getVideoTracks().length;
+      // The publisher connection too, so admitting leaves only the signalling to do.
+      const pub = m.stream ? await preparePublisher(m.stream).catch(() => null) : null;
+      if (preview === p && !prepared) prepared = pub;
+      else discardPrepared(pub);
     });
   } else if (!someoneWaiting && preview) {
     void preview.then((m) => stopStream(m.stream));
@@ -216,15 +230,33 @@ function syncPreview(): void {
   }
 }
 
+let prepared: PreparedPublisher | null = null;
+
 function dropPreview(): void {
+  discardPrepared(prepared);
+  prepared = null;
   preview = null;
   previewVideo.srcObject = null;
   if (previewFigure) previewFigure.hidden = true;
 }
 
+/** The prepared publisher handed from the preview to the consult being opened. */
+let heldPublisher: PreparedPublisher | null = null;
+
+function takeHeldPublisher(stream: MediaStream | null): PreparedPublisher | null {
+  const p = heldPublisher;
+  heldPublisher = null;
+  if (p && p.stream === stream) return p;
+  discardPrepared(p);
+  return null;
+}
+
 /** The preview's camera for the consult, if it is still live; else a fresh request. */
 function takePreviewOrNew(): Promise<LocalMedia> {
   const p = preview;
+  discardPrepared(heldPublisher);
+  heldPublisher = prepared;
+  prepared = null;
   dropPreview();
   if (!p) return getLocalMedia();
   return p.then((m) => (m.stream?.getTracks().some((tr) => tr.readyState === 'live') ? m : getLocalMedia()));
@@ -342,7 +374,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   localVideo.srcObject = local.stream;
   if (localVideo.parentElement) localVideo.parentElement.hidden = !local.stream?.getVideoTracks().length;
   if (local.problem) v.problemSlot.append(mediaProblemBox(local.problem, () => void retryMedia()));
-  const c = new ConsultMedia(s, local.stream, v.handlers);
+  const c = new ConsultMedia(s, local.stream, v.handlers, takeHeldPublisher(local.stream));
   consult = c;
   v.attach(c, local.stream);
   const started = c.start();
