@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_installed
-unset DATABASE_URL
-export DATABASE_URL; DATABASE_URL="$(ensure_postgres postgres)"
+DATABASE_URL="$(test_postgres_url)" || exit 1
+export DATABASE_URL
 node web/build.mjs
 scripts/with-netns.sh node --import tsx test/bench/run.ts

@@ -49,7 +49,12 @@ ensure_postgres() {
       || psql -h /var/run/postgresql -U postgres -d postgres -qc "create database \"$db\"" >/dev/null
     echo "postgres://postgres@localhost/$db?host=/var/run/postgresql"; return
   fi
-  local dir="$RUN/pg" bin; bin="$(pg_bin)"
+  start_private_postgres "$db"
+}
+
+# A private PostgreSQL under .run/pg (Unix socket only, trust auth, runs as user postgres).
+start_private_postgres() {
+  local db="$1" dir="$RUN/pg" bin; bin="$(pg_bin)"
   [[ -n "$bin" ]] || die "PostgreSQL is not installed"
   if [[ ! -f "$dir/data/PG_VERSION" ]]; then
     say "creating a private PostgreSQL under .run/pg"
@@ -64,6 +69,14 @@ ensure_postgres() {
   psql -h "$dir" -p 54329 -U postgres -d postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1 \
     || psql -h "$dir" -p 54329 -U postgres -d postgres -qc "create database \"$db\"" >/dev/null
   echo "postgres://postgres@localhost:54329/$db?host=$dir"
+}
+
+# PostgreSQL for tests and benchmarks, always on its Unix socket: a socket is reachable from
+# inside the test namespace, where TCP to the machine's loopback is not.
+test_postgres_url() {
+  local url; url="$(DATABASE_URL='' ensure_postgres postgres)"
+  [[ "$url" == *"host=/"* ]] || die "tests need PostgreSQL on a Unix socket"
+  echo "$url"
 }
 
 stop_private_postgres() {

@@ -6,10 +6,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_installed
-# Tests reach PostgreSQL over its Unix socket: it works from inside the namespace.
-unset DATABASE_URL
-export DATABASE_URL; DATABASE_URL="$(ensure_postgres postgres)"
-[[ "$DATABASE_URL" == *"host=/"* ]] || die "tests need PostgreSQL on a Unix socket"
+DATABASE_URL="$(test_postgres_url)" || exit 1
+export DATABASE_URL
 
 say "type-checking"
 npx tsc -p tsconfig.json --noEmit
