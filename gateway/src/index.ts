@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Janode, { type JanodeConnection, type JanodeSession } from 'janode';
 import VideoRoomPlugin, { type VideoRoomHandle, type JanodePublisher } from 'janode/plugins/videoroom';
+import EchoTestPlugin, { type EchoTestHandle } from 'janode/plugins/echotest';
 import type {
+  EchoEvent,
+  EchoSession,
   FeedEvent,
   Gateway,
   GatewayOptions,
@@ -30,6 +33,17 @@ const VR = VideoRoomPlugin.EVENT;
 const KEEPALIVE_SECS = 20;
 const ERR_NO_SUCH_ROOM = 426;
 const ERR_ROOM_EXISTS = 427;
+/**
+ * The network test's bitrate cap (bit/s), sent as the EchoTest `bitrate` (REMB). Enough to tell
+ * a good line from a poor one (network-grade.ts calls 600 kbit/s good), small enough that the
+ * echo is no free relay.
+ */
+const ECHO_BITRATE_CAP = 1_500_000;
+
+/** What a Janus server tells when it goes: video-room peers and echo sessions alike. */
+interface OnServer {
+  lost(reason: string, event?: boolean): void;
+}
 
 /** janode errors carry the plugin's error code in `_code`. */
 const codeOf = (err: unknown): number | undefined => (err as { _code?: number } | null)?._code;
@@ -55,7 +69,7 @@ function routeJanodeLogs(log: Log): void {
 class JanusServer {
   up = false;
   since: Date | null = null;
-  readonly peers = new Set<Peer>();
+  readonly peers = new Set<OnServer>();
   session: JanodeSession | null = null;
   admin: Handle | null = null;
   private connection: JanodeConnection | null = null;
@@ -320,6 +334,75 @@ class Peer implements PeerSession {
   }
 }
 
+/** One browser's network test on one Janus server. Every call after loss or stop() rejects. */
+class Echo implements EchoSession {
+  private closed: string | null = null;
+
+  constructor(
+    private readonly server: JanusServer,
+    private readonly handle: EchoTestHandle,
+    private readonly onEvent: (ev: EchoEvent) => void,
+    private readonly log: Log,
+  ) {
+    server.peers.add(this);
+    handle.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up' }));
+    handle.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) => this.emit({ type: 'webrtc-down', reason: reason ?? 'hangup' }));
+  }
+
+  private emit(ev: EchoEvent): void {
+    if (this.closed) return;
+    try {
+      this.onEvent(ev);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'echo event handler threw');
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error(`echo session is closed: ${this.closed}`);
+  }
+
+  lost(reason: string, event = true): void {
+    if (this.closed) return;
+    if (event) this.emit({ type: 'lost' });
+    this.closed = reason;
+    this.server.peers.delete(this);
+  }
+
+  async start(offer: Jsep): Promise<Jsep> {
+    this.check();
+    if (offer.type !== 'offer') throw new Error('the network test needs an SDP offer');
+    // handle.message, not janode's start(): only these three fields reach Janus.
+    const res = await this.handle.message(
+      { audio: true, video: true, bitrate: ECHO_BITRATE_CAP },
+      { type: 'offer', sdp: offer.sdp },
+    );
+    const jsep = res.jsep as Jsep | undefined;
+    if (jsep?.type !== 'answer' || typeof jsep.sdp !== 'string') throw new Error('Janus sent no SDP answer to the echo test');
+    return { type: 'answer', sdp: jsep.sdp };
+  }
+
+  async trickle(candidate: IceCandidate): Promise<void> {
+    this.check();
+    if (candidate === null) {
+      await this.handle.trickleComplete();
+      return;
+    }
+    const c: Record<string, unknown> = { candidate: candidate.candidate };
+    if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
+    if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
+    await this.handle.trickle(c);
+  }
+
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = 'stopped';
+    this.server.peers.delete(this);
+    // Detaching hangs the PeerConnection up too.
+    await this.handle.detach();
+  }
+}
+
 /** Rendezvous hashing: every control-plane process picks the same server for a room. */
 function rank(serverName: string, roomId: number): number {
   return createHash('sha1').update(`${serverName}:${roomId}`).digest().readUInt32BE(0);
@@ -433,6 +516,19 @@ class JanusGateway extends EventEmitter implements Gateway {
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) throw new Error(`Janus server ${server.cfg.name} was lost`);
     return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log);
+  }
+
+  async openEcho(opts: { onEvent: (ev: EchoEvent) => void }): Promise<EchoSession> {
+    // Any live server will do: the test measures the patient's line to the hospital.
+    const up = this.servers.filter((s) => s.up && s.session);
+    if (up.length === 0) throw new Error('no Janus server is connected');
+    const server = up[Math.floor(Math.random() * up.length)]!;
+    const handle = await server.session!.attach(EchoTestPlugin);
+    if (!server.up) {
+      void handle.detach();
+      throw new Error(`Janus server ${server.cfg.name} was lost`);
+    }
+    return new Echo(server, handle, opts.onEvent, this.log);
   }
 }
 

@@ -100,3 +100,21 @@ declare module 'janode/plugins/videoroom' {
   };
   export default VideoRoomPlugin;
 }
+
+declare module 'janode/plugins/echotest' {
+  import type { JanodeHandle } from 'janode';
+
+  /** We send EchoTest requests with handle.message() so that only our fields go to Janus. */
+  export type EchoTestHandle = JanodeHandle;
+
+  const EchoTestPlugin: {
+    id: 'janus.plugin.echotest';
+    Handle: new (...args: never[]) => EchoTestHandle;
+    EVENT: {
+      ECHOTEST_RESULT: 'echotest_result';
+      ECHOTEST_SLOWLINK: 'echotest_slowlink';
+      ECHOTEST_ERROR: 'echotest_error';
+    };
+  };
+  export default EchoTestPlugin;
+}

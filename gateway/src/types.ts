@@ -76,6 +76,27 @@ export interface PeerSession {
   leave(): Promise<void>;
 }
 
+export type EchoEvent =
+  /** Janus reports the echo PeerConnection up (ICE and DTLS done). */
+  | { type: 'webrtc-up' }
+  /** The echo PeerConnection went down at Janus (hangup / ICE failed). */
+  | { type: 'webrtc-down'; reason: string }
+  /** The Janus server under this echo is gone; the session is dead. */
+  | { type: 'lost' };
+
+/**
+ * One browser's network test: an EchoTest handle on a Janus server. The body sent to Janus
+ * is always `{audio: true, video: true, bitrate}` with the gateway's own bitrate cap; never
+ * `record` or `filename`.
+ */
+export interface EchoSession {
+  /** Send the browser's offer; resolves with Janus's answer. */
+  start(offer: Jsep): Promise<Jsep>;
+  trickle(candidate: IceCandidate): Promise<void>;
+  /** Hang up and detach. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
 export interface Gateway extends EventEmitter {
   /** Connect to every server; resolves once at least one is up, keeps retrying in the background. */
   start(): Promise<void>;
@@ -98,6 +119,8 @@ export interface Gateway extends EventEmitter {
     display: string;
     onEvent: (ev: PeerEvent) => void;
   }): Promise<PeerSession>;
+  /** Open a network-test (EchoTest) session on a connected Janus server. */
+  openEcho(opts: { onEvent: (ev: EchoEvent) => void }): Promise<EchoSession>;
   /**
    * Events:
    *  'up'   (serverName) — connected or reconnected; callers re-create their rooms and tell

@@ -6,6 +6,7 @@ import type { EntityManager } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import type { VisitState, StateSnapshot, TimePhase } from '../realtime/protocol.js';
 import { windowsFor } from './windows.js';
+import { deviceTestAllowed } from '../domain/time-windows.js';
 
 export interface ConsultContext {
   appointmentId: string;
@@ -24,13 +25,17 @@ export interface ConsultContext {
   state: VisitState;
   roomId: number;
   waitingSince: Date | null;
+  /** The clinic's delay message, when the clinic runs late. */
+  delayMessage: string | null;
+  /** The patient said someone is with them. */
+  companion: boolean;
 }
 
 const SELECT = `
   SELECT a.id AS appointment_id, a.start, a.duration_minutes, a.clinician_id, a.cancelled_at, a.language,
          c.id AS clinic_id, c.name AS clinic_name, c.helpdesk_phone, c.waiting_room_opens_minutes,
-         c.link_grace_minutes, c.assistants_may_admit,
-         v.id AS visit_id, v.state, v.room_id, v.waiting_since
+         c.link_grace_minutes, c.assistants_may_admit, c.delay_message,
+         v.id AS visit_id, v.state, v.room_id, v.waiting_since, v.companion
     FROM appointment a
     JOIN clinic c ON c.id = a.clinic_id
     JOIN visit v ON v.appointment_id = a.id
@@ -61,6 +66,8 @@ export async function loadConsult(
     state: r.state,
     roomId: Number(r.room_id),
     waitingSince: r.waiting_since ? new Date(r.waiting_since) : null,
+    delayMessage: r.delay_message ?? null,
+    companion: Boolean(r.companion),
   };
 }
 
@@ -79,7 +86,16 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'staff'
     start: c.start.toISOString(),
     opensAt: w.opensAt.toISOString(),
     mayJoin: role === 'staff' ? open : open && phase !== 'expired',
+    delayMessage: c.delayMessage,
+    companion: c.companion,
+    deviceTestAllowed: deviceTestAllowedFor(c, now),
   };
+}
+
+/** The device test: from the invitation until the appointment ends, never for a closed visit. */
+export function deviceTestAllowedFor(c: ConsultContext, now: Date): boolean {
+  if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired' || c.cancelledAt) return false;
+  return deviceTestAllowed(c, now);
 }
 
 /** The Janus room secret: derived, never stored, never sent to a browser. */

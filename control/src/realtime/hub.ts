@@ -1,16 +1,22 @@
 /**
  * The realtime hub: tells every control-plane process that something about a visit changed,
  * over Redis pub/sub, so a patient connected to one process and a clinician connected to
- * another see the same thing. Messages carry ids and a kind only; each process re-reads the
- * truth from PostgreSQL. Presence (who has a live socket) is kept in Redis with a TTL.
+ * another see the same thing. Most messages carry a kind only; each process re-reads the
+ * truth from PostgreSQL. Two carry what they are about: a chat message (its text lives in
+ * Redis only, see chat.ts) and the clinician's privacy pause. Presence (who has a live
+ * socket) is kept in Redis with a TTL.
  */
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../logger.js';
+import type { ChatMessage } from './protocol.js';
 
 export type HubEvent =
   | { kind: 'changed' }
   | { kind: 'ended' }
-  | { kind: 'renegotiate'; reason: string };
+  | { kind: 'renegotiate'; reason: string }
+  | { kind: 'chat'; message: ChatMessage }
+  /** `connection`: the socket that paused, which needs no telling. */
+  | { kind: 'peer-paused'; role: string; paused: boolean; connection: string };
 
 type Listener = (event: HubEvent) => void;
 

@@ -41,4 +41,39 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('[1,2]')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientMessage('null')).toMatchObject({ ok: false, code: 'bad_request' });
   });
+
+  test('the device test, waiting room and pause actions', () => {
+    const net = { rttMs: 30, lossPct: 0.5, bitrateKbps: 900, grade: 'good' };
+    for (const m of [
+      { id: 1, t: 'echo-start', jsep: { type: 'offer', sdp: 'v=0' } },
+      { id: 2, t: 'echo-trickle', candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'u' } },
+      { id: 3, t: 'echo-trickle', candidate: null },
+      { id: 4, t: 'echo-stop' },
+      { id: 5, t: 'device-test-result', result: { camera: 'ok', microphone: 'denied', speaker: 'skipped', network: net } },
+      { id: 6, t: 'device-test-result', result: { camera: 'missing', microphone: 'in_use', speaker: 'heard', network: null } },
+      { id: 7, t: 'chat', text: 'Goedemorgen' },
+      { id: 8, t: 'companion', present: true },
+      { id: 9, t: 'pause', paused: false },
+    ]) {
+      expect(parseClientMessage(JSON.stringify(m)), m.t).toMatchObject({ ok: true });
+    }
+    const echo = { id: 1, t: 'echo-start', jsep: { type: 'offer', sdp: 'v=0' } };
+    expect(parseClientMessage(JSON.stringify({ ...echo, record: true }))).toMatchObject({ ok: false, code: 'forbidden_parameter' });
+    expect(parseClientMessage(JSON.stringify({ ...echo, filename: 'x' }))).toMatchObject({ ok: false, code: 'forbidden_parameter' });
+    expect(parseClientMessage(JSON.stringify({ ...echo, bitrate: 1 }))).toMatchObject({ ok: false, code: 'bad_request' });
+    const result = (network: object) => JSON.stringify({ id: 1, t: 'device-test-result', result: { camera: 'ok', microphone: 'ok', speaker: 'heard', network } });
+    expect(parseClientMessage(result({ ...net, rttMs: 60_001 }))).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientMessage(result({ ...net, lossPct: -1 }))).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientMessage(result({ ...net, bitrateKbps: 100_001 }))).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientMessage(result({ ...net, jitterMs: 1 }))).toMatchObject({ ok: false, code: 'bad_request' });
+  });
+
+  test('chat text is trimmed and cleaned of control characters; 1 to 1000 characters', () => {
+    const chat = (text: string) => parseClientMessage(JSON.stringify({ id: 1, t: 'chat', text }));
+    expect(chat('  hallo\u0000\u001b[31m daar \u202e ')).toMatchObject({ ok: true, msg: { text: 'hallo[31m daar' } });
+    expect(chat('regel 1\r\nregel 2')).toMatchObject({ ok: true, msg: { text: 'regel 1\nregel 2' } });
+    expect(chat('x'.repeat(1000))).toMatchObject({ ok: true });
+    expect(chat('x'.repeat(1001))).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(chat(' \u0007 ')).toMatchObject({ ok: false, code: 'bad_request' });
+  });
 });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ClientRequest } from './protocol.js';
+import { cleanChatText, CHAT_MAX_CHARS } from './chat.js';
 
 const Jsep = z.object({ type: z.enum(['offer', 'answer']), sdp: z.string().min(1).max(100_000) }).strict();
 const Candidate = z
@@ -17,6 +18,38 @@ const Candidate = z
   .nullable();
 const Feed = z.number().int().positive();
 const id = z.number().int().nonnegative();
+
+const DeviceState = z.enum(['ok', 'denied', 'missing', 'in_use', 'failed', 'skipped']);
+const DeviceTestResult = z
+  .object({
+    camera: DeviceState,
+    microphone: DeviceState,
+    speaker: z.enum(['heard', 'not_heard', 'skipped']),
+    network: z
+      .object({
+        rttMs: z.number().min(0).max(60_000),
+        lossPct: z.number().min(0).max(100),
+        bitrateKbps: z.number().min(0).max(100_000),
+        // Checked against network-grade.ts by the relay, which stores its own grade.
+        grade: z.enum(['good', 'fair', 'poor']),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+
+/** Trimmed and cleaned here, so the relay only ever sees text it may store. */
+const ChatText = z
+  .string()
+  .max(CHAT_MAX_CHARS * 4)
+  .transform((raw, ctx) => {
+    const text = cleanChatText(raw);
+    if (text === null) {
+      ctx.addIssue({ code: 'custom', message: `must be 1 to ${CHAT_MAX_CHARS} characters` });
+      return z.NEVER;
+    }
+    return text;
+  });
 
 const Request = z.discriminatedUnion('t', [
   z.object({ id, t: z.literal('hello'), token: z.string().max(200).optional(), appointmentId: z.string().uuid().optional() }).strict(),
@@ -36,9 +69,19 @@ const Request = z.discriminatedUnion('t', [
   z.object({ id, t: z.literal('mute'), audio: z.boolean(), video: z.boolean() }).strict(),
   z.object({ id, t: z.literal('leave') }).strict(),
   z.object({ id, t: z.literal('ping') }).strict(),
+  z.object({ id, t: z.literal('echo-start'), jsep: Jsep }).strict(),
+  z.object({ id, t: z.literal('echo-trickle'), candidate: Candidate }).strict(),
+  z.object({ id, t: z.literal('echo-stop') }).strict(),
+  z.object({ id, t: z.literal('device-test-result'), result: DeviceTestResult }).strict(),
+  z.object({ id, t: z.literal('chat'), text: ChatText }).strict(),
+  z.object({ id, t: z.literal('companion'), present: z.boolean() }).strict(),
+  z.object({ id, t: z.literal('pause'), paused: z.boolean() }).strict(),
 ]);
 
-export const ALLOWED_ACTIONS = ['hello', 'start-visit', 'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave', 'ping'];
+export const ALLOWED_ACTIONS = [
+  'hello', 'start-visit', 'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave', 'ping',
+  'echo-start', 'echo-trickle', 'echo-stop', 'device-test-result', 'chat', 'companion', 'pause',
+];
 
 /** Parameters that would reach Janus features we never allow. Named in the refusal. */
 const FORBIDDEN = new Set(['record', 'filename', 'rec_dir', 'room', 'secret', 'admin_key', 'pin', 'display', 'request', 'janus', 'plugin']);

@@ -38,7 +38,48 @@ export type ClientRequest =
   | { id: number; t: 'mute'; audio: boolean; video: boolean }
   /** Leave the media room (the visit itself is not ended by this). */
   | { id: number; t: 'leave' }
-  | { id: number; t: 'ping' };
+  | { id: number; t: 'ping' }
+  // ---- device test (any time from the invitation until the appointment ends) ----
+  /** Start the network test through the hospital's Janus (EchoTest): an SDP offer; reply {jsep}. */
+  | { id: number; t: 'echo-start'; jsep: Jsep }
+  | { id: number; t: 'echo-trickle'; candidate: IceCandidate }
+  | { id: number; t: 'echo-stop' }
+  /** The browser's device-test outcome, stored on the visit for staff to see. */
+  | { id: number; t: 'device-test-result'; result: DeviceTestResult }
+  // ---- waiting room ----
+  /** Patient ⇄ poli assistant chat (text only; never written to PostgreSQL). */
+  | { id: number; t: 'chat'; text: string }
+  /** "Someone is with me" (a family member, a carer). */
+  | { id: number; t: 'companion'; present: boolean }
+  // ---- consult ----
+  /** Staff only: privacy pause (own sound and picture off at Janus; the others are told). */
+  | { id: number; t: 'pause'; paused: boolean };
+
+export type NetworkGrade = 'good' | 'fair' | 'poor';
+
+export interface NetworkMeasurement {
+  /** Round-trip time to the media server, ms (median over the test). */
+  rttMs: number;
+  /** Packets lost on the echoed stream, percent (0–100). */
+  lossPct: number;
+  /** Achievable bitrate, kbit/s (what came back through the echo). */
+  bitrateKbps: number;
+}
+
+export interface DeviceTestResult {
+  camera: 'ok' | 'denied' | 'missing' | 'in_use' | 'failed' | 'skipped';
+  microphone: 'ok' | 'denied' | 'missing' | 'in_use' | 'failed' | 'skipped';
+  /** The patient said they heard the test sound. */
+  speaker: 'heard' | 'not_heard' | 'skipped';
+  network: (NetworkMeasurement & { grade: NetworkGrade }) | null;
+}
+
+export interface ChatMessage {
+  from: 'patient' | 'staff';
+  text: string;
+  /** ISO time, server clock. */
+  at: string;
+}
 
 export type ClientRequestType = ClientRequest['t'];
 
@@ -76,6 +117,12 @@ export interface StateSnapshot {
   opensAt: string;
   /** True when this participant may join the media room now. */
   mayJoin: boolean;
+  /** The clinic's delay message ("the clinic is running 15 minutes late"), when set. */
+  delayMessage?: string | null;
+  /** The patient said someone is with them. */
+  companion?: boolean;
+  /** Device test allowed now (from the invitation until the appointment ends). */
+  deviceTestAllowed?: boolean;
 }
 
 export type ServerMessage =
@@ -88,7 +135,18 @@ export type ServerMessage =
   /** The media server restarted or moved: drop all peer connections and join again. */
   | { t: 'renegotiate'; reason: string }
   /** The consult has ended; the link is dead from now on. */
-  | { t: 'ended' };
+  | { t: 'ended' }
+  /** A chat message (also our own, echoed with the server's time). */
+  | { t: 'chat'; message: ChatMessage }
+  /** Sent once after hello: the chat so far (kept in Redis until the consult ends). */
+  | { t: 'chat-history'; messages: ChatMessage[] }
+  /** The clinician paused / resumed their sound and picture (privacy pause). */
+  | { t: 'peer-paused'; role: string; paused: boolean }
+  /**
+   * The server stopped this socket's network test: it ran into the time limit (30 s), the
+   * media server went away, or the test is no longer allowed. Close the echo PeerConnection.
+   */
+  | { t: 'echo-ended'; reason: 'time_limit' | 'media_server' | 'not_allowed' };
 
 /** Replies: `publish` → {jsep}; `subscribe` → {jsep, feed}; `join` → see `joined`. */
 export type ErrorCode =
@@ -104,4 +162,8 @@ export type ErrorCode =
   | 'not_admitted'
   | 'not_joined'
   | 'media_unavailable'
+  /** The device test is over for this appointment (it is allowed until the appointment ends). */
+  | 'device_test_closed'
+  /** Too many requests of this kind (network tests, chat messages); try again later. */
+  | 'rate_limited'
   | 'internal';

@@ -8,12 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DataSource } from 'typeorm';
-import type { Gateway, PeerSession, FeedEvent } from '../../../gateway/src/types.js';
+import type { Gateway, PeerSession, FeedEvent, EchoSession } from '../../../gateway/src/types.js';
 import type { Logger } from '../logger.js';
 import type { Hub, HubEvent } from './hub.js';
-import type { ClientRequest, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
+import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
 import { parseClientMessage } from './messages.js';
-import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, type ConsultContext } from '../consult/context.js';
+import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
+import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
+import { gradeNetwork } from '../domain/network-grade.js';
 import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
@@ -47,6 +49,15 @@ class RelayError extends Error {
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** A network test runs about 10 s; the server ends it after this, so the echo is no free relay. */
+export const ECHO_MAX_MS = 30_000;
+/** Network tests per participant per window (a reload does not reset this: kept in Redis). */
+const ECHO_STARTS_MAX = 10;
+const ECHO_STARTS_WINDOW_SECONDS = 600;
+/** Chat messages per socket: a burst of CHAT_BURST, then one per CHAT_REFILL_MS. */
+const CHAT_BURST = 10;
+const CHAT_REFILL_MS = 2_000;
+const CHAT_SWEEP_MS = 30_000;
 
 export class Relay {
   private publicWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
@@ -54,6 +65,7 @@ export class Relay {
   private connections = new Set<Connection>();
 
   private heartbeat: NodeJS.Timeout;
+  private sweep: NodeJS.Timeout;
 
   constructor(private deps: RelayDeps) {
     // A phone that lost its network leaves a socket that TCP keeps "open" for minutes.
@@ -68,6 +80,17 @@ export class Relay {
       }
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
+    // Chat text of consults cancelled by the EHR or expired goes within a minute or so.
+    this.sweep = setInterval(() => {
+      sweepClosedConsults(deps.hub.redis, async (ids) => {
+        const rows = (await deps.ds.query(
+          `SELECT appointment_id FROM visit WHERE appointment_id = ANY($1::uuid[]) AND state IN ('ended', 'cancelled', 'expired')`,
+          [ids],
+        )) as Array<{ appointment_id: string }>;
+        return rows.map((r) => r.appointment_id);
+      }).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
+    }, CHAT_SWEEP_MS);
+    this.sweep.unref();
     deps.gateway.on('up', () => {
       // Janus (re)connected: every room is gone from its memory. Re-create ours and tell the
       // browsers that were in them to negotiate again; nobody is admitted again.
@@ -102,6 +125,7 @@ export class Relay {
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.sweep);
     for (const c of this.connections) c.ws.close(1001, 'server shutting down');
     this.publicWss.close();
     this.staffWss.close();
@@ -116,6 +140,15 @@ class Connection {
   private unsubscribe: (() => Promise<void>) | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** This socket's network test, if one runs, and its time limit. */
+  private echo: EchoSession | null = null;
+  private echoTimer: NodeJS.Timeout | null = null;
+  /** Staff: privacy pause asked on this socket (applied to every publish until lifted). */
+  private paused = false;
+  /** Our publisher has sent media (a mute/pause must go to Janus). */
+  private published = false;
+  private chatTokens = CHAT_BURST;
+  private chatRefilledAt = Date.now();
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
   readonly id = randomUUID();
@@ -186,7 +219,10 @@ class Connection {
         return this.join(who);
       case 'publish': {
         const peer = this.requirePeer();
-        const jsep = await peer.publish(msg.jsep, { audio: msg.audio ?? true, video: msg.video ?? true });
+        // A paused clinician who renegotiates stays paused.
+        const media = this.paused ? { audio: false, video: false } : { audio: msg.audio ?? true, video: msg.video ?? true };
+        const jsep = await peer.publish(msg.jsep, media);
+        this.published = true;
         return { jsep };
       }
       case 'subscribe': {
@@ -201,13 +237,163 @@ class Connection {
         await this.requirePeer().trickle(msg.target === 'publisher' ? 'publisher' : msg.target.feed, msg.candidate);
         return {};
       case 'mute':
-        await this.requirePeer().mute({ audio: msg.audio, video: msg.video });
+        // Unmuting cannot lift a privacy pause; `pause` does that.
+        await this.requirePeer().mute(this.paused ? { audio: false, video: false } : { audio: msg.audio, video: msg.video });
         return {};
       case 'leave':
         this.inRoom = false;
         await this.leaveRoom();
+        await this.liftPause();
         return {};
+      case 'echo-start':
+        return this.echoStart(who, msg.jsep);
+      case 'echo-trickle':
+        if (!this.echo) throw new RelayError('bad_request', 'start the network test first');
+        await this.echo.trickle(msg.candidate);
+        return {};
+      case 'echo-stop':
+        await this.stopEcho();
+        return {};
+      case 'device-test-result':
+        return this.deviceTestResult(who, msg.result);
+      case 'chat': {
+        if (who.kind !== 'patient') throw new RelayError('not_allowed', 'staff chat through the staff API');
+        await this.requireOpenVisit(who);
+        if (!this.takeChatToken()) throw new RelayError('rate_limited', 'too many messages; wait a moment');
+        const message = await postChat(this.deps.hub.redis, this.deps.hub, who.appointmentId, 'patient', msg.text);
+        return { message };
+      }
+      case 'companion': {
+        if (who.kind !== 'patient') throw new RelayError('not_allowed', 'only the patient says who is with them');
+        await this.requireOpenVisit(who);
+        const [, changed] = (await this.deps.ds.query(
+          `UPDATE visit SET companion = $2, updated_at = now() WHERE appointment_id = $1 AND companion IS DISTINCT FROM $2`,
+          [who.appointmentId, msg.present],
+        )) as [unknown, number];
+        if (changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
+        return { companion: msg.present };
+      }
+      case 'pause':
+        return this.pause(who, msg.paused);
     }
+  }
+
+  /** The visit still lives: not ended, cancelled or expired. */
+  private async requireOpenVisit(who: Who): Promise<ConsultContext> {
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
+    if (!c) throw new RelayError('not_allowed', 'no such appointment');
+    if (c.state === 'ended') throw new RelayError('ended', 'the consult has ended');
+    if (c.state === 'cancelled' || c.cancelledAt) throw new RelayError('cancelled', 'the appointment was cancelled');
+    if (c.state === 'expired') throw new RelayError('expired', 'the link has expired');
+    return c;
+  }
+
+  /** Patients: from the invitation until the appointment ends (server clock). Staff: always. */
+  private async requireDeviceTest(who: Who): Promise<void> {
+    if (who.kind === 'staff') return;
+    const c = await this.requireOpenVisit(who);
+    if (!deviceTestAllowedFor(c, new Date())) {
+      throw new RelayError('device_test_closed', 'the device test is available until the end of the appointment');
+    }
+  }
+
+  private async echoStart(who: Who, offer: { type: 'offer' | 'answer'; sdp: string }) {
+    await this.requireDeviceTest(who);
+    if (offer.type !== 'offer') throw new RelayError('bad_request', 'jsep: the network test needs an SDP offer');
+    const key = `spk:echo-starts:${who.participantId}`;
+    const [count] = (await this.deps.hub.redis.multi().incr(key).expire(key, ECHO_STARTS_WINDOW_SECONDS, 'NX').exec()) as unknown as [number];
+    if (Number(count) > ECHO_STARTS_MAX) throw new RelayError('rate_limited', 'too many network tests; try again in a few minutes');
+    // One network test per socket: a new one replaces the old.
+    await this.stopEcho();
+    const echo: EchoSession = await this.deps.gateway.openEcho({
+      onEvent: (ev) => {
+        if (this.echo !== echo || ev.type !== 'lost') return;
+        this.echo = null;
+        this.clearEchoTimer();
+        this.send({ t: 'echo-ended', reason: 'media_server' });
+      },
+    });
+    this.echo = echo;
+    this.echoTimer = setTimeout(() => {
+      if (this.echo !== echo) return;
+      this.send({ t: 'echo-ended', reason: 'time_limit' });
+      void this.stopEcho();
+    }, ECHO_MAX_MS);
+    this.echoTimer.unref();
+    try {
+      const jsep = await echo.start(offer as { type: 'offer'; sdp: string });
+      return { jsep, maxSeconds: ECHO_MAX_MS / 1000 };
+    } catch (err) {
+      if (this.echo === echo) await this.stopEcho();
+      throw err;
+    }
+  }
+
+  private clearEchoTimer() {
+    if (this.echoTimer) clearTimeout(this.echoTimer);
+    this.echoTimer = null;
+  }
+
+  private async stopEcho() {
+    const echo = this.echo;
+    this.echo = null;
+    this.clearEchoTimer();
+    if (echo) await echo.stop().catch(() => undefined);
+  }
+
+  private async deviceTestResult(who: Who, result: DeviceTestResult) {
+    if (who.kind !== 'patient') throw new RelayError('not_allowed', 'only the patient reports a device test');
+    await this.requireDeviceTest(who);
+    // The browser's grade is a claim; the server grades the numbers itself and keeps its own.
+    const network = result.network
+      ? {
+          rttMs: result.network.rttMs,
+          lossPct: result.network.lossPct,
+          bitrateKbps: result.network.bitrateKbps,
+          grade: gradeNetwork(result.network),
+        }
+      : null;
+    const stored: DeviceTestResult = { camera: result.camera, microphone: result.microphone, speaker: result.speaker, network };
+    await this.deps.ds.query(
+      `UPDATE visit SET device_test = $2::jsonb, device_tested_at = now(), updated_at = now() WHERE appointment_id = $1`,
+      [who.appointmentId, JSON.stringify(stored)],
+    );
+    await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
+    return { result: stored, corrected: network !== null && network.grade !== result.network?.grade };
+  }
+
+  private async pause(who: Who, paused: boolean) {
+    if (who.kind !== 'staff') throw new RelayError('not_allowed', 'only the clinician pauses');
+    const peer = this.requirePeer();
+    // Not yet publishing: the pause applies when the publish comes.
+    if (this.published) await peer.mute({ audio: !paused, video: !paused });
+    this.paused = paused;
+    await setPause(this.deps.hub.redis, who.appointmentId, who.label, paused);
+    await this.deps.hub.publish(who.appointmentId, { kind: 'peer-paused', role: who.label, paused, connection: this.id });
+    return { paused };
+  }
+
+  /** The pausing clinician left the room or went away: nobody is paused any more. */
+  private async liftPause() {
+    const who = this.who;
+    if (!this.paused || !who) return;
+    this.paused = false;
+    await setPause(this.deps.hub.redis, who.appointmentId, who.label, false).catch(() => undefined);
+    await this.deps.hub
+      .publish(who.appointmentId, { kind: 'peer-paused', role: who.label, paused: false, connection: this.id })
+      .catch(() => undefined);
+  }
+
+  private takeChatToken(): boolean {
+    const now = Date.now();
+    const refill = Math.floor((now - this.chatRefilledAt) / CHAT_REFILL_MS);
+    if (refill > 0) {
+      this.chatTokens = Math.min(CHAT_BURST, this.chatTokens + refill);
+      this.chatRefilledAt = now;
+    }
+    if (this.chatTokens <= 0) return false;
+    this.chatTokens--;
+    return true;
   }
 
   private async hello(token?: string, appointmentId?: string): Promise<unknown> {
@@ -257,6 +443,14 @@ class Connection {
       void this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined);
     }, 15_000);
     const state = await this.pushState();
+    // Then the chat so far and a pause in force, so a (re)connecting browser is up to date.
+    const redis = this.deps.hub.redis;
+    const [messages, paused] = await Promise.all([
+      chatHistory(redis, who.appointmentId).catch(() => []),
+      pausedRoles(redis, who.appointmentId).catch(() => [] as string[]),
+    ]);
+    this.send({ t: 'chat-history', messages });
+    for (const role of paused) this.send({ t: 'peer-paused', role, paused: true });
     // A patient who comes back while the consult is open goes straight back in (no admission).
     return { appointmentId: who.appointmentId, state };
   }
@@ -267,6 +461,12 @@ class Connection {
     if (!c) return null;
     const state = snapshot(c, new Date(), who.kind === 'patient' ? 'patient' : 'staff');
     this.send({ t: 'state', state });
+    if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
+      if (this.echo && who.kind === 'patient') {
+        await this.stopEcho();
+        this.send({ t: 'echo-ended', reason: 'not_allowed' });
+      }
+    }
     if (c.state === 'ended' || c.state === 'cancelled') {
       if (this.inRoom || this.peer) {
         this.inRoom = false;
@@ -281,6 +481,14 @@ class Connection {
     if (this.closed) return;
     if (e.kind === 'renegotiate') {
       if (this.inRoom) this.send({ t: 'renegotiate', reason: e.reason });
+      return;
+    }
+    if (e.kind === 'chat') {
+      this.send({ t: 'chat', message: e.message });
+      return;
+    }
+    if (e.kind === 'peer-paused') {
+      if (e.connection !== this.id) this.send({ t: 'peer-paused', role: e.role, paused: e.paused });
       return;
     }
     this.queue = this.queue.then(() => this.pushState().then(() => undefined)).catch(() => undefined);
@@ -301,6 +509,7 @@ class Connection {
     }
     await this.leaveRoom();
     await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey));
+    this.published = false;
     const peer = await this.deps.gateway.openPeer({
       roomId: c.roomId,
       display: JSON.stringify({ role: who.label, label: who.label, participantId: who.participantId }),
@@ -381,7 +590,9 @@ class Connection {
     await this.queue.catch(() => undefined);
     const wasInRoom = this.inRoom;
     this.inRoom = false;
+    await this.stopEcho();
     await this.leaveRoom();
+    await this.liftPause();
     await this.unsubscribe?.().catch(() => undefined);
     const who = this.who;
     if (!who) return;

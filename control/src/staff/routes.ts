@@ -13,7 +13,8 @@ import { ConsultError, admitPatient, endConsult, staffMaySee } from '../consult/
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
-import { HttpError, parseJsonBody } from '../http/errors.js';
+import { chatHistory, cleanChatText, forgetConsult, postChat, CHAT_MAX_CHARS } from '../realtime/chat.js';
+import { HttpError, parseJsonBody, fromZodError } from '../http/errors.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -28,6 +29,12 @@ export interface StaffRouteDeps {
 
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
 const Uuid = z.string().uuid();
+const ChatBody = z.object({ text: z.string().max(CHAT_MAX_CHARS * 4) }).strict();
+const DELAY_MESSAGE_MAX = 500;
+const DelayMessageBody = z.object({ message: z.string().max(DELAY_MESSAGE_MAX * 4).nullable() }).strict();
+const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/);
+/** Visits still to come or going on: a delay message concerns them. */
+const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'];
 
 /** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
 export function staffAuth(ds: DataSource): Middleware {
@@ -88,7 +95,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     const staff = ctx.state.staff as StaffSession;
     const rows = (await ds.query(
       `SELECT a.id, a.start, a.duration_minutes, a.patient_name, a.clinician_id, a.clinic_id,
-              v.state, v.waiting_since, p.id AS participant_id,
+              v.state, v.waiting_since, v.companion, v.device_test, v.device_tested_at, p.id AS participant_id,
               c.waiting_room_opens_minutes, c.link_grace_minutes
          FROM appointment a
          JOIN visit v ON v.appointment_id = a.id
@@ -124,6 +131,9 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
         waitingSince: r.waiting_since ? new Date(r.waiting_since).toISOString() : null,
         online: online.has(r.participant_id),
         mine: r.clinician_id === staff.id,
+        companion: Boolean(r.companion),
+        deviceTest: r.device_test ?? null,
+        deviceTestedAt: r.device_tested_at ? new Date(r.device_tested_at).toISOString() : null,
       })),
     };
   });
@@ -160,8 +170,67 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
       await hub.publish(id, { kind: 'ended' });
       await deps.closeRoom(result.context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
     }
+    // The chat text lives until the consult ends (SPEC section 2); ending twice deletes twice.
+    await forgetConsult(hub.redis, id);
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
+  });
+
+  /** The waiting-room chat, staff side (the dashboard issue adds the UI). */
+  router.get('/appointments/:id/chat', auth, async (ctx) => {
+    const c = await loadVisible(ds, ctx.params.id, ctx.state.staff);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { messages: await chatHistory(hub.redis, c.appointmentId) };
+  });
+
+  router.post('/appointments/:id/chat', auth, async (ctx) => {
+    const c = await loadVisible(ds, ctx.params.id, ctx.state.staff);
+    const input = await parseJsonBody(ctx);
+    const body = ChatBody.safeParse(input);
+    if (!body.success) throw fromZodError(body.error, input);
+    const text = cleanChatText(body.data.text);
+    if (text === null) throw new HttpError(400, 'invalid_request', `text: must be 1 to ${CHAT_MAX_CHARS} characters`, 'text');
+    if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
+      throw new HttpError(409, 'invalid_state', `the visit is ${c.state}`);
+    }
+    ctx.status = 201;
+    ctx.body = { message: await postChat(hub.redis, hub, c.appointmentId, 'staff', text) };
+  });
+
+  /** "The clinic is running 15 minutes late": shown live to every waiting patient of the clinic. */
+  router.put('/clinics/:code/delay-message', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const code = ClinicCode.safeParse(ctx.params.code);
+    const rows = code.success
+      ? ((await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [code.data])) as Array<{ id: string; timezone: string }>)
+      : [];
+    const clinic = rows[0];
+    if (!clinic || !staff.clinicIds.includes(clinic.id)) throw new HttpError(404, 'not_found', 'no such clinic');
+    const input = await parseJsonBody(ctx);
+    const body = DelayMessageBody.safeParse(input);
+    if (!body.success) throw fromZodError(body.error, input);
+    let message: string | null = null;
+    if (body.data.message !== null) {
+      // Same cleaning as chat; an empty message clears it.
+      const cleaned = body.data.message.trim() === '' ? null : cleanChatText(body.data.message.replace(/\n+/g, ' '));
+      if (body.data.message.trim() !== '' && (cleaned === null || cleaned.length > DELAY_MESSAGE_MAX)) {
+        throw new HttpError(400, 'invalid_request', `message: must be at most ${DELAY_MESSAGE_MAX} characters`, 'message');
+      }
+      message = cleaned;
+    }
+    await ds.query(`UPDATE clinic SET delay_message = $2 WHERE id = $1`, [clinic.id, message]);
+    const affected = (await ds.query(
+      `SELECT a.id
+         FROM appointment a
+         JOIN visit v ON v.appointment_id = a.id
+        WHERE a.clinic_id = $1
+          AND v.state = ANY($2::text[])
+          AND a.start >= date_trunc('day', now() AT TIME ZONE $3) AT TIME ZONE $3
+          AND a.start < (date_trunc('day', now() AT TIME ZONE $3) + interval '1 day') AT TIME ZONE $3`,
+      [clinic.id, LIVE_STATES, clinic.timezone],
+    )) as Array<{ id: string }>;
+    await Promise.all(affected.map((a) => hub.publish(a.id, { kind: 'changed' })));
+    ctx.body = { clinic: code.data, delayMessage: message, notified: affected.length };
   });
 
   return router;
