@@ -53,6 +53,9 @@ cat <<INFO
   Integration API:                  $INTERNAL_BASE_URL/api/v1/
 
 INFO
+# The job worker (invitations, reminders): e-mail only when SMTP_URL is set.
+node --import tsx control/src/worker.ts &
+PIDS+=($!)
 node --import tsx control/src/main.ts &
 PIDS+=($!)
 wait "${PIDS[-1]}"

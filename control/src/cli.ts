@@ -7,6 +7,7 @@
  *                [--password P | --sso-only]      (else SPK_PASSWORD, else a prompt)
  *   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
  *   seed-demo [--json]
+ *   worker                                         (runs the job worker until SIGTERM)
  *
  * Bad arguments: a message and exit code 2. The command functions are exported for tests
  * and for `make run`.
@@ -30,6 +31,7 @@ import { recordAudit } from './domain/audit.js';
 import { normalisePhone } from './domain/contact.js';
 import { linkFor } from './domain/links.js';
 import { isoInZone } from './domain/time-windows.js';
+import { runWorkerProcess } from './worker.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -295,7 +297,8 @@ const USAGE = `usage: npm run -s cli -- <command>
   staff create --email E --name N --role clinician|assistant|admin --clinic CODE [--clinic CODE]
                [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
-  seed-demo [--json]`;
+  seed-demo [--json]
+  worker                 (the job worker: patient messages; runs until SIGTERM)`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -389,6 +392,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const v = parse(args, { json: { type: 'boolean' } });
         const seed = await seedDemo(await open(), config);
         io.out(v.json ? JSON.stringify(seed, null, 2) : formatDemoSeed(seed));
+        return 0;
+      }
+      case 'worker': {
+        parse(args, {});
+        await runWorkerProcess(config);
         return 0;
       }
       default:

@@ -36,6 +36,20 @@ const Env = z.object({
   COOKIE_SECURE: bool.default(true),
   /** Trust X-Forwarded-* from the reverse proxy. */
   TRUST_PROXY: bool.default(false),
+  /** Outgoing mail (smtp:// or smtps:// URL); unset: no e-mail is sent. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  /** Sender of patient e-mail, e.g. "Videoconsult Ziekenhuis <noreply@hospital.nl>". */
+  MAIL_FROM: z.string().min(3).optional(),
+  /** Key prefix of the BullMQ queues in Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1 to 40 characters A-Z, a-z, 0-9, _ or -').default('spk'),
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
+  /** How long a worker holds a job before it counts as stalled (the worker died). */
+  WORKER_LOCK_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /** First retry delay of a failed message; doubles per attempt. */
+  JOBS_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  /** Attempts per message before it counts as failed. */
+  JOBS_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -65,6 +79,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     internalBaseUrl: (e.INTERNAL_BASE_URL ?? `http://${e.INTERNAL_HOST}:${e.INTERNAL_PORT}`).replace(/\/+$/, ''),
     cookieSecure: e.COOKIE_SECURE,
     trustProxy: e.TRUST_PROXY,
+    mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? `Videoconsult <noreply@${new URL(e.PUBLIC_BASE_URL).hostname}>` },
+    jobs: {
+      prefix: e.QUEUE_PREFIX,
+      concurrency: e.WORKER_CONCURRENCY,
+      lockMs: Math.round(e.WORKER_LOCK_SECONDS * 1000),
+      retryBaseMs: Math.round(e.JOBS_RETRY_BASE_SECONDS * 1000),
+      attempts: e.JOBS_ATTEMPTS,
+    },
     /** Sub-keys derived from SECRET_KEY, one per purpose, so one leak does not open the others. */
     keys: {
       link: deriveKey(e.SECRET_KEY, 'patient-link'),

@@ -9,6 +9,7 @@ import { Hub } from './realtime/hub.js';
 import { createGateway } from '../../gateway/src/index.js';
 import { startServer } from './server.js';
 import { expireOverdueVisits } from './consult/expiry.js';
+import { NotificationScheduler } from './jobs/queue.js';
 
 async function main() {
   let config;
@@ -30,7 +31,8 @@ async function main() {
   gateway.on('up', (name: string) => logger.info({ janus: name }, 'janus connected'));
   gateway.on('down', (name: string) => logger.warn({ janus: name }, 'janus connection lost; reconnecting'));
   await gateway.start();
-  const server = await startServer({ config, logger, ds, gateway, hub });
+  const messages = new NotificationScheduler(config, logger.child({ mod: 'jobs' }));
+  const server = await startServer({ config, logger, ds, gateway, hub, messages });
   logger.info({ public: server.publicUrl, internal: server.internalUrl }, 'spreekkamer control plane listening');
   // Unused links run out by the server clock. (Moves to a BullMQ housekeeping job with the
   // worker process; running it in every control-plane process meanwhile is harmless.)
@@ -53,6 +55,7 @@ async function main() {
     await server.close().catch(() => undefined);
     await gateway.stop().catch(() => undefined);
     await hub.stop().catch(() => undefined);
+    await messages.close().catch(() => undefined);
     await ds.destroy().catch(() => undefined);
     process.exit(0);
   };

@@ -23,6 +23,7 @@ import { createStaffRouter } from './staff/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { roomSecret } from './consult/context.js';
 import { FailureLimiter } from './http/failure-limiter.js';
+import type { MessageScheduler } from './jobs/queue.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,6 +33,8 @@ export interface ServerDeps {
   ds: DataSource;
   gateway: Gateway;
   hub: Hub;
+  /** Patient messages (BullMQ); absent: nothing is scheduled. */
+  messages?: MessageScheduler;
 }
 
 export interface RunningServer {
@@ -110,7 +113,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     closeRoom: (c) => gateway.destroyRoom(c.roomId, roomSecret(config.keys.room, c.roomId)),
   });
   int.use(staff.routes()).use(staff.allowedMethods());
-  const api = createIntegrationApiRouter({ ds, config, logger });
+  const api = createIntegrationApiRouter({ ds, config, logger, messages: deps.messages });
   int.use(api.routes()).use(api.allowedMethods());
   int.use(notFound);
 

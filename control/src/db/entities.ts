@@ -5,7 +5,7 @@
  * camelCase. Relations are plain foreign-key columns; load what you need explicitly.
  */
 import { EntitySchema, type ValueTransformer } from 'typeorm';
-import type { VisitState } from '../realtime/protocol.js';
+import type { DeviceTestResult, VisitState } from '../realtime/protocol.js';
 
 export type StaffRole = 'admin' | 'clinician' | 'assistant';
 export type Language = 'nl' | 'en';
@@ -241,6 +241,11 @@ export interface Visit {
   droppedAt: Date | null;
   endedAt: Date | null;
   endedBy: string | null;
+  /** The patient's last device test, with the server's network grade. */
+  deviceTest: DeviceTestResult | null;
+  deviceTestedAt: Date | null;
+  /** The patient said someone is with them. */
+  companion: boolean;
   updatedAt: Date;
 }
 
@@ -260,6 +265,9 @@ export const VisitEntity = new EntitySchema<Visit>({
     droppedAt: { name: 'dropped_at', type: 'timestamptz', nullable: true },
     endedAt: { name: 'ended_at', type: 'timestamptz', nullable: true },
     endedBy: { name: 'ended_by', type: 'uuid', nullable: true },
+    deviceTest: { name: 'device_test', type: 'jsonb', nullable: true },
+    deviceTestedAt: { name: 'device_tested_at', type: 'timestamptz', nullable: true },
+    companion: { type: 'boolean', default: false },
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },
 });
@@ -290,6 +298,36 @@ export const AuditEventEntity = new EntitySchema<AuditEvent>({
   },
 });
 
+export type NotificationKind = 'invitation' | 'reminder_3d' | 'reminder_1d' | 'reminder_15m' | 'cancellation';
+export type NotificationChannel = 'email' | 'sms';
+
+/** A message the SMTP server or SMS gateway accepted (no contact data, no content). */
+export interface NotificationSent {
+  /** bigserial: a string, as pg returns int8. */
+  id: string;
+  appointmentId: string;
+  kind: NotificationKind;
+  channel: NotificationChannel;
+  /** The appointment start (ISO) a reminder refers to; '' for invitation and cancellation. */
+  occasion: string;
+  sentAt: Date;
+  messageId: string;
+}
+
+export const NotificationSentEntity = new EntitySchema<NotificationSent>({
+  name: 'NotificationSent',
+  tableName: 'notification_sent',
+  columns: {
+    id: { type: 'bigint', primary: true, generated: 'increment' },
+    appointmentId: { name: 'appointment_id', type: 'uuid' },
+    kind: { type: 'text' },
+    channel: { type: 'text' },
+    occasion: { type: 'text', default: '' },
+    sentAt: { name: 'sent_at', type: 'timestamptz', createDate: true },
+    messageId: { name: 'message_id', type: 'text' },
+  },
+});
+
 export const entities = [
   ClinicEntity,
   StaffEntity,
@@ -300,4 +338,5 @@ export const entities = [
   ParticipantEntity,
   VisitEntity,
   AuditEventEntity,
+  NotificationSentEntity,
 ];

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
 import { migrate, revertLastMigration } from './data-source.js';
+import { migrations } from './migrations/index.js';
 import { AppointmentEntity, VisitEntity } from './entities.js';
 
 describe('migrations', () => {
@@ -16,14 +17,22 @@ describe('migrations', () => {
 
   it('are applied, reversible, and re-applicable', async () => {
     expect(await migrate(db.ds)).toEqual([]);
-    expect(await tables()).toEqual([
+    const all = await tables();
+    expect(all).toEqual(expect.arrayContaining([
       'appointment', 'audit_event', 'clinic', 'integration', 'migrations', 'participant', 'staff', 'staff_clinic',
       'staff_session', 'visit',
-    ]);
-    await revertLastMigration(db.ds);
+    ]));
+    const visitColumns = async () =>
+      ((await db.ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'visit'`)) as any[]).map(
+        (r) => r.column_name,
+      );
+    expect(await visitColumns()).toEqual(expect.arrayContaining(['device_test', 'device_tested_at', 'companion']));
+    // Every migration reverts, newest first, down to an empty schema.
+    for (let i = 0; i < migrations.length; i++) await revertLastMigration(db.ds);
     expect(await tables()).toEqual(['migrations']);
-    expect(await migrate(db.ds)).toEqual(['Initial1732300000000']);
-    expect((await tables()).length).toBe(10);
+    expect(await migrate(db.ds)).toEqual(migrations.map((M) => new M().name));
+    expect(await tables()).toEqual(all);
+    expect(await visitColumns()).toContain('device_test');
   });
 
   it('matches the entities (every mapped column exists)', async () => {

@@ -13,12 +13,15 @@ import type { ErrorLogger } from '../../http/errors.js';
 import { HttpError, NotFound } from '../../http/errors.js';
 import { integrationAuth } from './auth.js';
 import { mountAppointmentRoutes } from './appointments/routes.js';
+import type { MessageScheduler } from '../../jobs/queue.js';
 
 export interface IntegrationApiDeps {
   ds: DataSource;
   /** The loaded Config (only keys and publicBaseUrl are used). */
   config: LinkConfig;
   logger?: ErrorLogger;
+  /** Schedules invitation, reminders and cancellation; without it no message is queued. */
+  messages?: MessageScheduler;
 }
 
 export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {

@@ -10,18 +10,36 @@ import type { LinkConfig } from '../../../domain/links.js';
 import {
   cancelAppointment, createAppointment, getAppointment, presentAppointment, updateAppointment,
 } from '../../../domain/appointments.js';
+import { HttpError } from '../../../http/errors.js';
 import { bodyOf, uuidParam, validate } from '../../../http/validate.js';
+import type { MessageScheduler } from '../../../jobs/queue.js';
+import type { AppointmentRecord } from '../../../domain/appointments.js';
 import { integrationOf } from '../auth.js';
 import { CreateAppointment, UpdateAppointment } from './schema.js';
 
-export function mountAppointmentRoutes(router: Router, deps: { ds: DataSource; config: LinkConfig }): void {
+export function mountAppointmentRoutes(
+  router: Router,
+  deps: { ds: DataSource; config: LinkConfig; messages?: MessageScheduler },
+): void {
   const { ds, config } = deps;
+  // After the transaction has committed. Scheduling is idempotent, so the EHR repeating the
+  // same request (which it does on a 503) repairs a schedule that could not be written.
+  const schedule = async (record: AppointmentRecord, opts: { contactChanged?: boolean } = {}) => {
+    if (!deps.messages) return;
+    const a = record.appointment;
+    try {
+      await deps.messages.scheduleAppointmentMessages({ id: a.id, start: a.start, cancelled: record.visit.state === 'cancelled' }, opts);
+    } catch {
+      throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request');
+    }
+  };
   const id = uuidParam('id', 'appointment');
   const scopeOf = (ctx: Context) => ({ integrationId: integrationOf(ctx).id });
   const actorOf = (ctx: Context) => ({ kind: 'integration' as const, id: integrationOf(ctx).id });
 
   router.post('appointments.create', '/appointments', validate({ body: CreateAppointment }), async (ctx) => {
     const { record, created } = await createAppointment(ds, config, integrationOf(ctx).id, bodyOf<CreateAppointment>(ctx));
+    await schedule(record);
     ctx.status = created ? 201 : 200;
     if (created) ctx.set('Location', `/api/v1/appointments/${record.appointment.id}`);
     ctx.body = presentAppointment(config, record);
@@ -33,15 +51,19 @@ export function mountAppointmentRoutes(router: Router, deps: { ds: DataSource; c
   });
 
   router.patch('appointments.update', '/appointments/:id', id, validate({ body: UpdateAppointment }), async (ctx) => {
-    const record = await updateAppointment(ds, ctx.params.id!, bodyOf<UpdateAppointment>(ctx), {
+    const body = bodyOf<UpdateAppointment>(ctx);
+    const record = await updateAppointment(ds, ctx.params.id!, body, {
       scope: scopeOf(ctx),
       actor: actorOf(ctx),
     });
+    const contactChanged = body.patient?.email !== undefined || body.patient?.phone !== undefined;
+    if (body.start !== undefined || contactChanged) await schedule(record, { contactChanged });
     ctx.body = presentAppointment(config, record);
   });
 
   router.delete('appointments.cancel', '/appointments/:id', id, async (ctx) => {
     const { record } = await cancelAppointment(ds, ctx.params.id!, { scope: scopeOf(ctx), actor: actorOf(ctx) });
+    await schedule(record);
     ctx.body = presentAppointment(config, record);
   });
 }
