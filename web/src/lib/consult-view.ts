@@ -5,6 +5,7 @@
 import { announce, h, tx, videoEl } from './dom.js';
 import { bindAttr, bindText, t, unbind, type Key } from './i18n.js';
 import type { ConsultMedia, MediaHandlers, MediaProblem } from './media.js';
+import { thisBrowser, type Platform } from './platform.js';
 import { errorKey, type SignallingError } from './signalling.js';
 
 export interface ConsultView {
@@ -19,6 +20,8 @@ export interface ConsultView {
   sayText(text: string): void;
   /** Where camera/microphone trouble is shown. */
   problemSlot: HTMLElement;
+  /** The picture area (the page may lay notices over it). */
+  stage: HTMLElement;
 }
 
 export interface ConsultViewOptions {
@@ -40,6 +43,14 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
   const pip = h('figure', { class: 'self-view self-view-pip' }, o.localVideo);
   stage.append(pip);
   const problem = h('p', { class: 'consult-problem', role: 'alert', 'data-testid': 'problem', hidden: true });
+  // Shown while the media recovers by itself (ICE restart or rebuild) after it had worked.
+  const reconnecting = tx('p', 'consult.reconnectBanner', {
+    class: 'reconnecting',
+    role: 'status',
+    'data-testid': 'reconnecting',
+    hidden: true,
+  });
+  let everConnected = false;
   const problemSlot = h('div', { class: 'problem-slot' });
   const playAudio = tx('button', 'consult.playAudio', {
     type: 'button',
@@ -116,13 +127,20 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
       say(errorKey(err.code));
     },
     status(connected) {
-      if (connected) say(null);
+      if (connected) {
+        say(null);
+        everConnected = true;
+        reconnecting.hidden = true;
+      } else if (everConnected) {
+        reconnecting.hidden = false;
+      }
     },
   };
 
   return {
     nodes: [
       o.heading,
+      reconnecting,
       stage,
       playAudio,
       problem,
@@ -142,29 +160,48 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
       problem.hidden = false;
     },
     problemSlot,
+    stage,
   };
 }
 
 /**
- * Camera/microphone trouble in plain words, with a retry button and room for the
- * per-browser instructions (iOS Safari, Android Chrome, desktop) that come later.
+ * Camera/microphone trouble in plain words, the steps that fix it on this kind of device
+ * (iOS Safari, Android Chrome, desktop browsers) as a numbered list, and "Try again".
  */
-export function mediaProblemBox(problem: MediaProblem, onRetry: () => void): HTMLElement {
+export function mediaProblemBox(problem: MediaProblem, onRetry: () => void, platform: Platform = thisBrowser().platform): HTMLElement {
   const retry = tx('button', 'media.retry', { type: 'button', class: 'btn', 'data-testid': 'media-retry' });
   retry.addEventListener('click', onRetry);
   const key: Key = `media.${problem}`;
+  const steps = helpSteps(problem, platform);
   return h(
     'div',
     { class: 'problem-box', role: 'alert', 'data-testid': 'media-problem', 'data-problem': problem },
     tx('p', key),
-    h(
-      'div',
-      { class: 'media-help', id: 'media-help', 'data-testid': 'media-help' },
-      tx('h2', 'media.help.title'),
-      tx('p', 'media.help.generic'),
-    ),
+    steps.length > 0 &&
+      h(
+        'div',
+        { class: 'media-help', 'data-testid': 'media-help', 'data-platform': platform },
+        tx('h2', 'help.title'),
+        h('ol', { class: 'steps' }, ...steps.map((k) => tx('li', k))),
+      ),
     retry,
   );
+}
+
+export function helpSteps(problem: MediaProblem, platform: Platform): Key[] {
+  switch (problem) {
+    case 'denied':
+      if (platform === 'ios') return ['help.ios.1', 'help.ios.2', 'help.ios.3', 'help.ios.4'];
+      if (platform === 'android') return ['help.android.1', 'help.android.2', 'help.android.3', 'help.android.4'];
+      return ['help.desktop.1', 'help.desktop.2', 'help.desktop.3'];
+    case 'inUse':
+    case 'failed':
+      return ['help.inUse.1', 'help.inUse.2', 'help.inUse.3'];
+    case 'notFound':
+      return ['help.notFound.1', 'help.notFound.2'];
+    default:
+      return [];
+  }
 }
 
 function roleKey(role: string): Key {

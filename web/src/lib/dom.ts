@@ -101,7 +101,7 @@ export function confirmDialog(question: Key, yes: Key, no: Key): Promise<boolean
 }
 
 /** A `tel:` link for a phone number as written ("(020) 444 3336"). */
-export function phoneLink(phone: string): HTMLAnchorElement {
-  return h('a', { href: `tel:${phone.replace(/[^\d+]/g, '')}`, class: 'phone' }, phone);
+export function phoneLink(phone: string, attrs: Attrs = {}): HTMLAnchorElement {
+  return h('a', { href: `tel:${phone.replace(/[^\d+]/g, '')}`, class: 'phone', ...attrs }, phone);
 }
 

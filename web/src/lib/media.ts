@@ -26,24 +26,38 @@ export function takeIceServers(helloData: unknown): void {
 
 const livePcs = new Set<RTCPeerConnection>();
 
+export interface SpkDebug {
+  pcs(): RTCPeerConnection[];
+  state(): string;
+  /** The last device-test outcome (patient page), null before one finished. */
+  deviceTest?(): unknown;
+  /** Counts of ICE restarts and full rebuilds of the consult's media (patient page). */
+  recoveries?(): { iceRestarts: number; rebuilds: number };
+}
+
 declare global {
   interface Window {
-    spkDebug?: { pcs(): RTCPeerConnection[]; state(): string };
+    spkDebug?: SpkDebug;
   }
 }
 
 /** `window.spkDebug.pcs()` lists our open peer connections; `state()` names the screen. */
-export function installDebug(state: () => string): void {
-  window.spkDebug = { pcs: () => Array.from(livePcs), state };
+export function installDebug(state: () => string, extra: Partial<SpkDebug> = {}): void {
+  window.spkDebug = { pcs: () => Array.from(livePcs), state, ...extra };
 }
 
-function newPc(): RTCPeerConnection {
+/** A peer connection with the ICE servers of the hello reply; `track` lists it in spkDebug.pcs(). */
+export function newPeerConnection(track = true): RTCPeerConnection {
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
-  livePcs.add(pc);
+  if (track) livePcs.add(pc);
   return pc;
 }
 
-function closePc(pc: RTCPeerConnection): void {
+function newPc(): RTCPeerConnection {
+  return newPeerConnection(true);
+}
+
+export function closePc(pc: RTCPeerConnection): void {
   livePcs.delete(pc);
   pc.onicecandidate = pc.ontrack = pc.oniceconnectionstatechange = null;
   try {
@@ -118,6 +132,13 @@ interface Subscription {
 }
 
 const RETRY_MS = [500, 1000, 1000, 2000, 2000, 3000];
+/** ICE 'disconnected' this long (a network change, a weak signal) → try an ICE restart. */
+const ICE_GRACE_MS = 2500;
+/** An ICE restart that has not reconnected after this long → rebuild everything. */
+const ICE_RESTART_MS = 6000;
+
+/** How the consult's media recovered, for tests (window.spkDebug.recoveries()). */
+export const recoveries = { iceRestarts: 0, rebuilds: 0 };
 
 export class ConsultMedia {
   private publisher: RTCPeerConnection | null = null;
@@ -129,6 +150,10 @@ export class ConsultMedia {
   private retries = 0;
   private retryTimer = 0;
   private readonly off: Array<() => void> = [];
+  /** An ICE restart of the publisher is under way (its deadline timer). */
+  private restartTimer = 0;
+  private iceDownTimer = 0;
+  private iceDown = false;
   audio = true;
   video = true;
 
@@ -199,7 +224,7 @@ export class ConsultMedia {
       offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
     }
-    this.watchIce(pc);
+    this.watchIce(pc, 'publisher');
     if (gen !== this.generation) return closePc(pc);
     const replied = this.sig.request({
       t: 'publish',
@@ -229,7 +254,7 @@ export class ConsultMedia {
       this.on.remote(info, sub.stream);
     };
     const trickle = this.trickler(pc, { feed: info.feed });
-    this.watchIce(pc);
+    this.watchIce(pc, info.feed);
     try {
       const reply = await this.sig.request({ t: 'subscribe', feed: info.feed });
       if (gen !== this.generation) return;
@@ -245,6 +270,18 @@ export class ConsultMedia {
       if (gen !== this.generation) return;
       this.dropFeed(info.feed, 'rebuild');
       this.on.problem(asSignallingError(err));
+    }
+  }
+
+  /**
+   * Sends another camera (front/back, or a picked one) without renegotiating: the
+   * publisher's video sender swaps its track. The old track is the caller's to stop.
+   */
+  async replaceVideoTrack(track: MediaStreamTrack): Promise<void> {
+    track.enabled = this.video;
+    for (const pc of [this.publisher, this.prepared?.pc]) {
+      const tr = pc?.getTransceivers().find((x) => x.receiver.track.kind === 'video');
+      if (tr) await tr.sender.replaceTrack(track);
     }
   }
 
@@ -276,6 +313,9 @@ export class ConsultMedia {
   closeAll(): void {
     this.generation++;
     window.clearTimeout(this.retryTimer);
+    window.clearTimeout(this.restartTimer);
+    window.clearTimeout(this.iceDownTimer);
+    this.restartTimer = this.iceDownTimer = 0;
     if (this.publisher) closePc(this.publisher);
     this.publisher = null;
     for (const feed of Array.from(this.subs.keys())) this.dropFeed(feed, 'rebuild');
@@ -297,6 +337,7 @@ export class ConsultMedia {
    */
   rebuild(leaveFirst = true): void {
     if (!this.running) return;
+    recoveries.rebuilds++;
     this.closeAll();
     const gen = this.generation;
     const left = leaveFirst ? this.sig.request({ t: 'leave' }, 5000).catch(() => undefined) : Promise.resolve();
@@ -332,14 +373,83 @@ export class ConsultMedia {
     this.retryTimer = window.setTimeout(() => this.rebuild(), delay);
   }
 
-  /** ICE gave up (network change, Janus gone): rebuild, once, a moment later. */
-  private watchIce(pc: RTCPeerConnection): void {
+  /**
+   * Connection trouble, mildest cure first. ICE 'disconnected' for a moment (a network
+   * change, a weak signal) or 'failed': the publisher restarts ICE (a new offer with fresh
+   * credentials through `publish`, which Janus takes as a renegotiation); a subscription is
+   * asked for again. When that does not bring the media back, everything is rebuilt (leave,
+   * join, publish, subscribe) — no new admission: the server lets an admitted patient rejoin.
+   */
+  private watchIce(pc: RTCPeerConnection, target: 'publisher' | number): void {
     pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed' && this.running) {
-        window.clearTimeout(this.retryTimer);
-        this.retryTimer = window.setTimeout(() => this.rebuild(), 300);
+      if (!this.running) return;
+      const s = pc.iceConnectionState;
+      if (s === 'connected' || s === 'completed') {
+        if (target === 'publisher') {
+          window.clearTimeout(this.restartTimer);
+          this.restartTimer = 0;
+        }
+        window.clearTimeout(this.iceDownTimer);
+        this.iceDownTimer = 0;
+        if (this.iceDown) {
+          this.iceDown = false;
+          this.on.status?.(true);
+        }
+        return;
       }
+      if (s !== 'disconnected' && s !== 'failed') return;
+      if (!this.iceDown) {
+        this.iceDown = true;
+        this.on.status?.(false);
+      }
+      window.clearTimeout(this.iceDownTimer);
+      this.iceDownTimer = window.setTimeout(() => this.recover(pc, target), s === 'failed' ? 0 : ICE_GRACE_MS);
     };
+  }
+
+  private recover(pc: RTCPeerConnection, target: 'publisher' | number): void {
+    if (!this.running) return;
+    if (target !== 'publisher') {
+      // Janus offers afresh for a repeated subscription.
+      const sub = this.subs.get(target);
+      if (!sub || sub.pc !== pc) return;
+      this.dropFeed(target, 'rebuild');
+      void this.subscribe(sub.info);
+      return;
+    }
+    if (pc !== this.publisher || this.restartTimer) return;
+    void this.restartIce(pc);
+  }
+
+  private async restartIce(pc: RTCPeerConnection): Promise<void> {
+    const gen = this.generation;
+    recoveries.iceRestarts++;
+    this.restartTimer = window.setTimeout(() => {
+      this.restartTimer = 0;
+      if (gen === this.generation) this.rebuild();
+    }, ICE_RESTART_MS);
+    try {
+      const trickle = this.trickler(pc, 'publisher');
+      pc.restartIce?.();
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      const replied = this.sig.request({
+        t: 'publish',
+        jsep: { type: 'offer', sdp: offer.sdp ?? '' },
+        audio: this.audio && !!this.local?.getAudioTracks().length,
+        video: this.video && !!this.local?.getVideoTracks().length,
+      });
+      trickle.flush();
+      const reply = await replied;
+      if (gen !== this.generation || pc !== this.publisher) return;
+      if (!hasJsep(reply)) throw new SignallingError('internal', 'publish: no answer');
+      await pc.setRemoteDescription(reply.jsep);
+    } catch {
+      if (gen !== this.generation) return;
+      window.clearTimeout(this.restartTimer);
+      this.restartTimer = 0;
+      this.rebuild();
+    }
   }
 
   /**
@@ -418,6 +528,31 @@ export function mediaProblem(err: unknown): MediaProblem {
   if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'inUse';
   if (name === 'TypeError') return 'unsupported';
   return 'failed';
+}
+
+/** The cameras of this device; labels are empty until camera permission was given. */
+export async function listCameras(): Promise<MediaDeviceInfo[]> {
+  try {
+    const all = await navigator.mediaDevices.enumerateDevices();
+    return all.filter((d) => d.kind === 'videoinput');
+  } catch {
+    return [];
+  }
+}
+
+/** One camera track, by device (a picker) or by side (front/back on a phone). */
+export async function getCameraTrack(want: { deviceId?: string; facingMode?: 'user' | 'environment' }): Promise<MediaStreamTrack> {
+  const video: MediaTrackConstraints = { ...VIDEO };
+  if (want.deviceId) {
+    delete video.facingMode;
+    video.deviceId = { exact: want.deviceId };
+  } else if (want.facingMode) {
+    video.facingMode = { ideal: want.facingMode };
+  }
+  const s = await navigator.mediaDevices.getUserMedia({ video });
+  const track = s.getVideoTracks()[0];
+  if (!track) throw new DOMException('no camera', 'NotFoundError');
+  return track;
 }
 
 export function stopStream(stream: MediaStream | null): void {

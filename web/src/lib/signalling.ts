@@ -38,6 +38,9 @@ export interface SignallingEvents {
   'feed-left': Push<'feed-left'>;
   renegotiate: Push<'renegotiate'>;
   ended: Push<'ended'>;
+  chat: Push<'chat'>;
+  'chat-history': Push<'chat-history'>;
+  'peer-paused': Push<'peer-paused'>;
   /** An error push without request id, or a refused `hello`. */
   error: Push<'error'>;
   /** `hello` was accepted again after the socket had dropped; carries the hello reply data. */
@@ -258,6 +261,9 @@ export class Signalling {
       case 'feed-left':
       case 'renegotiate':
       case 'ended':
+      case 'chat':
+      case 'chat-history':
+      case 'peer-paused':
       case 'error':
         this.emit(msg.t, msg as never);
         break;

@@ -6,11 +6,15 @@
 import type { StateSnapshot } from '../../../control/src/realtime/protocol.js';
 import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib/dom.js';
-import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, type Key } from '../lib/i18n.js';
+import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, t, type Key } from '../lib/i18n.js';
 import {
   ConsultMedia,
   discardPrepared,
+  getCameraTrack,
   getLocalMedia,
+  listCameras,
+  mediaProblem,
+  recoveries,
   preparePublisher,
   type PreparedPublisher,
   installDebug,
@@ -20,13 +24,17 @@ import {
 } from '../lib/media.js';
 import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
 import { formatClock, formatDate, formatTime, ServerClock, wholeDays } from '../lib/time.js';
+import { thisBrowser } from '../lib/platform.js';
 import { fetchAppointment, tokenFromPath, type Appointment } from './api.js';
+import { addChatMessage, chatSection, setChatHistory } from './chat.js';
+import { deviceTestSection, lastDeviceTest } from './device-test.js';
 import { FINAL, screenFor, type Screen } from './screens.js';
 
 const app = byId('app');
 const connBanner = byId('conn');
 const clock = new ServerClock();
 const token = tokenFromPath(location.pathname);
+const browser = thisBrowser();
 
 let appt: Appointment | null = null;
 let snap: StateSnapshot | null = null;
@@ -47,8 +55,13 @@ const langKey = (): string | null => (appt ? `spk.lang.${appt.appointmentId}` : 
 
 // ---------------------------------------------------------------- screens
 
+/** Screens that need camera and WebRTC; an unsupported browser gets 'unsupported' instead. */
+const NEEDS_WEBRTC: ReadonlySet<Screen> = new Set<Screen>(['too-early', 'ready', 'waiting', 'consult', 'left']);
+
 function show(next: Screen, force = false): void {
+  if (browser.problem && NEEDS_WEBRTC.has(next)) next = 'unsupported';
   if (next === screen && !force) {
+    updateLive();
     // Same screen, fresher data (a moved appointment): refresh the texts in place.
     setLang(lang());
     return;
@@ -75,13 +88,14 @@ function show(next: Screen, force = false): void {
     if (prev !== 'loading') heading.focus();
     announce(heading.textContent ?? '');
   }
-  if (FINAL.has(next) || next === 'left' || next === 'error') releaseMedia();
+  if (FINAL.has(next) || next === 'left' || next === 'error' || next === 'unsupported') releaseMedia();
   if (FINAL.has(next)) {
     sig?.close();
     sig = null;
     connBanner.hidden = true;
   }
   if (next === 'waiting') void showSelf();
+  updateLive();
 }
 
 function render(s: Screen): Node[] {
@@ -109,7 +123,9 @@ function render(s: Screen): Node[] {
         card(),
       ];
     case 'ended':
-      return [tx('h1', 'ended.title'), tx('p', 'ended.body')];
+      return [tx('h1', 'ended.title'), tx('p', 'ended.body'), contact()];
+    case 'unsupported':
+      return unsupported();
     case 'cancelled':
       return [tx('h1', 'cancelled.title'), tx('p', 'cancelled.body'), card(), contact()];
     case 'expired':
@@ -132,7 +148,7 @@ function card(): HTMLElement {
     'section',
     { class: 'card', 'data-testid': 'appointment' },
     tx('h2', 'appt.with', { class: 'card-title' }, { clinician: a.clinician.name }),
-    h('p', { class: 'card-clinic' }, a.clinic.name),
+    h('p', { class: 'card-clinic', 'data-verbatim': '' }, a.clinic.name),
     tx('p', 'appt.when', { class: 'card-when' }, () => ({
       date: formatDate(snap?.start ?? a.start, lang()),
       time: formatTime(snap?.start ?? a.start, lang()),
@@ -149,7 +165,7 @@ function contact(): HTMLElement {
     { class: 'contact', 'data-testid': 'helpdesk' },
     tx('span', 'contact.call', {}, { clinic: appt.clinic.name }),
     ' ',
-    phoneLink(appt.clinic.helpdeskPhone),
+    phoneLink(appt.clinic.helpdeskPhone, { 'data-verbatim': '' }),
   );
 }
 
@@ -199,6 +215,7 @@ function tooEarly(): Node[] {
     })),
     countdown,
     card(),
+    deviceTest(),
     tips(),
     contact(),
   ];
@@ -219,7 +236,16 @@ function ready(): Node[] {
       problem.hidden = false;
     });
   });
-  return [tx('h1', 'ready.title'), tx('p', 'ready.body', { class: 'lead' }), button, problem, card(), tips(), contact()];
+  return [
+    tx('h1', 'ready.title'),
+    tx('p', 'ready.body', { class: 'lead' }),
+    button,
+    problem,
+    card(),
+    deviceTest(),
+    tips(),
+    contact(),
+  ];
 }
 
 async function startVisit(): Promise<void> {
@@ -230,13 +256,150 @@ async function startVisit(): Promise<void> {
 
 function waiting(): Node[] {
   const start = (): string => snap?.start ?? appt?.start ?? '';
+  delayText = h('span', { 'data-verbatim': '', 'data-testid': 'delay-text' });
+  delayBox = h(
+    'div',
+    { class: 'delay', role: 'status', 'data-testid': 'delay-message', hidden: true },
+    tx('strong', 'waiting.delay'),
+    ' ',
+    delayText,
+  );
   return [
     tx('h1', 'waiting.title'),
     tx('p', 'waiting.ready', { class: 'lead', 'data-testid': 'waiting-ready' }),
+    delayBox,
     h('figure', { class: 'self-view self-view-waiting' }, localVideo, tx('figcaption', 'waiting.selfView')),
     h('div', { id: 'media-problem' }),
     tx('p', 'waiting.time', { class: 'waiting-time' }, () => ({ time: formatTime(start(), lang()) })),
     tx('p', 'waiting.patience'),
+    companionChoice(),
+    chatSection(() => sig),
+    deviceTest(),
+    contact(),
+  ];
+}
+
+let delayBox: HTMLElement | null = null;
+let delayText: HTMLElement | null = null;
+let companionBox: HTMLInputElement | null = null;
+
+/** "Someone is with me": told to the server, which shows it to the clinician. */
+function companionChoice(): HTMLElement {
+  const box = h('input', { type: 'checkbox', id: 'companion', 'data-testid': 'companion' });
+  box.checked = !!snap?.companion;
+  companionBox = box;
+  const status = h('p', { role: 'status', class: 'companion-status', 'data-testid': 'companion-status' });
+  box.addEventListener('change', () => {
+    const present = box.checked;
+    if (!sig) {
+      box.checked = !present;
+      bindText(status, 'companion.failed');
+      return;
+    }
+    sig.request({ t: 'companion', present }).then(
+      () => {
+        if (snap) snap = { ...snap, companion: present };
+        bindText(status, present ? 'companion.on' : 'companion.off');
+      },
+      () => {
+        box.checked = !present;
+        bindText(status, 'companion.failed');
+      },
+    );
+  });
+  return h(
+    'fieldset',
+    { class: 'companion card' },
+    tx('legend', 'companion.title'),
+    h('div', { class: 'check' }, box, tx('label', 'companion.label', { for: 'companion' })),
+    status,
+  );
+}
+
+/** What the server may change while a screen stays: the delay message, the companion choice. */
+function updateLive(): void {
+  const delay = snap?.delayMessage?.trim() ?? '';
+  if (delayBox && delayText && delayBox.isConnected) {
+    if (delayText.textContent !== delay) delayText.textContent = delay;
+    delayBox.hidden = !delay;
+  }
+  if (companionBox?.isConnected && typeof snap?.companion === 'boolean') companionBox.checked = snap.companion;
+}
+
+// ---------------------------------------------------------------- device test
+
+let deviceTestView: { close(): void } | null = null;
+
+function deviceTest(): HTMLElement {
+  deviceTestView?.close();
+  const v = deviceTestSection({
+    media: () => ensureLocal(),
+    retryMedia: () => {
+      local = null;
+      return ensureLocal().then((m) => {
+        attachSelf(m);
+        return m;
+      });
+    },
+    pickCamera: (deviceId) => switchCamera({ deviceId }),
+    signalling: () => sig,
+    closed: () => {
+      // Before the waiting room the camera light goes off again when the test is closed.
+      if (screen === 'too-early' || screen === 'ready') releaseMedia();
+    },
+  });
+  deviceTestView = v;
+  return v.node;
+}
+
+// ---------------------------------------------------------------- unsupported browsers
+
+function unsupported(): Node[] {
+  const p = browser.platform;
+  const steps: Key[] =
+    p === 'ios'
+      ? ['unsupported.ios.1', 'unsupported.ios.2', 'unsupported.ios.3']
+      : p === 'android'
+        ? ['unsupported.android.1', 'unsupported.android.2', 'unsupported.android.3']
+        : ['unsupported.desktop.1', 'unsupported.desktop.2', 'unsupported.desktop.3'];
+  const link = h('input', {
+    type: 'text',
+    id: 'copy-link-field',
+    class: 'link-field',
+    readonly: true,
+    value: location.href,
+    'data-testid': 'copy-link-field',
+    'data-verbatim': '',
+  });
+  const status = h('p', { role: 'status', 'data-testid': 'copy-link-status' });
+  const copy = actionButton('unsupported.copy', 'copy-link', () => {
+    const fallback = (): void => {
+      link.focus();
+      link.select();
+      let ok = false;
+      try {
+        ok = document.execCommand('copy');
+      } catch {
+        ok = false;
+      }
+      bindText(status, ok ? 'unsupported.copied' : 'unsupported.selectHint');
+    };
+    if (navigator.clipboard?.writeText) {
+      navigator.clipboard.writeText(location.href).then(() => bindText(status, 'unsupported.copied'), fallback);
+    } else fallback();
+  });
+  return [
+    tx('h1', 'unsupported.title'),
+    tx('p', browser.problem === 'in-app' ? 'unsupported.inApp' : 'unsupported.noWebrtc', {
+      class: 'lead',
+      'data-testid': 'unsupported-reason',
+      'data-reason': browser.problem ?? '',
+    }),
+    h('ol', { class: 'steps', 'data-testid': 'unsupported-steps' }, ...steps.map((k) => tx('li', k))),
+    copy,
+    status,
+    h('div', { class: 'field' }, tx('label', 'unsupported.linkLabel', { for: 'copy-link-field' }), link),
+    card(),
     contact(),
   ];
 }
@@ -248,11 +411,23 @@ let view: ConsultView | null = null;
 function consultScreen(): Node[] {
   const hangup = tx('button', 'consult.hangup', { type: 'button', class: 'ctl ctl-hangup', 'data-testid': 'hangup' });
   hangup.addEventListener('click', () => void hangUp());
+  // Front/back camera: only offered when the device has more than one camera.
+  const flip = tx('button', 'consult.switchCamera', { type: 'button', class: 'ctl', 'data-testid': 'switch-camera', hidden: true });
+  flip.addEventListener('click', () => {
+    flip.disabled = true;
+    void flipCamera().finally(() => {
+      flip.disabled = false;
+    });
+  });
+  void listCameras().then((cams) => {
+    flip.hidden = cams.length < 2;
+  });
+  pausedNotice = tx('p', 'consult.paused', { class: 'paused-notice', role: 'status', 'data-testid': 'peer-paused', hidden: !peerPaused });
   view = createConsultView({
     heading: tx('h1', 'consult.title', { class: 'sr-only' }, { clinician: appt?.clinician.name ?? '' }),
     localVideo,
     waitingKey: 'consult.remoteWaiting',
-    buttons: [hangup],
+    buttons: [flip, hangup],
     onProblem: (err) => {
       if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
       // The state push follows; ask now rather than show an error first.
@@ -260,7 +435,81 @@ function consultScreen(): Node[] {
       return true;
     },
   });
+  view.stage.append(pausedNotice);
   return view.nodes;
+}
+
+/** The clinician's privacy pause: they stopped their sound and picture, we stay visible. */
+let peerPaused = false;
+let pausedNotice: HTMLElement | null = null;
+
+function setPeerPaused(paused: boolean): void {
+  if (paused === peerPaused) return;
+  peerPaused = paused;
+  if (pausedNotice) pausedNotice.hidden = !paused;
+  document.body.classList.toggle('peer-paused', paused);
+  if (screen === 'consult') announce(t(paused ? 'consult.paused' : 'consult.resumed'));
+}
+
+let facing: 'user' | 'environment' = 'user';
+
+/** Phones: front ↔ back (facingMode). Computers: the next camera in the list. */
+async function flipCamera(): Promise<void> {
+  if (browser.platform === 'desktop') {
+    const cams = await listCameras();
+    const current = local?.stream?.getVideoTracks()[0]?.getSettings().deviceId;
+    const i = cams.findIndex((c) => c.deviceId === current);
+    const next = cams[(i + 1) % cams.length];
+    if (!next) return;
+    await switchCamera({ deviceId: next.deviceId });
+  } else {
+    await switchCamera({ facingMode: facing === 'user' ? 'environment' : 'user' });
+  }
+  announce(t('consult.cameraSwitched'));
+}
+
+/**
+ * Another camera for the same stream: the old track stops first (phones cannot run two
+ * cameras at once), the new one replaces it in the stream, the self-view, the prepared
+ * publisher and the running consult (RTCRtpSender.replaceTrack, no renegotiation).
+ */
+async function switchCamera(want: { deviceId?: string; facingMode?: 'user' | 'environment' }): Promise<LocalMedia> {
+  const m = await ensureLocal();
+  const stream = m.stream;
+  if (!stream) return m;
+  const old = stream.getVideoTracks()[0];
+  old?.stop();
+  let track: MediaStreamTrack;
+  try {
+    track = await getCameraTrack(want);
+  } catch (err) {
+    // Back to what worked before, if it still can.
+    if (old) stream.removeTrack(old);
+    try {
+      const again = await getCameraTrack({ deviceId: old?.getSettings().deviceId });
+      stream.addTrack(again);
+      await consult?.replaceVideoTrack(again);
+    } catch {
+      // no camera at all now
+    }
+    return { stream, problem: mediaProblem(err) };
+  }
+  if (old) stream.removeTrack(old);
+  stream.addTrack(track);
+  if (want.facingMode) facing = want.facingMode;
+  else facing = track.getSettings().facingMode === 'environment' ? 'environment' : 'user';
+  localVideo.classList.toggle('rear', facing === 'environment');
+  if (consult) await consult.replaceVideoTrack(track);
+  if (prepared) {
+    // Simplest to prepare again with the new track.
+    discardPrepared(prepared);
+    prepared = null;
+    if (screen === 'waiting') void showSelf();
+  }
+  localVideo.srcObject = null;
+  localVideo.srcObject = stream;
+  void localVideo.play().catch(() => undefined);
+  return { stream, problem: null };
 }
 
 function enterConsult(): void {
@@ -410,6 +659,13 @@ function connectSignalling(t0: string): void {
   s.on('reconnected', ({ data }) => {
     takeIceServers(data);
     applyReplyState(data);
+    // The server left the media room with the old socket: back in, without a new admission.
+    if (screen === 'consult' && consult) consult.rebuild(false);
+  });
+  s.on('chat-history', (m) => setChatHistory(m.messages));
+  s.on('chat', (m) => addChatMessage(m.message));
+  s.on('peer-paused', (m) => {
+    if (m.role !== 'patient') setPeerPaused(m.paused);
   });
   s.connect().then(
     (data) => {
@@ -422,8 +678,26 @@ function connectSignalling(t0: string): void {
 
 // ---------------------------------------------------------------- start
 
+/**
+ * Back from a locked phone or another app: the socket checks itself (signalling.ts); the
+ * camera may have been stopped by the system (iOS does), so take it again where it is shown.
+ */
+function onVisible(): void {
+  if (document.visibilityState !== 'visible') return;
+  const video = local?.stream?.getVideoTracks()[0];
+  if (local?.stream && video?.readyState === 'ended' && (screen === 'waiting' || screen === 'consult')) {
+    stopStream(local.stream);
+    local = null;
+    discardPrepared(prepared);
+    prepared = null;
+    if (screen === 'waiting') void showSelf();
+    else retryMedia();
+  }
+}
+
 async function main(): Promise<void> {
-  installDebug(() => screen);
+  installDebug(() => screen, { deviceTest: lastDeviceTest, recoveries: () => ({ ...recoveries }) });
+  document.addEventListener('visibilitychange', onVisible);
   setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), langKey);
   bindText(connBanner, 'conn.lost');
   bindText(document.querySelector('title') ?? h('title'), 'patient.title');
@@ -436,7 +710,7 @@ async function main(): Promise<void> {
   const chosen = (key && loadLang(key)) || (isLang(appt.language) ? appt.language : 'nl');
   setLang(chosen);
   applyState(appt.state);
-  if (!FINAL.has(screen)) connectSignalling(token);
+  if (!FINAL.has(screen) && screen !== 'unsupported') connectSignalling(token);
 }
 
 void main();

@@ -16,6 +16,8 @@ export type Screen =
   | 'ended'
   | 'cancelled'
   | 'expired'
+  /** This browser cannot hold a video consult (no WebRTC, or a social app's in-app browser). */
+  | 'unsupported'
   | 'error';
 
 /** Screens after which nothing more can happen on this link. */
