@@ -208,6 +208,8 @@ export async function measureBareJoin(opts: BareJoinOptions): Promise<number[]> 
         latencies.push(Math.max(a.firstFrameAt, b.firstFrameAt) - t0);
       } finally {
         await Promise.all(pages.map(hangup));
+        // Janus 1.1.2 can crash destroying a room whose handles are still detaching.
+        await new Promise((r) => setTimeout(r, 1000));
         await admin.videoroom({ request: 'destroy', room, secret }).catch(() => undefined);
       }
     }

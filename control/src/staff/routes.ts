@@ -27,6 +27,8 @@ export interface StaffRouteDeps {
   closeRoom: (c: ConsultContext) => Promise<void>;
 }
 
+const ROOM_TEARDOWN_DELAY_MS = 5_000;
+
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
 const Uuid = z.string().uuid();
 const ChatBody = z.object({ text: z.string().max(CHAT_MAX_CHARS * 4) }).strict();
@@ -168,7 +170,14 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     }
     if (result.changed) {
       await hub.publish(id, { kind: 'ended' });
-      await deps.closeRoom(result.context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
+      // The browsers' handles are detaching now. Janus 1.1.2 can crash when a room is destroyed
+      // while its handles detach (janus_plugin_close_pc on a freed session, seen in `make bench`),
+      // so the room goes a little later, once everyone has left. Janus state is disposable: if
+      // this process dies first, the room dies with the next Janus restart.
+      const context = result.context;
+      setTimeout(() => {
+        deps.closeRoom(context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
+      }, ROOM_TEARDOWN_DELAY_MS).unref();
     }
     // The chat text lives until the consult ends (SPEC section 2); ending twice deletes twice.
     await forgetConsult(hub.redis, id);
