@@ -81,6 +81,22 @@ describe('an appointment becomes a live consult', () => {
     console.log(`media back ${recoveredMs} ms after the Janus restart`);
   });
 
+  test('the patient reloads mid-consult: straight back in, no new admission', async () => {
+    await patient.page.reload();
+    await expectScreen(patient, 'consult');
+    await Promise.all([waitForFreshMedia(patient, 15_000), waitForFreshMedia(clinician, 15_000)]);
+    const audit = await stack.ds.query(
+      `SELECT action FROM audit_event WHERE appointment_id = $1 ORDER BY id`,
+      [appointmentId],
+    );
+    const actions = audit.map((r: { action: string }) => r.action);
+    expect(actions.filter((a: string) => a === 'admission')).toHaveLength(1);
+    // The reload was a drop and a rejoin, both on record.
+    expect(actions).toEqual(expect.arrayContaining(['drop', 'rejoin']));
+    const [v] = await stack.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [appointmentId]);
+    expect(v.state).toBe('in_consult');
+  });
+
   test('the clinician ends the consult; the patient sees the end; the link is dead', async () => {
     await clinician.page.getByTestId('end-consult').click();
     await clinician.page.getByTestId('confirm-yes').click();
