@@ -258,4 +258,30 @@ describe('the waiting room holds the patient’s place', () => {
     expect(await audit(appointmentId, 'admission')).toBe(1);
     await expect.poll(() => visitState(appointmentId), { timeout: 10_000 }).toBe('in_consult');
   });
+
+  test('a 3G-like link (750 kbit/s each way): the page reloads quickly and the consult keeps sound and picture', async () => {
+    const page = patient.page;
+    net.capBandwidth('750kbit');
+    try {
+      const started = Date.now();
+      await page.reload();
+      await expectScreen(page, 'consult');
+      const loadedMs = Date.now() - started;
+      await Promise.all([waitForFreshMedia(page, 20_000), waitForFreshMedia(clinician.page, 20_000)]);
+      const [p, c] = await Promise.all([growth(page, 4_000), growth(clinician.page, 4_000)]);
+      console.log(
+        `3G-like link: back in the consult ${loadedMs} ms after the reload; over 4 s the patient got ` +
+          `${p.videoFrames} frames/${p.audioPackets} audio packets, the clinician ${c.videoFrames}/${c.audioPackets}`,
+      );
+      expect(loadedMs).toBeLessThan(10_000);
+      // Sound first: at least 25 packets/s of Opus (20 ms frames) each way, and a moving picture.
+      expect(p.audioPackets).toBeGreaterThan(100);
+      expect(c.audioPackets).toBeGreaterThan(100);
+      expect(p.videoFrames).toBeGreaterThan(10);
+      expect(c.videoFrames).toBeGreaterThan(10);
+      expect(await audit(appointmentId, 'admission')).toBe(1);
+    } finally {
+      net.removeCap();
+    }
+  });
 });
