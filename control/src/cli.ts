@@ -12,14 +12,13 @@
  * Bad arguments: a message and exit code 2. The command functions are exported for tests
  * and for `make run`.
  */
-import { realpathSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import argon2 from 'argon2';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { isEntryPoint } from './process.js';
 import { createDataSource, migrate } from './db/data-source.js';
 import {
   AppointmentEntity, ClinicEntity, IntegrationEntity, ParticipantEntity, StaffEntity, VisitEntity,
@@ -444,17 +443,7 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -64,7 +64,13 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.');
+        const missing = i.code === 'invalid_type' && env[name] === undefined;
+        return `${name}: ${missing ? 'is required' : i.message}`;
+      }),
+    );
   }
   const e = parsed.data;
   return {

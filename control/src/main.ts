@@ -2,7 +2,7 @@
  * The control-plane process: config → database → Redis hub → Janus gateway → listeners.
  * SIGTERM/SIGINT close everything in reverse order, with a deadline of our own.
  */
-import { loadConfig, ConfigError } from './config.js';
+import { loadConfigOrExit } from './process.js';
 import { createLogger } from './logger.js';
 import { createDataSource } from './db/data-source.js';
 import { Hub } from './realtime/hub.js';
@@ -12,16 +12,7 @@ import { expireOverdueVisits } from './consult/expiry.js';
 import { NotificationScheduler } from './jobs/queue.js';
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   const ds = createDataSource(config.databaseUrl);
   await ds.initialize();

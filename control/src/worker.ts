@@ -5,9 +5,8 @@
  * then close the database. A job cut off by the deadline (or by a crash) runs again later;
  * the sent-records keep it from sending twice.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Config } from './config.js';
+import { isEntryPoint, loadConfigOrExit } from './process.js';
 import { createDataSource } from './db/data-source.js';
 import { startNotificationWorker } from './jobs/queue.js';
 import { createLogger, type Logger } from './logger.js';
@@ -65,27 +64,8 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   logger.info('worker stopped');
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+if (isEntryPoint(import.meta.url)) {
+  const config = loadConfigOrExit();
   runWorkerProcess(config).then(
     () => process.exit(0),
     (err) => {
