@@ -6,8 +6,7 @@
  *  - the patient's camera off → the clinician decodes no more frames; on → frames again;
  *  - switch camera → the publisher's video sender (and the self-view) carry the next camera's
  *    track, and the clinician decodes the new camera's frames;
- *  - the clinician's privacy pause (sent on the clinician page's own signalling socket: the
- *    console has no pause button yet) → the patient is told, and the patient's inbound video and
+ *  - the clinician's privacy pause (the console's "Privacypauze" button) → the patient is told, and the patient's inbound video and
  *    audio from the clinician stop; resume → back.
  *
  *   node web/build.mjs && DATABASE_URL='postgres://postgres@localhost/postgres?host=/var/run/postgresql' \
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitForRemoteMedia } from './support/browser.js';
 import { DESKTOP, expectScreen, PHONE } from './support/patient-page.js';
-import { growth, launchChromium, sendOnPageSocket, type LaunchedChromium } from './support/patient-net.js';
+import { growth, launchChromium, type LaunchedChromium } from './support/patient-net.js';
 import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -37,8 +36,7 @@ beforeAll(async () => {
   [patient, clinician] = await Promise.all([
     // Three fake cameras (Chromium's fake capture device takes `device-count`; see the switch test).
     launchChromium({ viewport: PHONE, fakeDeviceOptions: '=device-count=3' }),
-    // The clinician page's sockets are recorded, to send the pause on the page's own one.
-    launchChromium({ viewport: DESKTOP, recordSockets: true }),
+    launchChromium({ viewport: DESKTOP }),
   ]);
   await signInClinician(clinician.page, stack, seeded);
 
@@ -170,8 +168,9 @@ describe('observed on the patient’s side', () => {
     expect(before.videoFrames).toBeGreaterThan(10);
     expect(before.audioPackets).toBeGreaterThan(20);
 
-    const paused = await sendOnPageSocket(clinician.page, { t: 'pause', paused: true });
-    expect(paused, JSON.stringify(paused)).toMatchObject({ t: 'reply', data: { paused: true } });
+    const button = clinician.page.getByTestId('privacy-pause');
+    await button.click();
+    await expect.poll(() => button.getAttribute('aria-pressed')).toBe('true');
     const notice = patient.page.getByTestId('peer-paused');
     await notice.waitFor({ state: 'visible', timeout: 10_000 });
     expect(await notice.textContent()).toContain('kan u nog wel zien en horen');
@@ -184,8 +183,8 @@ describe('observed on the patient’s side', () => {
     expect(clinicianSide.videoFrames).toBeGreaterThan(10);
     expect(clinicianSide.audioPackets).toBeGreaterThan(20);
 
-    const resumed = await sendOnPageSocket(clinician.page, { t: 'pause', paused: false });
-    expect(resumed).toMatchObject({ t: 'reply', data: { paused: false } });
+    await button.click();
+    await expect.poll(() => button.getAttribute('aria-pressed')).toBe('false');
     await notice.waitFor({ state: 'hidden', timeout: 10_000 });
     const frames = await resumes(patient.page, 'videoFrames', 10);
     const audio = await resumes(patient.page, 'audioPackets', 20);

@@ -257,6 +257,10 @@ export const nl = {
   'staff.endYes': 'Ja, beëindigen',
   'staff.endNo': 'Annuleren',
   'staff.back': 'Terug naar de lijst',
+  'staff.pause': 'Privacypauze',
+  'staff.resume': 'Pauze opheffen',
+  'staff.paused': 'Uw geluid en beeld staan op pauze. De patiënt weet dat. U ziet en hoort de patiënt nog wel.',
+  'staff.resumed': 'Uw geluid en beeld zijn weer aan.',
   'staff.endedByServer': 'Het consult is afgelopen.',
 };
 
@@ -507,5 +511,9 @@ export const en: { [K in Key]: string } = {
   'staff.endYes': 'Yes, end it',
   'staff.endNo': 'Cancel',
   'staff.back': 'Back to the list',
+  'staff.pause': 'Privacy pause',
+  'staff.resume': 'End pause',
+  'staff.paused': 'Your sound and picture are paused. The patient has been told. You can still see and hear the patient.',
+  'staff.resumed': 'Your sound and picture are on again.',
   'staff.endedByServer': 'The consult has ended.',
 };

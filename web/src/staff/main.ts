@@ -329,13 +329,31 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   current = a;
   const end = tx('button', 'staff.end', { type: 'button', class: 'ctl ctl-hangup', 'data-testid': 'end-consult' });
   const back = tx('button', 'staff.back', { type: 'button', class: 'ctl', 'data-testid': 'back-to-list' });
+  // Privacy pause (someone walked in): own sound and picture off at the media server; the
+  // patient is told. Sent on this consult's socket: the server pauses what this socket publishes.
+  const pause = tx('button', 'staff.pause', { type: 'button', class: 'ctl', 'data-testid': 'privacy-pause', 'aria-pressed': 'false' });
+  let paused = false;
+  pause.addEventListener('click', () => {
+    const next = !paused;
+    pause.disabled = true;
+    s.request({ t: 'pause', paused: next })
+      .then(() => {
+        paused = next;
+        bindText(pause, next ? 'staff.resume' : 'staff.pause');
+        pause.setAttribute('aria-pressed', String(next));
+        localVideo.classList.toggle('off', next);
+        announce(t(next ? 'staff.paused' : 'staff.resumed'));
+      })
+      .catch((err) => v.handlers.problem(err instanceof SignallingError ? err : new SignallingError('internal', String(err))))
+      .finally(() => (pause.disabled = false));
+  });
   end.addEventListener('click', () => void endConsult());
   back.addEventListener('click', () => void leaveConsult());
   const v = createConsultView({
     heading: tx('h1', 'staff.consultWith', { class: 'consult-heading' }, { name: a.patientName }),
     localVideo,
     waitingKey: 'staff.remoteWaiting',
-    buttons: [end, back],
+    buttons: [pause, end, back],
     onProblem: (err) => {
       if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
       closeConsult();
