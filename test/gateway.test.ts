@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, type PeerEvent } from '../gateway/src/index.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.js';
 import { RawJanus, startJanus, type RunningJanus } from './support/janus.js';
 
 const WS_PORT = 18188;
@@ -297,9 +298,8 @@ describe('media through Janus (headless Chromium)', () => {
 
   it('a publishing peer becomes feed-joined for the other, which subscribes and gets frames', async () => {
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--allow-loopback-in-peer-connection', '--disable-background-networking',
-        '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
     });
     await gateway.ensureRoom(room(4401));
     const eventsA: PeerEvent[] = [];

@@ -4,11 +4,26 @@
  * reaches the control plane on the namespace's loopback and Janus on the veth address.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * The flags every test browser needs here (../shared/ENVIRONMENT.md): no sandbox as root, no
+ * GPU, WebRTC over the namespace's addresses, and no attempts to reach the outside world.
+ * Fake camera/microphone flags are added by the caller. playwright gives each launch a fresh
+ * temporary profile.
+ */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
 
 export interface TestBrowser {
   browser: Browser;
@@ -17,23 +32,11 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(opts: { fakeMedia?: boolean; viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'spk-chromium-'));
   const fake = opts.fakeMedia ?? true;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : []),
-      '--allow-loopback-in-peer-connection',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [])],
   });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -42,7 +45,6 @@ export async function launchBrowser(opts: { fakeMedia?: boolean; viewport?: { wi
     page,
     async close() {
       await browser.close().catch(() => undefined);
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }

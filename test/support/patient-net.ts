@@ -28,7 +28,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM } from './browser.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './browser.js';
 import { spawnControlPlane, type ControlPlane, type Stack } from './stack.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -262,20 +262,7 @@ export async function launchChromium(opts: {
   const browser = await chromium.launch({
     executablePath: opts.executablePath ?? CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      fakeDevice,
-      '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      ...(opts.args ?? []),
-    ],
+    args: [...CHROMIUM_ARGS, fakeDevice, '--use-fake-ui-for-media-stream', ...(opts.args ?? [])],
   });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
   const page = await context.newPage();
