@@ -5,6 +5,7 @@
 //
 //   node scripts/janus-config.mjs --out DIR [--ws-port 8188] [--admin-port 7188]
 //     [--ice-enforce-list v0] [--bind 127.0.0.1] [--rtp-ports 20000-40000] [--janus-lib DIR]
+//     [--events-backend http://127.0.0.1:8081/janus/events] [--stats-period 3]
 //
 // Prints the path of secrets.json. Plain Node, no dependencies.
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,13 @@ import { parseArgs } from 'node:util';
 
 const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy', 'janus');
 // The only modules Janus may load.
-const ENABLED = { plugins: ['libjanus_videoroom.so', 'libjanus_echotest.so'], transports: ['libjanus_websockets.so'] };
+// The one event handler: janus_sampleevh posts WebRTC, media and core events to the control
+// plane's internal /janus/events (live call quality, ICE metrics), with credentials of its own.
+const ENABLED = {
+  plugins: ['libjanus_videoroom.so', 'libjanus_echotest.so'],
+  transports: ['libjanus_websockets.so'],
+  events: ['libjanus_sampleevh.so'],
+};
 // Every module the Debian/upstream build ships, for the belt-and-braces disable lists.
 const KNOWN = {
   plugins: ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'videoroom', 'voicemail'],
@@ -38,6 +45,8 @@ const { values: args } = parseArgs({
     bind: { type: 'string', default: '127.0.0.1' },
     'rtp-ports': { type: 'string', default: '20000-40000' },
     'janus-lib': { type: 'string' },
+    'events-backend': { type: 'string', default: 'http://127.0.0.1:8081/janus/events' },
+    'stats-period': { type: 'string', default: '3' },
   },
 });
 
@@ -55,6 +64,12 @@ if (!/^\d+-\d+$/.test(args['rtp-ports'])) problems.push('--rtp-ports: must look 
 if (args['ice-enforce-list'] !== undefined && !/^[\w.,:-]+$/.test(args['ice-enforce-list'])) {
   problems.push('--ice-enforce-list: interface names or addresses, comma separated');
 }
+// Events go to the control plane's internal listener only: plain http on loopback or the internal net.
+if (!/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[\w./-]*$/.test(args['events-backend'])) {
+  problems.push('--events-backend: must be an http:// URL of the internal listener, e.g. http://127.0.0.1:8081/janus/events');
+}
+const statsPeriod = Number(args['stats-period']);
+if (!Number.isInteger(statsPeriod) || statsPeriod < 1 || statsPeriod > 60) problems.push('--stats-period: seconds between media stats, 1 to 60');
 const lib = args['janus-lib'] ?? LIB_CANDIDATES.find((d) => existsSync(join(d, 'plugins', 'libjanus_videoroom.so')));
 if (!lib) problems.push('--janus-lib: Janus plugin folder not found; pass the folder holding plugins/ and transports/');
 if (problems.length) fail(problems.join('\n  '));
@@ -71,8 +86,13 @@ if (existsSync(secretsPath)) {
   for (const key of ['apiSecret', 'adminSecret', 'adminKey']) {
     if (typeof secrets[key] !== 'string' || secrets[key].length < 32) fail(`${secretsPath}: ${key} missing or shorter than 32 characters`);
   }
+  // Added after the first release: a folder rendered before gets its event credentials now.
+  if (typeof secrets.eventsPassword !== 'string' || secrets.eventsPassword.length < 32) {
+    secrets = { ...secrets, eventsUser: 'janus', eventsPassword: token() };
+    writeFileSync(secretsPath, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  }
 } else {
-  secrets = { apiSecret: token(), adminSecret: token(), adminKey: token() };
+  secrets = { apiSecret: token(), adminSecret: token(), adminKey: token(), eventsUser: 'janus', eventsPassword: token() };
   writeFileSync(secretsPath, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
 }
 chmodSync(secretsPath, 0o600);
@@ -80,7 +100,7 @@ chmodSync(secretsPath, 0o600);
 // Allow-list folders: symlinks to exactly the modules we use.
 const enabled = join(out, 'enabled');
 rmSync(enabled, { recursive: true, force: true });
-for (const kind of ['plugins', 'transports']) {
+for (const kind of ['plugins', 'transports', 'events']) {
   mkdirSync(join(enabled, kind), { recursive: true });
   for (const file of ENABLED[kind]) {
     const target = join(lib, kind, file);
@@ -114,6 +134,10 @@ const vars = {
   DISABLED_PLUGINS: disabled('plugins'),
   DISABLED_TRANSPORTS: disabled('transports'),
   DISABLED_EVENTS: disabled('events'),
+  EVENTS_BACKEND: args['events-backend'],
+  EVENTS_USER: secrets.eventsUser ?? 'janus',
+  EVENTS_PASSWORD: secrets.eventsPassword,
+  STATS_PERIOD: String(statsPeriod),
 };
 
 // Remove configs of modules we do not load, left by an older render or copied in by hand.

@@ -66,7 +66,11 @@ describe('rendered Janus configuration', () => {
     expect(text).not.toMatch(/log_to_file/);
     expect(text).toMatch(/lock_rtp_forward = true/);
     expect(text).toMatch(/protected_folders = \[/);
-    expect(text).toMatch(/broadcast = false/);
+    // Events: only the HTTP handler, only webrtc/media/core, only with credentials (docs/monitoring.md).
+    expect(text).toMatch(/broadcast = true/);
+    expect(text).toMatch(/events = "webrtc,media,core"/);
+    expect(text).toMatch(/backend = "http:\/\/127\.0\.0\.1:\d+\/janus\/events"/);
+    expect(text).toContain(`backend_pwd = "${janus.eventsPassword}"`);
     expect(text).toContain(`admin_key = "${janus.adminKey}"`);
     expect(text).toContain(`api_secret = "${janus.apiSecret}"`);
     expect(text).toContain(`admin_secret = "${janus.adminSecret}"`);
@@ -76,9 +80,16 @@ describe('rendered Janus configuration', () => {
   it('enables only videoroom, echotest and websockets', () => {
     expect(readdirSync(join(dir, 'enabled/plugins')).sort()).toEqual(['libjanus_echotest.so', 'libjanus_videoroom.so']);
     expect(readdirSync(join(dir, 'enabled/transports'))).toEqual(['libjanus_websockets.so']);
+    expect(readdirSync(join(dir, 'enabled/events'))).toEqual(['libjanus_sampleevh.so']);
     expect(readdirSync(join(dir, 'enabled/none'))).toEqual([]);
     const files = readdirSync(dir).filter((f) => f.endsWith('.jcfg')).sort();
-    expect(files).toEqual(['janus.jcfg', 'janus.plugin.echotest.jcfg', 'janus.plugin.videoroom.jcfg', 'janus.transport.websockets.jcfg']);
+    expect(files).toEqual([
+      'janus.eventhandler.sampleevh.jcfg',
+      'janus.jcfg',
+      'janus.plugin.echotest.jcfg',
+      'janus.plugin.videoroom.jcfg',
+      'janus.transport.websockets.jcfg',
+    ]);
   });
 
   it('keeps secrets private and reuses them on a second render', () => {
@@ -86,7 +97,7 @@ describe('rendered Janus configuration', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const before = readFileSync(path, 'utf8');
     const secrets = JSON.parse(before) as Record<string, string>;
-    for (const key of ['apiSecret', 'adminSecret', 'adminKey']) expect(secrets[key]!.length).toBeGreaterThanOrEqual(32);
+    for (const key of ['apiSecret', 'adminSecret', 'adminKey', 'eventsPassword']) expect(secrets[key]!.length).toBeGreaterThanOrEqual(32);
     const other = mkdtempSync(join(base, 'render-'));
     try {
       const out = execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', other], { encoding: 'utf8' });
@@ -107,7 +118,7 @@ describe('rendered Janus configuration', () => {
       const info = await raw.send({ janus: 'info', apisecret: janus.apiSecret });
       expect(Object.keys(info.plugins).sort()).toEqual(['janus.plugin.echotest', 'janus.plugin.videoroom']);
       expect(Object.keys(info.transports)).toEqual(['janus.transport.websockets']);
-      expect(Object.keys(info.events ?? {})).toEqual([]);
+      expect(Object.keys(info.events ?? {})).toEqual(['janus.eventhandler.sampleevh']);
       expect(Object.keys(info.loggers ?? {})).toEqual([]);
     } finally {
       raw.close();

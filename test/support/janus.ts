@@ -17,6 +17,8 @@ export interface StartJanusOptions {
   adminPort: number;
   /** e.g. "v0", the namespace's veth, so libnice finds an address for ICE. */
   iceEnforceList?: string;
+  /** Where Janus's event handler posts (the control plane's internal /janus/events). */
+  eventsBackend?: string;
 }
 
 export interface RunningJanus {
@@ -26,6 +28,9 @@ export interface RunningJanus {
   readonly apiSecret: string;
   readonly adminSecret: string;
   readonly adminKey: string;
+  /** Basic-auth credentials of Janus's event handler. */
+  readonly eventsUser: string;
+  readonly eventsPassword: string;
   /** Signal our own child only (by pid). */
   kill(signal?: NodeJS.Signals): void;
   /** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
@@ -58,12 +63,15 @@ export async function startJanus(opts: StartJanusOptions): Promise<RunningJanus>
   if (!existsSync(join(dir, 'janus.jcfg'))) {
     const args = ['scripts/janus-config.mjs', '--out', dir, '--ws-port', String(opts.wsPort), '--admin-port', String(opts.adminPort)];
     if (opts.iceEnforceList) args.push('--ice-enforce-list', opts.iceEnforceList);
+    if (opts.eventsBackend) args.push('--events-backend', opts.eventsBackend);
     execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as {
     apiSecret: string;
     adminSecret: string;
     adminKey: string;
+    eventsUser: string;
+    eventsPassword: string;
   };
   const logFile = join(dir, 'janus.log');
   const url = `ws://127.0.0.1:${opts.wsPort}`;
