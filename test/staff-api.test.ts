@@ -105,11 +105,12 @@ describe('admit and end', () => {
     expect(v.state).toBe('waiting');
   });
 
-  test('another clinic’s clinician gets 404 on the appointment and cannot admit it', async () => {
+  test('another clinic’s clinician gets 403 on the appointment and cannot admit it', async () => {
     const stranger = await signIn(other);
     const a = await waitingAppointment(seeded);
-    expect((await staffFetch(stranger, `/appointments/${a.id}`)).status).toBe(404);
-    expect((await staffFetch(stranger, `/appointments/${a.id}/admit`, { method: 'POST' })).status).toBe(404);
+    // Clinic scope (issue 4): another clinic's appointment is a 403, an unknown one a 404.
+    expect((await staffFetch(stranger, `/appointments/${a.id}`)).status).toBe(403);
+    expect((await staffFetch(stranger, `/appointments/${a.id}/admit`, { method: 'POST' })).status).toBe(403);
     const today = (await (await staffFetch(stranger, '/today')).json()) as { appointments: Array<{ id: string }> };
     expect(today.appointments.map((x) => x.id)).not.toContain(a.id);
   });

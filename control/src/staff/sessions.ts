@@ -1,7 +1,8 @@
 /**
- * Staff sessions for local accounts: Argon2id passwords, a random session token in an
- * httpOnly SameSite=Strict cookie (only its SHA-256 is stored, so a database leak opens no
- * session), a per-session CSRF token, revocation by row.
+ * Staff sessions: Argon2id passwords for local accounts (OpenID Connect sign-in opens the same
+ * kind of session, see oidc.ts), a random session token in an httpOnly SameSite=Strict cookie
+ * (only its SHA-256 is stored, so a database leak opens no session), a per-session CSRF token,
+ * revocation by row. Every request reads the row, so a revoked session is dead at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
@@ -40,13 +41,19 @@ export async function verifyLogin(ds: DataSource, email: string, password: strin
   return ok && row?.password_hash ? row.id : null;
 }
 
-export async function createSession(ds: DataSource, staffId: string): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+export type SignInMethod = 'password' | 'oidc';
+
+export async function createSession(
+  ds: DataSource,
+  staffId: string,
+  method: SignInMethod = 'password',
+): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   const expiresAt = new Date(Date.now() + SESSION_HOURS * 3600_000);
   await ds.query(
-    `INSERT INTO staff_session (id, staff_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, now(), $4)`,
-    [sha256(token), staffId, csrfToken, expiresAt],
+    `INSERT INTO staff_session (id, staff_id, csrf_token, created_at, expires_at, method) VALUES ($1, $2, $3, now(), $4, $5)`,
+    [sha256(token), staffId, csrfToken, expiresAt, method],
   );
   return { token, csrfToken, expiresAt };
 }
@@ -80,9 +87,27 @@ export async function revokeSession(ds: DataSource, sessionId: string): Promise<
   await ds.query(`UPDATE staff_session SET revoked_at = now() WHERE id = $1`, [sessionId]);
 }
 
+/** Ends every live session of a staff member (admin action, deactivation, password reset). */
+export async function revokeAllSessions(m: Pick<DataSource, 'query'>, staffId: string): Promise<number> {
+  const rows = (await m.query(
+    `UPDATE staff_session SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
+    [staffId],
+  )) as unknown;
+  // pg returns [rows, count] for UPDATE … RETURNING through TypeORM's query().
+  const list = Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0] : rows;
+  return Array.isArray(list) ? list.length : 0;
+}
+
 export function csrfMatches(expected: string, given: string | undefined): boolean {
   if (!given) return false;
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Local passwords: at least this long (no composition rules; length is what counts). */
+export const MIN_PASSWORD_LENGTH = 10;
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, { type: argon2.argon2id });
 }

@@ -1,0 +1,358 @@
+/**
+ * Admin commands: clinics and their settings, staff (roles, clinics, deactivation, password
+ * reset, session revocation), integration API keys. The admin HTTP API and the CLI both call
+ * these with validated input (schema.ts). Each writes an audit event naming the actor and the
+ * ids and field names it changed — never an e-mail address, password or key.
+ * Errors are HttpErrors (400 naming the field, 404, 409), which the CLI prints as they are.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import { Conflict, HttpError, NotFound, Validation } from '../http/errors.js';
+import { recordAudit } from '../domain/audit.js';
+import { generateApiKey, insertIntegration } from '../api/v1/auth.js';
+import { hashPassword, revokeAllSessions } from '../staff/sessions.js';
+import type { StaffRole } from '../db/entities.js';
+import type { ClinicSettings, CreateApiKey, CreateClinic, CreateStaff, UpdateClinic, UpdateStaff } from './schema.js';
+
+/** Who acts: a signed-in admin, or the operator at the CLI. */
+export interface AdminActor {
+  kind: 'staff' | 'system';
+  id: string;
+}
+
+export const CLI_ACTOR: AdminActor = { kind: 'system', id: 'cli' };
+
+const audit = (m: EntityManager, actor: AdminActor, action: string, data: Record<string, unknown>) =>
+  recordAudit(m, { actorKind: actor.kind, actorId: actor.id, action, data });
+
+// ---------------------------------------------------------------------------------------
+// Clinics
+
+export interface ClinicView extends ClinicSettings {
+  id: string;
+  code: string;
+}
+
+/** camelCase setting → column. */
+const CLINIC_COLUMNS: Record<keyof ClinicSettings, string> = {
+  name: 'name',
+  helpdeskPhone: 'helpdesk_phone',
+  timezone: 'timezone',
+  waitingRoomOpensMinutes: 'waiting_room_opens_minutes',
+  linkGraceMinutes: 'link_grace_minutes',
+  noShowMinutes: 'no_show_minutes',
+  dropMinutes: 'drop_minutes',
+  initialsOnly: 'initials_only',
+  assistantsMayAdmit: 'assistants_may_admit',
+  delayMessage: 'delay_message',
+};
+
+function presentClinic(r: any): ClinicView {
+  return {
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    helpdeskPhone: r.helpdesk_phone ?? '',
+    timezone: r.timezone,
+    waitingRoomOpensMinutes: r.waiting_room_opens_minutes,
+    linkGraceMinutes: r.link_grace_minutes,
+    noShowMinutes: r.no_show_minutes,
+    dropMinutes: r.drop_minutes,
+    initialsOnly: r.initials_only,
+    assistantsMayAdmit: r.assistants_may_admit,
+    delayMessage: r.delay_message,
+  };
+}
+
+export async function listClinics(ds: DataSource): Promise<ClinicView[]> {
+  return ((await ds.query(`SELECT * FROM clinic ORDER BY code`)) as any[]).map(presentClinic);
+}
+
+export async function getClinic(m: EntityManager | DataSource, code: string): Promise<ClinicView> {
+  const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1`, [code])) as any[];
+  if (!rows[0]) throw NotFound('clinic');
+  return presentClinic(rows[0]);
+}
+
+export async function createClinic(ds: DataSource, input: CreateClinic, actor: AdminActor): Promise<ClinicView> {
+  return ds.transaction(async (m) => {
+    if (((await m.query(`SELECT 1 FROM clinic WHERE code = $1`, [input.code])) as unknown[]).length) {
+      throw Conflict(`code: a clinic with code ${input.code} already exists`);
+    }
+    const cols = ['code'];
+    const values: unknown[] = [input.code];
+    for (const [key, column] of Object.entries(CLINIC_COLUMNS) as Array<[keyof ClinicSettings, string]>) {
+      if (input[key] === undefined) continue;
+      cols.push(column);
+      values.push(input[key]);
+    }
+    const [row] = (await m.query(
+      `INSERT INTO clinic (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+      values,
+    )) as any[];
+    await audit(m, actor, 'clinic.created', { clinicId: row.id, code: input.code });
+    return presentClinic(row);
+  });
+}
+
+/** Changes the given settings; returns the clinic and the names of the settings that changed. */
+export async function updateClinic(
+  ds: DataSource,
+  code: string,
+  patch: UpdateClinic,
+  actor: AdminActor,
+): Promise<{ clinic: ClinicView; changed: Array<keyof ClinicSettings> }> {
+  return ds.transaction(async (m) => {
+    const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1 FOR UPDATE`, [code])) as any[];
+    if (!rows[0]) throw NotFound('clinic');
+    const before = presentClinic(rows[0]);
+    const changed = (Object.keys(patch) as Array<keyof ClinicSettings>).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
+    if (!changed.length) return { clinic: before, changed };
+    const sets = changed.map((k, i) => `${CLINIC_COLUMNS[k]} = $${i + 2}`);
+    const [row] = (await m.query(`UPDATE clinic SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, [
+      before.id,
+      ...changed.map((k) => (k === 'delayMessage' && patch.delayMessage === '' ? null : patch[k])),
+    ])) as [any[], number];
+    await audit(m, actor, 'clinic.updated', { clinicId: before.id, fields: changed });
+    return { clinic: presentClinic((row as any[])[0]), changed };
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Staff
+
+export interface StaffView {
+  id: string;
+  email: string;
+  name: string;
+  role: StaffRole;
+  active: boolean;
+  clinics: string[];
+  /** Can sign in with a local password. */
+  hasPassword: boolean;
+  /** Linked to an identity at the hospital's SSO. */
+  ssoLinked: boolean;
+  liveSessions: number;
+  createdAt: string;
+}
+
+const STAFF_SELECT = `
+  SELECT st.id, st.email, st.name, st.role, st.active, st.created_at,
+         st.password_hash IS NOT NULL AS has_password, st.oidc_subject IS NOT NULL AS sso_linked,
+         COALESCE((SELECT array_agg(c.code ORDER BY c.code) FROM staff_clinic sc JOIN clinic c ON c.id = sc.clinic_id
+                    WHERE sc.staff_id = st.id), '{}') AS clinics,
+         (SELECT count(*) FROM staff_session s WHERE s.staff_id = st.id AND s.revoked_at IS NULL AND s.expires_at > now())::int AS live_sessions
+    FROM staff st`;
+
+function presentStaffRow(r: any): StaffView {
+  return {
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    active: r.active,
+    clinics: r.clinics,
+    hasPassword: r.has_password,
+    ssoLinked: r.sso_linked,
+    liveSessions: r.live_sessions,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+export async function listStaff(ds: DataSource): Promise<StaffView[]> {
+  return ((await ds.query(`${STAFF_SELECT} ORDER BY st.active DESC, st.name, st.email`)) as any[]).map(presentStaffRow);
+}
+
+export async function getStaff(m: EntityManager | DataSource, id: string): Promise<StaffView> {
+  const rows = (await m.query(`${STAFF_SELECT} WHERE st.id = $1`, [id])) as any[];
+  if (!rows[0]) throw NotFound('staff member');
+  return presentStaffRow(rows[0]);
+}
+
+/** Staff members by e-mail address (CLI) or id. */
+export async function findStaffId(ds: DataSource, ref: string): Promise<string> {
+  const rows = (await ds.query(`SELECT id FROM staff WHERE id::text = $1 OR email = lower($1)`, [ref.trim()])) as Array<{ id: string }>;
+  if (!rows[0]) throw NotFound('staff member');
+  return rows[0].id;
+}
+
+async function clinicIds(m: EntityManager, codes: string[]): Promise<string[]> {
+  const unique = [...new Set(codes)];
+  const rows = (await m.query(`SELECT id, code FROM clinic WHERE code = ANY($1::text[])`, [unique])) as Array<{ id: string; code: string }>;
+  const missing = unique.filter((c) => !rows.some((r) => r.code === c));
+  if (missing.length) throw Validation('clinics', `no clinic with code ${missing[0]}`);
+  return rows.map((r) => r.id);
+}
+
+export async function createStaff(ds: DataSource, input: CreateStaff, actor: AdminActor): Promise<StaffView> {
+  if (input.role !== 'admin' && input.clinics.length === 0) throw Validation('clinics', 'clinicians and assistants need at least one clinic');
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return ds.transaction(async (m) => {
+    const ids = await clinicIds(m, input.clinics);
+    if (((await m.query(`SELECT 1 FROM staff WHERE email = $1`, [input.email])) as unknown[]).length) {
+      throw Conflict('email: a staff member with this e-mail address already exists');
+    }
+    const [row] = (await m.query(
+      `INSERT INTO staff (email, name, role, password_hash, active) VALUES ($1, $2, $3, $4, true) RETURNING id`,
+      [input.email, input.name, input.role, passwordHash],
+    )) as Array<{ id: string }>;
+    for (const clinicId of ids) await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2)`, [row!.id, clinicId]);
+    await audit(m, actor, 'staff.created', { staffId: row!.id, role: input.role, clinics: input.clinics, sso: passwordHash === null });
+    return getStaff(m, row!.id);
+  });
+}
+
+/**
+ * Name, role, clinics, active. Deactivating revokes every session at once. An admin cannot
+ * lock themselves out, and the last active admin stays an active admin.
+ */
+export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff, actor: AdminActor): Promise<StaffView> {
+  return ds.transaction(async (m) => {
+    const rows = (await m.query(`SELECT id, name, role, active FROM staff WHERE id = $1 FOR UPDATE`, [id])) as Array<{
+      id: string;
+      name: string;
+      role: StaffRole;
+      active: boolean;
+    }>;
+    const before = rows[0];
+    if (!before) throw NotFound('staff member');
+    const losesAdmin = before.role === 'admin' && before.active && ((patch.role && patch.role !== 'admin') || patch.active === false);
+    if (losesAdmin) {
+      if (actor.kind === 'staff' && actor.id === id) {
+        throw new HttpError(409, 'conflict', 'you cannot remove your own admin rights or deactivate yourself; ask another admin');
+      }
+      // Serialise admin removals so two at once cannot both pass the count.
+      await m.query(`SELECT pg_advisory_xact_lock(5350, 1)`);
+      const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM staff WHERE role = 'admin' AND active AND id <> $1`, [id])) as [{ n: number }];
+      if (n === 0) throw new HttpError(409, 'conflict', 'this is the last active admin; make someone else admin first');
+    }
+    const role = patch.role ?? before.role;
+    const fields: string[] = [];
+    if (patch.name !== undefined && patch.name !== before.name) {
+      await m.query(`UPDATE staff SET name = $2 WHERE id = $1`, [id, patch.name]);
+      fields.push('name');
+    }
+    if (patch.role !== undefined && patch.role !== before.role) {
+      await m.query(`UPDATE staff SET role = $2 WHERE id = $1`, [id, patch.role]);
+      fields.push('role');
+    }
+    if (patch.clinics !== undefined) {
+      const ids = await clinicIds(m, patch.clinics);
+      const current = ((await m.query(`SELECT clinic_id FROM staff_clinic WHERE staff_id = $1`, [id])) as Array<{ clinic_id: string }>).map((r) => r.clinic_id);
+      if (ids.length !== current.length || ids.some((c) => !current.includes(c))) {
+        await m.query(`DELETE FROM staff_clinic WHERE staff_id = $1 AND NOT (clinic_id = ANY($2::uuid[]))`, [id, ids]);
+        for (const clinicId of ids) {
+          await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, clinicId]);
+        }
+        fields.push('clinics');
+      }
+    }
+    const finalClinics = ((await m.query(`SELECT count(*)::int AS n FROM staff_clinic WHERE staff_id = $1`, [id])) as [{ n: number }])[0].n;
+    if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians and assistants need at least one clinic');
+    let revoked = 0;
+    if (patch.active !== undefined && patch.active !== before.active) {
+      await m.query(`UPDATE staff SET active = $2 WHERE id = $1`, [id, patch.active]);
+      fields.push('active');
+      if (!patch.active) revoked = await revokeAllSessions(m, id);
+    }
+    if (fields.length) {
+      await audit(m, actor, 'staff.updated', { staffId: id, fields, ...(fields.includes('role') ? { role } : {}) });
+      if (fields.includes('active')) {
+        await audit(m, actor, patch.active ? 'staff.reactivated' : 'staff.deactivated', { staffId: id, sessionsRevoked: revoked });
+      }
+    }
+    return getStaff(m, id);
+  });
+}
+
+/** Sets a new local password and ends the member's sessions (whoever had the old one is out). */
+export async function resetPassword(ds: DataSource, id: string, password: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
+  const hash = await hashPassword(password);
+  return ds.transaction(async (m) => {
+    const rows = (await m.query(`UPDATE staff SET password_hash = $2 WHERE id = $1 RETURNING id`, [id, hash])) as [unknown[], number];
+    if (!rows[0].length) throw NotFound('staff member');
+    const sessionsRevoked = await revokeAllSessions(m, id);
+    await audit(m, actor, 'staff.password_reset', { staffId: id, sessionsRevoked });
+    return { sessionsRevoked };
+  });
+}
+
+/** Signs a staff member out everywhere, at once. */
+export async function revokeStaffSessions(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
+  return ds.transaction(async (m) => {
+    if (!((await m.query(`SELECT 1 FROM staff WHERE id = $1`, [id])) as unknown[]).length) throw NotFound('staff member');
+    const sessionsRevoked = await revokeAllSessions(m, id);
+    await audit(m, actor, 'staff.sessions_revoked', { staffId: id, sessionsRevoked });
+    return { sessionsRevoked };
+  });
+}
+
+/**
+ * Forgets the SSO identity an account is linked to (the provider's `sub`), e.g. when the
+ * e-mail address now belongs to someone else there; the next SSO sign-in links anew by e-mail.
+ * Ends the member's sessions.
+ */
+export async function unlinkSso(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
+  return ds.transaction(async (m) => {
+    const rows = (await m.query(`UPDATE staff SET oidc_subject = NULL WHERE id = $1 RETURNING id`, [id])) as [unknown[], number];
+    if (!rows[0].length) throw NotFound('staff member');
+    const sessionsRevoked = await revokeAllSessions(m, id);
+    await audit(m, actor, 'staff.sso_unlinked', { staffId: id, sessionsRevoked });
+    return { sessionsRevoked };
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Integration API keys
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  /** The key's first characters, to recognise it; the key itself is never stored. */
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+function presentKey(r: any): ApiKeyView {
+  return {
+    id: r.id,
+    name: r.name,
+    prefix: r.key_prefix,
+    createdAt: new Date(r.created_at).toISOString(),
+    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+  };
+}
+
+export async function listApiKeys(ds: DataSource): Promise<ApiKeyView[]> {
+  return ((await ds.query(`SELECT id, name, key_prefix, created_at, revoked_at FROM integration ORDER BY revoked_at IS NOT NULL, created_at DESC`)) as any[]).map(presentKey);
+}
+
+/** A new key; `key` is shown once and only its hash is stored. */
+export async function createApiKey(ds: DataSource, input: CreateApiKey, actor: AdminActor): Promise<{ apiKey: ApiKeyView; key: string }> {
+  return ds.transaction(async (m) => {
+    const key = generateApiKey();
+    const integration = await insertIntegration(m, input.name, key);
+    await audit(m, actor, 'api_key.created', { integrationId: integration.id, prefix: integration.keyPrefix });
+    const [row] = (await m.query(`SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id = $1`, [integration.id])) as any[];
+    return { apiKey: presentKey(row), key };
+  });
+}
+
+/** Revokes a key (from the next request on, it is refused like an unknown one). Idempotent. */
+export async function revokeApiKey(ds: DataSource, ref: string, actor: AdminActor): Promise<ApiKeyView> {
+  return ds.transaction(async (m) => {
+    const rows = (await m.query(
+      `SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id::text = $1 OR key_prefix = $1 FOR UPDATE`,
+      [ref.trim()],
+    )) as any[];
+    if (!rows.length) throw NotFound('API key');
+    if (rows.length > 1) throw Conflict('more than one key matches; give the id');
+    const row = rows[0];
+    if (!row.revoked_at) {
+      const [updated] = (await m.query(`UPDATE integration SET revoked_at = now() WHERE id = $1 RETURNING id, name, key_prefix, created_at, revoked_at`, [row.id])) as [any[], number];
+      await audit(m, actor, 'api_key.revoked', { integrationId: row.id });
+      return presentKey(updated[0]);
+    }
+    return presentKey(row);
+  });
+}

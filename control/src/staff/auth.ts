@@ -1,0 +1,199 @@
+/**
+ * Staff sign-in and the guard every staff route runs (internal listener only):
+ *
+ *  - `POST /staff/api/login` (local accounts, Argon2id) with login rate limiting in Redis per
+ *    e-mail address and per client address → 429; `POST /staff/api/logout`; `GET /staff/api/me`;
+ *    `GET /staff/api/login-options` (is SSO configured?). OpenID Connect lives in oidc.ts.
+ *  - `staffAuth`: a live session (read from PostgreSQL on every request, so a revoked session
+ *    is refused at once), the CSRF token on state-changing methods, and the clinic scope: an
+ *    appointment, clinic or callback of a clinic the staff member is not linked to is a 403.
+ *  - `requireRole`: e.g. admin only.
+ * Sign-in, sign-out and refusals are audit events (ids only, never an e-mail address).
+ */
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Hub } from '../realtime/hub.js';
+import type { StaffRole } from '../db/entities.js';
+import { HttpError, parseJsonBody } from '../http/errors.js';
+import { FailureLimiter, clientTag } from '../http/failure-limiter.js';
+import { recordAudit } from '../domain/audit.js';
+import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type SignInMethod, type StaffSession } from './sessions.js';
+
+export interface AuthRouteDeps {
+  ds: DataSource;
+  config: Config;
+  logger: Logger;
+  hub: Hub;
+}
+
+const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
+
+/** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
+export function staffAuth(ds: DataSource): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const session = await loadSession(ds, ctx.cookies.get(SESSION_COOKIE));
+    if (!session) throw new HttpError(401, 'not_authenticated', 'sign in first');
+    if (!['GET', 'HEAD'].includes(ctx.method) && !csrfMatches(session.csrfToken, ctx.get('x-csrf-token'))) {
+      throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
+    }
+    await enforceClinicScope(ds, ctx, session);
+    ctx.state.staff = session;
+    await next();
+  };
+}
+
+/** After staffAuth: only these roles pass (403 otherwise). */
+export function requireRole(...roles: StaffRole[]): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const staff = ctx.state.staff as StaffSession | undefined;
+    if (!staff) throw new HttpError(401, 'not_authenticated', 'sign in first');
+    if (!roles.includes(staff.role)) throw new HttpError(403, 'forbidden', `only for ${roles.join(' or ')} accounts`);
+    await next();
+  };
+}
+
+const APPOINTMENT_PATH = /^\/staff\/api\/(?:appointments|dashboard\/cards)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
+const CLINIC_PATH = /^\/staff\/api\/clinics\/([a-z0-9-]{1,64})(?:\/|$)/;
+const CALLBACK_PATH = /^\/staff\/api\/callbacks\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
+const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
+
+function outOfScope(): HttpError {
+  return new HttpError(403, 'forbidden', 'this belongs to a clinic you are not linked to');
+}
+
+/**
+ * Staff are scoped to their clinics (staff_clinic). Whatever a staff route is about — an
+ * appointment, a clinic (`/clinics/:code`, `?clinic=CODE`), a callback task — that exists but
+ * belongs to another clinic is refused here with 403, before any handler runs. Unknown things
+ * pass, and the handler answers 404. A clinician always reaches their own appointments.
+ */
+export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: StaffSession): Promise<void> {
+  const path = ctx.path;
+  const appointment = APPOINTMENT_PATH.exec(path);
+  if (appointment) {
+    const rows = (await ds.query(`SELECT clinic_id, clinician_id FROM appointment WHERE id = $1`, [appointment[1]!.toLowerCase()])) as Array<{
+      clinic_id: string;
+      clinician_id: string;
+    }>;
+    const row = rows[0];
+    if (row && row.clinician_id !== staff.id && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
+  }
+  const codes: string[] = [];
+  const clinic = CLINIC_PATH.exec(path);
+  if (clinic) codes.push(clinic[1]!);
+  const q = ctx.query.clinic;
+  for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) if (CLINIC_CODE.test(c)) codes.push(c);
+  if (codes.length) {
+    const rows = (await ds.query(`SELECT id FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string }>;
+    if (rows.some((r) => !staff.clinicIds.includes(r.id))) throw outOfScope();
+  }
+  const callback = CALLBACK_PATH.exec(path);
+  if (callback) {
+    const rows = (await ds.query(`SELECT clinic_id FROM callback_task WHERE id = $1`, [callback[1]!.toLowerCase()])) as Array<{ clinic_id: string }>;
+    if (rows[0] && !staff.clinicIds.includes(rows[0].clinic_id)) throw outOfScope();
+  }
+}
+
+export function setSessionCookie(ctx: Context, config: Config, s: { token: string; expiresAt: Date }): void {
+  ctx.cookies.set(SESSION_COOKIE, s.token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: config.cookieSecure,
+    path: '/staff',
+    expires: s.expiresAt,
+    overwrite: true,
+  });
+}
+
+/** Opens a session for a verified staff member: cookie, audit event. Returns the session. */
+export async function signIn(ds: DataSource, ctx: Context, config: Config, staffId: string, method: SignInMethod): Promise<StaffSession> {
+  const s = await createSession(ds, staffId, method);
+  setSessionCookie(ctx, config, s);
+  await recordAudit(ds.manager, { actorKind: 'staff', actorId: staffId, action: 'staff.sign_in', data: { method } });
+  return (await loadSession(ds, s.token))!;
+}
+
+export function presentStaff(s: StaffSession) {
+  return { id: s.id, name: s.name, email: s.email, role: s.role, clinicIds: s.clinicIds };
+}
+
+/** Failed local sign-ins, counted per e-mail address and per client address across processes. */
+export class LoginLimiter {
+  private account: FailureLimiter;
+  private client: FailureLimiter;
+  readonly windowSeconds: number;
+
+  constructor(hub: Hub, limits: Config['login']) {
+    this.windowSeconds = limits.windowSeconds;
+    this.account = new FailureLimiter(hub.redis, { name: 'login-account', max: limits.maxFailuresPerAccount, windowSeconds: limits.windowSeconds });
+    this.client = new FailureLimiter(hub.redis, { name: 'login-client', max: limits.maxFailuresPerClient, windowSeconds: limits.windowSeconds });
+  }
+
+  async blocked(email: string, address: string): Promise<'account' | 'client' | null> {
+    const [a, c] = await Promise.all([this.account.blocked(email), this.client.blocked(address)]);
+    return a ? 'account' : c ? 'client' : null;
+  }
+
+  async fail(email: string, address: string): Promise<void> {
+    await Promise.all([this.account.fail(email), this.client.fail(address)]);
+  }
+}
+
+export function createAuthRouter(deps: AuthRouteDeps): Router {
+  const { ds, config, logger, hub } = deps;
+  const router = new Router({ prefix: '/staff/api' });
+  const auth = staffAuth(ds);
+  const limiter = new LoginLimiter(hub, config.login);
+  const minutes = Math.max(1, Math.ceil(config.login.windowSeconds / 60));
+
+  router.get('/login-options', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { password: true, sso: config.oidc !== null };
+  });
+
+  router.post('/login', async (ctx) => {
+    const body = Login.safeParse(await parseJsonBody(ctx));
+    if (!body.success) throw new HttpError(400, 'validation', 'email and password are required', body.error.issues[0]?.path.join('.'));
+    const email = body.data.email.toLowerCase();
+    const address = ctx.ip || 'unknown';
+    const blocked = await limiter.blocked(email, address);
+    if (blocked) {
+      logger.warn({ client: clientTag(address), limit: blocked }, 'staff sign-in rate limited');
+      throw new HttpError(
+        429,
+        'too_many_attempts',
+        `too many failed sign-in attempts; wait ${minutes} minutes and try again, or ask the application administrator`,
+        undefined,
+        { 'Retry-After': String(config.login.windowSeconds) },
+      );
+    }
+    const staffId = await verifyLogin(ds, email, body.data.password);
+    if (!staffId) {
+      await limiter.fail(email, address);
+      logger.info({ client: clientTag(address) }, 'staff sign-in failed');
+      throw new HttpError(401, 'invalid_login', 'e-mail address or password is not correct');
+    }
+    const session = await signIn(ds, ctx, config, staffId, 'password');
+    ctx.body = { staff: presentStaff(session), csrfToken: session.csrfToken };
+  });
+
+  router.post('/logout', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    await revokeSession(ds, staff.sessionId);
+    await recordAudit(ds.manager, { actorKind: 'staff', actorId: staff.id, action: 'staff.sign_out' });
+    ctx.cookies.set(SESSION_COOKIE, '', { path: '/staff', expires: new Date(0) });
+    ctx.body = { ok: true };
+  });
+
+  router.get('/me', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { staff: presentStaff(staff), csrfToken: staff.csrfToken };
+  });
+
+  return router;
+}

@@ -1,0 +1,2 @@
+// oidc-provider ships no type definitions; the tests use a small part of it (support/oidc-provider.ts).
+declare module 'oidc-provider';

@@ -1,0 +1,553 @@
+/**
+ * The admin page (/staff/admin, admins only): clinics and their settings, staff (roles,
+ * clinics, deactivate, password, sign out everywhere), integration API keys (a new key is
+ * shown once). Plain forms and tables over /staff/api/admin/*; every change carries the CSRF
+ * token. The page re-renders from its data after each change and on a language switch.
+ */
+import { announce, h } from '../lib/dom.js';
+import { lang, setLang, t, type Key, type Lang } from './strings.js';
+
+const LANG_KEY = 'spk.lang.staff';
+const ROLES = ['admin', 'clinician', 'assistant'] as const;
+type Role = (typeof ROLES)[number];
+
+interface Me { id: string; name: string; role: Role }
+interface Clinic {
+  id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
+  waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
+  initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
+}
+interface StaffMember {
+  id: string; email: string; name: string; role: Role; active: boolean; clinics: string[];
+  hasPassword: boolean; ssoLinked: boolean; liveSessions: number;
+}
+interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }
+
+class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+let csrf = '';
+let me: Me | null = null;
+let clinics: Clinic[] = [];
+let staff: StaffMember[] = [];
+let keys: ApiKey[] = [];
+let editingClinic: string | null = null;
+let editingStaff: string | null = null;
+let freshKey: { name: string; key: string } | null = null;
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
+  const data = (await res.json().catch(() => null)) as any;
+  if (res.status === 401) {
+    location.assign('/staff/login');
+    throw new ApiError(401, 'not signed in');
+  }
+  if (!res.ok) throw new ApiError(res.status, data?.error?.message ?? res.statusText, data?.error?.field);
+  return data as T;
+}
+
+// ---------------------------------------------------------------- small builders
+
+function text(key: Key, params?: Record<string, string | number>): string {
+  return t(key, params);
+}
+
+let fieldSeq = 0;
+
+/** A labelled input; `hint` is tied to it with aria-describedby. */
+function field(label: Key, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: Key): HTMLElement {
+  const id = input.id || `f${++fieldSeq}`;
+  input.id = id;
+  const parts: Node[] = [h('label', { for: id }, text(label)), input];
+  if (hint) {
+    const hintId = `${id}-hint`;
+    input.setAttribute('aria-describedby', hintId);
+    parts.push(h('span', { class: 'hint', id: hintId }, text(hint)));
+  }
+  return h('p', { class: 'field' }, ...parts);
+}
+
+function input(name: string, value: string | number, attrs: Record<string, string | boolean> = {}): HTMLInputElement {
+  const el = h('input', { name, 'data-testid': attrs['data-testid'] as string | undefined, ...attrs });
+  el.value = String(value);
+  return el;
+}
+
+function checkbox(name: string, checked: boolean, label: string, testid?: string, value?: string): HTMLElement {
+  const id = `f${++fieldSeq}`;
+  const box = h('input', { type: 'checkbox', id, name, 'data-testid': testid, value });
+  box.checked = checked;
+  return h('p', { class: 'check' }, box, h('label', { for: id }, label));
+}
+
+function problemBox(): HTMLElement {
+  return h('p', { class: 'problem', role: 'alert', 'data-testid': 'form-problem', hidden: true });
+}
+
+function showProblem(box: HTMLElement, err: unknown): void {
+  box.textContent = text('failed', { reason: err instanceof Error ? err.message : String(err) });
+  box.hidden = false;
+}
+
+/** Runs a change: button busy, errors shown in the form, data reloaded, result announced. */
+function submitting(form: HTMLFormElement, box: HTMLElement, run: () => Promise<string | void>): void {
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    box.hidden = true;
+    const buttons = Array.from(form.querySelectorAll('button'));
+    buttons.forEach((b) => (b.disabled = true));
+    run().then(
+      async (message) => {
+        await reload();
+        if (message) announce(message);
+        setStatus(message ?? text('saved'));
+      },
+      (err: unknown) => {
+        buttons.forEach((b) => (b.disabled = false));
+        showProblem(box, err);
+        const named = err instanceof ApiError && err.field ? form.querySelector<HTMLElement>(`[name="${err.field.split('.')[0]}"]`) : null;
+        (named ?? box).focus?.();
+      },
+    );
+  });
+}
+
+function setStatus(message: string): void {
+  const el = document.getElementById('status');
+  if (el) el.textContent = message;
+}
+
+function confirmAction(question: string): Promise<boolean> {
+  const before = document.activeElement as HTMLElement | null;
+  const id = `confirm-${++fieldSeq}`;
+  const yes = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }, text('yes'));
+  const no = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }, text('cancel'));
+  const box = h('div', { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': id }, h('p', { id, class: 'dialog-q' }, question), h('div', { class: 'dialog-actions' }, no, yes));
+  const backdrop = h('div', { class: 'backdrop' }, box);
+  document.body.append(backdrop);
+  no.focus();
+  return new Promise((resolve) => {
+    const done = (answer: boolean) => {
+      backdrop.remove();
+      document.removeEventListener('keydown', onKey, true);
+      before?.focus?.();
+      resolve(answer);
+    };
+    const onKey = (ev: KeyboardEvent) => {
+      if (ev.key === 'Escape') done(false);
+      else if (ev.key === 'Tab') {
+        ev.preventDefault();
+        (document.activeElement === yes ? no : yes).focus();
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    yes.addEventListener('click', () => done(true));
+    no.addEventListener('click', () => done(false));
+  });
+}
+
+const when = (iso: string) => new Date(iso).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Amsterdam' });
+const minutes = (n: number) => text('clinic.minutesShort', { n });
+const yesNo = (b: boolean) => text(b ? 'yes' : 'no');
+
+// ---------------------------------------------------------------- clinics
+
+const NUMBER_SETTINGS = [
+  ['waitingRoomOpensMinutes', 0, 240],
+  ['linkGraceMinutes', 0, 720],
+  ['noShowMinutes', 1, 240],
+  ['dropMinutes', 1, 120],
+] as const;
+
+function clinicForm(c: Clinic): HTMLFormElement {
+  const box = problemBox();
+  const form = h('form', { class: 'form admin-form', 'data-testid': 'clinic-form', 'aria-label': text('clinics.editTitle', { name: c.name }) });
+  form.append(
+    h('h3', {}, text('clinics.editTitle', { name: c.name })),
+    field('clinic.name', input('name', c.name, { required: true, maxlength: '200' })),
+    field('clinic.helpdeskPhone', input('helpdeskPhone', c.helpdeskPhone, { type: 'tel', required: true, maxlength: '40' })),
+    field('clinic.timezone', input('timezone', c.timezone, { required: true, maxlength: '64' })),
+    ...NUMBER_SETTINGS.map(([k, min, max]) =>
+      field(`clinic.${k}` as Key, input(k, c[k], { type: 'number', min: String(min), max: String(max), step: '1', required: true, 'data-testid': `clinic-${k}` })),
+    ),
+    checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
+    checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
+    field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
+    box,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'clinic-save' }, text('save')),
+      h('button', { type: 'button', class: 'btn', 'data-testid': 'clinic-cancel' }, text('cancel')),
+    ),
+  );
+  form.querySelector('[data-testid="clinic-cancel"]')!.addEventListener('click', () => {
+    editingClinic = null;
+    render();
+  });
+  submitting(form, box, async () => {
+    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement);
+    const patch: Record<string, unknown> = {
+      name: v('name').value.trim(),
+      helpdeskPhone: v('helpdeskPhone').value.trim(),
+      timezone: v('timezone').value.trim(),
+      initialsOnly: v('initialsOnly').checked,
+      assistantsMayAdmit: v('assistantsMayAdmit').checked,
+      delayMessage: v('delayMessage').value.trim() || null,
+    };
+    for (const [k] of NUMBER_SETTINGS) patch[k] = Number(v(k).value);
+    await api('PATCH', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}`, patch);
+    editingClinic = null;
+    return text('saved');
+  });
+  return form;
+}
+
+function newClinicForm(): HTMLFormElement {
+  const box = problemBox();
+  const form = h('form', { class: 'form admin-form', 'data-testid': 'clinic-new', 'aria-labelledby': 'clinic-new-h' },
+    h('h3', { id: 'clinic-new-h' }, text('clinics.new')),
+    field('clinic.code', input('code', '', { required: true, pattern: '[a-z0-9-]{1,64}', 'data-testid': 'clinic-new-code' }), 'clinic.codeHint'),
+    field('clinic.name', input('name', '', { required: true, maxlength: '200', 'data-testid': 'clinic-new-name' })),
+    field('clinic.helpdeskPhone', input('helpdeskPhone', '', { type: 'tel', required: true, maxlength: '40', 'data-testid': 'clinic-new-phone' })),
+    box,
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'clinic-create' }, text('clinics.create')),
+  );
+  submitting(form, box, async () => {
+    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const code = v('code');
+    await api('POST', '/staff/api/admin/clinics', { code, name: v('name'), helpdeskPhone: v('helpdeskPhone') });
+    return text('clinics.created', { code });
+  });
+  return form;
+}
+
+function renderClinics(section: HTMLElement): void {
+  const rows = clinics.map((c) => {
+    const edit = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'clinic-edit', 'aria-label': `${text('edit')}: ${c.name}` }, text('edit'));
+    edit.addEventListener('click', () => {
+      editingClinic = c.code;
+      render();
+      document.querySelector<HTMLInputElement>('[data-testid="clinic-form"] input')?.focus();
+    });
+    return h('tr', { 'data-clinic': c.code },
+      h('td', {}, c.code), h('td', {}, c.name), h('td', {}, c.helpdeskPhone),
+      h('td', {}, minutes(c.waitingRoomOpensMinutes)), h('td', {}, minutes(c.linkGraceMinutes)),
+      h('td', {}, minutes(c.noShowMinutes)), h('td', {}, minutes(c.dropMinutes)),
+      h('td', {}, yesNo(c.initialsOnly)), h('td', {}, yesNo(c.assistantsMayAdmit)),
+      h('td', {}, c.delayMessage ?? text('none')), h('td', {}, edit));
+  });
+  const head = (['clinic.code', 'clinic.name', 'col.phone', 'col.opens', 'col.grace', 'col.noShow', 'col.drop', 'col.initials', 'col.admit', 'col.delay', 'actions'] as Key[])
+    .map((k) => h('th', { scope: 'col' }, text(k)));
+  const editing = clinics.find((c) => c.code === editingClinic);
+  section.replaceChildren(
+    h('h2', { id: 'clinics-h' }, text('clinics.title')),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table', 'data-testid': 'clinics-table' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows))),
+    editing ? clinicForm(editing) : newClinicForm(),
+  );
+}
+
+// ---------------------------------------------------------------- staff
+
+function roleSelect(value: Role): HTMLSelectElement {
+  const sel = h('select', { name: 'role', 'data-testid': 'staff-role' });
+  for (const r of ROLES) {
+    const o = h('option', { value: r }, text(`role.${r}` as Key));
+    o.selected = r === value;
+    sel.append(o);
+  }
+  return sel;
+}
+
+function clinicChecks(selected: string[]): HTMLElement {
+  return h('fieldset', { class: 'clinic-checks', 'data-testid': 'staff-clinics' },
+    h('legend', {}, text('staff.clinics')),
+    ...clinics.map((c) => checkbox('clinics', selected.includes(c.code), `${c.name} (${c.code})`, `clinic-check-${c.code}`, c.code)),
+  );
+}
+
+function checkedClinics(form: HTMLFormElement): string[] {
+  const boxes = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="clinics"]'));
+  return boxes.filter((b) => b.checked).map((b) => b.value);
+}
+
+function staffForm(s: StaffMember): HTMLElement {
+  const box = problemBox();
+  const form = h('form', { class: 'form admin-form', 'data-testid': 'staff-form', 'aria-label': text('staff.editTitle', { name: s.name }) },
+    h('h3', {}, text('staff.editTitle', { name: s.name })),
+    field('staff.name', input('name', s.name, { required: true, maxlength: '200' })),
+    field('staff.role', roleSelect(s.role)),
+    clinicChecks(s.clinics),
+    checkbox('active', s.active, text('staff.active'), 'staff-active'),
+    box,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'staff-save' }, text('save')),
+      h('button', { type: 'button', class: 'btn', 'data-testid': 'staff-cancel' }, text('cancel')),
+    ),
+  );
+  form.querySelector('[data-testid="staff-cancel"]')!.addEventListener('click', () => {
+    editingStaff = null;
+    render();
+  });
+  submitting(form, box, async () => {
+    const el = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+    await api('PATCH', `/staff/api/admin/staff/${s.id}`, {
+      name: el('name').value.trim(),
+      role: (form.elements.namedItem('role') as HTMLSelectElement).value,
+      clinics: checkedClinics(form),
+      active: el('active').checked,
+    });
+    editingStaff = null;
+    return text('saved');
+  });
+
+  const pwBox = problemBox();
+  const pw = h('form', { class: 'form admin-form', 'data-testid': 'password-form', 'aria-label': text('staff.resetPassword') },
+    field('staff.newPassword', input('password', '', { type: 'password', autocomplete: 'new-password', minlength: '10', required: true, 'data-testid': 'staff-new-password' })),
+    pwBox,
+    h('button', { type: 'submit', class: 'btn', 'data-testid': 'staff-reset-password' }, text('staff.resetPassword')),
+  );
+  submitting(pw, pwBox, async () => {
+    await api('POST', `/staff/api/admin/staff/${s.id}/password`, { password: (pw.elements.namedItem('password') as HTMLInputElement).value });
+    return text('staff.passwordReset', { name: s.name });
+  });
+  const parts: HTMLElement[] = [form, pw];
+  if (s.ssoLinked) {
+    const unlink = h('button', { type: 'button', class: 'btn', 'data-testid': 'staff-unlink-sso' }, text('staff.unlinkSso'));
+    unlink.addEventListener('click', () => {
+      void confirmAction(text('staff.unlinkSsoConfirm', { name: s.name })).then(async (ok) => {
+        if (!ok) return;
+        try {
+          await api('POST', `/staff/api/admin/staff/${s.id}/unlink-sso`, {});
+          editingStaff = null;
+          await reload();
+          const msg = text('staff.unlinkedSso', { name: s.name });
+          announce(msg);
+          setStatus(msg);
+        } catch (err) {
+          setStatus(text('failed', { reason: (err as Error).message }));
+        }
+      });
+    });
+    parts.push(h('div', { class: 'admin-form' }, unlink));
+  }
+  return h('div', { class: 'admin-edit' }, ...parts);
+}
+
+function newStaffForm(): HTMLFormElement {
+  const box = problemBox();
+  const form = h('form', { class: 'form admin-form', 'data-testid': 'staff-new', 'aria-labelledby': 'staff-new-h' },
+    h('h3', { id: 'staff-new-h' }, text('staff.new')),
+    field('staff.email', input('email', '', { type: 'email', required: true, autocomplete: 'off', 'data-testid': 'staff-new-email' })),
+    field('staff.name', input('name', '', { required: true, maxlength: '200', 'data-testid': 'staff-new-name' })),
+    field('staff.role', roleSelect('assistant')),
+    clinicChecks([]),
+    field('staff.password', input('password', '', { type: 'password', autocomplete: 'new-password', minlength: '10', 'data-testid': 'staff-new-password' }), 'staff.passwordHint'),
+    box,
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'staff-create' }, text('staff.create')),
+  );
+  submitting(form, box, async () => {
+    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const name = v('name').trim();
+    await api('POST', '/staff/api/admin/staff', {
+      email: v('email').trim(),
+      name,
+      role: (form.elements.namedItem('role') as HTMLSelectElement).value,
+      clinics: checkedClinics(form),
+      password: v('password') || null,
+    });
+    return text('staff.created', { name });
+  });
+  return form;
+}
+
+function renderStaff(section: HTMLElement): void {
+  const rows = staff.map((s) => {
+    const edit = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'staff-edit', 'aria-label': `${text('edit')}: ${s.name}` }, text('edit'));
+    edit.addEventListener('click', () => {
+      editingStaff = s.id;
+      render();
+      document.querySelector<HTMLInputElement>('[data-testid="staff-form"] input')?.focus();
+    });
+    const revoke = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'staff-revoke', 'aria-label': `${text('staff.revoke')}: ${s.name}` }, text('staff.revoke'));
+    revoke.disabled = s.liveSessions === 0;
+    revoke.addEventListener('click', () => {
+      void confirmAction(text('staff.revokeConfirm', { name: s.name })).then(async (ok) => {
+        if (!ok) return;
+        try {
+          const r = await api<{ sessionsRevoked: number }>('POST', `/staff/api/admin/staff/${s.id}/revoke-sessions`, {});
+          await reload();
+          const msg = text('staff.revoked', { name: s.name, n: r.sessionsRevoked });
+          announce(msg);
+          setStatus(msg);
+        } catch (err) {
+          setStatus(text('failed', { reason: (err as Error).message }));
+        }
+      });
+    });
+    const via = [s.ssoLinked ? text('staff.viaSso') : '', s.hasPassword ? text('staff.viaPassword') : ''].filter(Boolean).join(', ') || text('none');
+    return h('tr', { 'data-staff': s.email, 'data-active': String(s.active) },
+      h('td', {}, s.name), h('td', {}, s.email), h('td', {}, text(`role.${s.role}` as Key)),
+      h('td', {}, s.clinics.join(', ') || text('none')),
+      h('td', { 'data-testid': 'staff-status' }, text(s.active ? 'staff.activeYes' : 'staff.activeNo')),
+      h('td', {}, via), h('td', {}, String(s.liveSessions)),
+      h('td', { class: 'actions' }, edit, ' ', revoke));
+  });
+  const head = (['staff.name', 'staff.email', 'staff.role', 'staff.clinics', 'staff.status', 'staff.signIn', 'staff.sessions', 'actions'] as Key[])
+    .map((k) => h('th', { scope: 'col' }, text(k)));
+  const editing = staff.find((s) => s.id === editingStaff);
+  section.replaceChildren(
+    h('h2', { id: 'staff-h' }, text('staff.title')),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table', 'data-testid': 'staff-table' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows))),
+    editing ? staffForm(editing) : newStaffForm(),
+  );
+}
+
+// ---------------------------------------------------------------- API keys
+
+function renderKeys(section: HTMLElement): void {
+  const rows = keys.map((k) => {
+    const cell = h('td', { class: 'actions' });
+    if (!k.revokedAt) {
+      const revoke = h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-testid': 'key-revoke', 'aria-label': `${text('keys.revoke')}: ${k.name}` }, text('keys.revoke'));
+      revoke.addEventListener('click', () => {
+        void confirmAction(text('keys.revokeConfirm', { name: k.name })).then(async (ok) => {
+          if (!ok) return;
+          try {
+            await api('POST', `/staff/api/admin/api-keys/${k.id}/revoke`, {});
+            await reload();
+            const msg = text('keys.revokedDone', { name: k.name });
+            announce(msg);
+            setStatus(msg);
+          } catch (err) {
+            setStatus(text('failed', { reason: (err as Error).message }));
+          }
+        });
+      });
+      cell.append(revoke);
+    }
+    return h('tr', { 'data-key': k.name, 'data-revoked': String(Boolean(k.revokedAt)) },
+      h('td', {}, k.name), h('td', {}, h('code', {}, `${k.prefix}…`)), h('td', {}, when(k.createdAt)),
+      h('td', { 'data-testid': 'key-status' }, k.revokedAt ? text('keys.revokedAt', { when: when(k.revokedAt) }) : text('keys.active')), cell);
+  });
+  const head = (['keys.name', 'keys.prefix', 'keys.created', 'keys.status', 'actions'] as Key[]).map((k) => h('th', { scope: 'col' }, text(k)));
+
+  const box = problemBox();
+  const form = h('form', { class: 'form admin-form', 'data-testid': 'key-new', 'aria-labelledby': 'key-new-h' },
+    h('h3', { id: 'key-new-h' }, text('keys.new')),
+    field('keys.name', input('name', '', { required: true, maxlength: '100', 'data-testid': 'key-new-name' })),
+    box,
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'key-create' }, text('keys.create')),
+  );
+  submitting(form, box, async () => {
+    const name = (form.elements.namedItem('name') as HTMLInputElement).value.trim();
+    const r = await api<{ key: string }>('POST', '/staff/api/admin/api-keys', { name });
+    freshKey = { name, key: r.key };
+    return text('keys.shownOnce', { name });
+  });
+
+  let shown: HTMLElement | null = null;
+  if (freshKey) {
+    const value = h('input', { readonly: true, class: 'key-value', 'data-testid': 'key-value', 'aria-label': freshKey.name });
+    value.value = freshKey.key;
+    const copy = h('button', { type: 'button', class: 'btn btn-small' }, text('keys.copy'));
+    copy.addEventListener('click', () => {
+      value.select();
+      void navigator.clipboard?.writeText(value.value).then(() => announce(text('keys.copied')), () => undefined);
+    });
+    shown = h('div', { class: 'key-once', role: 'status', 'data-testid': 'key-once' }, h('p', {}, text('keys.shownOnce', { name: freshKey.name })), h('div', { class: 'row' }, value, copy));
+    // Shown once: gone from memory as soon as the page re-renders for anything else.
+    freshKey = null;
+  }
+  section.replaceChildren(
+    h('h2', { id: 'keys-h' }, text('keys.title')),
+    h('p', {}, text('keys.intro')),
+    ...(shown ? [shown] : []),
+    keys.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table', 'data-testid': 'keys-table' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows)))
+      : h('p', { class: 'empty' }, text('keys.empty')),
+    form,
+  );
+}
+
+// ---------------------------------------------------------------- page
+
+function renderChrome(): void {
+  document.title = `${text('title')} — Spreekkamer`;
+  document.getElementById('heading')!.textContent = text('title');
+  document.getElementById('nav')!.setAttribute('aria-label', text('nav.label'));
+  document.getElementById('nav-today')!.textContent = text('nav.today');
+  document.getElementById('nav-dashboard')!.textContent = text('nav.dashboard');
+  document.getElementById('nav-admin')!.textContent = text('nav.admin');
+  document.getElementById('logout')!.textContent = text('logout');
+  const sw = document.getElementById('lang-switch')!;
+  sw.textContent = text('lang.switch');
+  sw.setAttribute('lang', lang() === 'nl' ? 'en' : 'nl');
+  sw.setAttribute('aria-label', text('lang.switchLabel'));
+  if (me) document.getElementById('who')!.textContent = text('signedInAs', { name: me.name });
+}
+
+function render(): void {
+  renderChrome();
+  renderClinics(document.getElementById('clinics')!);
+  renderStaff(document.getElementById('staff')!);
+  renderKeys(document.getElementById('keys')!);
+}
+
+async function reload(): Promise<void> {
+  const [c, s, k] = await Promise.all([
+    api<{ clinics: Clinic[] }>('GET', '/staff/api/admin/clinics'),
+    api<{ staff: StaffMember[] }>('GET', '/staff/api/admin/staff'),
+    api<{ apiKeys: ApiKey[] }>('GET', '/staff/api/admin/api-keys'),
+  ]);
+  clinics = c.clinics;
+  staff = s.staff;
+  keys = k.apiKeys;
+  render();
+}
+
+function storedLang(): Lang {
+  try {
+    return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'nl';
+  } catch {
+    return 'nl';
+  }
+}
+
+async function main(): Promise<void> {
+  setLang(storedLang());
+  renderChrome();
+  document.getElementById('lang-switch')!.addEventListener('click', () => {
+    const next: Lang = lang() === 'nl' ? 'en' : 'nl';
+    try {
+      localStorage.setItem(LANG_KEY, next);
+    } catch {
+      // Private mode: not remembered.
+    }
+    setLang(next);
+    render();
+  });
+  document.getElementById('logout')!.addEventListener('click', () => {
+    void api('POST', '/staff/api/logout', {}).finally(() => location.assign('/staff/login'));
+  });
+  const app = document.getElementById('app')!;
+  try {
+    const who = await api<{ staff: Me; csrfToken: string }>('GET', '/staff/api/me');
+    me = who.staff;
+    csrf = who.csrfToken;
+    await reload();
+    setStatus('');
+    app.dataset.state = 'ready';
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      setStatus(text('loadFailed'));
+      app.dataset.state = 'error';
+    }
+  }
+}
+
+void main();
