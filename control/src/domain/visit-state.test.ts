@@ -26,6 +26,8 @@ describe('visit state machine', () => {
     ['scheduled', 'expire', 'expired'],
     ['waiting', 'expire', 'expired'],
     ['expired', 'expire', 'expired'],
+    ['scheduled', 'mark_no_show', 'no_show'],
+    ['no_show', 'mark_no_show', 'no_show'],
   ];
 
   it.each(allowed)('%s --%s--> %s', (from, event, to) => {
@@ -69,7 +71,14 @@ describe('visit state machine', () => {
     expect(() => transition('in_consult', 'cancel')).toThrow(InvalidTransition);
   });
 
-  it('knows the open consult states', () => {
+  it('marks a no-show only before arrival, and a no-show is final', () => {
+    expect(() => transition('waiting', 'mark_no_show')).toThrow(/a visit that is waiting/);
+    expect(() => transition('in_consult', 'mark_no_show')).toThrow(InvalidTransition);
+    expect(() => transition('no_show', 'arrive')).toThrow(InvalidTransition);
+    expect(isFinal('no_show')).toBe(true);
+  });
+
+    it('knows the open consult states', () => {
     expect(VISIT_STATES.filter(isOpenConsult)).toEqual(['admitted', 'in_consult', 'dropped']);
   });
 });

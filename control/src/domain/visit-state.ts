@@ -14,19 +14,22 @@
  * - Repeats that describe what is already true are no-ops, so retries and a second tab are
  *   harmless: arrive in waiting, media_up in in_consult, drop in dropped, end in ended,
  *   cancel in cancelled, expire in expired.
+ * - `mark_no_show` (the assistant, on the dashboard) only from `scheduled`: a patient who
+ *   started the visit has shown up, even if their browser is gone now; that visit is ended
+ *   or gets a fallback call instead. `no_show` is final: the link dies with it.
  * - Everything else throws InvalidTransition (HTTP layers map it to 409 `invalid_state`).
  */
 import type { VisitState } from '../realtime/protocol.js';
 
 export type { VisitState };
 
-export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire';
+export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire' | 'mark_no_show';
 
 export const VISIT_STATES: readonly VisitState[] = [
-  'scheduled', 'waiting', 'admitted', 'in_consult', 'dropped', 'ended', 'cancelled', 'expired',
+  'scheduled', 'waiting', 'admitted', 'in_consult', 'dropped', 'ended', 'cancelled', 'expired', 'no_show',
 ];
 
-export const VISIT_EVENTS: readonly VisitEvent[] = ['arrive', 'admit', 'media_up', 'drop', 'end', 'cancel', 'expire'];
+export const VISIT_EVENTS: readonly VisitEvent[] = ['arrive', 'admit', 'media_up', 'drop', 'end', 'cancel', 'expire', 'mark_no_show'];
 
 const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   arrive: { scheduled: 'waiting', waiting: 'waiting' },
@@ -36,6 +39,7 @@ const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   end: { waiting: 'ended', admitted: 'ended', in_consult: 'ended', dropped: 'ended', ended: 'ended' },
   cancel: { scheduled: 'cancelled', waiting: 'cancelled', cancelled: 'cancelled' },
   expire: { scheduled: 'expired', waiting: 'expired', expired: 'expired' },
+  mark_no_show: { scheduled: 'no_show', no_show: 'no_show' },
 };
 
 export class InvalidTransition extends Error {
@@ -60,7 +64,7 @@ export function canTransition(state: VisitState, event: VisitEvent): boolean {
 }
 
 const OPEN: ReadonlySet<VisitState> = new Set<VisitState>(['admitted', 'in_consult', 'dropped']);
-const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(['ended', 'cancelled', 'expired']);
+const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(['ended', 'cancelled', 'expired', 'no_show']);
 
 /** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
 export function isOpenConsult(state: VisitState): boolean {

@@ -1,0 +1,211 @@
+/**
+ * The assistant's dashboard cards: one per appointment of a clinic's day, read from
+ * PostgreSQL (the truth) plus Redis (who is connected, a device test running now). A card
+ * carries the patient's name (or initials, by clinic setting) and never contact data.
+ */
+import type { DataSource } from 'typeorm';
+import type { RedisClientType } from 'redis';
+import type { Hub } from '../realtime/hub.js';
+import type { VisitState } from '../realtime/protocol.js';
+import { latestQuality } from '../quality/store.js';
+import { failedMessages } from '../notify/failed.js';
+
+export type CardStatus =
+  | 'not_arrived'
+  | 'testing'
+  | 'waiting'
+  | 'in_consult'
+  | 'dropped'
+  | 'ended'
+  | 'no_show'
+  | 'expired'
+  | 'phone'
+  | 'cancelled';
+
+export interface DashboardCard {
+  id: string;
+  clinicId: string;
+  clinicianId: string;
+  clinicianName: string;
+  /** The clinic's calendar day of the appointment (YYYY-MM-DD). */
+  day: string;
+  start: string;
+  durationMinutes: number;
+  /** Full name, or initials when the clinic shows initials only. */
+  displayName: string;
+  status: CardStatus;
+  visitState: VisitState;
+  waitingSince: string | null;
+  /** Device-test outcome: the server's network grade, and whether camera and microphone worked. */
+  deviceTest: { grade: 'good' | 'fair' | 'poor' | null; camera: boolean | null; microphone: boolean | null; at: string | null } | null;
+  language: 'nl' | 'en';
+  interpreter: boolean;
+  companion: boolean;
+  /** Who has a live connection now. */
+  present: { patient: boolean; guests: number; clinician: boolean };
+  /** Patient messages (invitation, reminders) that failed for good and were not sent later. */
+  failedMessages: Array<{ kind: string; channel: string }>;
+  /** Latest live call quality (the patient's when measured, else the worst), fresh only. */
+  quality: { grade: 'good' | 'fair' | 'poor'; role: string } | null;
+  /** An open fallback-call task. */
+  callbackOpen: boolean;
+}
+
+const TESTING_TTL_SECONDS = 45;
+const testingKey = (appointmentId: string) => `spk:device-testing:${appointmentId}`;
+
+/** The relay says a device test (network test through Janus) started or stopped. */
+export async function noteDeviceTest(hub: Hub, appointmentId: string, running: boolean): Promise<void> {
+  if (running) await hub.redis.set(testingKey(appointmentId), '1', { EX: TESTING_TTL_SECONDS });
+  else if ((await hub.redis.del(testingKey(appointmentId))) === 0) return;
+  await hub.tellClinicOf(appointmentId);
+}
+
+const SELECT = `
+  SELECT a.id, a.clinic_id, a.clinician_id, s.name AS clinician_name, a.start, a.duration_minutes,
+         a.patient_name, a.language, a.flags, c.initials_only,
+         to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD') AS day,
+         v.state, v.waiting_since, v.device_test, v.device_tested_at, v.companion,
+         p.id AS patient_participant_id,
+         ARRAY(SELECT g.id FROM participant g WHERE g.appointment_id = a.id AND g.kind = 'guest' AND g.revoked_at IS NULL) AS guest_ids,
+         EXISTS (SELECT 1 FROM callback_task ct WHERE ct.appointment_id = a.id AND ct.done_at IS NULL) AS callback_open
+    FROM appointment a
+    JOIN clinic c ON c.id = a.clinic_id
+    JOIN visit v ON v.appointment_id = a.id
+    JOIN staff s ON s.id = a.clinician_id
+    LEFT JOIN participant p ON p.appointment_id = a.id AND p.kind = 'patient'`;
+
+/** Every card of a clinic's day (`day` YYYY-MM-DD in the clinic's time zone), by start time. */
+export async function cardsOfDay(ds: DataSource, hub: Hub, clinicId: string, day: string): Promise<DashboardCard[]> {
+  const rows = (await ds.query(
+    `${SELECT}
+      WHERE a.clinic_id = $1 AND v.state <> 'cancelled'
+        AND a.start >= ($2::date)::timestamp AT TIME ZONE c.timezone
+        AND a.start < ($2::date + 1)::timestamp AT TIME ZONE c.timezone
+      ORDER BY a.start, a.id`,
+    [clinicId, day],
+  )) as Row[];
+  return present(ds, hub.redis, rows);
+}
+
+/** One card, whatever its day (the dashboard drops cards of other days). */
+export async function cardOf(ds: DataSource, hub: Hub, appointmentId: string): Promise<DashboardCard | null> {
+  const rows = (await ds.query(`${SELECT} WHERE a.id = $1`, [appointmentId])) as Row[];
+  const [card] = await present(ds, hub.redis, rows);
+  return card ?? null;
+}
+
+interface Row {
+  id: string;
+  clinic_id: string;
+  clinician_id: string;
+  clinician_name: string;
+  start: Date;
+  duration_minutes: number;
+  patient_name: string;
+  language: 'nl' | 'en';
+  flags: Record<string, unknown> | null;
+  initials_only: boolean;
+  day: string;
+  state: VisitState | 'cancelled';
+  waiting_since: Date | null;
+  device_test: any;
+  device_tested_at: Date | null;
+  companion: boolean;
+  patient_participant_id: string | null;
+  guest_ids: string[];
+  callback_open: boolean;
+}
+
+const WORST = { good: 0, fair: 1, poor: 2 } as const;
+
+async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Promise<DashboardCard[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  // One round trip for every presence and device-test key of the day.
+  const keys: string[] = [];
+  for (const r of rows) {
+    keys.push(testingKey(r.id), `spk:presence:staff:${r.clinician_id}`);
+    if (r.patient_participant_id) keys.push(`spk:presence:${r.patient_participant_id}`);
+    for (const g of r.guest_ids ?? []) keys.push(`spk:presence:${g}`);
+  }
+  const [values, quality, failed] = await Promise.all([redis.mGet(keys), latestQuality(redis, ids), failedMessages(ds, ids)]);
+  const live = new Set(keys.filter((_, i) => values[i] != null));
+  return rows.map((r) => {
+    const testing = live.has(testingKey(r.id));
+    const dt = r.device_test;
+    return {
+      id: r.id,
+      clinicId: r.clinic_id,
+      clinicianId: r.clinician_id,
+      clinicianName: r.clinician_name,
+      day: r.day,
+      start: new Date(r.start).toISOString(),
+      durationMinutes: Number(r.duration_minutes),
+      displayName: r.initials_only ? initialsOf(r.patient_name) : r.patient_name,
+      status: statusOf(r.state, testing, r.callback_open),
+      visitState: r.state as VisitState,
+      waitingSince: r.waiting_since ? new Date(r.waiting_since).toISOString() : null,
+      deviceTest: dt
+        ? {
+            grade: dt.network?.grade ?? null,
+            camera: typeof dt.camera === 'string' ? dt.camera === 'ok' : typeof dt.camera === 'boolean' ? dt.camera : null,
+            microphone:
+              typeof dt.microphone === 'string' ? dt.microphone === 'ok' : typeof dt.microphone === 'boolean' ? dt.microphone : null,
+            at: r.device_tested_at ? new Date(r.device_tested_at).toISOString() : null,
+          }
+        : null,
+      language: r.language,
+      interpreter: r.flags?.interpreter === true,
+      companion: Boolean(r.companion),
+      present: {
+        patient: r.patient_participant_id ? live.has(`spk:presence:${r.patient_participant_id}`) : false,
+        guests: (r.guest_ids ?? []).filter((g) => live.has(`spk:presence:${g}`)).length,
+        clinician: live.has(`spk:presence:staff:${r.clinician_id}`),
+      },
+      failedMessages: (failed.get(r.id) ?? []).map((f) => ({ kind: f.kind, channel: f.channel })),
+      quality: pickQuality(quality.get(r.id) ?? []),
+      callbackOpen: Boolean(r.callback_open),
+    };
+  });
+}
+
+function pickQuality(list: Array<{ role: string; grade: 'good' | 'fair' | 'poor' }>): DashboardCard['quality'] {
+  const patient = list.find((q) => q.role === 'patient');
+  const pick = patient ?? [...list].sort((a, b) => WORST[b.grade] - WORST[a.grade])[0];
+  return pick ? { grade: pick.grade, role: pick.role } : null;
+}
+
+export function statusOf(state: VisitState | 'cancelled', testing: boolean, callbackOpen: boolean): CardStatus {
+  if (state === 'cancelled') return 'cancelled';
+  if (callbackOpen && state !== 'admitted' && state !== 'in_consult') return 'phone';
+  switch (state) {
+    case 'scheduled':
+      return testing ? 'testing' : 'not_arrived';
+    case 'waiting':
+      return 'waiting';
+    case 'admitted':
+    case 'in_consult':
+      return 'in_consult';
+    default:
+      return state;
+  }
+}
+
+const PARTICLES = new Set(['de', 'der', 'den', 'van', 'von', 'het', 'ten', 'ter', "'t", 'te', 'la', 'le', 'du', 'op', 'in']);
+const TITLES = /^(mevrouw|meneer|mevr|mw|dhr|mr|mrs|ms|dr|prof|ir|drs)\.?$/i;
+
+/** "Mevrouw J. de Vries" → "J.V." — titles and particles dropped. */
+export function initialsOf(name: string): string {
+  const letters = name
+    .split(/\s+/)
+    .filter((w) => w && !TITLES.test(w) && !PARTICLES.has(w.toLowerCase()))
+    .map((w) => w.replace(/^[^\p{L}]+/u, '').charAt(0).toUpperCase())
+    .filter(Boolean);
+  return letters.length ? `${letters.join('.')}.` : '?';
+}
+
+/** Today (YYYY-MM-DD) in a time zone. */
+export function todayIn(timeZone: string, now = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}

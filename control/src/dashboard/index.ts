@@ -1,0 +1,28 @@
+/**
+ * The assistant's live waiting-room dashboard: API (routes.ts), live feed (feed.ts), cards
+ * (cards.ts) and the dashboard's own commands (commands.ts). See docs/dashboard.md.
+ */
+import type { DataSource } from 'typeorm';
+import type { ClinicResolver } from '../realtime/hub.js';
+
+export { createDashboardRouter } from './routes.js';
+export { DashboardFeed, DASHBOARD_WS_PATH } from './feed.js';
+export { noteDeviceTest } from './cards.js';
+
+/** A visit that started waiting this recently counts as an arrival (the cue plays). */
+const ARRIVAL_WINDOW_SECONDS = 10;
+
+/** How the hub finds the clinic of a visit, so every visit change reaches its dashboards. */
+export function visitClinicResolver(ds: DataSource): ClinicResolver {
+  return async (appointmentId) => {
+    const rows = (await ds.query(
+      `SELECT a.clinic_id,
+              (v.state = 'waiting' AND v.waiting_since > now() - make_interval(secs => $2)) AS arrived
+         FROM appointment a JOIN visit v ON v.appointment_id = a.id
+        WHERE a.id = $1`,
+      [appointmentId, ARRIVAL_WINDOW_SECONDS],
+    )) as Array<{ clinic_id: string; arrived: boolean }>;
+    const r = rows[0];
+    return r ? { clinicId: r.clinic_id, arrived: Boolean(r.arrived) } : null;
+  };
+}

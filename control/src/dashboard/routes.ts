@@ -1,0 +1,143 @@
+/**
+ * The assistant's dashboard API (internal listener only, signed-in assistants and admins of
+ * the clinic; writes need the CSRF token like every staff write):
+ *
+ *   GET  /staff/api/dashboard?clinic=CODE[&date=YYYY-MM-DD]  lanes per clinician, a card each
+ *   GET  /staff/api/dashboard/clinics                         the clinics this person may watch
+ *   GET  /staff/api/dashboard/cards/:id                       one card again
+ *   POST /staff/api/appointments/:id/no-show                  mark a no-show (audited)
+ *   POST /staff/api/appointments/:id/notify-clinician         "please look at this patient"
+ *   POST /staff/api/appointments/:id/link                     the patient link, for copying (audited)
+ *
+ * Chat, the clinic's delay message and the fallback call have their own routes (staff/, callbacks).
+ */
+import Router from '@koa/router';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Hub } from '../realtime/hub.js';
+import type { StaffSession } from '../staff/sessions.js';
+import { staffAuth } from '../staff/auth.js';
+import { HttpError, fromZodError } from '../http/errors.js';
+import { recordAudit } from '../domain/audit.js';
+import { cardOf, cardsOfDay, todayIn, type DashboardCard } from './cards.js';
+import { copyPatientLink, loadForDashboard, markNoShow, mayUseDashboard } from './commands.js';
+
+const DashboardQuery = z
+  .object({
+    clinic: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a clinic code (a-z, 0-9, -)'),
+    date: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date')
+      .optional(),
+  })
+  .strict();
+const Uuid = z.string().uuid();
+
+export interface DashboardRouteDeps {
+  ds: DataSource;
+  config: Config;
+  hub: Hub;
+}
+
+export function createDashboardRouter(deps: DashboardRouteDeps): Router {
+  const { ds, config, hub } = deps;
+  const router = new Router({ prefix: '/staff/api' });
+  const auth = staffAuth(ds);
+
+  router.get('/dashboard', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const query = DashboardQuery.safeParse(ctx.query);
+    if (!query.success) throw fromZodError(query.error, ctx.query);
+    const rows = (await ds.query(
+      `SELECT id, code, name, timezone, initials_only, delay_message FROM clinic WHERE code = $1`,
+      [query.data.clinic],
+    )) as Array<{ id: string; code: string; name: string; timezone: string; initials_only: boolean; delay_message: string | null }>;
+    const clinic = rows[0];
+    if (!clinic) throw new HttpError(404, 'not_found', 'no such clinic', 'clinic');
+    if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'forbidden', 'this clinic is not one of yours', 'clinic');
+    const day = query.data.date ?? todayIn(clinic.timezone);
+    const [cards, delays] = await Promise.all([
+      cardsOfDay(ds, hub, clinic.id, day),
+      ds.query(`SELECT staff_id, delay_message FROM staff_clinic WHERE clinic_id = $1 AND delay_message IS NOT NULL`, [clinic.id]) as Promise<
+        Array<{ staff_id: string; delay_message: string }>
+      >,
+    ]);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      serverTime: new Date().toISOString(),
+      date: day,
+      clinic: { code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
+      lanes: lanesOf(cards, new Map(delays.map((d) => [d.staff_id, d.delay_message]))),
+    };
+  });
+
+  /** The clinics whose dashboard this staff member may open (the page's clinic picker). */
+  router.get('/dashboard/clinics', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const rows = (await ds.query(`SELECT id, code, name FROM clinic WHERE id = ANY($1::uuid[]) ORDER BY name, code`, [staff.clinicIds])) as Array<{
+      id: string;
+      code: string;
+      name: string;
+    }>;
+    ctx.body = { clinics: rows.filter((r) => mayUseDashboard(staff, r.id)).map((r) => ({ code: r.code, name: r.name })) };
+  });
+
+  router.get('/dashboard/cards/:id', auth, async (ctx) => {
+    const c = await loadForDashboard(ds, parseId(ctx.params.id), ctx.state.staff);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { card: await cardOf(ds, hub, c.appointmentId) };
+  });
+
+  router.post('/appointments/:id/no-show', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const id = parseId(ctx.params.id);
+    const r = await markNoShow(ds, id, staff);
+    if (r.changed) await hub.publish(id, { kind: 'changed' });
+    ctx.body = { card: await cardOf(ds, hub, id) };
+  });
+
+  router.post('/appointments/:id/notify-clinician', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const c = await loadForDashboard(ds, parseId(ctx.params.id), staff);
+    await recordAudit(ds.manager, { actorKind: 'staff', actorId: staff.id, action: 'clinician_notified', appointmentId: c.appointmentId });
+    await hub.publishClinic(c.clinicId, {
+      kind: 'clinician-notified',
+      appointmentId: c.appointmentId,
+      clinicianId: c.clinicianId,
+      fromStaffId: staff.id,
+    });
+    ctx.body = { notified: true };
+  });
+
+  router.post('/appointments/:id/link', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const c = await loadForDashboard(ds, parseId(ctx.params.id), staff);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { link: await copyPatientLink(ds, config, c, staff) };
+  });
+
+  return router;
+}
+
+/** Cards grouped per clinician, lanes in the order of their first appointment. */
+/** `delays`: each clinician's own delay message (shown in their patients' waiting rooms). */
+export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, string> = new Map()) {
+  const lanes = new Map<string, { clinicianId: string; clinicianName: string; delayMessage: string | null; cards: DashboardCard[] }>();
+  for (const card of cards) {
+    let lane = lanes.get(card.clinicianId);
+    if (!lane) {
+      lane = { clinicianId: card.clinicianId, clinicianName: card.clinicianName, delayMessage: delays.get(card.clinicianId) ?? null, cards: [] };
+      lanes.set(card.clinicianId, lane);
+    }
+    lane.cards.push(card);
+  }
+  return [...lanes.values()];
+}
+
+function parseId(id: string | undefined): string {
+  const parsed = Uuid.safeParse(id);
+  if (!parsed.success) throw new HttpError(404, 'not_found', 'no such appointment');
+  return parsed.data;
+}
