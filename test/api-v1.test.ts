@@ -340,6 +340,66 @@ describe('GET /api/v1/appointments/:id', () => {
   });
 });
 
+describe('third-party links: /api/v1/appointments/:id/participants', () => {
+  it('creates an interpreter link, lists it, and revokes it (the link dies; audit)', async () => {
+    const made = await call('POST', '/appointments', validBody());
+    const res = await call('POST', `/appointments/${made.body.id}/participants`, { role: 'interpreter' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ role: 'interpreter', revokedAt: null });
+    expect(res.body.link).toMatch(new RegExp(`^${config.publicBaseUrl}/p/[A-Za-z0-9_-]{20,}$`));
+    expect(res.body.link).not.toBe(made.body.patientLink);
+    const token = res.body.link.split('/p/')[1];
+    const found = await findParticipantByToken(db.ds, token);
+    expect(found?.participant.kind).toBe('guest');
+    expect(found?.participant.appointmentId).toBe(made.body.id);
+
+    const list = await call('GET', `/appointments/${made.body.id}/participants`);
+    expect(list.status).toBe(200);
+    expect(list.body.participants).toEqual([res.body]);
+
+    const del = await call('DELETE', `/appointments/${made.body.id}/participants/${res.body.id}`);
+    expect(del.status).toBe(204);
+    expect(await findParticipantByToken(db.ds, token)).toBeNull();
+    expect((await call('DELETE', `/appointments/${made.body.id}/participants/${res.body.id}`)).status).toBe(204);
+    const audit = (await db.ds.query(
+      `SELECT action, actor_kind FROM audit_event WHERE appointment_id = $1 AND action LIKE 'guest.%' ORDER BY id`,
+      [made.body.id],
+    )) as Array<{ action: string; actor_kind: string }>;
+    expect(audit).toEqual([
+      { action: 'guest.invited', actor_kind: 'integration' },
+      { action: 'guest.revoked', actor_kind: 'integration' },
+    ]);
+  });
+
+  it('refuses a bad role (400 naming it), a third live link (409), cancelled appointments (409), strangers (404)', async () => {
+    const made = await call('POST', '/appointments', validBody());
+    const before = await count('participant');
+    for (const body of [{}, { role: 'surgeon' }, { role: 'family', name: 'Oma' }]) {
+      const bad = await call('POST', `/appointments/${made.body.id}/participants`, body);
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.body.error.field ?? bad.body.error.message).toMatch(/role|name/);
+    }
+    expect(await count('participant')).toBe(before);
+    expect((await call('POST', `/appointments/${made.body.id}/participants`, { role: 'family' })).status).toBe(201);
+    expect((await call('POST', `/appointments/${made.body.id}/participants`, { role: 'colleague' })).status).toBe(201);
+    const third = await call('POST', `/appointments/${made.body.id}/participants`, { role: 'interpreter' });
+    expect(third.status).toBe(409);
+
+    const cancelled = await call('POST', '/appointments', validBody());
+    await call('DELETE', `/appointments/${cancelled.body.id}`);
+    expect((await call('POST', `/appointments/${cancelled.body.id}/participants`, { role: 'family' })).status).toBe(409);
+
+    const other = await buildIntegration(db.ds);
+    const theirs = await buildAppointment(db.ds, config, { clinic, clinician, integration: other.integration });
+    expect((await call('POST', `/appointments/${theirs.appointment.id}/participants`, { role: 'family' })).status).toBe(404);
+    expect((await call('GET', `/appointments/${theirs.appointment.id}/participants`)).status).toBe(404);
+    expect((await call('DELETE', `/appointments/${made.body.id}/participants/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    const put = await call('PUT', `/appointments/${made.body.id}/participants`, {});
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+  });
+});
+
 describe('authentication', () => {
   it('refuses missing, wrong, malformed and revoked keys with 401', async () => {
     const revoked = await buildIntegration(db.ds);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClient } from 'redis';
 import { startStack, type ControlPlane, type Stack } from './support/stack.js';
-import { seedClinic, type SeededClinic } from './support/scenario.js';
+import { createAppointmentViaApi, seedClinic, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 
 let stack: Stack;
@@ -122,12 +122,29 @@ describe('chat', () => {
       await staffSocket.close();
       const stranger = await staffSignIn(stack.control.internalUrl, other.clinician.email, other.clinician.password);
       const strangerApi = staffApi(stack.control.internalUrl, stranger);
-      expect((await strangerApi(`/appointments/${a.id}/chat`)).status).toBe(404);
-      expect((await strangerApi(`/appointments/${a.id}/chat`, { method: 'POST', body: { text: 'hoi' } })).status).toBe(404);
+      // Another clinic's clinician: refused outright (issue 4: 403 on another clinic's data).
+      expect((await strangerApi(`/appointments/${a.id}/chat`)).status).toBe(403);
+      expect((await strangerApi(`/appointments/${a.id}/chat`, { method: 'POST', body: { text: 'hoi' } })).status).toBe(403);
       expect(await redis.lLen(`spk:chat:${a.id}`)).toBe(0);
     } finally {
       await patient.close();
     }
+  });
+
+  test('cancelled by the EHR while the patient waits: their page hears it at once', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const patient = await RelayClient.open(stack.control.publicUrl);
+    await patient.request({ t: 'hello', token: tokenOf(a.patientLink) });
+    await patient.request({ t: 'start-visit' });
+    const since = patient.pushes.length;
+    const res = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${a.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${seeded.apiKey}` },
+    });
+    expect(res.status).toBe(200);
+    const pushed = await patient.waitFor((m) => m.t === 'state' && m.state.visitState === 'cancelled', 3000, since);
+    expect(pushed.state.visitState).toBe('cancelled');
+    await patient.close();
   });
 
   test('the chat of a cancelled appointment is swept away', async () => {
@@ -192,7 +209,7 @@ describe('delay message', () => {
       await patient.waitFor((m) => m.t === 'state' && m.state.delayMessage === null, 5000, since2);
 
       expect((await api(`/clinics/${seeded.clinicCode}/delay-message`, { method: 'PUT', body: { message: 'x' }, csrf: false })).status).toBe(403);
-      expect((await api(`/clinics/${other.clinicCode}/delay-message`, { method: 'PUT', body: { message: 'x' } })).status).toBe(404);
+      expect((await api(`/clinics/${other.clinicCode}/delay-message`, { method: 'PUT', body: { message: 'x' } })).status).toBe(403);
       expect((await api(`/clinics/${seeded.clinicCode}/delay-message`, { method: 'PUT', body: { message: 'x'.repeat(501) } })).status).toBe(400);
       expect((await api(`/clinics/${seeded.clinicCode}/delay-message`, { method: 'PUT', body: {} })).status).toBe(400);
     } finally {

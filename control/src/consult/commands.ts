@@ -9,6 +9,7 @@ import { loadConsult, OPEN_CONSULT, type ConsultContext } from './context.js';
 import { windowsFor } from './windows.js';
 import { transition, type VisitEvent } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
+import { observeWait } from '../metrics/registry.js';
 
 export class ConsultError extends Error {
   constructor(
@@ -133,6 +134,7 @@ export async function admitPatient(
       set: { admitted_at: now, admitted_by: staff.id },
       audit: 'admission',
     });
+    observeWait(c.clinicId, c.waitingSince, now);
     return { changed: true, state };
   });
 }
@@ -144,15 +146,46 @@ export async function endConsult(ds: DataSource, appointmentId: string, staff: S
     if (c.state === 'ended') return { changed: false, state: c.state, context: c };
     if (c.state === 'cancelled' || c.state === 'expired') throw new ConsultError('invalid_state', `the visit is ${c.state}`);
     const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
-      set: { ended_at: now, ended_by: staff.id },
+      set: { ended_at: now, ended_by: staff.id, ended_reason: 'clinician' },
       audit: 'consult_end',
     });
-    // Kill the patient's and guests' links.
-    await m.query(
-      `UPDATE participant SET revoked_at = $2 WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`,
-      [c.appointmentId, now],
-    );
+    await revokeLinks(m, c.appointmentId, now);
     return { changed: true, state, context: c };
+  });
+}
+
+/** Kill the patient's and guests' links (the consult is over). */
+async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): Promise<void> {
+  await m.query(
+    `UPDATE participant SET revoked_at = $2 WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`,
+    [appointmentId, now],
+  );
+}
+
+/** The clinician who holds this consult (not a colleague, not an assistant). */
+export function isConsultClinician(staff: StaffIdentity, c: ConsultContext): boolean {
+  return c.clinicianId === staff.id;
+}
+
+/**
+ * Switch to phone: the video consult ends with outcome `phone_fallback` (ended_reason
+ * 'phone'), the links die like at any end, and the caller creates the callback task. From a
+ * waiting room too: the clinician may decide to call instead of admitting.
+ */
+export async function switchToPhone(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
+    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult switches to phone');
+    if (c.state === 'ended' && c.endedReason === 'phone') return { changed: false, state: c.state, context: c };
+    if (c.state === 'ended') throw new ConsultError('ended', 'the consult has already ended');
+    if (c.state !== 'waiting' && !OPEN_CONSULT.has(c.state)) throw new ConsultError('invalid_state', `the visit is ${c.state}`);
+    const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
+      set: { ended_at: now, ended_by: staff.id, ended_reason: 'phone' },
+      audit: 'phone_fallback',
+      data: { outcome: 'phone_fallback' },
+    });
+    await revokeLinks(m, c.appointmentId, now);
+    return { changed: true, state, context: { ...c, state, endedReason: 'phone' as const } };
   });
 }
 

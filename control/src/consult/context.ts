@@ -25,20 +25,30 @@ export interface ConsultContext {
   state: VisitState;
   roomId: number;
   waitingSince: Date | null;
-  /** The clinic's delay message, when the clinic runs late. */
+  /** The delay message when the consult hour runs late: the clinician's own, else the clinic's. */
   delayMessage: string | null;
   /** The patient said someone is with them. */
   companion: boolean;
+  /** How the consult ended ('phone': switched to a phone call); null while it is not over. */
+  endedReason: 'clinician' | 'phone' | null;
+  /** The last two digits of the patient's phone number (for "we will call you on …78"). */
+  phoneEnding: string | null;
+  /** An open task on the callback list (control/src/callbacks): the patient is told a call is coming. */
+  callbackPending: boolean;
 }
 
 const SELECT = `
   SELECT a.id AS appointment_id, a.start, a.duration_minutes, a.clinician_id, a.cancelled_at, a.language,
+         right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2) AS phone_ending,
          c.id AS clinic_id, c.name AS clinic_name, c.helpdesk_phone, c.waiting_room_opens_minutes,
-         c.link_grace_minutes, c.assistants_may_admit, c.delay_message,
-         v.id AS visit_id, v.state, v.room_id, v.waiting_since, v.companion
+         c.link_grace_minutes, c.assistants_may_admit,
+         coalesce(sc.delay_message, c.delay_message) AS delay_message,
+         v.id AS visit_id, v.state, v.room_id, v.waiting_since, v.companion, v.ended_reason,
+         EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.done_at IS NULL) AS callback_pending
     FROM appointment a
     JOIN clinic c ON c.id = a.clinic_id
     JOIN visit v ON v.appointment_id = a.id
+    LEFT JOIN staff_clinic sc ON sc.staff_id = a.clinician_id AND sc.clinic_id = a.clinic_id
    WHERE a.id = $1`;
 
 export async function loadConsult(
@@ -68,13 +78,17 @@ export async function loadConsult(
     waitingSince: r.waiting_since ? new Date(r.waiting_since) : null,
     delayMessage: r.delay_message ?? null,
     companion: Boolean(r.companion),
+    endedReason: r.ended_reason ?? null,
+    phoneEnding: r.phone_ending ? String(r.phone_ending) : null,
+    callbackPending: Boolean(r.callback_pending),
   };
 }
 
 export const OPEN_CONSULT: ReadonlySet<VisitState> = new Set(['admitted', 'in_consult', 'dropped']);
 
 /** What a participant's browser is told. The server clock decides; `now` is passed in. */
-export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'staff'): StateSnapshot {
+/** `guest`: a third party's link, told the same as the patient but nothing of the patient's. */
+export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest' | 'staff'): StateSnapshot {
   const w = windowsFor(c);
   const phase: TimePhase = w.phase(now);
   const open = OPEN_CONSULT.has(c.state);
@@ -89,6 +103,9 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'staff'
     delayMessage: c.delayMessage,
     companion: c.companion,
     deviceTestAllowed: deviceTestAllowedFor(c, now),
+    endedReason: c.state === 'ended' ? c.endedReason : null,
+    phoneEnding: role !== 'guest' && ((c.state === 'ended' && c.endedReason === 'phone') || c.callbackPending) ? c.phoneEnding : null,
+    callbackPending: role !== 'guest' && c.callbackPending,
   };
 }
 

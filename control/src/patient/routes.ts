@@ -39,8 +39,10 @@ export function createPatientRouter(deps: { ds: DataSource; linkGuesses: Failure
       start: c.start.toISOString(),
       durationMinutes: c.durationMinutes,
       language: p.language ?? c.language,
+      // A third party's link (interpreter, colleague, family) gets the guest page.
+      participant: { kind: p.kind === 'guest' ? 'guest' : 'patient', guestRole: p.guestRole ?? null },
       // A revoked link (consult ended, appointment cancelled) still tells the patient why.
-      state: snapshot(c, new Date(), 'patient'),
+      state: snapshot(c, new Date(), p.kind === 'guest' ? 'guest' : 'patient'),
     };
   });
 

@@ -21,6 +21,69 @@ export interface TodayAppointment {
   online: boolean;
   /** The signed-in clinician's own appointment (not a colleague's). */
   mine?: boolean;
+  /** How an ended consult ended ('phone': continued by phone). */
+  endedReason?: 'clinician' | 'phone' | null;
+  /** The patient's latest live call quality, while the consult runs. */
+  quality?: 'good' | 'fair' | 'poor' | null;
+}
+
+export type IdentityMethod = 'id_document' | 'bsn_details' | 'known' | 'not_verified';
+
+/** The KNMG panel, as sent and as stored (control/src/consult/record.ts). */
+export interface ConsultRecordInput {
+  identityMethod: IdentityMethod;
+  patientSide: string[];
+  clinicSide: string[];
+  othersConsent: boolean | null;
+  consentVideo: boolean;
+  fallbackExplained: boolean;
+  note: string | null;
+}
+
+export interface ConsultRecord extends ConsultRecordInput {
+  identityPhysicallyVerified: boolean;
+  recordedAt: string;
+  updatedAt: string;
+}
+
+export type GuestRole = 'interpreter' | 'colleague' | 'family';
+
+export interface Guest {
+  id: string;
+  role: GuestRole;
+  link: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** control/src/consult/report.ts */
+export interface ConsultReport {
+  appointmentId: string;
+  status: string;
+  scheduledStart: string;
+  durationMinutes: number;
+  clinician: { id: string; name: string };
+  times: {
+    waitingSince: string | null;
+    admittedAt: string | null;
+    consultStartedAt: string | null;
+    endedAt: string | null;
+    waitedSeconds: number | null;
+    consultSeconds: number | null;
+  };
+  participants: Array<
+    | { role: 'patient'; joined: boolean; companion: boolean }
+    | { role: 'clinician'; id: string; name: string }
+    | { role: 'guest'; guestRole: GuestRole; invitedAt: string; joined: boolean; revokedAt: string | null }
+  >;
+  identity: { method: IdentityMethod; physicallyVerified: boolean } | null;
+  presence: { patientSide: string[]; clinicSide: string[]; othersConsent: boolean | null } | null;
+  consent: { video: boolean; fallbackExplained: boolean } | null;
+  note: string | null;
+  record: { recordedAt: string; updatedAt: string } | null;
+  connection: { drops: number; rejoins: number; events: Array<{ at: string; event: 'drop' | 'rejoin' }> };
+  fallback: { kind: 'phone'; at: string } | null;
+  endedBy: 'clinician' | 'phone' | null;
 }
 
 export class ApiError extends Error {
@@ -41,7 +104,7 @@ export function setCsrf(token: string): void {
 }
 
 /** JSON call; non-2xx becomes an ApiError with the server's `{error:{code,message}}`. */
-export async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
@@ -78,3 +141,14 @@ export const endConsult = (id: string): Promise<unknown> =>
   call('POST', `/staff/api/appointments/${encodeURIComponent(id)}/end`, {});
 export const login = (email: string, password: string): Promise<{ staff: Staff; csrfToken: string }> =>
   call('POST', '/staff/api/login', { email, password });
+
+const appt = (id: string): string => `/staff/api/appointments/${encodeURIComponent(id)}`;
+export const switchToPhone = (id: string): Promise<unknown> => call('POST', `${appt(id)}/phone`, {});
+export const getRecord = (id: string): Promise<{ record: ConsultRecord | null }> => call('GET', `${appt(id)}/record`);
+export const saveRecord = (id: string, record: ConsultRecordInput): Promise<{ record: ConsultRecord }> =>
+  call('PUT', `${appt(id)}/record`, record);
+export const listGuests = (id: string): Promise<{ guests: Guest[] }> => call('GET', `${appt(id)}/guests`);
+export const inviteGuest = (id: string, role: GuestRole): Promise<{ guest: Guest }> => call('POST', `${appt(id)}/guests`, { role });
+export const revokeGuest = (id: string, guestId: string): Promise<{ guests: Guest[] }> =>
+  call('POST', `${appt(id)}/guests/${encodeURIComponent(guestId)}/revoke`, {});
+export const report = (id: string): Promise<{ report: ConsultReport }> => call('GET', `${appt(id)}/report`);

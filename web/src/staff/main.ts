@@ -1,10 +1,12 @@
 /**
- * The clinician console: today's video appointments (refreshed every 2 s), admit a waiting
- * patient, and the consult itself over /staff/ws with the same media code as the patient.
+ * The clinician console: today's video appointments (live: a Server-Sent Events feed says
+ * when to re-read, with a 2 s poll behind it), admit a waiting patient, and the consult itself
+ * over /staff/ws with the same media code as the patient; beside it the KNMG panel and the
+ * third-party links; after it the consult report.
  */
 import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
-import { bindAttr, bindText, lang, loadLang, setLang, setupLangSwitch, t } from '../lib/i18n.js';
+import { bindAttr, bindText, lang, loadLang, onLangChange, setLang, setupLangSwitch, t } from '../lib/i18n.js';
 import {
   ConsultMedia,
   discardPrepared,
@@ -21,13 +23,17 @@ import { formatTime } from '../lib/time.js';
 import * as api from './api.js';
 import { ApiError, STAFF_LANG_KEY, type TodayAppointment } from './api.js';
 import { rowAction, statusText } from './status.js';
+import { knmgPanel } from './knmg.js';
+import { guestPanel } from './guests.js';
+import { reportSections } from './report.js';
 
-type View = 'loading' | 'list' | 'consult' | 'error';
+type View = 'loading' | 'list' | 'consult' | 'report' | 'error';
 
 const REFRESH_MS = 2000;
 
 const app = byId('app');
 const connBanner = byId('conn');
+const noticesBox = byId('notices');
 let view: View = 'loading';
 let appointments: TodayAppointment[] = [];
 let refreshTimer = 0;
@@ -69,6 +75,8 @@ function plain(err: unknown): string {
 interface Row {
   tr: HTMLTableRowElement;
   status: HTMLElement;
+  /** The patient's live call quality (good / fair / poor), while the consult runs. */
+  quality: HTMLElement;
   name: HTMLElement;
   time: HTMLElement;
   actionCell: HTMLElement;
@@ -138,10 +146,18 @@ function drawRows(): void {
     if (!row) {
       const time = h('td', { class: 'time' });
       const name = h('td', { class: 'name' });
-      const status = h('td', { class: 'status', 'data-testid': 'status' });
+      const status = h('span', { 'data-testid': 'status' });
+      const quality = h('span', { class: 'quality', 'data-testid': 'quality', hidden: true });
       const actionCell = h('td', { class: 'action' });
-      const tr = h('tr', { 'data-testid': 'appointment-row', 'data-appointment-id': a.id }, time, name, status, actionCell);
-      row = { tr, status, name, time, actionCell, action: undefined };
+      const tr = h(
+        'tr',
+        { 'data-testid': 'appointment-row', 'data-appointment-id': a.id },
+        time,
+        name,
+        h('td', { class: 'status' }, status, ' ', quality),
+        actionCell,
+      );
+      row = { tr, status, quality, name, time, actionCell, action: undefined };
       rows.set(a.id, row);
     }
     // Re-appending keeps the order by time; the nodes (and focus) stay the same.
@@ -265,6 +281,10 @@ function takePreviewOrNew(): Promise<LocalMedia> {
 function drawStatus(row: Row, a: TodayAppointment): void {
   const s = statusText(a, Date.now(), lang());
   bindText(row.status, s.key, () => statusText(a, Date.now(), lang()).params ?? {});
+  const grade = a.quality ?? null;
+  row.quality.hidden = !grade;
+  row.quality.dataset.grade = grade ?? '';
+  if (grade) bindText(row.quality, `quality.${grade}`);
 }
 
 function drawStatuses(): void {
@@ -274,7 +294,13 @@ function drawStatuses(): void {
   }
 }
 
-function actionButton(a: TodayAppointment, action: 'admit' | 'open'): HTMLButtonElement {
+function actionButton(a: TodayAppointment, action: 'admit' | 'open' | 'report'): HTMLButtonElement {
+  if (action === 'report') {
+    const r = tx('button', 'action.report', { type: 'button', class: 'btn', 'data-testid': 'open-report' });
+    bindAttr(r, 'aria-label', 'action.reportLabel', { name: a.patientName });
+    r.addEventListener('click', () => void openReport(a));
+    return r;
+  }
   const admit = action === 'admit';
   const b = tx('button', admit ? 'action.admit' : 'action.open', {
     type: 'button',
@@ -347,13 +373,17 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       .catch((err) => v.handlers.problem(err instanceof SignallingError ? err : new SignallingError('internal', String(err))))
       .finally(() => (pause.disabled = false));
   });
+  // Switch to phone: the video stops, the patient is told they will be called, and the call
+  // goes on the callback list.
+  const phone = tx('button', 'staff.phone', { type: 'button', class: 'ctl', 'data-testid': 'switch-to-phone' });
+  phone.addEventListener('click', () => void switchToPhone());
   end.addEventListener('click', () => void endConsult());
   back.addEventListener('click', () => void leaveConsult());
   const v = createConsultView({
     heading: tx('h1', 'staff.consultWith', { class: 'consult-heading' }, { name: a.patientName }),
     localVideo,
     waitingKey: 'staff.remoteWaiting',
-    buttons: [pause, end, back],
+    buttons: [pause, phone, end, back],
     onProblem: (err) => {
       if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
       closeConsult();
@@ -362,7 +392,21 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
     },
   });
   consultView = v;
-  setView('consult', v.nodes);
+  const onSideError = (err: unknown): void => {
+    if (!loginRedirect(err)) v.sayText(plain(err));
+  };
+  const knmg = knmgPanel(a.id, onSideError);
+  const guests = guestPanel(a.id, onSideError);
+  setView('consult', [
+    h(
+      'div',
+      { class: 'consult-layout' },
+      h('div', { class: 'consult-main' }, ...v.nodes),
+      h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
+    ),
+  ]);
+  void knmg.load();
+  void guests.load();
 
   sig = s;
   s.on('connection', ({ up }) => {
@@ -378,8 +422,21 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       showList(t('staff.endedByServer'));
     }
   });
-  s.on('error', (m) => v.handlers.problem(new SignallingError(m.code, m.message)));
-  s.on('reconnected', ({ data }) => takeIceServers(data));
+  s.on('error', (m) => {
+    // Signed out elsewhere, or an admin ended the session: back to the sign-in page.
+    if (m.code === 'not_authenticated') {
+      s.close();
+      location.replace('/staff/login');
+      return;
+    }
+    v.handlers.problem(new SignallingError(m.code, m.message));
+  });
+  s.on('reconnected', ({ data }) => {
+    takeIceServers(data);
+    // The server left the media room with the old socket (or a new process could not take our
+    // handles over after a restart): back in. 'resumed': the media never stopped.
+    if (consult && (data as { media?: string } | null)?.media !== 'resumed') consult.rebuild();
+  });
   try {
     takeIceServers(await connected);
   } catch (err) {
@@ -448,7 +505,131 @@ async function endConsult(): Promise<void> {
     return;
   }
   closeConsult();
-  showList();
+  // Straight to the report: the KNMG panel can be completed there right after the consult.
+  void openReport(a);
+}
+
+async function switchToPhone(): Promise<void> {
+  const a = current;
+  if (!a || !(await confirmDialog('staff.phoneConfirm', 'staff.phoneYes', 'staff.endNo'))) return;
+  try {
+    await api.switchToPhone(a.id);
+  } catch (err) {
+    if (loginRedirect(err)) return;
+    consultView?.sayText(plain(err));
+    return;
+  }
+  closeConsult();
+  void openReport(a, 'staff.phoneDone');
+}
+
+// ---------------------------------------------------------------- the consult report
+
+let redrawReport: (() => void) | null = null;
+
+async function openReport(a: TodayAppointment, notice?: 'staff.phoneDone'): Promise<void> {
+  stopList();
+  const body = h('div', { class: 'report', 'data-testid': 'report' });
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: true });
+  const back = tx('button', 'report.back', { type: 'button', class: 'btn', 'data-testid': 'report-back' });
+  back.addEventListener('click', () => {
+    redrawReport = null;
+    showList();
+  });
+  const onError = (err: unknown): void => {
+    if (loginRedirect(err)) return;
+    problem.textContent = plain(err);
+    problem.hidden = false;
+  };
+  const knmg = knmgPanel(a.id, onError);
+  let latest: api.ConsultReport | null = null;
+  redrawReport = () => {
+    if (!latest) return;
+    body.textContent = '';
+    body.append(...reportSections(latest, a.patientName));
+  };
+  const load = async (): Promise<void> => {
+    try {
+      latest = (await api.report(a.id)).report;
+      body.dataset.loaded = 'true';
+      redrawReport?.();
+    } catch (err) {
+      onError(err);
+    }
+  };
+  // A saved panel shows in the report at once.
+  knmg.node.addEventListener('submit', () => window.setTimeout(() => void load(), 300));
+  setView('report', [
+    tx('h1', 'report.title'),
+    notice ? tx('p', notice, { class: 'notice', role: 'status', 'data-testid': 'report-notice' }) : h('span'),
+    problem,
+    h('div', { class: 'report-layout' }, body, h('div', { class: 'report-side' }, knmg.node)),
+    back,
+  ]);
+  await Promise.all([load(), knmg.load()]);
+}
+
+// ---------------------------------------------------------------- live feed and notices
+
+/**
+ * The console's feed (/staff/api/console/events): re-read the list when a visit changes or a
+ * call-quality grade arrives, and show an assistant's "please look" notice. EventSource
+ * reconnects by itself; the 2 s poll covers the gaps.
+ */
+function startFeed(): void {
+  if (typeof EventSource === 'undefined') return;
+  const es = new EventSource('/staff/api/console/events');
+  let pending = 0;
+  const soon = (): void => {
+    if (pending || view !== 'list') return;
+    pending = window.setTimeout(() => {
+      pending = 0;
+      void refresh();
+    }, 50);
+  };
+  let hellos = 0;
+  es.addEventListener('hello', () => {
+    document.body.dataset.feed = 'up';
+    document.body.dataset.feedConnects = String(++hellos);
+  });
+  es.addEventListener('error', () => (document.body.dataset.feed = 'down'));
+  es.addEventListener('changed', soon);
+  es.addEventListener('quality', soon);
+  es.addEventListener('notice', (ev) => {
+    try {
+      const d = JSON.parse((ev as MessageEvent<string>).data) as { appointmentId?: string };
+      if (typeof d.appointmentId === 'string') void addNotice(d.appointmentId);
+    } catch {
+      /* not ours */
+    }
+  });
+}
+
+const notices = new Map<string, HTMLElement>();
+
+async function addNotice(appointmentId: string): Promise<void> {
+  let a = appointments.find((x) => x.id === appointmentId);
+  if (!a) {
+    await refresh().catch(() => undefined);
+    a = appointments.find((x) => x.id === appointmentId);
+  }
+  if (!a) return;
+  notices.get(appointmentId)?.remove();
+  const found = a;
+  const dismiss = tx('button', 'notice.dismiss', { type: 'button', class: 'btn', 'data-testid': 'notice-dismiss' });
+  const el = h(
+    'div',
+    { class: 'notice-item', 'data-testid': 'notice', 'data-appointment-id': appointmentId },
+    tx('p', 'notice.look', {}, () => ({ name: found.patientName, time: formatTime(found.start, lang()) })),
+    dismiss,
+  );
+  dismiss.addEventListener('click', () => {
+    el.remove();
+    notices.delete(appointmentId);
+  });
+  notices.set(appointmentId, el);
+  noticesBox.append(el);
+  announce(t('notice.look', { name: found.patientName, time: formatTime(found.start, lang()) }));
 }
 
 /** Back to the list without ending: the consult stays open, the patient waits in it. */
@@ -466,10 +647,21 @@ async function main(): Promise<void> {
   bindText(connBanner, 'conn.lost');
   bindText(document.querySelector('title') ?? h('title'), 'staff.title');
   setLang(loadLang(STAFF_LANG_KEY) ?? 'nl');
+  onLangChange(() => redrawReport?.());
   try {
     const who = await api.me();
     api.setCsrf(who.csrfToken);
     bindText(byId('who'), 'staff.signedInAs', { name: who.staff.name });
+    // Assistants work from the waiting-room dashboard; this page is the clinician's list.
+    if (who.staff.role === 'assistant') {
+      location.replace('/staff/dashboard');
+      return;
+    }
+    const navDashboard = bindText(byId('nav-dashboard'), 'staff.navDashboard');
+    navDashboard.hidden = who.staff.role !== 'admin';
+    const navAdmin = bindText(byId('nav-admin'), 'staff.navAdmin');
+    navAdmin.hidden = who.staff.role !== 'admin';
+    startFeed();
   } catch (err) {
     if (loginRedirect(err)) return;
     setView('error', [tx('h1', 'error.title'), h('p', { role: 'alert' }, plain(err))]);

@@ -8,7 +8,8 @@ describe('today list rows', () => {
     expect(rowAction({ visitState: 'in_consult' })).toBe('open');
     expect(rowAction({ visitState: 'dropped' })).toBe('open');
     expect(rowAction({ visitState: 'scheduled' })).toBeNull();
-    expect(rowAction({ visitState: 'ended' })).toBeNull();
+    expect(rowAction({ visitState: 'ended' })).toBe('report');
+    expect(rowAction({ visitState: 'cancelled' })).toBeNull();
   });
 
   it('says how long a patient has been waiting', () => {
@@ -24,5 +25,8 @@ describe('today list rows', () => {
     expect(statusText({ visitState: 'in_consult', waitingSince: null, online: true }, now, 'nl')).toEqual({
       key: 'status.in_consult',
     });
+    expect(statusText({ visitState: 'ended', waitingSince: null, online: false, endedReason: 'phone' }, now, 'nl').key).toBe(
+      'status.phone',
+    );
   });
 });

@@ -4,7 +4,7 @@ import { formatClock, formatTime } from '../lib/time.js';
 import type { Lang } from '../lib/i18n.js';
 import type { TodayAppointment } from './api.js';
 
-export type RowAction = 'admit' | 'open' | null;
+export type RowAction = 'admit' | 'open' | 'report' | null;
 
 export function rowAction(a: Pick<TodayAppointment, 'visitState'>): RowAction {
   switch (a.visitState) {
@@ -14,13 +14,16 @@ export function rowAction(a: Pick<TodayAppointment, 'visitState'>): RowAction {
     case 'in_consult':
     case 'dropped':
       return 'open';
+    // After the end: the consult report (and the KNMG panel, still editable for a while).
+    case 'ended':
+      return 'report';
     default:
       return null;
   }
 }
 
 export function statusText(
-  a: Pick<TodayAppointment, 'visitState' | 'waitingSince' | 'online'>,
+  a: Pick<TodayAppointment, 'visitState' | 'waitingSince' | 'online' | 'endedReason'>,
   now: number,
   l: Lang,
 ): { key: Key; params?: Params } {
@@ -32,5 +35,6 @@ export function statusText(
       params: { duration: formatClock(now - since, false), since: formatTime(since, l) },
     };
   }
+  if (a.visitState === 'ended' && a.endedReason === 'phone') return { key: 'status.phone' };
   return { key: `status.${a.visitState}` };
 }

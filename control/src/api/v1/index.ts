@@ -13,6 +13,9 @@ import type { ErrorLogger } from '../../http/errors.js';
 import { HttpError, NotFound } from '../../http/errors.js';
 import { integrationAuth } from './auth.js';
 import { mountAppointmentRoutes } from './appointments/routes.js';
+import { mountReportRoutes } from './appointments/report.js';
+import { mountParticipantRoutes } from './appointments/participants.js';
+import type { Hub } from '../../realtime/hub.js';
 import type { MessageScheduler } from '../../jobs/queue.js';
 
 export interface IntegrationApiDeps {
@@ -22,6 +25,8 @@ export interface IntegrationApiDeps {
   logger?: ErrorLogger;
   /** Schedules invitation, reminders and cancellation; without it no message is queued. */
   messages?: MessageScheduler;
+  /** Tells the control-plane processes about changes (a revoked third-party link takes the guest out). */
+  hub?: Pick<Hub, 'publish'>;
 }
 
 export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
@@ -32,10 +37,18 @@ export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
   });
   router.use(integrationAuth(deps.ds));
   mountAppointmentRoutes(router, deps);
+  mountReportRoutes(router, deps);
+  mountParticipantRoutes(router, deps);
   // Anything else under /api/v1: a JSON 405 for known paths, a JSON 404 otherwise.
   router.all('/{*rest}', (ctx) => {
     const path = ctx.path.slice('/api/v1'.length).replace(/\/+$/, '');
-    const allow = path === '/appointments' ? 'POST' : /^\/appointments\/[^/]+$/.test(path) ? 'GET, PATCH, DELETE' : null;
+    const allow =
+      path === '/appointments' ? 'POST'
+      : /^\/appointments\/[^/]+$/.test(path) ? 'GET, PATCH, DELETE'
+      : /^\/appointments\/[^/]+\/report$/.test(path) ? 'GET'
+      : /^\/appointments\/[^/]+\/participants$/.test(path) ? 'GET, POST'
+      : /^\/appointments\/[^/]+\/participants\/[^/]+$/.test(path) ? 'DELETE'
+      : null;
     if (!allow) throw NotFound('resource');
     throw new HttpError(405, 'method_not_allowed', `use ${allow}`, undefined, { Allow: allow });
   });

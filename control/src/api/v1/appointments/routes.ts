@@ -16,10 +16,11 @@ import type { MessageScheduler } from '../../../jobs/queue.js';
 import type { AppointmentRecord } from '../../../domain/appointments.js';
 import { integrationOf } from '../auth.js';
 import { CreateAppointment, UpdateAppointment } from './schema.js';
+import type { Hub } from '../../../realtime/hub.js';
 
 export function mountAppointmentRoutes(
   router: Router,
-  deps: { ds: DataSource; config: LinkConfig; messages?: MessageScheduler },
+  deps: { ds: DataSource; config: LinkConfig; messages?: MessageScheduler; hub?: Pick<Hub, 'publish'> },
 ): void {
   const { ds, config } = deps;
   // After the transaction has committed. Scheduling is idempotent, so the EHR repeating the
@@ -33,6 +34,9 @@ export function mountAppointmentRoutes(
       throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request');
     }
   };
+  // Dashboards, consoles and a waiting patient's page hear of it at once (cancelled: the
+  // patient's page says so and the socket lets go). After the commit; never fails the request.
+  const tell = (appointmentId: string) => deps.hub?.publish(appointmentId, { kind: 'changed' }).catch(() => undefined);
   const id = uuidParam('id', 'appointment');
   const scopeOf = (ctx: Context) => ({ integrationId: integrationOf(ctx).id });
   const actorOf = (ctx: Context) => ({ kind: 'integration' as const, id: integrationOf(ctx).id });
@@ -40,6 +44,7 @@ export function mountAppointmentRoutes(
   router.post('appointments.create', '/appointments', validate({ body: CreateAppointment }), async (ctx) => {
     const { record, created } = await createAppointment(ds, config, integrationOf(ctx).id, bodyOf<CreateAppointment>(ctx));
     await schedule(record);
+    if (created) await tell(record.appointment.id);
     ctx.status = created ? 201 : 200;
     if (created) ctx.set('Location', `/api/v1/appointments/${record.appointment.id}`);
     ctx.body = presentAppointment(config, record);
@@ -58,12 +63,14 @@ export function mountAppointmentRoutes(
     });
     const contactChanged = body.patient?.email !== undefined || body.patient?.phone !== undefined;
     if (body.start !== undefined || contactChanged) await schedule(record, { contactChanged });
+    await tell(record.appointment.id);
     ctx.body = presentAppointment(config, record);
   });
 
   router.delete('appointments.cancel', '/appointments/:id', id, async (ctx) => {
     const { record } = await cancelAppointment(ds, ctx.params.id!, { scope: scopeOf(ctx), actor: actorOf(ctx) });
     await schedule(record);
+    await tell(record.appointment.id);
     ctx.body = presentAppointment(config, record);
   });
 }

@@ -1,0 +1,190 @@
+/**
+ * The clinician console's consult actions on the staff API (internal listener only, mounted
+ * by staff/routes.ts behind staffAuth, so writes carry the CSRF token):
+ *
+ *   GET  /staff/api/appointments/:id/record            the KNMG panel (null when not filled in)
+ *   PUT  /staff/api/appointments/:id/record            save it (during and up to 24 h after the consult)
+ *   GET  /staff/api/appointments/:id/guests            third-party links
+ *   POST /staff/api/appointments/:id/guests            {role} → a new link (201)
+ *   POST /staff/api/appointments/:id/guests/:gid/revoke  the guest is out at once
+ *   POST /staff/api/appointments/:id/phone             switch to phone: end video, callback task
+ *   GET  /staff/api/appointments/:id/report            the consult report
+ *   GET  /staff/api/console/events                     the console's live feed (Server-Sent Events)
+ *
+ * The feed follows the hub's clinic channels of the signed-in clinician's clinics and sends
+ * `changed` (re-read today's list), `quality` (a live call-quality grade) and `notice` (an
+ * assistant asks THIS clinician to look at an appointment). Ids and grades only, no names.
+ */
+import { PassThrough } from 'node:stream';
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Hub } from '../realtime/hub.js';
+import type { StaffSession } from '../staff/sessions.js';
+import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import { forgetConsult } from '../realtime/chat.js';
+import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
+import { loadConsult, snapshot, type ConsultContext } from './context.js';
+import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
+import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';
+import { consultReport } from './report.js';
+
+export interface ConsultRouteDeps {
+  ds: DataSource;
+  config: Config;
+  logger: Logger;
+  hub: Hub;
+  /** Tear the consult's Janus room down (a few seconds after the end). */
+  closeRoom: (c: ConsultContext) => Promise<void>;
+  /** Put "phone this patient" on the callback list (control/src/callbacks). */
+  requestPhoneCallback: (appointmentId: string, staffId: string) => Promise<unknown>;
+}
+
+export const ROOM_TEARDOWN_DELAY_MS = 5_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function mountConsultRoutes(router: Router, auth: Middleware, deps: ConsultRouteDeps): void {
+  const { ds, config, hub } = deps;
+
+  router.get('/appointments/:id/record', auth, async (ctx) => {
+    const c = await visible(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { record: await getConsultRecord(ds, c.appointmentId) };
+  });
+
+  router.put('/appointments/:id/record', auth, async (ctx) => {
+    const id = idParam(ctx);
+    const input = await parseJsonBody(ctx);
+    const body = ConsultRecordInput.safeParse(input ?? {});
+    if (!body.success) throw fromZodError(body.error, input);
+    const { created } = await run(() => saveConsultRecord(ds, id, staffOf(ctx), body.data));
+    ctx.status = created ? 201 : 200;
+    ctx.body = { record: await getConsultRecord(ds, id) };
+  });
+
+  router.get('/appointments/:id/guests', auth, async (ctx) => {
+    const c = await visible(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { guests: await listGuests(ds, config, c.appointmentId) };
+  });
+
+  router.post('/appointments/:id/guests', auth, async (ctx) => {
+    const id = idParam(ctx);
+    const input = await parseJsonBody(ctx);
+    const body = InviteGuest.safeParse(input ?? {});
+    if (!body.success) throw fromZodError(body.error, input);
+    const guest = await run(() => inviteGuest(ds, config, id, staffOf(ctx), body.data));
+    ctx.status = 201;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { guest };
+  });
+
+  router.post('/appointments/:id/guests/:gid/revoke', auth, async (ctx) => {
+    const id = idParam(ctx);
+    const gid = ctx.params.gid;
+    if (!gid || !UUID.test(gid)) throw new HttpError(404, 'not_found', 'no such guest');
+    const r = await run(() => revokeGuest(ds, id, gid, staffOf(ctx)));
+    // The guest's socket re-reads and finds its link dead: it leaves the room.
+    if (r.changed) await hub.publish(id, { kind: 'changed' });
+    ctx.body = { guests: await listGuests(ds, config, id) };
+  });
+
+  router.post('/appointments/:id/phone', auth, async (ctx) => {
+    const staff = staffOf(ctx);
+    const id = idParam(ctx);
+    const result = await run(() => switchToPhone(ds, id, staff));
+    // The callback task first, so that when the patient's page says "we will call you" it is
+    // on the list. One task per appointment and reason: repeating the request repairs a
+    // task that could not be written the first time.
+    let callbackFailed = false;
+    try {
+      await deps.requestPhoneCallback(id, staff.id);
+    } catch (err) {
+      callbackFailed = true;
+      deps.logger.error({ err: String(err) }, 'phone switch: callback task not created');
+    }
+    if (result.changed) {
+      await hub.publish(id, { kind: 'ended' });
+      const context = result.context;
+      setTimeout(() => {
+        deps.closeRoom(context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
+      }, ROOM_TEARDOWN_DELAY_MS).unref();
+    }
+    await forgetConsult(hub.redis, id);
+    if (callbackFailed) {
+      throw new HttpError(503, 'callback_unavailable', 'the video consult has ended, but the call could not be put on the callback list; try again');
+    }
+    const c = (await loadConsult(ds.manager, id))!;
+    ctx.body = { state: snapshot(c, new Date(), 'staff') };
+  });
+
+  router.get('/appointments/:id/report', auth, async (ctx) => {
+    const c = await visible(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { report: await consultReport(ds, c.appointmentId) };
+  });
+
+  router.get('/console/events', auth, async (ctx) => {
+    const staff = staffOf(ctx);
+    const stream = new PassThrough();
+    const send = (event: string, data: unknown) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const unsubscribes = await Promise.all(
+      staff.clinicIds.map((clinicId) =>
+        hub.subscribeClinic(clinicId, (e) => {
+          if (e.kind === 'clinician-notified') {
+            if (e.clinicianId === staff.id) send('notice', { appointmentId: e.appointmentId, at: new Date().toISOString() });
+          } else if (e.kind === 'visit-changed') send('changed', { appointmentId: e.appointmentId });
+          else if (e.kind === 'quality') send('quality', { appointmentId: e.appointmentId, role: e.role, grade: e.grade });
+        }),
+      ),
+    );
+    const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 25_000);
+    keepAlive.unref();
+    const close = () => {
+      clearInterval(keepAlive);
+      for (const u of unsubscribes) void u().catch(() => undefined);
+      stream.end();
+    };
+    // The response's close: the browser went away (the request's own 'close' comes earlier).
+    ctx.res.on('close', close);
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.status = 200;
+    ctx.set('Content-Type', 'text/event-stream; charset=utf-8');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Accel-Buffering', 'no');
+    ctx.body = stream;
+    stream.write('retry: 3000\n\n');
+    send('hello', { clinics: staff.clinicIds.length });
+  });
+
+  async function visible(ctx: Context): Promise<ConsultContext> {
+    const c = await loadConsult(ds.manager, idParam(ctx));
+    if (!c || !staffMaySee(staffOf(ctx), c)) throw new HttpError(404, 'not_found', 'no such appointment');
+    return c;
+  }
+}
+
+function staffOf(ctx: Context): StaffSession {
+  return ctx.state.staff as StaffSession;
+}
+
+function idParam(ctx: Context): string {
+  const id = (ctx as Context & { params: Record<string, string | undefined> }).params.id;
+  if (!id || !UUID.test(id)) throw new HttpError(404, 'not_found', 'no such appointment');
+  return id.toLowerCase();
+}
+
+async function run<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ConsultError) {
+      const status = err.code === 'not_found' ? 404 : err.code === 'not_allowed' ? 403 : 409;
+      throw new HttpError(status, err.code, err.message);
+    }
+    throw err;
+  }
+}
