@@ -1,6 +1,9 @@
 /**
- * The worker process: runs the BullMQ jobs (patient messages), separate from the API.
+ * The worker process: runs the BullMQ jobs, separate from the API.
  *   node --import tsx control/src/worker.ts      or      npm run cli -- worker
+ *  - notifications: patient messages by e-mail and SMS (notify/);
+ *  - fallback: the no-show check and the telephony webhook calls (callbacks/);
+ *  - housekeeping: repeatable sweeps (jobs/housekeeping.ts).
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish within a deadline of our own,
  * then close the database. A job cut off by the deadline (or by a crash) runs again later;
  * the sent-records keep it from sending twice.
@@ -8,33 +11,124 @@
 import type { Config } from './config.js';
 import { isEntryPoint, loadConfigOrExit } from './process.js';
 import { createDataSource } from './db/data-source.js';
-import { startNotificationWorker } from './jobs/queue.js';
+import {
+  FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
+  type FallbackQueueData, type NotificationWorker,
+} from './jobs/queue.js';
+import { closeOverdueConsults, closedAmong, purgeContactData } from './jobs/housekeeping.js';
 import { createLogger, type Logger } from './logger.js';
-import { deliverNotification } from './notify/deliver.js';
+import { DeliveryFailed, deliverNotification, occasionOf } from './notify/deliver.js';
 import { createSmtpMailer } from './notify/email.js';
+import { recordFailure } from './notify/failed.js';
+import { createSmsGateway } from './notify/sms.js';
+import { callTelephony, markCallFailed, performNoShowCheck, sweepFallbacks, type CallbackDeps } from './callbacks/index.js';
+import { expireOverdueVisits } from './consult/expiry.js';
+import { Hub } from './realtime/hub.js';
+import { forgetConsult, sweepClosedConsults } from './realtime/chat.js';
+import { countNotification } from './metrics/registry.js';
+import { startMetricsListener } from './metrics/http.js';
 
 export const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** How often each housekeeping sweep runs. */
+export const SWEEPS = [
+  { name: 'fallback-sweep', everyMs: 15_000 },
+  { name: 'expire-links', everyMs: 60_000 },
+  { name: 'close-overdue-consults', everyMs: 60_000 },
+  { name: 'forget-chats', everyMs: 5 * 60_000 },
+  { name: 'purge-contact-data', everyMs: 60 * 60_000 },
+] as const;
 
 export interface RunningWorker {
   stop(): Promise<void>;
 }
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
-  const ds = createDataSource(config.databaseUrl, { poolSize: config.jobs.concurrency + 2, applicationName: 'spreekkamer-worker' });
+  const ds = createDataSource(config.databaseUrl, { poolSize: config.jobs.concurrency + 4, applicationName: 'spreekkamer-worker' });
   await ds.initialize();
+  const hub = new Hub(config.redisUrl, logger);
+  await hub.start();
   const mailer = config.mail.smtpUrl ? createSmtpMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from }) : null;
   if (!mailer) logger.warn('SMTP_URL is not set: e-mail to patients is disabled');
-  logger.warn('SMS gateway not implemented yet: no SMS is sent');
-  const worker = startNotificationWorker(config, logger, async (data, job) => {
-    const outcome = await deliverNotification({ ds, config, mailer }, data);
+  const sms = createSmsGateway(config.sms);
+  if (!sms) logger.warn('SMS_PROVIDER is none: no SMS is sent');
+  // The worker queues too: telephony calls for the callbacks it creates.
+  const scheduler = new NotificationScheduler(config, logger, ds);
+  const callbackDeps: CallbackDeps = { ds, hub, telephony: scheduler };
+
+  const workers: NotificationWorker[] = [];
+  workers.push(startNotificationWorker(config, logger, async (data, job) => {
+    let outcome;
+    try {
+      outcome = await deliverNotification({ ds, config, mailer, sms }, data);
+    } catch (err) {
+      if (err instanceof DeliveryFailed && job.final) {
+        // The last attempt: the dashboard card and the metrics show it from now on.
+        for (const f of err.failures) {
+          await recordFailure(ds, { appointmentId: data.appointmentId, kind: data.kind, channel: f.channel, occasion: occasionOf(data.kind, data.start), error: f.error });
+        }
+      }
+      throw err;
+    }
+    // 'failed' (refused for good) is counted where it is recorded (notify/failed.ts).
+    for (const [channel, o] of Object.entries(outcome)) if (o !== 'failed') countNotification(channel, o === 'sent' ? 'sent' : 'skipped');
     logger.info({ jobId: job.id, kind: data.kind, attempt: job.attemptsMade + 1, ...outcome }, 'notification job done');
     return outcome;
-  });
+  }));
+
+  workers.push(startQueueWorker<FallbackQueueData>(FALLBACK_QUEUE, config, logger, async (data, job) => {
+    if ('callbackId' in data) {
+      try {
+        const outcome = await callTelephony(callbackDeps, data.callbackId);
+        logger.info({ jobId: job.id, attempt: job.attemptsMade + 1, outcome }, 'telephony call done');
+        return outcome;
+      } catch (err) {
+        if (job.final) await markCallFailed(callbackDeps, data.callbackId);
+        throw err;
+      }
+    }
+    const outcome = await performNoShowCheck(callbackDeps, data);
+    logger.info({ jobId: job.id, outcome }, 'no-show check done');
+    return outcome;
+  }, { describe: (d) => ({ job: d && 'callbackId' in d ? 'telephony' : 'no_show' }) }));
+
+  const housekeeping: Record<(typeof SWEEPS)[number]['name'], () => Promise<unknown>> = {
+    'fallback-sweep': () => sweepFallbacks(callbackDeps),
+    'expire-links': async () => {
+      const ids = await expireOverdueVisits(ds);
+      for (const id of ids) {
+        await hub.publish(id, { kind: 'changed' });
+        await forgetConsult(hub.redis, id);
+      }
+      return { expired: ids.length };
+    },
+    'close-overdue-consults': async () => {
+      const ended = await closeOverdueConsults(ds);
+      for (const e of ended) {
+        await hub.publish(e.appointmentId, { kind: 'ended' });
+        await forgetConsult(hub.redis, e.appointmentId);
+      }
+      return { ended: ended.length };
+    },
+    'forget-chats': async () => ({ forgotten: await sweepClosedConsults(hub.redis, (ids) => closedAmong(ds, ids)) }),
+    'purge-contact-data': async () => ({ purged: await purgeContactData(ds, config.contactRetentionDays) }),
+  };
+  await declareHousekeeping(config, logger, [...SWEEPS]);
+  workers.push(startQueueWorker<Record<string, never>>(HOUSEKEEPING_QUEUE, config, logger, async (_data, job) => {
+    const run = housekeeping[job.name as keyof typeof housekeeping];
+    if (!run) return 'unknown';
+    const result = await run();
+    logger.debug({ sweep: job.name, result }, 'housekeeping done');
+    return result;
+  }, { concurrency: 1 }));
+
   logger.info({ concurrency: config.jobs.concurrency, prefix: config.jobs.prefix }, 'worker started');
   return {
     async stop() {
-      await worker.close(SHUTDOWN_DEADLINE_MS);
+      await Promise.all(workers.map((w) => w.close(SHUTDOWN_DEADLINE_MS)));
+      await scheduler.close().catch(() => undefined);
       mailer?.close();
+      await hub.stop().catch(() => undefined);
       await ds.destroy().catch(() => undefined);
     },
   };
@@ -44,7 +138,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 export async function runWorkerProcess(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'spreekkamer-worker');
   const running = await startWorker(config, logger);
-  process.send?.({ ready: true });
+  // GET /metrics for Prometheus on the worker's own internal port; a taken port is no reason to stop.
+  const metrics = config.workerMetrics
+    ? await startMetricsListener(config.workerMetrics.host, config.workerMetrics.port).catch((err: Error) => {
+        logger.warn({ err: err.message, port: config.workerMetrics?.port }, 'worker metrics listener not started');
+        return null;
+      })
+    : null;
+  process.send?.({ ready: true, metricsUrl: metrics?.url ?? null });
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -53,6 +154,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       logger.info({ signal }, 'worker shutting down');
       // The last resort, should closing itself hang.
       setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS + 5_000).unref();
+      void metrics?.close();
       running.stop().then(resolve, (err) => {
         logger.error({ err: String(err) }, 'worker shutdown failed');
         resolve();

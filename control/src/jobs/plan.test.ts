@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobIdFor, planReminders } from './plan.js';
+import { jobIdFor, planNoShowCheck, planReminders } from './plan.js';
 
 const ID = '0b9f7a4e-1111-4222-8333-944455556666';
 
@@ -31,5 +31,21 @@ describe('planReminders', () => {
     expect(planReminders(start, new Date('2027-03-26T00:00:00Z')).map((p) => p.kind)).toEqual(['reminder_1d', 'reminder_15m']);
     expect(planReminders(start, new Date('2027-03-28T07:50:00Z'))).toEqual([]);
     expect(planReminders(start, new Date('2027-03-28T07:45:00Z'))).toEqual([]);
+  });
+});
+
+describe('per-clinic reminder times', () => {
+  const start = new Date('2027-03-28T08:00:00Z');
+  const now = new Date('2027-03-01T00:00:00Z');
+  it('uses the clinic minutes and leaves out a reminder switched off', () => {
+    const plan = planReminders(start, now, { reminder_3d: 5 * 24 * 60, reminder_1d: null, reminder_15m: 30 });
+    expect(plan.map((p) => [p.kind, p.dueAt.toISOString()])).toEqual([
+      ['reminder_3d', '2027-03-23T08:00:00.000Z'],
+      ['reminder_15m', '2027-03-28T07:30:00.000Z'],
+    ]);
+  });
+  it('plans the no-show check after the start, never in the past', () => {
+    expect(planNoShowCheck(start, 5, now).dueAt.toISOString()).toBe('2027-03-28T08:05:00.000Z');
+    expect(planNoShowCheck(start, 5, new Date('2027-03-28T09:00:00Z')).delayMs).toBe(0);
   });
 });

@@ -39,13 +39,41 @@ export interface PlannedReminder {
   delayMs: number;
 }
 
-/** Reminders still ahead of `now`, earliest last; one whose moment has passed is not sent late. */
-export function planReminders(start: Date, now: Date): PlannedReminder[] {
+/**
+ * Reminders still ahead of `now`, earliest first; one whose moment has passed is not sent late.
+ * `minutesBefore`: the clinic's reminder times (notify/settings.ts); null switches one off.
+ */
+export function planReminders(start: Date, now: Date, minutesBefore?: Partial<Record<ReminderKind, number | null>>): PlannedReminder[] {
   const out: PlannedReminder[] = [];
   for (const r of REMINDERS) {
-    const dueAt = new Date(start.getTime() - r.beforeMs);
+    const configured = minutesBefore?.[r.kind];
+    if (configured === null) continue;
+    const beforeMs = configured === undefined ? r.beforeMs : configured * MINUTE;
+    const dueAt = new Date(start.getTime() - beforeMs);
     const delayMs = dueAt.getTime() - now.getTime();
     if (delayMs > 0) out.push({ kind: r.kind, dueAt, delayMs });
   }
   return out;
+}
+
+/** The fallback-call checks (callbacks/): one job per appointment, also keyed by its start. */
+export interface FallbackJobData {
+  appointmentId: string;
+  check: 'no_show';
+  /** ISO start the check was planned for; a check for an old start does nothing. */
+  start: string;
+}
+
+/** The telephony webhook call of one callback task. */
+export interface TelephonyJobData {
+  callbackId: string;
+}
+
+export const noShowJobId = (appointmentId: string) => `noshow-${appointmentId}`;
+export const telephonyJobId = (callbackId: string) => `call-${callbackId}`;
+
+/** When the no-show check runs: `noShowMinutes` after the start (SPEC section 2, per clinic). */
+export function planNoShowCheck(start: Date, noShowMinutes: number, now: Date): { dueAt: Date; delayMs: number } {
+  const dueAt = new Date(start.getTime() + noShowMinutes * MINUTE);
+  return { dueAt, delayMs: Math.max(0, dueAt.getTime() - now.getTime()) };
 }

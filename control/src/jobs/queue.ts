@@ -2,19 +2,35 @@
  * BullMQ queues and workers: the only module that imports BullMQ. BullMQ runs on the official
  * `redis` client here (its node-redis adapter), so ioredis is not needed anywhere.
  *
- * One queue, `notifications`, with jobs named after their kind and ids derived from what they
- * are about (see plan.ts). Retries back off exponentially; finished jobs are kept for a bounded
- * time and number; every queue and worker has an error listener.
+ * Three queues, jobs named after their kind and ids derived from what they are about (plan.ts):
+ *  - `notifications`: patient messages (invitation, reminders, cancellation);
+ *  - `fallback`: the no-show check per appointment and the telephony webhook call per callback;
+ *  - `housekeeping`: repeatable sweeps run by the worker (worker.ts).
+ * Retries back off exponentially; finished jobs are kept for a bounded time and number; every
+ * queue and worker has an error listener.
  */
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createClient, type RedisClientType } from 'redis';
+import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { NotificationKind } from '../db/entities.js';
 import type { Logger } from '../logger.js';
+import { countJobFailure } from '../metrics/registry.js';
 import { scrubAddresses } from '../notify/email.js';
-import { REMINDERS, jobIdFor, planReminders, type NotificationJobData } from './plan.js';
+import { messageSettings } from '../notify/settings.js';
+import {
+  REMINDERS, jobIdFor, noShowJobId, planNoShowCheck, planReminders, telephonyJobId,
+  type FallbackJobData, type NotificationJobData, type TelephonyJobData,
+} from './plan.js';
 
 export const NOTIFICATION_QUEUE = 'notifications';
+export const FALLBACK_QUEUE = 'fallback';
+export const HOUSEKEEPING_QUEUE = 'housekeeping';
+
+export type FallbackQueueData = FallbackJobData | TelephonyJobData;
+
+/** Thrown by a job that retrying cannot mend: it fails at once, for good. */
+export class PermanentJobError extends UnrecoverableError {}
 
 type JobsConfig = Pick<Config, 'redisUrl' | 'jobs'>;
 
@@ -49,6 +65,12 @@ export interface SchedulableAppointment {
   cancelled: boolean;
 }
 
+/** What scheduling reads from the clinic (when the scheduler has a database). */
+interface ClinicTiming {
+  reminderMinutes: ReturnType<typeof messageSettings>['reminderMinutes'] | undefined;
+  noShowMinutes: number;
+}
+
 export interface ScheduleOptions {
   now?: Date;
   /** Contact data changed: queue the invitation again (the sent-record keeps it from going twice). */
@@ -57,21 +79,49 @@ export interface ScheduleOptions {
 
 export interface MessageScheduler {
   scheduleAppointmentMessages(a: SchedulableAppointment, opts?: ScheduleOptions): Promise<void>;
+  /** Queues the telephony webhook call of a callback task (callbacks/telephony.ts). */
+  queueCall?(callbackId: string): Promise<void>;
 }
 
-/** The producer side, used by the API processes. */
+/**
+ * The producer side, used by the API processes and the worker. With a database it reads the
+ * clinic's reminder times and no-show minutes; without one it uses the defaults.
+ */
 export class NotificationScheduler implements MessageScheduler {
   readonly queue: Queue<NotificationJobData>;
+  readonly fallback: Queue<FallbackQueueData>;
   private readonly redis: RedisClient;
 
-  constructor(cfg: JobsConfig, private readonly logger: Logger) {
+  constructor(cfg: JobsConfig, private readonly logger: Logger, private readonly ds?: DataSource) {
     this.redis = redisFor(cfg.redisUrl, logger, 'queue');
     this.queue = new Queue<NotificationJobData>(NOTIFICATION_QUEUE, {
       connection: this.redis,
       prefix: cfg.jobs.prefix,
       defaultJobOptions: notificationJobOptions(cfg.jobs),
     });
-    this.queue.on('error', (err) => this.logger.error({ err: String(err), queue: NOTIFICATION_QUEUE }, 'queue connection error'));
+    this.fallback = new Queue<FallbackQueueData>(FALLBACK_QUEUE, {
+      connection: this.redis,
+      prefix: cfg.jobs.prefix,
+      defaultJobOptions: notificationJobOptions(cfg.jobs),
+    });
+    for (const [q, name] of [[this.queue, NOTIFICATION_QUEUE], [this.fallback, FALLBACK_QUEUE]] as const) {
+      q.on('error', (err) => this.logger.error({ err: String(err), queue: name }, 'queue connection error'));
+    }
+  }
+
+  async queueCall(callbackId: string): Promise<void> {
+    const data: TelephonyJobData = { callbackId };
+    await this.fallback.add('telephony', data, { jobId: telephonyJobId(callbackId) });
+  }
+
+  private async clinicTiming(appointmentId: string): Promise<ClinicTiming> {
+    if (!this.ds) return { reminderMinutes: undefined, noShowMinutes: 5 };
+    const rows = (await this.ds.query(
+      `SELECT c.message_schedule, c.no_show_minutes FROM appointment a JOIN clinic c ON c.id = a.clinic_id WHERE a.id = $1`,
+      [appointmentId],
+    )) as Array<{ message_schedule: unknown; no_show_minutes: number }>;
+    const r = rows[0];
+    return { reminderMinutes: r ? messageSettings(r.message_schedule).reminderMinutes : undefined, noShowMinutes: r?.no_show_minutes ?? 5 };
   }
 
   /**
@@ -86,34 +136,56 @@ export class NotificationScheduler implements MessageScheduler {
 
     if (a.cancelled) {
       for (const kind of ['invitation', ...REMINDERS.map((r) => r.kind)] as NotificationKind[]) {
-        await this.removePending(jobIdFor(a.id, kind));
+        await this.removePending(this.queue, jobIdFor(a.id, kind));
       }
+      await this.removePending(this.fallback, noShowJobId(a.id));
       await this.queue.add('cancellation', data('cancellation'), { jobId: jobIdFor(a.id, 'cancellation') });
       return;
     }
+    // Read what is there in parallel, then write in one round trip per queue (addBulk).
+    const checkId = noShowJobId(a.id);
+    const [timing, check, ...existing] = await Promise.all([
+      this.clinicTiming(a.id),
+      this.fallback.getJob(checkId),
+      ...REMINDERS.map((r) => this.queue.getJob(jobIdFor(a.id, r.kind))),
+    ]);
 
     const invitationId = jobIdFor(a.id, 'invitation');
     if (opts.contactChanged) await this.removeFinished(invitationId);
-    await this.queue.add('invitation', data('invitation'), { jobId: invitationId });
-
-    const planned = new Map(planReminders(a.start, now).map((p) => [p.kind, p]));
-    for (const r of REMINDERS) {
+    const messages: Array<{ name: string; data: NotificationJobData; opts: JobsOptions }> = [
+      { name: 'invitation', data: data('invitation'), opts: { jobId: invitationId } },
+    ];
+    const planned = new Map(planReminders(a.start, now, timing.reminderMinutes).map((p) => [p.kind, p]));
+    for (const [i, r] of REMINDERS.entries()) {
       const jobId = jobIdFor(a.id, r.kind);
-      const existing = await this.queue.getJob(jobId);
-      if (existing && existing.data.start === start) continue; // already planned for this start
-      if (existing) await this.removeAny(existing);
+      const job = existing[i];
+      if (job && job.data.start === start) continue; // already planned for this start
+      if (job) await this.removeAny(job);
       const p = planned.get(r.kind);
-      if (p) await this.queue.add(r.kind, data(r.kind), { jobId, delay: p.delayMs });
+      if (p) messages.push({ name: r.kind, data: data(r.kind), opts: { jobId, delay: p.delayMs } });
+    }
+    // Default job options (attempts, back-off, retention) apply to bulk adds only when given.
+    const defaults = this.queue.defaultJobOptions;
+    await this.queue.addBulk(messages.map((m) => ({ ...m, opts: { ...defaults, ...m.opts } })));
+
+    // The no-show check, also replaced when the start moves.
+    const checkStart = check ? (check.data as FallbackJobData).start : null;
+    if (check && checkStart !== start) await this.removeAny(check);
+    if (checkStart !== start) {
+      const { delayMs } = planNoShowCheck(a.start, timing.noShowMinutes, now);
+      const noShow: FallbackJobData = { appointmentId: a.id, check: 'no_show', start };
+      await this.fallback.add('no_show', noShow, { jobId: checkId, delay: delayMs });
     }
   }
 
   async close(): Promise<void> {
     await this.queue.close();
+    await this.fallback.close();
     await closeRedis(this.redis);
   }
 
-  private async removePending(jobId: string): Promise<void> {
-    const job = await this.queue.getJob(jobId);
+  private async removePending(queue: Queue<any>, jobId: string): Promise<void> {
+    const job = await queue.getJob(jobId);
     if (!job) return;
     const state = await job.getState();
     if (state === 'delayed' || state === 'waiting' || state === 'prioritized' || state === 'waiting-children') await this.removeAny(job);
@@ -127,7 +199,7 @@ export class NotificationScheduler implements MessageScheduler {
   }
 
   /** A job being worked on cannot be removed; it checks the appointment at send time and drops itself. */
-  private async removeAny(job: Job<NotificationJobData>): Promise<void> {
+  private async removeAny(job: Job<any>): Promise<void> {
     try {
       await job.remove();
     } catch (err) {
@@ -141,35 +213,57 @@ export interface NotificationWorker {
   close(deadlineMs: number): Promise<void>;
 }
 
-export function startNotificationWorker(
+export interface JobInfo {
+  id: string;
+  name: string;
+  attemptsMade: number;
+  /** This is the last attempt: a failure now is for good. */
+  final: boolean;
+}
+
+/** A worker for one queue; `perform` gets the job's data, never more. */
+export function startQueueWorker<T>(
+  queueName: string,
   cfg: JobsConfig,
   logger: Logger,
-  perform: (data: NotificationJobData, job: { id: string; attemptsMade: number }) => Promise<unknown>,
+  perform: (data: T, job: JobInfo) => Promise<unknown>,
+  opts: { concurrency?: number; describe?: (data: T | undefined) => Record<string, unknown> } = {},
 ): NotificationWorker {
-  const redis = redisFor(cfg.redisUrl, logger, 'worker');
-  const worker = new Worker<NotificationJobData>(
-    NOTIFICATION_QUEUE,
-    async (job) => perform(job.data, { id: job.id ?? '', attemptsMade: job.attemptsMade }),
+  const redis = redisFor(cfg.redisUrl, logger, `worker-${queueName}`);
+  const worker = new Worker<T>(
+    queueName,
+    async (job) =>
+      perform(job.data, {
+        id: job.id ?? '',
+        name: job.name,
+        attemptsMade: job.attemptsMade,
+        final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      }),
     {
       connection: redis,
       prefix: cfg.jobs.prefix,
-      concurrency: cfg.jobs.concurrency,
+      concurrency: opts.concurrency ?? cfg.jobs.concurrency,
       lockDuration: cfg.jobs.lockMs,
       stalledInterval: Math.min(30_000, cfg.jobs.lockMs),
       // A crash mid-send makes a job stall; several crashes in a row must not fail it for good.
       maxStalledCount: 10,
     },
   );
-  worker.on('error', (err) => logger.error({ err: String(err), queue: NOTIFICATION_QUEUE }, 'worker error'));
+  const describe = opts.describe ?? (() => ({}));
+  worker.on('error', (err) => logger.error({ err: String(err), queue: queueName }, 'worker error'));
   worker.on('failed', (job, err) => {
     const attempts = job?.opts.attempts ?? 1;
-    const final = (job?.attemptsMade ?? 0) >= attempts;
+    const final = (job?.attemptsMade ?? 0) >= attempts || err instanceof UnrecoverableError;
+    countJobFailure(queueName, final);
     logger[final ? 'error' : 'warn'](
-      { jobId: job?.id, kind: job?.data.kind, attempt: job?.attemptsMade, of: attempts, err: scrubAddresses(err.message) },
-      final ? 'message failed for good' : 'message failed; will retry',
+      { queue: queueName, jobId: job?.id, ...describe(job?.data), attempt: job?.attemptsMade, of: attempts, err: scrubAddresses(err.message) },
+      // The notification queue keeps the wording its alerts and tests know.
+      queueName === NOTIFICATION_QUEUE
+        ? final ? 'message failed for good' : 'message failed; will retry'
+        : final ? 'job failed for good' : 'job failed; will retry',
     );
   });
-  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (a worker stopped mid-job); it runs again'));
+  worker.on('stalled', (jobId) => logger.warn({ queue: queueName, jobId }, 'job stalled (a worker stopped mid-job); it runs again'));
   return {
     async close(deadlineMs) {
       let timer: NodeJS.Timeout | undefined;
@@ -179,10 +273,80 @@ export function startNotificationWorker(
       const outcome = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
       clearTimeout(timer);
       if (outcome === 'late') {
-        logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; they run again elsewhere');
+        logger.warn({ queue: queueName, deadlineMs }, 'jobs still running at the shutdown deadline; they run again elsewhere');
         await worker.close(true).catch(() => undefined);
       }
       await closeRedis(redis);
     },
   };
+}
+
+export function startNotificationWorker(
+  cfg: JobsConfig,
+  logger: Logger,
+  perform: (data: NotificationJobData, job: JobInfo) => Promise<unknown>,
+): NotificationWorker {
+  return startQueueWorker(NOTIFICATION_QUEUE, cfg, logger, perform, { describe: (d) => ({ kind: d?.kind }) });
+}
+
+/**
+ * The repeatable housekeeping jobs: one scheduler per sweep (upsert: every worker process
+ * declares them, Redis keeps one of each). Their runs are small and harmless to repeat.
+ */
+export async function declareHousekeeping(
+  cfg: JobsConfig,
+  logger: Logger,
+  sweeps: Array<{ name: string; everyMs: number }>,
+): Promise<void> {
+  const redis = redisFor(cfg.redisUrl, logger, 'housekeeping');
+  const queue = new Queue(HOUSEKEEPING_QUEUE, { connection: redis, prefix: cfg.jobs.prefix });
+  queue.on('error', (err) => logger.error({ err: String(err), queue: HOUSEKEEPING_QUEUE }, 'queue connection error'));
+  try {
+    for (const s of sweeps) {
+      await queue.upsertJobScheduler(s.name, { every: s.everyMs }, {
+        name: s.name,
+        data: {},
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      });
+    }
+  } finally {
+    await queue.close();
+    await closeRedis(redis);
+  }
+}
+
+/**
+ * Schedules the messages of appointments already in the database (seed-demo, repair after an
+ * outage). Gives up after `timeoutMs` when Redis cannot be reached: returns false then.
+ */
+export async function scheduleStoredAppointments(
+  cfg: JobsConfig,
+  logger: Logger,
+  ds: DataSource,
+  appointmentIds: string[],
+  timeoutMs = 5_000,
+): Promise<boolean> {
+  const scheduler = new NotificationScheduler(cfg, logger, ds);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const work = (async () => {
+      const rows = (await ds.query(
+        `SELECT a.id, a.start, (v.state = 'cancelled' OR a.cancelled_at IS NOT NULL) AS cancelled
+           FROM appointment a JOIN visit v ON v.appointment_id = a.id WHERE a.id = ANY($1::uuid[])`,
+        [appointmentIds],
+      )) as Array<{ id: string; start: Date; cancelled: boolean }>;
+      for (const r of rows) await scheduler.scheduleAppointmentMessages({ id: r.id, start: new Date(r.start), cancelled: r.cancelled });
+      return true;
+    })();
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    return await Promise.race([work, late]);
+  } catch (err) {
+    logger.warn({ err: String(err) }, 'could not schedule messages');
+    return false;
+  } finally {
+    clearTimeout(timer);
+    await Promise.race([scheduler.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
+  }
 }

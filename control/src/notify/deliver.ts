@@ -1,5 +1,6 @@
 /**
- * Sends one patient message (invitation, reminder, cancellation) exactly once per channel.
+ * Sends one patient message (invitation, reminder, cancellation) exactly once per channel
+ * (e-mail, SMS), over the channels the clinic chose (notify/settings.ts).
  *
  * Per appointment and channel, everything happens under a PostgreSQL advisory lock inside one
  * transaction: re-read the appointment (contact data at send time), decide whether the message
@@ -17,7 +18,10 @@ import { linkFor, type LinkConfig } from '../domain/links.js';
 import type { NotificationJobData } from '../jobs/plan.js';
 import { calendarInvite } from './ics.js';
 import type { Mailer } from './email.js';
-import { renderMessage } from './templates.js';
+import { recordFailure } from './failed.js';
+import { messageSettings } from './settings.js';
+import { SmsError, type SmsGateway } from './sms.js';
+import { renderMessage, renderSms, type MessageContext } from './templates.js';
 
 export type DeliveryOutcome =
   | 'sent'
@@ -26,13 +30,28 @@ export type DeliveryOutcome =
   | 'channel-disabled'
   | 'appointment-gone'
   | 'not-wanted'
-  | 'stale';
+  | 'stale'
+  /** Refused for good (SMS gateway 4xx): recorded in notification_failed, not retried. */
+  | 'failed';
 
 export interface DeliveryDeps {
   ds: DataSource;
   config: LinkConfig;
   /** null: e-mail is not configured. */
   mailer: Mailer | null;
+  /** null or absent: SMS is not configured. */
+  sms?: SmsGateway | null;
+}
+
+/** A channel failed in a way a retry may mend; the other channels' outcomes are kept. */
+export class DeliveryFailed extends Error {
+  constructor(
+    readonly outcomes: Partial<Record<NotificationChannel, DeliveryOutcome>>,
+    readonly failures: Array<{ channel: NotificationChannel; error: string }>,
+  ) {
+    super(failures.map((f) => `${f.channel}: ${f.error}`).join('; '));
+    this.name = 'DeliveryFailed';
+  }
 }
 
 interface Loaded {
@@ -59,35 +78,118 @@ export async function deliverNotification(
   job: NotificationJobData,
   now: () => Date = () => new Date(),
 ): Promise<Record<NotificationChannel, DeliveryOutcome>> {
-  // TODO(issue 5): SMS through the HTTP gateway adapter, as a second channel here.
-  const email = deps.mailer ? await deliverEmail(deps, deps.mailer, job, now) : 'channel-disabled';
-  return { email, sms: 'channel-disabled' };
+  const outcomes: Record<NotificationChannel, DeliveryOutcome> = { email: 'channel-disabled', sms: 'channel-disabled' };
+  const failures: Array<{ channel: NotificationChannel; error: string }> = [];
+  const senders: Array<[NotificationChannel, Sender | null]> = [
+    ['email', deps.mailer ? emailSender(deps, deps.mailer) : null],
+    ['sms', deps.sms ? smsSender(deps.sms) : null],
+  ];
+  for (const [channel, sender] of senders) {
+    if (!sender) continue;
+    try {
+      outcomes[channel] = await deliverOn(deps, channel, sender, job, now);
+    } catch (err) {
+      failures.push({ channel, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (failures.length) throw new DeliveryFailed(outcomes, failures);
+  return outcomes;
 }
 
-async function deliverEmail(deps: DeliveryDeps, mailer: Mailer, job: NotificationJobData, now: () => Date): Promise<DeliveryOutcome> {
-  const channel: NotificationChannel = 'email';
+interface Rendering {
+  loaded: Loaded;
+  context: MessageContext;
+  reminderMinutes: number | null | undefined;
+  messageId: string;
+}
+
+interface Sender {
+  address(a: Appointment): string | null;
+  send(to: string, r: Rendering, deps: DeliveryDeps, job: NotificationJobData): Promise<void>;
+}
+
+function emailSender(deps: DeliveryDeps, mailer: Mailer): Sender {
+  return {
+    address: (a) => a.patientEmail,
+    async send(to, r, _deps, job) {
+      const a = r.loaded.appointment;
+      const rendered = renderMessage(r.context);
+      const attachments =
+        job.kind === 'invitation'
+          ? [{
+              filename: 'videoconsult.ics',
+              contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
+              content: calendarInvite({
+                uid: `${a.id}@${new URL(deps.config.publicBaseUrl).hostname}`,
+                start: a.start,
+                durationMinutes: a.durationMinutes,
+                summary: `${r.context.language === 'nl' ? 'Videoconsult' : 'Video consultation'} ${r.loaded.clinic.name}`,
+                description: rendered.text,
+                url: r.context.link,
+                sequence: Math.floor(a.updatedAt.getTime() / 1000),
+              }),
+            }]
+          : undefined;
+      await mailer.send({ to, ...rendered, messageId: r.messageId, language: r.context.language, attachments });
+    },
+  };
+}
+
+/** Dutch landline numbers (+31 but not +316 / +3197) cannot take an SMS: treated as no address. */
+export function smsNumber(phone: string | null): string | null {
+  if (!phone || !/^\+[1-9]\d{6,14}$/.test(phone)) return null;
+  if (phone.startsWith('+31') && !/^\+31(6|97)/.test(phone)) return null;
+  return phone;
+}
+
+function smsSender(gateway: SmsGateway): Sender {
+  return {
+    address: (a) => smsNumber(a.patientPhone),
+    async send(to, r) {
+      // The reference names the message, not the person: `<appointment>.<kind>[.<start>]`, as the Message-ID.
+      const reference = r.messageId.slice(1, r.messageId.indexOf('@'));
+      await gateway.send({ to, text: renderSms(r.context, r.reminderMinutes), reference });
+    },
+  };
+}
+
+async function deliverOn(
+  deps: DeliveryDeps,
+  channel: NotificationChannel,
+  sender: Sender,
+  job: NotificationJobData,
+  now: () => Date,
+): Promise<DeliveryOutcome> {
   const occasion = occasionOf(job.kind, job.start);
   return deps.ds.transaction(async (m) => {
     await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`notify:${job.appointmentId}:${channel}`]);
     const loaded = await load(m, job.appointmentId);
     if (!loaded) return 'appointment-gone';
+    const settings = messageSettings(loaded.clinic.messageSchedule);
+    if (!settings.channels.includes(channel)) return 'channel-disabled';
     const verdict = await wanted(m, loaded, job, channel, now());
     if (verdict !== 'yes') return verdict;
+    const key = [job.appointmentId, job.kind, channel, occasion];
     const sent = (await m.query(
       `SELECT 1 FROM notification_sent WHERE appointment_id = $1 AND kind = $2 AND channel = $3 AND occasion = $4`,
-      [job.appointmentId, job.kind, channel, occasion],
+      key,
     )) as unknown[];
     if (sent.length > 0) return 'already-sent';
-    const to = loaded.appointment.patientEmail;
+    const failed = (await m.query(
+      `SELECT 1 FROM notification_failed WHERE appointment_id = $1 AND kind = $2 AND channel = $3 AND occasion = $4`,
+      key,
+    )) as unknown[];
+    if (failed.length > 0) return 'failed';
+    const a = loaded.appointment;
+    const to = sender.address(a);
     if (!to) return 'no-address';
 
-    const a = loaded.appointment;
     const language: Language = loaded.patient.language ?? a.language;
-    const link = linkFor(deps.config, loaded.patient);
-    const rendered = renderMessage({
+    const reminderMinutes = job.kind.startsWith('reminder_') ? settings.reminderMinutes[job.kind as keyof typeof settings.reminderMinutes] : undefined;
+    const context: MessageContext = {
       kind: job.kind,
       language,
-      link,
+      link: linkFor(deps.config, loaded.patient),
       start: a.start,
       durationMinutes: a.durationMinutes,
       timeZone: loaded.clinic.timezone,
@@ -95,26 +197,20 @@ async function deliverEmail(deps: DeliveryDeps, mailer: Mailer, job: Notificatio
       clinicianName: loaded.clinician.name,
       helpdeskPhone: loaded.clinic.helpdeskPhone,
       waitingRoomOpensMinutes: loaded.clinic.waitingRoomOpensMinutes,
-    });
+      reminderDays: Math.round((settings.reminderMinutes.reminder_3d ?? 3 * 1440) / 1440),
+    };
     const messageId = messageIdFor(deps.config.publicBaseUrl, a.id, job.kind, occasion);
-    const attachments =
-      job.kind === 'invitation'
-        ? [{
-            filename: 'videoconsult.ics',
-            contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
-            content: calendarInvite({
-              uid: `${a.id}@${new URL(deps.config.publicBaseUrl).hostname}`,
-              start: a.start,
-              durationMinutes: a.durationMinutes,
-              summary: `${language === 'nl' ? 'Videoconsult' : 'Video consultation'} ${loaded.clinic.name}`,
-              description: rendered.text,
-              url: link,
-              sequence: Math.floor(a.updatedAt.getTime() / 1000),
-            }),
-          }]
-        : undefined;
-    await mailer.send({ to, ...rendered, messageId, language, attachments });
-    // The SMTP server has accepted it: record that before anything else can go wrong.
+    try {
+      await sender.send(to, { loaded, context, reminderMinutes, messageId }, deps, job);
+    } catch (err) {
+      if (err instanceof SmsError && err.permanent) {
+        // Retrying cannot mend a refused request (bad token, bad template): record it now.
+        await recordFailure(m, { appointmentId: a.id, kind: job.kind, channel, occasion, error: err.message });
+        return 'failed';
+      }
+      throw err;
+    }
+    // Accepted: record that before anything else can go wrong.
     await m.query(
       `INSERT INTO notification_sent (appointment_id, kind, channel, occasion, message_id)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT notification_sent_uq DO NOTHING`,

@@ -5,6 +5,7 @@
  * Pure: everything it needs is passed in, read from the database at send time.
  */
 import type { Language, NotificationKind } from '../db/entities.js';
+import { fitSms } from './sms.js';
 
 export interface MessageContext {
   kind: NotificationKind;
@@ -18,6 +19,8 @@ export interface MessageContext {
   clinicianName: string;
   helpdeskPhone: string | null;
   waitingRoomOpensMinutes: number;
+  /** The clinic's days before the start of the first reminder (default 3). */
+  reminderDays?: number;
 }
 
 export interface RenderedMessage {
@@ -49,6 +52,9 @@ interface Strings {
 function strings(c: MessageContext, date: string, time: string, opensTime: string): Strings {
   const nl = c.language === 'nl';
   const mins = c.waitingRoomOpensMinutes;
+  const days = c.reminderDays ?? 3;
+  const daysNl = ['nul', 'een', 'twee', 'drie', 'vier', 'vijf', 'zes', 'zeven'][days] ?? String(days);
+  const daysEn = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][days] ?? String(days);
   const deviceTest = nl
     ? 'Test vooraf uw camera, microfoon en internetverbinding: open de link en kies de apparaattest. Dat kan vanaf nu tot het einde van de afspraak.'
     : 'Test your camera, microphone and internet connection beforehand: open the link and choose the device test. You can do this from now until the end of the appointment.';
@@ -69,10 +75,10 @@ function strings(c: MessageContext, date: string, time: string, opensTime: strin
     case 'reminder_3d':
       return {
         subject: nl ? `Herinnering: videoconsult ${date} om ${time} — test nu uw apparaat` : `Reminder: video consultation on ${date} at ${time} — test your device now`,
-        heading: nl ? 'Over drie dagen: uw videoconsult' : 'In three days: your video consultation',
+        heading: nl ? `Over ${daysNl} dagen: uw videoconsult` : `In ${daysEn} days: your video consultation`,
         lead: [nl
-          ? `Over drie dagen heeft u een videoconsult met ${c.clinicianName} van ${c.clinicName}. Test nu uw apparaat, dan is er tijd om een probleem op te lossen.`
-          : `In three days you have a video consultation with ${c.clinicianName} of ${c.clinicName}. Test your device now, so there is time to fix a problem.`],
+          ? `Over ${daysNl} dagen heeft u een videoconsult met ${c.clinicianName} van ${c.clinicName}. Test nu uw apparaat, dan is er tijd om een probleem op te lossen.`
+          : `In ${daysEn} days you have a video consultation with ${c.clinicianName} of ${c.clinicName}. Test your device now, so there is time to fix a problem.`],
         after: [deviceTest, waitingRoom],
         showLink: true,
       };
@@ -175,4 +181,67 @@ ${helpdesk ? p(helpdesk) : ''}
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+/**
+ * The SMS of each message: one part of at most 160 GSM-7 characters (see sms.ts: fitSms).
+ * The link always fits; the helpdesk number and the clinic name go first when space runs out.
+ */
+export function renderSms(c: MessageContext, reminderMinutes?: number | null): string {
+  const nl = c.language === 'nl';
+  const day = new Intl.DateTimeFormat(LOCALE[c.language], { timeZone: c.timeZone, weekday: 'short', day: 'numeric', month: 'short' })
+    .format(c.start)
+    .replace(/\.(?=\s|$)/g, '');
+  const time = formatTime(c.start, c.language, c.timeZone);
+  const opensTime = formatTime(new Date(c.start.getTime() - c.waitingRoomOpensMinutes * 60_000), c.language, c.timeZone);
+  const link = c.link ?? '';
+  const helpdesk = c.helpdeskPhone ? { text: nl ? `Vragen? Bel ${c.helpdeskPhone}` : `Questions? Call ${c.helpdeskPhone}`, optional: true } : null;
+  const withClinic = (full: string, short: string) => ({ text: full, shorter: short });
+  const days = Math.round((reminderMinutes ?? 3 * 24 * 60) / (24 * 60));
+  let pieces: Array<{ text: string; shorter?: string; optional?: boolean }>;
+  switch (c.kind) {
+    case 'invitation':
+      pieces = [
+        withClinic(
+          nl ? `Videoconsult ${c.clinicName} ${day} om ${time}. Test vooraf uw apparaat en start via:` : `Video consultation ${c.clinicName} ${day} at ${time}. Test your device first and start here:`,
+          nl ? `Videoconsult ${day} om ${time}. Test vooraf uw apparaat en start via:` : `Video consultation ${day} at ${time}. Test your device first and start here:`,
+        ),
+        { text: link },
+      ];
+      break;
+    case 'reminder_3d':
+      pieces = [
+        withClinic(
+          nl ? `Over ${days} dagen videoconsult ${c.clinicName}, ${day} om ${time}. Test nu uw apparaat:` : `In ${days} days: video consultation ${c.clinicName}, ${day} at ${time}. Test your device now:`,
+          nl ? `Over ${days} dagen videoconsult, ${day} om ${time}. Test nu uw apparaat:` : `In ${days} days: video consultation, ${day} at ${time}. Test your device now:`,
+        ),
+        { text: link },
+      ];
+      break;
+    case 'reminder_1d':
+      pieces = [
+        withClinic(
+          nl ? `Morgen om ${time} videoconsult ${c.clinicName}. Start vanaf ${opensTime} via:` : `Tomorrow at ${time}: video consultation ${c.clinicName}. Start from ${opensTime} here:`,
+          nl ? `Morgen om ${time} videoconsult. Start vanaf ${opensTime} via:` : `Tomorrow at ${time}: video consultation. Start from ${opensTime} here:`,
+        ),
+        { text: link },
+      ];
+      break;
+    case 'reminder_15m':
+      pieces = [
+        { text: nl ? `Uw videoconsult begint om ${time}. U kunt starten vanaf ${opensTime}:` : `Your video consultation starts at ${time}. You can start from ${opensTime}:` },
+        { text: link },
+      ];
+      break;
+    case 'cancellation':
+      pieces = [
+        withClinic(
+          nl ? `Uw videoconsult ${c.clinicName} op ${day} om ${time} gaat niet door.` : `Your video consultation ${c.clinicName} on ${day} at ${time} is cancelled.`,
+          nl ? `Uw videoconsult op ${day} om ${time} gaat niet door.` : `Your video consultation on ${day} at ${time} is cancelled.`,
+        ),
+      ];
+      break;
+  }
+  if (helpdesk) pieces.push(helpdesk);
+  return fitSms(pieces);
 }

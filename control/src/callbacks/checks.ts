@@ -1,0 +1,64 @@
+/**
+ * When the fallback call is due by itself (SPEC section 2, per clinic):
+ *  - no-show: the patient is not in the waiting room `clinic.no_show_minutes` after the start
+ *    (a delayed job per appointment, planned with the reminders; the sweep below as a net);
+ *  - dropped: the patient dropped out of the consult and is not back within
+ *    `clinic.drop_minutes` (found by the sweep, a repeatable job every 15 seconds: the relay
+ *    records the drop in PostgreSQL, so nothing has to be queued at that moment).
+ * Both end in requestCallback, which makes at most one task per appointment and reason.
+ */
+import type { FallbackJobData } from '../jobs/plan.js';
+import { requestCallback, type CallbackDeps } from './tasks.js';
+
+/** Not arrived: still scheduled, or marked no-show by an assistant (who expects a call list entry). */
+const NOT_ARRIVED = ['scheduled', 'no_show'];
+
+export type CheckOutcome = 'callback' | 'callback-exists' | 'arrived' | 'stale' | 'not-due' | 'gone';
+
+export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobData, now = new Date()): Promise<CheckOutcome> {
+  const rows = (await deps.ds.query(
+    `SELECT a.start, a.cancelled_at, v.state, c.no_show_minutes
+       FROM appointment a JOIN visit v ON v.appointment_id = a.id JOIN clinic c ON c.id = a.clinic_id
+      WHERE a.id = $1`,
+    [data.appointmentId],
+  )) as Array<{ start: Date; cancelled_at: Date | null; state: string; no_show_minutes: number }>;
+  const r = rows[0];
+  if (!r || r.cancelled_at) return 'gone';
+  if (new Date(r.start).toISOString() !== data.start) return 'stale'; // moved: a new check is planned
+  if (!NOT_ARRIVED.includes(r.state)) return 'arrived';
+  if (new Date(r.start).getTime() + r.no_show_minutes * 60_000 > now.getTime() + 1000) return 'not-due';
+  const { created } = await requestCallback(deps, data.appointmentId, 'no_show');
+  return created ? 'callback' : 'callback-exists';
+}
+
+/**
+ * Every no-show and drop that is due and has no task yet. Looks back one day only, so a first
+ * start on an old database does not fill the list with last month's appointments.
+ */
+export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number }> {
+  const noShows = (await deps.ds.query(
+    `SELECT a.id FROM appointment a
+       JOIN visit v ON v.appointment_id = a.id
+       JOIN clinic c ON c.id = a.clinic_id
+      WHERE v.state = ANY($2::text[]) AND a.cancelled_at IS NULL
+        AND a.start + make_interval(mins => c.no_show_minutes) <= $1
+        AND a.start > $1::timestamptz - interval '1 day'
+        AND NOT EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.reason = 'no_show')`,
+    [now, NOT_ARRIVED],
+  )) as Array<{ id: string }>;
+  const drops = (await deps.ds.query(
+    `SELECT a.id FROM appointment a
+       JOIN visit v ON v.appointment_id = a.id
+       JOIN clinic c ON c.id = a.clinic_id
+      WHERE v.state = 'dropped' AND v.dropped_at IS NOT NULL
+        AND v.dropped_at + make_interval(mins => c.drop_minutes) <= $1
+        AND v.dropped_at > $1::timestamptz - interval '1 day'
+        AND NOT EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.reason = 'dropped')`,
+    [now],
+  )) as Array<{ id: string }>;
+  let noShow = 0;
+  let dropped = 0;
+  for (const { id } of noShows) if ((await requestCallback(deps, id, 'no_show')).created) noShow++;
+  for (const { id } of drops) if ((await requestCallback(deps, id, 'dropped')).created) dropped++;
+  return { noShow, dropped };
+}

@@ -1,0 +1,127 @@
+/**
+ * The callback list for the dashboards (internal listener only), clinic-scoped like the other
+ * staff routes; POSTs need the CSRF token (staffAuth).
+ *
+ *   GET  /staff/api/callbacks?clinic=CODE[&day=YYYY-MM-DD]
+ *        → { callbacks: [{ id, appointmentId, clinicCode, patientDisplayName, phone, reason,
+ *                          createdAt, doneAt, doneBy, callStatus }] }
+ *        the day's tasks (default: today in the clinic's time zone) and every open one.
+ *   POST /staff/api/callbacks/:id/done           { done: boolean }  → { callback }
+ *   POST /staff/api/appointments/:id/fallback    → 201 { callback } (200 when it was there already)
+ *
+ * Every request, done and undone is an audit event (callbacks/tasks.ts); every change is a
+ * `callbacks-changed` clinic event.
+ */
+import Router from '@koa/router';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { CallbackError, listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
+import { staffMaySee } from '../consult/commands.js';
+import { loadConsult } from '../consult/context.js';
+import { todayIn } from '../domain/contact.js';
+import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import type { Hub } from '../realtime/hub.js';
+import { staffAuth } from './auth.js';
+import type { StaffSession } from './sessions.js';
+
+export interface CallbackRouteDeps {
+  ds: DataSource;
+  hub: Hub;
+  /** Queues the telephony webhook call; absent: the task is made, no call is placed. */
+  telephony?: CallbackDeps['telephony'];
+}
+
+const Uuid = z.string().uuid();
+const ListQuery = z
+  .object({
+    clinic: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a clinic code').optional(),
+    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(),
+  })
+  .strict();
+const DoneBody = z.object({ done: z.boolean() }).strict();
+
+function toHttp(err: unknown): never {
+  if (err instanceof CallbackError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+  throw err;
+}
+
+export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
+  const { ds, hub } = deps;
+  const router = new Router({ prefix: '/staff/api' });
+  const auth = staffAuth(ds);
+  const callbackDeps: CallbackDeps = { ds, hub, telephony: deps.telephony ?? null };
+
+  router.get('/callbacks', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const query = ListQuery.safeParse(ctx.query);
+    if (!query.success) throw fromZodError(query.error, ctx.query);
+    let clinicIds = staff.clinicIds;
+    let timeZone = 'Europe/Amsterdam';
+    if (query.data.clinic) {
+      const rows = (await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [query.data.clinic])) as Array<{ id: string; timezone: string }>;
+      const clinic = rows[0];
+      if (!clinic || !staff.clinicIds.includes(clinic.id)) throw new HttpError(404, 'not_found', 'no such clinic');
+      clinicIds = [clinic.id];
+      timeZone = clinic.timezone;
+    }
+    const day = query.data.day ?? todayIn(timeZone, new Date());
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      day,
+      callbacks: await listCallbacks(ds, clinicIds, day, staff.role === 'clinician' ? { clinicianId: staff.id } : {}),
+    };
+  });
+
+  router.post('/callbacks/:id/done', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const id = Uuid.safeParse(ctx.params.id);
+    if (!id.success) throw new HttpError(404, 'not_found', 'no such callback');
+    const rows = (await ds.query(`SELECT appointment_id FROM callback_task WHERE id = $1`, [id.data])) as Array<{ appointment_id: string }>;
+    const c = rows[0] ? await loadConsult(ds.manager, rows[0].appointment_id) : null;
+    if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such callback');
+    const input = await parseJsonBody(ctx);
+    const body = DoneBody.safeParse(input);
+    if (!body.success) throw fromZodError(body.error, input);
+    let result;
+    try {
+      result = await setCallbackDone(ds, id.data, staff.id, body.data.done);
+    } catch (err) {
+      toHttp(err);
+    }
+    if (result.changed) {
+      await hub.publishClinic(result.task.clinicId, { kind: 'callbacks-changed', appointmentId: result.task.appointmentId });
+      // The patient's page re-reads its state: the "we will call you" message comes or goes.
+      await hub.publish(result.task.appointmentId, { kind: 'changed' });
+    }
+    ctx.body = { callback: present(result.task) };
+  });
+
+  router.post('/appointments/:id/fallback', auth, async (ctx) => {
+    const staff = ctx.state.staff as StaffSession;
+    const id = Uuid.safeParse(ctx.params.id);
+    const c = id.success ? await loadConsult(ds.manager, id.data) : null;
+    if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such appointment');
+    let result;
+    try {
+      result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
+    } catch (err) {
+      toHttp(err);
+    }
+    ctx.status = result.created ? 201 : 200;
+    ctx.body = { callback: present(result.task) };
+  });
+
+  return router;
+}
+
+function present(t: Awaited<ReturnType<typeof setCallbackDone>>['task']) {
+  return {
+    id: t.id,
+    appointmentId: t.appointmentId,
+    reason: t.reason,
+    createdAt: t.createdAt.toISOString(),
+    doneAt: t.doneAt ? t.doneAt.toISOString() : null,
+    doneBy: t.doneBy,
+    callStatus: t.callStatus,
+  };
+}
