@@ -19,8 +19,11 @@ import type {
   Jsep,
   PeerEvent,
   PeerSession,
+  PeerState,
   RoomSpec,
+  SessionStore,
 } from './types.js';
+import { adoptHandle, claimSession } from './resume.js';
 
 export type * from './types.js';
 
@@ -43,6 +46,8 @@ const ECHO_BITRATE_CAP = 1_500_000;
 /** What a Janus server tells when it goes: video-room peers and echo sessions alike. */
 interface OnServer {
   lost(reason: string, event?: boolean): void;
+  /** Janus handles it holds (for the handles gauge). */
+  handleCount(): number;
 }
 
 /** janode errors carry the plugin's error code in `_code`. */
@@ -84,7 +89,43 @@ class JanusServer {
     private readonly log: Log,
     private readonly backoff: { min: number; max: number },
     private readonly onChange: (server: JanusServer, up: boolean) => void,
+    private readonly store?: SessionStore,
   ) {}
+
+  /** Connected once already in this process: a later connect never adopts an old session. */
+  private connectedBefore = false;
+
+  /**
+   * On this process's first connect, the previous process's session when it is still there
+   * (claimed, with its admin handle), else a new one. Its ids go to the store for the next
+   * process. On a reconnect within this process the browsers renegotiate on new handles, so
+   * an old session Janus still keeps (only the socket dropped) is claimed and destroyed: its
+   * handles would otherwise linger in the rooms for reclaim_session_timeout.
+   */
+  private async openSession(connection: JanodeConnection): Promise<{ session: JanodeSession; admin: Handle }> {
+    const kept = await this.store?.load(this.cfg.name).catch(() => null);
+    const adopt = !this.connectedBefore;
+    this.connectedBefore = true;
+    if (kept) {
+      try {
+        const session = await claimSession(connection, kept.session, KEEPALIVE_SECS);
+        if (adopt) {
+          const admin = adoptHandle(session, VideoRoomPlugin, kept.admin);
+          // The adopted admin handle must answer, or everything below would fail later.
+          await admin.message({ request: 'list' });
+          this.log.info({ server: this.cfg.name }, 'janus session taken over from the previous process');
+          return { session, admin };
+        }
+        await session.destroy().catch(() => undefined);
+      } catch (err) {
+        if (adopt) this.log.info({ server: this.cfg.name, err: (err as Error).message }, 'previous janus session is gone; starting afresh');
+      }
+    }
+    const session = await connection.create(KEEPALIVE_SECS);
+    const admin = await session.attach(VideoRoomPlugin);
+    await this.store?.save(this.cfg.name, { session: session.id, admin: admin.id }).catch(() => undefined);
+    return { session, admin };
+  }
 
   start(): void {
     this.stopped = false;
@@ -98,8 +139,7 @@ class JanusServer {
     try {
       // max_retries 0: janode's own retry loop only covers the first connect; ours is below.
       connection = await Janode.connect({ address: { url: this.cfg.url, apisecret: this.cfg.apiSecret }, max_retries: 0 });
-      const session = await connection.create(KEEPALIVE_SECS);
-      const admin = await session.attach(VideoRoomPlugin);
+      const { session, admin } = await this.openSession(connection);
       if (this.stopped) {
         await connection.close().catch(() => {});
         return;
@@ -153,7 +193,7 @@ class JanusServer {
     this.up = false;
   }
 
-  async stop(): Promise<void> {
+  async stop(handOver = false): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -161,7 +201,12 @@ class JanusServer {
     for (const peer of [...this.peers]) peer.lost('the gateway was stopped', false);
     const { connection, session } = this;
     this.forget();
-    await session?.destroy().catch(() => {});
+    // Handing over: only the socket closes; Janus keeps the session (reclaim_session_timeout)
+    // and the media flowing until the next process claims it.
+    if (!handOver) {
+      await session?.destroy().catch(() => {});
+      await this.store?.save(this.cfg.name, null).catch(() => undefined);
+    }
     await connection?.close().catch(() => {});
   }
 
@@ -188,8 +233,10 @@ class Peer implements PeerSession {
     private readonly display: string,
     private readonly onEvent: (ev: PeerEvent) => void,
     private readonly log: Log,
+    private readonly onHandles: (handleIds: number[]) => void = () => {},
   ) {
     server.peers.add(this);
+    this.tellHandles([publisher.id]);
     publisher.on(VR.VIDEOROOM_PUB_LIST, ({ publishers }: { publishers: JanodePublisher[] }) => {
       for (const p of publishers) this.feedJoined(p);
     });
@@ -210,6 +257,18 @@ class Peer implements PeerSession {
     } catch (err) {
       this.log.error({ room: this.roomId, err: (err as Error).message }, 'peer event handler threw');
     }
+  }
+
+  private tellHandles(ids: number[]): void {
+    try {
+      this.onHandles(ids);
+    } catch (err) {
+      this.log.error({ room: this.roomId, err: (err as Error).message }, 'peer handle listener threw');
+    }
+  }
+
+  handleCount(): number {
+    return 1 + this.subscribers.size;
   }
 
   private feedJoined(p: JanodePublisher): void {
@@ -274,11 +333,7 @@ class Peer implements PeerSession {
     const session = this.server.session;
     if (!session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
     const handle = await session.attach(VideoRoomPlugin);
-    this.subscribers.set(feed, handle);
-    handle.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: feed }));
-    handle.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
-      this.emit({ type: 'webrtc-down', target: feed, reason: reason ?? 'hangup' }),
-    );
+    this.watchSubscriber(feed, handle);
     try {
       this.check();
       // Janus 1.x multistream: a subscription names the feed in `streams`; private_id ties it
@@ -290,6 +345,49 @@ class Peer implements PeerSession {
       if (this.subscribers.get(feed) === handle) this.dropSubscriber(feed);
       throw err;
     }
+  }
+
+  private watchSubscriber(feed: number, handle: Handle): void {
+    this.subscribers.set(feed, handle);
+    this.tellHandles([handle.id]);
+    handle.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: feed }));
+    handle.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
+      this.emit({ type: 'webrtc-down', target: feed, reason: reason ?? 'hangup' }),
+    );
+  }
+
+  state(): PeerState | null {
+    const session = this.server.session;
+    if (this.closed || this.me === null || !session) return null;
+    return {
+      server: this.server.cfg.name,
+      session: session.id,
+      roomId: this.roomId,
+      publisher: this.publisher.id,
+      me: this.me,
+      privateId: this.privateId,
+      feeds: [...this.feeds],
+      subscribers: [...this.subscribers].map(([feed, h]) => [feed, h.id] as [number, number]),
+    };
+  }
+
+  /**
+   * Take over what another process set up (resumePeer): our place in the room and the
+   * subscriptions, then announce the feeds that came or went while nobody listened.
+   */
+  adopt(state: PeerState, session: JanodeSession, present: FeedEvent[]): void {
+    this.me = state.me;
+    this.privateId = state.privateId;
+    for (const [feed, id] of state.subscribers) {
+      this.watchSubscriber(feed, adoptHandle(session, VideoRoomPlugin, id, { room: state.roomId, feed }));
+    }
+    for (const feed of state.feeds) this.feeds.add(feed);
+    // After the caller has taken the peer: the feeds that came or went meanwhile.
+    setTimeout(() => {
+      const now = new Set(present.map((f) => f.feed));
+      for (const feed of state.feeds) if (!now.has(feed)) this.feedLeft(feed);
+      for (const f of present) this.feedJoined({ feed: f.feed, display: f.display });
+    }, 0);
   }
 
   private subscriber(feed: number): Handle {
@@ -369,6 +467,10 @@ class Echo implements EchoSession {
     this.server.peers.delete(this);
   }
 
+  handleCount(): number {
+    return 1;
+  }
+
   async start(offer: Jsep): Promise<Jsep> {
     this.check();
     if (offer.type !== 'offer') throw new Error('the network test needs an SDP offer');
@@ -422,7 +524,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     this.log = (opts.logger.child?.({ component: 'gateway' }) as Log | undefined) ?? opts.logger;
     routeJanodeLogs(this.log);
     const backoff = { min: opts.reconnectMinMs ?? 250, max: opts.reconnectMaxMs ?? 2000 };
-    this.servers = opts.servers.map((cfg) => new JanusServer(cfg, this.log, backoff, (s, up) => this.changed(s, up)));
+    this.servers = opts.servers.map((cfg) => new JanusServer(cfg, this.log, backoff, (s, up) => this.changed(s, up), opts.sessions));
   }
 
   private changed(server: JanusServer, up: boolean): void {
@@ -444,10 +546,10 @@ class JanusGateway extends EventEmitter implements Gateway {
     return this.started;
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { handOver?: boolean } = {}): Promise<void> {
     this.started = null;
     this.placement.clear();
-    await Promise.all(this.servers.map((s) => s.stop()));
+    await Promise.all(this.servers.map((s) => s.stop(opts.handOver)));
   }
 
   isUp(): boolean {
@@ -455,7 +557,14 @@ class JanusGateway extends EventEmitter implements Gateway {
   }
 
   status() {
-    return this.servers.map((s) => ({ name: s.cfg.name, up: s.up, since: s.since?.toISOString() ?? null }));
+    return this.servers.map((s) => ({
+      name: s.cfg.name,
+      up: s.up,
+      since: s.since?.toISOString() ?? null,
+      sessions: s.up ? 1 : 0,
+      // The long-lived admin handle, plus every peer's and echo test's.
+      handles: s.up ? 1 + [...s.peers].reduce((n, p) => n + p.handleCount(), 0) : 0,
+    }));
   }
 
   private serverFor(roomId: number): JanusServer {
@@ -510,12 +619,46 @@ class JanusGateway extends EventEmitter implements Gateway {
     this.log.info({ room: roomId }, 'room destroyed');
   }
 
-  async openPeer(opts: { roomId: number; display: string; onEvent: (ev: PeerEvent) => void }): Promise<PeerSession> {
+  async openPeer(opts: {
+    roomId: number;
+    display: string;
+    onEvent: (ev: PeerEvent) => void;
+    onHandles?: (handleIds: number[]) => void;
+  }): Promise<PeerSession> {
     const server = this.serverFor(opts.roomId);
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) throw new Error(`Janus server ${server.cfg.name} was lost`);
-    return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log);
+    return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
+  }
+
+  async resumePeer(opts: {
+    state: PeerState;
+    display: string;
+    onEvent: (ev: PeerEvent) => void;
+    onHandles?: (handleIds: number[]) => void;
+  }): Promise<PeerSession | null> {
+    const { state } = opts;
+    const server = this.servers.find((s) => s.cfg.name === state.server);
+    const session = server?.session;
+    if (!server?.up || !session || session.id !== state.session) return null;
+    // Who is in the room now, according to Janus; we must still be among them.
+    let participants: Array<{ id: number; display?: string; publisher?: boolean }>;
+    try {
+      const res = await server.request({ request: 'listparticipants', room: state.roomId });
+      participants = ((res.plugindata?.data as { participants?: typeof participants } | undefined)?.participants) ?? [];
+    } catch {
+      return null;
+    }
+    if (!participants.some((p) => p.id === state.me)) return null;
+    const publisher = adoptHandle(session, VideoRoomPlugin, state.publisher, { room: state.roomId, feed: state.me });
+    this.placement.set(state.roomId, server);
+    const peer = new Peer(server, publisher, state.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
+    const present = participants
+      .filter((p) => p.id !== state.me && p.publisher)
+      .map((p) => ({ feed: p.id, display: p.display ?? '' }));
+    peer.adopt(state, session, present);
+    return peer;
   }
 
   async openEcho(opts: { onEvent: (ev: EchoEvent) => void }): Promise<EchoSession> {

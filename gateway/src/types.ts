@@ -18,8 +18,33 @@ export interface JanusServerConfig {
   adminKey: string;
 }
 
+/**
+ * Where the gateway keeps the id of its Janus session (and admin handle) per server, so that
+ * the next control-plane process can claim the session instead of starting afresh (Redis in
+ * production; see resume.ts).
+ */
+export interface SessionStore {
+  load(server: string): Promise<{ session: number; admin: number } | null>;
+  save(server: string, ids: { session: number; admin: number } | null): Promise<void>;
+}
+
+/** What it takes to adopt a browser's handles after a control-plane restart (kept by the relay). */
+export interface PeerState {
+  server: string;
+  session: number;
+  roomId: number;
+  publisher: number;
+  me: number;
+  privateId?: number;
+  feeds: number[];
+  /** [feed, subscriber handle id] */
+  subscribers: Array<[number, number]>;
+}
+
 export interface GatewayOptions {
   servers: JanusServerConfig[];
+  /** Claim the previous process's Janus sessions on start (absent: always a new session). */
+  sessions?: SessionStore;
   /** pino-compatible logger. */
   logger: { info: Function; warn: Function; error: Function; debug: Function; child?: Function };
   /** Reconnect back-off bounds in ms (defaults 250 → 2000). */
@@ -74,6 +99,8 @@ export interface PeerSession {
   mute(media: { audio: boolean; video: boolean }): Promise<void>;
   /** Leave the room and detach every handle. Safe to call twice. */
   leave(): Promise<void>;
+  /** The handles and feeds, for another process to adopt (null before join). */
+  state(): PeerState | null;
 }
 
 export type EchoEvent =
@@ -100,10 +127,15 @@ export interface EchoSession {
 export interface Gateway extends EventEmitter {
   /** Connect to every server; resolves once at least one is up, keeps retrying in the background. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Disconnect. `handOver`: leave the Janus sessions (and every consult's media) running for
+   * the next control-plane process to claim, instead of destroying them.
+   */
+  stop(opts?: { handOver?: boolean }): Promise<void>;
   /** True when at least one Janus server is connected. */
   isUp(): boolean;
-  status(): Array<{ name: string; up: boolean; since: string | null }>;
+  /** Per server: connected, since when, and the Janus sessions and plugin handles this process holds there. */
+  status(): Array<{ name: string; up: boolean; since: string | null; sessions: number; handles: number }>;
   /**
    * Create the room if it does not exist (idempotent). Always `record: false`, `lock_record: true`.
    * A room this process already placed on a live server is not asked about again unless
@@ -118,7 +150,20 @@ export interface Gateway extends EventEmitter {
     /** Server-set display: JSON {"role","label","participantId"}. */
     display: string;
     onEvent: (ev: PeerEvent) => void;
+    /** Told the Janus handle ids this peer attaches (publisher, then each subscriber), e.g. to map Janus events to people. */
+    onHandles?: (handleIds: number[]) => void;
   }): Promise<PeerSession>;
+  /**
+   * Take over a peer from a stopped process: its handles in a session this process claimed.
+   * Null when that is not possible (another session, the room or the publisher gone); the
+   * browser then renegotiates. Feeds that came or went meanwhile are announced as events.
+   */
+  resumePeer(opts: {
+    state: PeerState;
+    display: string;
+    onEvent: (ev: PeerEvent) => void;
+    onHandles?: (handleIds: number[]) => void;
+  }): Promise<PeerSession | null>;
   /** Open a network-test (EchoTest) session on a connected Janus server. */
   openEcho(opts: { onEvent: (ev: EchoEvent) => void }): Promise<EchoSession>;
   /**

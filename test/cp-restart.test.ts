@@ -1,0 +1,137 @@
+/**
+ * The control plane restarts (an upgrade: SIGTERM) or crashes (SIGKILL) in the middle of a
+ * consult. Media flows between the browsers and Janus, not through the control plane, and
+ * Janus keeps the stopped process's session for reclaim_session_timeout: the next process
+ * claims it and takes every participant's handles over when their browser reconnects
+ * (gateway/src/resume.ts, Relay.resume). The consult must simply go on: this test measures,
+ * in both browsers, the longest stretch without a newly decoded remote video frame.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startStack, type Stack } from './support/stack.js';
+import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
+import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
+import { expectScreen } from './support/patient-page.js';
+
+const BASE = 19800;
+/** Longer than any gap between frames of a healthy 2-core test run, far shorter than a renegotiation. */
+const MAX_GAP_MS = 1000;
+let stack: Stack;
+let seeded: SeededClinic;
+let patient: TestBrowser;
+let clinician: TestBrowser;
+let appointmentId: string;
+
+beforeAll(async () => {
+  stack = await startStack({ name: 'cp-restart', basePort: BASE });
+  seeded = await seedClinic(stack);
+  [patient, clinician] = await Promise.all([launchBrowser({ viewport: { width: 390, height: 844 } }), launchBrowser()]);
+  await signInClinician(clinician.page, stack, seeded);
+});
+
+afterAll(async () => {
+  await patient?.close();
+  await clinician?.close();
+  await stack?.stop();
+});
+
+/** In the page: the longest time (ms) in which no peer connection decoded a new remote video frame. */
+async function startGapMeter(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as any;
+    clearInterval(w.__gapTimer);
+    const last = new Map<RTCPeerConnection, number>();
+    w.__gap = { max: 0, lastProgress: performance.now(), pcs: new Set() };
+    w.__gapTimer = setInterval(async () => {
+      let progressed = false;
+      for (const pc of w.spkDebug.pcs() as RTCPeerConnection[]) {
+        w.__gap.pcs.add(pc);
+        let frames = 0;
+        (await pc.getStats()).forEach((s: any) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+        });
+        if (frames > (last.get(pc) ?? 0)) progressed = true;
+        last.set(pc, frames);
+      }
+      const now = performance.now();
+      if (progressed) w.__gap.lastProgress = now;
+      w.__gap.max = Math.max(w.__gap.max, now - w.__gap.lastProgress);
+    }, 50);
+  });
+}
+
+/** Longest gap so far, whether media is flowing now, and how many peer connections the page ever had. */
+async function gapReport(page: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number }> {
+  const before = await page.evaluate(() => (window as any).__gap.lastProgress as number);
+  await new Promise((r) => setTimeout(r, 600));
+  return page.evaluate((b) => {
+    const g = (window as any).__gap;
+    return { maxGapMs: Math.round(g.max), flowing: g.lastProgress > b, connections: g.pcs.size };
+  }, before);
+}
+
+async function restart(signal: NodeJS.Signals): Promise<number> {
+  const stoppedAt = Date.now();
+  await stack.control.stop(signal);
+  stack.control = await stack.startControlPlane({ public: BASE, internal: BASE + 1 });
+  return Date.now() - stoppedAt;
+}
+
+/** Both sockets are back on the new process (the patient's page shows no connection banner). */
+async function reconnected(): Promise<void> {
+  for (const page of [patient.page, clinician.page]) {
+    await page.waitForFunction(() => {
+      const banner = document.getElementById('conn') as HTMLElement | null;
+      return !banner || banner.hidden;
+    }, undefined, { timeout: 15_000 });
+  }
+  // Let the takeover settle, then measure a little longer.
+  await new Promise((r) => setTimeout(r, 2500));
+}
+
+describe('control-plane restart mid-consult', () => {
+  test('the consult runs', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    appointmentId = a.id;
+    await patient.page.goto(a.patientLink);
+    await expectScreen(patient.page, 'ready');
+    await patient.page.getByTestId('start-visit').click();
+    await expectScreen(patient.page, 'waiting');
+    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
+    await clinician.page
+      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
+      .click({ timeout: 15_000 });
+    await expectScreen(patient.page, 'consult');
+    await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    test(`${signal === 'SIGTERM' ? 'an upgrade (SIGTERM)' : 'a crash (SIGKILL)'}: media goes on without a gap; no drop, no second admission`, async () => {
+      await Promise.all([startGapMeter(patient.page), startGapMeter(clinician.page)]);
+      await new Promise((r) => setTimeout(r, 500));
+      const downMs = await restart(signal);
+      await reconnected();
+      const [p, c] = await Promise.all([gapReport(patient.page), gapReport(clinician.page)]);
+      console.log(`${signal}: control plane away ${downMs} ms; longest gap without a new frame: patient ${p.maxGapMs} ms, clinician ${c.maxGapMs} ms`);
+      expect(p.flowing && c.flowing).toBe(true);
+      expect(p.maxGapMs).toBeLessThan(MAX_GAP_MS);
+      expect(c.maxGapMs).toBeLessThan(MAX_GAP_MS);
+      // The same peer connections carried on: nothing was renegotiated.
+      expect(p.connections).toBe(2);
+      expect(c.connections).toBe(2);
+      await expectScreen(patient.page, 'consult');
+      const audit = await stack.ds.query(`SELECT action FROM audit_event WHERE appointment_id = $1`, [appointmentId]);
+      const actions = audit.map((r: { action: string }) => r.action);
+      expect(actions.filter((x: string) => x === 'admission')).toHaveLength(1);
+      expect(actions).not.toContain('drop');
+      const [v] = await stack.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [appointmentId]);
+      expect(v.state).toBe('in_consult');
+    });
+  }
+
+  test('after the takeover the consult still obeys the new process: the clinician ends it', async () => {
+    await clinician.page.getByTestId('end-consult').click();
+    await clinician.page.getByTestId('confirm-yes').click();
+    await expectScreen(patient.page, 'ended');
+  });
+});
