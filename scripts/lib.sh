@@ -8,14 +8,17 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 DEB_PACKAGES=(janus postgresql redis-server redis-tools chromium nftables iproute2 openssl)
+# Only `make test` needs these: Prometheus/promtool for the monitoring tests, Ansible and
+# debootstrap for the deployment tests, coturn for the TURN test.
+TEST_PACKAGES=(prometheus ansible ansible-lint debootstrap coturn)
 
-# Debian packages and npm packages, only what is missing.
+# Debian packages (DEB_PACKAGES and any named as arguments) and npm packages, only what is missing.
 ensure_installed() {
   command -v node >/dev/null || die "Node.js 20 or newer is required (node not found)"
   local major; major="$(node -p 'process.versions.node.split(".")[0]')"
   (( major >= 20 )) || die "Node.js 20 or newer is required (found $(node --version))"
   local missing=()
-  for p in "${DEB_PACKAGES[@]}"; do
+  for p in "${DEB_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if (( ${#missing[@]} )); then

@@ -20,10 +20,12 @@ export INTERNAL_BASE_URL="${INTERNAL_BASE_URL:-http://localhost:$INTERNAL_PORT}"
 export COOKIE_SECURE="${COOKIE_SECURE:-false}" NODE_ENV="${NODE_ENV:-development}"
 
 say "rendering the hardened Janus configuration into .run/janus"
-node scripts/janus-config.mjs --out "$RUN/janus" --ws-port "$JANUS_WS_PORT" --admin-port "$JANUS_ADMIN_PORT" >/dev/null
+node scripts/janus-config.mjs --out "$RUN/janus" --ws-port "$JANUS_WS_PORT" --admin-port "$JANUS_ADMIN_PORT" \
+  --events-backend "http://127.0.0.1:$INTERNAL_PORT/janus/events" >/dev/null
 export JANUS_URL="ws://127.0.0.1:$JANUS_WS_PORT"
 export JANUS_API_SECRET; JANUS_API_SECRET="$(node -p "require('$RUN/janus/secrets.json').apiSecret")"
 export JANUS_ADMIN_KEY; JANUS_ADMIN_KEY="$(node -p "require('$RUN/janus/secrets.json').adminKey")"
+export JANUS_EVENTS_PASSWORD; JANUS_EVENTS_PASSWORD="$(node -p "require('$RUN/janus/secrets.json').eventsPassword")"
 
 PIDS=()
 cleanup() {

@@ -25,6 +25,8 @@ const entries = {
   patient: 'src/patient/main.ts',
   staff: 'src/staff/main.ts',
   login: 'src/staff/login.ts',
+  dashboard: 'src/dashboard/main.ts',
+  admin: 'src/admin/main.ts',
 };
 
 const options = {

@@ -31,6 +31,9 @@ import { normalisePhone } from './domain/contact.js';
 import { linkFor } from './domain/links.js';
 import { isoInZone } from './domain/time-windows.js';
 import { runWorkerProcess } from './worker.js';
+import { scheduleStoredAppointments } from './jobs/queue.js';
+import { createLogger } from './logger.js';
+import { ADMIN_USAGE, runAdminCommand } from './admin/cli.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -145,6 +148,7 @@ export const DEMO = {
   clinic: { code: 'demo', name: 'Polikliniek Demo', helpdeskPhone: '088-123 45 67' },
   clinician: { email: 'dokter@demo.test', name: 'Dr. A. de Boer', password: 'demo-dokter' },
   assistant: { email: 'assistent@demo.test', name: 'Sanne Bakker', password: 'demo-assistent' },
+  admin: { email: 'beheer@demo.test', name: 'Applicatiebeheer', password: 'demo-beheer' },
   integrationName: 'demo',
 } as const;
 
@@ -171,7 +175,7 @@ export async function seedDemo(ds: DataSource, cfg: Config, now: Date = new Date
   let clinic = await ds.manager.findOne(ClinicEntity, { where: { code: DEMO.clinic.code } });
   clinic ??= await ds.manager.save(ClinicEntity, { ...DEMO.clinic });
 
-  for (const [role, who] of [['clinician', DEMO.clinician], ['assistant', DEMO.assistant]] as const) {
+  for (const [role, who] of [['clinician', DEMO.clinician], ['assistant', DEMO.assistant], ['admin', DEMO.admin]] as const) {
     await ensureDemoStaff(ds, clinic, role, who);
   }
 
@@ -220,6 +224,7 @@ export async function seedDemo(ds: DataSource, cfg: Config, now: Date = new Date
     logins: [
       { role: 'clinician', email: DEMO.clinician.email, password: DEMO.clinician.password },
       { role: 'assistant', email: DEMO.assistant.email, password: DEMO.assistant.password },
+      { role: 'admin', email: DEMO.admin.email, password: DEMO.admin.password },
     ],
     apiKey: key,
     staffUrl: cfg.internalBaseUrl,
@@ -297,7 +302,8 @@ const USAGE = `usage: npm run -s cli -- <command>
                [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
   seed-demo [--json]
-  worker                 (the job worker: patient messages; runs until SIGTERM)`;
+  worker                 (the job worker: patient messages; runs until SIGTERM)
+${ADMIN_USAGE}`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -389,7 +395,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       }
       case 'seed-demo': {
         const v = parse(args, { json: { type: 'boolean' } });
-        const seed = await seedDemo(await open(), config);
+        const ds = await open();
+        const seed = await seedDemo(ds, config);
+        // Invitation and reminders of the demo appointments, for the worker to send (a fresh
+        // start replaces the reminders of the old time). No Redis: the demo works without them.
+        const logger = createLogger('silent', 'spreekkamer-cli');
+        const scheduled = await scheduleStoredAppointments(config, logger, ds, seed.appointments.map((a) => a.id));
+        if (!scheduled) io.err('patient messages of the demo appointments not scheduled (Redis unreachable)');
         io.out(v.json ? JSON.stringify(seed, null, 2) : formatDemoSeed(seed));
         return 0;
       }
@@ -398,8 +410,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         await runWorkerProcess(config);
         return 0;
       }
-      default:
+      default: {
+        // clinic list|set, staff list|set|deactivate|activate|reset-password|revoke-sessions, api-key list|revoke
+        const done = await runAdminCommand(key, args, open, io);
+        if (done !== null) return done;
         throw new UsageError(`unknown command: ${argv.join(' ')}`);
+      }
     }
   } catch (err) {
     if (err instanceof UsageError) {

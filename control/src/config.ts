@@ -3,6 +3,7 @@
  * A bad value stops the process with a readable list of every problem.
  */
 import { createHmac } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const bool = z
@@ -20,6 +21,13 @@ const Env = z.object({
   JANUS_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:8188'),
   JANUS_API_SECRET: z.string().min(16, 'must be at least 16 characters'),
   JANUS_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters'),
+  /** Janus's event handler posts to <internal listener>/janus/events with these basic-auth credentials (deploy/janus secrets.json). */
+  JANUS_EVENTS_USER: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1 to 40 characters A-Z, a-z, 0-9, _ or -').default('janus'),
+  /** Unset: the event intake answers 404 and there is no live call quality. */
+  JANUS_EVENTS_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The worker's own metrics listener (GET /metrics); internal network only. Port 0: none. */
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   /** Public listener: patient pages, patient API, signalling WebSocket (behind the reverse proxy). */
   PUBLIC_HOST: z.string().default('127.0.0.1'),
   PUBLIC_PORT: port.default(8080),
@@ -50,7 +58,50 @@ const Env = z.object({
   JOBS_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
   /** Attempts per message before it counts as failed. */
   JOBS_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
-});
+  /** SMS gateway: `cm` (CM.com JSON API), `http` (any gateway, by template), `none`. See docs/notifications.md. */
+  SMS_PROVIDER: z.enum(['none', 'cm', 'http']).default('none'),
+  /** The gateway's URL; for `cm` it defaults to CM.com's documented endpoint. */
+  SMS_URL: z.string().url('must be a URL such as https://sms.example.nl/send').optional(),
+  /** The gateway's credential (CM.com product token; `{{token}}` in the http templates). Never logged. */
+  SMS_TOKEN: z.string().min(1).optional(),
+  /** Sender shown on the phone: up to 11 letters/digits, or a phone number. */
+  SMS_SENDER: z.string().regex(/^([A-Za-z0-9 ]{1,11}|\+?[0-9]{3,16})$/, 'must be 1 to 11 letters/digits, or a phone number').default('Videoconsult'),
+  /** `http` provider: request headers as a JSON object; values may use {{token}}. */
+  SMS_HTTP_HEADERS: z.string().optional(),
+  /** `http` provider: the request body; {{to}}, {{text}}, {{reference}}, {{sender}}, {{token}} are filled in, JSON-escaped. */
+  SMS_HTTP_BODY: z.string().optional(),
+  /** Contact data (e-mail, phone) is deleted this many days after the appointment (SPEC section 2). */
+  CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * This control-plane process's name, unique among the processes sharing a Redis; a process
+   * restarted under the same name takes over its predecessor's Janus sessions.
+   */
+  INSTANCE_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1 to 100 characters A-Z, a-z, 0-9, _ . : or -').optional(),
+  /** TURN servers handed to browsers (comma separated turn:/turns: URLs); unset: none. */
+  TURN_URLS: z
+    .string()
+    .regex(/^\s*turns?:[^,\s]+(\s*,\s*turns?:[^,\s]+)*\s*$/, 'must be turn: or turns: URLs separated by commas')
+    .optional(),
+  /** The TURN server's shared secret (coturn static-auth-secret); required with TURN_URLS. */
+  TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Lifetime of the TURN credentials a browser gets (a fresh set on every (re)connect). */
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(14_400),
+  /** Staff SSO: the OpenID Connect issuer (discovery at <issuer>/.well-known/openid-configuration); unset: local accounts only. */
+  OIDC_ISSUER: z.string().url('must be the issuer URL, e.g. https://login.hospital.nl/realms/staff').optional(),
+  /** The client registered at the identity provider (redirect URI: <INTERNAL_BASE_URL>/staff/oidc/callback). */
+  OIDC_CLIENT_ID: z.string().min(1).max(255).optional(),
+  /** The client's secret (client_secret_basic). Never logged. */
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Scopes asked for; `openid` and `email` are needed to match staff by e-mail. */
+  OIDC_SCOPES: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'must be space-separated scope names').default('openid email profile'),
+  /** Unknown SSO users: `none` (refused, the default) or a role they get, without clinics, until an admin assigns some. */
+  OIDC_AUTO_PROVISION: z.enum(['none', 'assistant', 'clinician']).default('none'),
+  /** Login rate limiting (Redis, across processes): failed sign-ins per e-mail address per window, then 429. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Failed sign-ins per client address per window, then 429. */
+  LOGIN_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(50),
+  LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+}).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
 
@@ -73,12 +124,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     );
   }
   const e = parsed.data;
+  const smsProblems: string[] = [];
+  if (e.SMS_PROVIDER === 'cm' && !e.SMS_TOKEN) smsProblems.push('SMS_TOKEN: is required when SMS_PROVIDER=cm (the CM.com product token)');
+  if (e.SMS_PROVIDER === 'http' && !e.SMS_URL) smsProblems.push('SMS_URL: is required when SMS_PROVIDER=http');
+  let smsHeaders: Record<string, string> = {};
+  if (e.SMS_HTTP_HEADERS) {
+    const h = z.record(z.string(), z.string()).safeParse((() => { try { return JSON.parse(e.SMS_HTTP_HEADERS); } catch { return null; } })());
+    if (h.success) smsHeaders = h.data;
+    else smsProblems.push('SMS_HTTP_HEADERS: must be a JSON object of strings, e.g. {"Authorization":"Bearer {{token}}"}');
+  }
+  if (e.OIDC_ISSUER && !e.OIDC_CLIENT_ID) smsProblems.push('OIDC_CLIENT_ID: is required when OIDC_ISSUER is set');
+  if (e.OIDC_ISSUER && !e.OIDC_CLIENT_SECRET) smsProblems.push('OIDC_CLIENT_SECRET: is required when OIDC_ISSUER is set');
+  if (e.OIDC_ISSUER && !e.OIDC_SCOPES.split(' ').includes('openid')) smsProblems.push('OIDC_SCOPES: must include openid');
+  if (smsProblems.length) throw new ConfigError(smsProblems);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     janus: [{ name: 'janus-1', url: e.JANUS_URL, apiSecret: e.JANUS_API_SECRET, adminKey: e.JANUS_ADMIN_KEY }],
+    janusEvents: e.JANUS_EVENTS_PASSWORD ? { user: e.JANUS_EVENTS_USER, password: e.JANUS_EVENTS_PASSWORD } : null,
+    workerMetrics: e.WORKER_METRICS_PORT ? { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT } : null,
     publicListener: { host: e.PUBLIC_HOST, port: e.PUBLIC_PORT },
     internalListener: { host: e.INTERNAL_HOST, port: e.INTERNAL_PORT },
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
@@ -93,6 +159,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retryBaseMs: Math.round(e.JOBS_RETRY_BASE_SECONDS * 1000),
       attempts: e.JOBS_ATTEMPTS,
     },
+    sms: {
+      provider: e.SMS_PROVIDER,
+      url: e.SMS_URL ?? (e.SMS_PROVIDER === 'cm' ? 'https://gw.messaging.cm.com/v1.0/message' : null),
+      token: e.SMS_TOKEN ?? '',
+      sender: e.SMS_SENDER,
+      headers: smsHeaders,
+      body: e.SMS_HTTP_BODY ?? '{"to":"{{to}}","text":"{{text}}","reference":"{{reference}}"}',
+    },
+    contactRetentionDays: e.CONTACT_RETENTION_DAYS,
+    oidc: e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+      ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, scopes: e.OIDC_SCOPES, autoProvision: e.OIDC_AUTO_PROVISION }
+      : null,
+    login: {
+      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerClient: e.LOGIN_MAX_FAILURES_PER_CLIENT,
+      windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
+    instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
+    turn: e.TURN_URLS && e.TURN_SECRET
+      ? { urls: e.TURN_URLS.split(',').map((u) => u.trim()), secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_SECONDS }
+      : null,
     /** Sub-keys derived from SECRET_KEY, one per purpose, so one leak does not open the others. */
     keys: {
       link: deriveKey(e.SECRET_KEY, 'patient-link'),

@@ -9,7 +9,10 @@ import { Hub } from './realtime/hub.js';
 import { createGateway } from '../../gateway/src/index.js';
 import { startServer } from './server.js';
 import { expireOverdueVisits } from './consult/expiry.js';
-import { NotificationScheduler } from './jobs/queue.js';
+import { FALLBACK_QUEUE, NOTIFICATION_QUEUE, NotificationScheduler } from './jobs/queue.js';
+import { roomsToTearDown } from './jobs/housekeeping.js';
+import { roomSecret } from './consult/context.js';
+import { setMetricSources } from './metrics/registry.js';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -18,19 +21,47 @@ async function main() {
   await ds.initialize();
   const hub = new Hub(config.redisUrl, logger);
   await hub.start();
-  const gateway = createGateway({ servers: config.janus, logger: logger.child({ mod: 'gateway' }) });
+  // The Janus session ids, so that after a restart this process claims the previous one's
+  // sessions and every consult's media simply goes on (gateway/src/resume.ts).
+  const sessionKey = (server: string) => `spk:janus-session:${config.instanceName}:${server}`;
+  const gateway = createGateway({
+    servers: config.janus,
+    logger: logger.child({ mod: 'gateway' }),
+    sessions: {
+      load: async (server) => {
+        const v = await hub.redis.get(sessionKey(server));
+        return v ? (JSON.parse(v) as { session: number; admin: number }) : null;
+      },
+      save: async (server, ids) => {
+        if (ids) await hub.redis.set(sessionKey(server), JSON.stringify(ids));
+        else await hub.redis.del(sessionKey(server));
+      },
+    },
+  });
   gateway.on('up', (name: string) => logger.info({ janus: name }, 'janus connected'));
   gateway.on('down', (name: string) => logger.warn({ janus: name }, 'janus connection lost; reconnecting'));
   await gateway.start();
-  const messages = new NotificationScheduler(config, logger.child({ mod: 'jobs' }));
+  const messages = new NotificationScheduler(config, logger.child({ mod: 'jobs' }), ds);
+  const STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
+  setMetricSources({
+    queues: async () => ({
+      [NOTIFICATION_QUEUE]: await messages.queue.getJobCounts(...STATES),
+      [FALLBACK_QUEUE]: await messages.fallback.getJobCounts(...STATES),
+    }),
+  });
   const server = await startServer({ config, logger, ds, gateway, hub, messages });
   logger.info({ public: server.publicUrl, internal: server.internalUrl }, 'spreekkamer control plane listening');
-  // Unused links run out by the server clock. (Moves to a BullMQ housekeeping job with the
-  // worker process; running it in every control-plane process meanwhile is harmless.)
+  // Unused links run out by the server clock. The worker's housekeeping does this too
+  // (jobs/housekeeping.ts); doing it here as well is harmless and keeps a worker-less setup right.
   const sweep = setInterval(() => {
     expireOverdueVisits(ds)
       .then((ids) => Promise.all(ids.map((id) => hub.publish(id, { kind: 'changed' }))))
       .catch((err) => logger.warn({ err: String(err) }, 'expiry sweep failed'));
+    // Consults the worker's housekeeping ended (left open past their window): their Janus rooms
+    // go here, because the control plane holds the Janus connection. A room already gone is fine.
+    roomsToTearDown(ds)
+      .then((rooms) => Promise.all(rooms.map((r) => gateway.destroyRoom(r, roomSecret(config.keys.room, r)).catch(() => undefined))))
+      .catch((err) => logger.warn({ err: String(err) }, 'room teardown sweep failed'));
   }, 60_000);
   sweep.unref();
   process.send?.({ ready: true, publicUrl: server.publicUrl, internalUrl: server.internalUrl });
@@ -43,8 +74,10 @@ async function main() {
     const deadline = setTimeout(() => process.exit(1), 10_000);
     deadline.unref();
     clearInterval(sweep);
-    await server.close().catch(() => undefined);
-    await gateway.stop().catch(() => undefined);
+    // A stop is (almost always) a restart: hand the consults' Janus sessions over instead of
+    // ending their media. Janus drops what nobody claims after reclaim_session_timeout.
+    await server.close({ handOver: true }).catch(() => undefined);
+    await gateway.stop({ handOver: true }).catch(() => undefined);
     await hub.stop().catch(() => undefined);
     await messages.close().catch(() => undefined);
     await ds.destroy().catch(() => undefined);

@@ -20,10 +20,20 @@ import { requestId, securityHeaders } from './http/security.js';
 import { errorMiddleware } from './http/errors.js';
 import { createPatientRouter } from './patient/routes.js';
 import { createStaffRouter } from './staff/routes.js';
+import { phoneCallbackVia } from './consult/phone-callback.js';
+import { createCallbacksRouter } from './staff/callbacks.js';
+import { createAuthRouter } from './staff/auth.js';
+import { createOidcRouter } from './staff/oidc.js';
+import { createAdminRouter } from './admin/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
+import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
 import { FailureLimiter } from './http/failure-limiter.js';
 import type { MessageScheduler } from './jobs/queue.js';
+import { httpMetrics, serveMetrics } from './metrics/http.js';
+import { setMetricSources } from './metrics/registry.js';
+import { readinessCheck, statusReport } from './metrics/status.js';
+import { janusEventIntake } from './quality/intake.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -41,7 +51,8 @@ export interface RunningServer {
   publicUrl: string;
   internalUrl: string;
   relay: Relay;
-  close(): Promise<void>;
+  /** `handOver`: a restart; the consults' Janus handles stay for the next process (Relay.close). */
+  close(opts?: { handOver?: boolean }): Promise<void>;
 }
 
 const PATIENT_ASSETS = new Set(['patient.js', 'app.css', 'favicon.svg', 'icon.svg']);
@@ -52,17 +63,20 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const assets = new AssetStore([join(ROOT, 'web', 'public'), join(ROOT, 'web', 'dist')]);
   const hsts = config.publicBaseUrl.startsWith('https://');
 
-  const common = (app: Koa) => {
+  const common = (app: Koa, listener: 'public' | 'internal') => {
     app.proxy = config.trustProxy;
     app.use(requestId());
     app.use(accessLog(logger));
+    app.use(httpMetrics(listener));
     app.use(securityHeaders({ hsts }));
     app.use(errorMiddleware(logger));
   };
+  const readiness = readinessCheck({ db: (sql) => ds.query(sql), redisPing: () => hub.ping(), janusUp: () => gateway.isUp() });
+  setMetricSources({ db: (sql, params) => ds.query(sql, params), janus: () => gateway.status(), ready: readiness });
 
   // ---- public ----
   const pub = new Koa();
-  common(pub);
+  common(pub, 'public');
   pub.use(assets.middleware((name) => PATIENT_ASSETS.has(name)));
   pub.use(async (ctx, next) => {
     if (ctx.method === 'GET' && TOKEN_PATH.test(ctx.path)) {
@@ -83,20 +97,25 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   // ---- internal ----
   const int = new Koa();
-  common(int);
+  common(int, 'internal');
+  // Janus's event handler (its own basic-auth credentials): live call quality, ICE metrics.
+  int.use(janusEventIntake({ credentials: config.janusEvents, redis: hub.redis, hub, logger }));
   int.use(assets.middleware());
   int.use(async (ctx, next) => {
     if (ctx.method === 'GET') {
       if (ctx.path === '/' || ctx.path === '/staff') return ctx.redirect('/staff/');
       if (ctx.path === '/staff/') return void assets.send(ctx, 'staff.html', 'none');
       if (ctx.path === '/staff/login') return void assets.send(ctx, 'login.html', 'none');
+      if (ctx.path === '/staff/dashboard') return void assets.send(ctx, 'dashboard.html', 'none');
       if (ctx.path === '/livez') return void (ctx.body = { ok: true });
+      if (ctx.path === '/metrics') return serveMetrics(ctx);
+      if (ctx.path === '/status') {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = await statusReport({ ready: readiness, janus: () => gateway.status(), db: (sql) => ds.query(sql), sockets: () => relay.size });
+        return;
+      }
       if (ctx.path === '/readyz') {
-        const checks = {
-          postgresql: await ds.query('SELECT 1').then(() => true, () => false),
-          redis: await hub.ping(),
-          janus: gateway.isUp(),
-        };
+        const checks = await readiness();
         ctx.status = Object.values(checks).every(Boolean) ? 200 : 503;
         ctx.body = { ready: ctx.status === 200, checks };
         return;
@@ -104,6 +123,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     await next();
   });
+  const staffAuthRoutes = createAuthRouter({ ds, config, logger, hub });
+  int.use(staffAuthRoutes.routes()).use(staffAuthRoutes.allowedMethods());
+  const oidcRoutes = createOidcRouter({ ds, config, logger, hub });
+  int.use(oidcRoutes.routes()).use(oidcRoutes.allowedMethods());
+  const adminRoutes = createAdminRouter({ ds, config, logger, hub, assets });
+  int.use(adminRoutes.routes()).use(adminRoutes.allowedMethods());
+  // Fallback phone calls (the callback list); the telephony webhook call is queued for the worker.
+  const messages = deps.messages;
+  const telephony = messages?.queueCall ? { queueCall: (id: string) => messages.queueCall!(id) } : null;
   const staff = createStaffRouter({
     ds,
     config,
@@ -111,9 +139,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     hub,
     prepareRoom: (c) => gateway.ensureRoom(roomSpec(c, config.keys.room)),
     closeRoom: (c) => gateway.destroyRoom(c.roomId, roomSecret(config.keys.room, c.roomId)),
+    // "Switch to phone" puts the patient on the callback list and calls the PBX like any fallback.
+    requestPhoneCallback: phoneCallbackVia({ ds, hub, telephony }),
   });
   int.use(staff.routes()).use(staff.allowedMethods());
-  const api = createIntegrationApiRouter({ ds, config, logger, messages: deps.messages });
+  const callbacks = createCallbacksRouter({ ds, hub, telephony });
+  int.use(callbacks.routes()).use(callbacks.allowedMethods());
+  // Every visit change also reaches the clinic's dashboards (hub.publish looks the clinic up).
+  hub.setClinicResolver(visitClinicResolver(ds));
+  const dashboard = createDashboardRouter({ ds, config, hub });
+  int.use(dashboard.routes()).use(dashboard.allowedMethods());
+  const api = createIntegrationApiRouter({ ds, config, logger, messages: deps.messages, hub });
   int.use(api.routes()).use(api.allowedMethods());
   int.use(notFound);
 
@@ -123,6 +159,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     hub,
     logger,
     roomKey: config.keys.room,
+    turn: config.turn,
     linkGuesses,
     trustProxy: config.trustProxy,
     publicOrigins: [new URL(config.publicBaseUrl).origin],
@@ -132,7 +169,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const pubServer = http.createServer(pub.callback());
   pubServer.on('upgrade', relay.handlePublicUpgrade);
   const intServer = http.createServer(int.callback());
-  intServer.on('upgrade', relay.handleStaffUpgrade);
+  const dashboardFeed = new DashboardFeed({ ds, hub, logger, origins: [new URL(config.internalBaseUrl).origin] });
+  intServer.on('upgrade', (req, socket, head) =>
+    dashboardFeed.handles(req) ? dashboardFeed.handleUpgrade(req, socket, head) : relay.handleStaffUpgrade(req, socket, head),
+  );
 
   await listen(pubServer, config.publicListener.host, config.publicListener.port);
   await listen(intServer, config.internalListener.host, config.internalListener.port);
@@ -145,8 +185,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     publicUrl: addr(pubServer),
     internalUrl: addr(intServer),
     relay,
-    async close() {
-      await relay.close();
+    async close(opts: { handOver?: boolean } = {}) {
+      await relay.close(opts);
+      await dashboardFeed.close();
       await Promise.all([closeServer(pubServer), closeServer(intServer)]);
     },
   };

@@ -5,7 +5,8 @@
  *    render a frame of the other), over N consults;
  *  - the floor: a bare Janus VideoRoom join by two pages speaking the Janus API directly,
  *    interleaved with the consults (ABAB) so machine noise hits both alike;
- *  - the patient app's JavaScript, gzipped.
+ *  - the patient app's JavaScript, gzipped;
+ *  - patient arrival → card on 500 connected dashboards with 200 waiting (./dashboard.ts).
  *
  * Writes .run/bench/latest.json. Run inside the test namespace (scripts/bench.sh does).
  */
@@ -19,6 +20,8 @@ import { createAppointmentViaApi, seedClinic, signInClinician } from '../support
 import { admitClickAt, installFirstFrameProbe, resetFirstFrame, waitFirstFrame } from './first-frame.js';
 import { measureBareJoin } from './bare-janus.js';
 import { summary } from './stats.js';
+import { benchImport } from './import.js';
+import { benchDashboard } from './dashboard.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -32,6 +35,7 @@ async function main() {
   const consult: number[] = [];
   const bare: number[] = [];
   const restart: number[] = [];
+  let imported: Awaited<ReturnType<typeof benchImport>> | Record<string, never> = {};
   try {
     clinician.page.on('dialog', (d) => void d.accept());
     await installFirstFrameProbe(patient.page);
@@ -74,6 +78,13 @@ async function main() {
       await new Promise((r) => setTimeout(r, 1000));
     }
     await endConsult();
+    // Issue 5: the EHR imports 10,000 appointments; all their jobs are scheduled (test/bench/import.ts).
+    imported = await benchImport(
+      { apiBase: stack.control.internalUrl, apiKey: seeded.apiKey, clinicCode: seeded.clinicCode, clinicianEmail: seeded.clinician.email, redisUrl: stack.env.REDIS_URL!, queuePrefix: stack.env.QUEUE_PREFIX },
+      Number(process.env.BENCH_IMPORT_N ?? 10_000),
+      Number(process.env.BENCH_IMPORT_CONCURRENCY ?? 8),
+    );
+    process.stdout.write(`import: ${JSON.stringify(imported.import_api_throughput ?? {})}\n`);
   } finally {
     await patient.close();
     await clinician.close();
@@ -140,6 +151,9 @@ async function main() {
     janus_restart_to_media_both_sides: { ...summary(restart, 'ms'), target_max: 10_000 },
     admit_vs_bare_ratio: { p50: ratio(s.p50, b.p50), p95: ratio(s.p95, b.p95), unit: 'x', target_p95: 1.2 },
     patient_js_gzip: { p50: js, p95: js, unit: 'bytes', target: 100 * 1024 },
+    ...imported,
+    // Arrival → card on 500 dashboards with 200 waiting (its own stack, after the one above stopped).
+    ...(await benchDashboard()),
   };
   const meta = {
     at: new Date().toISOString(),

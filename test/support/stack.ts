@@ -32,7 +32,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { name: string; basePort: number }): Promise<Stack> {
+/** `env`: extra configuration for the control plane (e.g. TURN_URLS). */
+export async function startStack(opts: { name: string; basePort: number; env?: Record<string, string> }): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -41,6 +42,8 @@ export async function startStack(opts: { name: string; basePort: number }): Prom
     wsPort: opts.basePort + 88,
     adminPort: opts.basePort + 89,
     iceEnforceList: 'v0',
+    // Janus's events (live call quality) go to the first control plane's internal listener.
+    eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
   });
   const db = await createTestDatabase();
   const env: Record<string, string> = {
@@ -51,6 +54,8 @@ export async function startStack(opts: { name: string; basePort: number }): Prom
     JANUS_URL: janus.url,
     JANUS_API_SECRET: janus.apiSecret,
     JANUS_ADMIN_KEY: janus.adminKey,
+    JANUS_EVENTS_USER: janus.eventsUser,
+    JANUS_EVENTS_PASSWORD: janus.eventsPassword,
     SECRET_KEY: randomBytes(32).toString('hex'),
     PUBLIC_HOST: '127.0.0.1',
     PUBLIC_PORT: String(opts.basePort),
@@ -59,6 +64,7 @@ export async function startStack(opts: { name: string; basePort: number }): Prom
     PUBLIC_BASE_URL: `http://127.0.0.1:${opts.basePort}`,
     INTERNAL_BASE_URL: `http://127.0.0.1:${opts.basePort + 1}`,
     COOKIE_SECURE: 'false',
+    ...opts.env,
   };
   const config = loadConfig(env);
   const controls: ControlPlane[] = [];

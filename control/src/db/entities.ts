@@ -11,6 +11,7 @@ export type StaffRole = 'admin' | 'clinician' | 'assistant';
 export type Language = 'nl' | 'en';
 export type ParticipantKind = 'patient' | 'clinician' | 'guest';
 export type ActorKind = 'staff' | 'patient' | 'integration' | 'system';
+export type GuestRole = 'interpreter' | 'colleague' | 'family';
 
 /** bigint comes back from pg as a string; Janus room ids fit a JS number. */
 const bigintAsNumber: ValueTransformer = {
@@ -31,7 +32,18 @@ export interface Clinic {
   initialsOnly: boolean;
   assistantsMayAdmit: boolean;
   delayMessage: string | null;
+  /** Reminder times and channels of patient messages (control/src/notify/settings.ts). */
+  messageSchedule?: MessageSchedule;
+  /** Click-to-dial webhook of the hospital PBX (docs/notifications.md); null: none. */
+  telephonyWebhookUrl?: string | null;
+  telephonyWebhookSecret?: string | null;
   createdAt: Date;
+}
+
+export interface MessageSchedule {
+  /** Minutes before the start per reminder; null: that reminder is not sent. */
+  reminderMinutes: Partial<Record<'reminder_3d' | 'reminder_1d' | 'reminder_15m', number | null>>;
+  channels: Array<'email' | 'sms'>;
 }
 
 export const ClinicEntity = new EntitySchema<Clinic>({
@@ -50,6 +62,9 @@ export const ClinicEntity = new EntitySchema<Clinic>({
     initialsOnly: { name: 'initials_only', type: 'boolean', default: false },
     assistantsMayAdmit: { name: 'assistants_may_admit', type: 'boolean', default: false },
     delayMessage: { name: 'delay_message', type: 'text', nullable: true },
+    messageSchedule: { name: 'message_schedule', type: 'jsonb' },
+    telephonyWebhookUrl: { name: 'telephony_webhook_url', type: 'text', nullable: true },
+    telephonyWebhookSecret: { name: 'telephony_webhook_secret', type: 'text', nullable: true },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
   },
 });
@@ -81,6 +96,8 @@ export const StaffEntity = new EntitySchema<Staff>({
 export interface StaffClinic {
   staffId: string;
   clinicId: string;
+  /** This clinician's delay message for their patients today (overrides the clinic's). */
+  delayMessage?: string | null;
 }
 
 export const StaffClinicEntity = new EntitySchema<StaffClinic>({
@@ -89,6 +106,7 @@ export const StaffClinicEntity = new EntitySchema<StaffClinic>({
   columns: {
     staffId: { name: 'staff_id', type: 'uuid', primary: true },
     clinicId: { name: 'clinic_id', type: 'uuid', primary: true },
+    delayMessage: { name: 'delay_message', type: 'text', nullable: true },
   },
 });
 
@@ -207,6 +225,8 @@ export interface Participant {
   /** Per-participant nonce the link token is derived from; rotating it kills the old link. */
   tokenNonce: string | null;
   language: Language | null;
+  /** Guests only: interpreter, colleague or family (shown under their video, never a name). */
+  guestRole?: GuestRole | null;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -223,6 +243,7 @@ export const ParticipantEntity = new EntitySchema<Participant>({
     tokenHash: { name: 'token_hash', type: 'text', nullable: true, unique: true },
     tokenNonce: { name: 'token_nonce', type: 'text', nullable: true },
     language: { type: 'text', nullable: true },
+    guestRole: { name: 'guest_role', type: 'text', nullable: true },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
     revokedAt: { name: 'revoked_at', type: 'timestamptz', nullable: true },
   },
@@ -246,6 +267,8 @@ export interface Visit {
   deviceTestedAt: Date | null;
   /** The patient said someone is with them. */
   companion: boolean;
+  /** How the video consult ended: the clinician ended it, or switched to a phone call. */
+  endedReason?: 'clinician' | 'phone' | null;
   updatedAt: Date;
 }
 
@@ -268,6 +291,7 @@ export const VisitEntity = new EntitySchema<Visit>({
     deviceTest: { name: 'device_test', type: 'jsonb', nullable: true },
     deviceTestedAt: { name: 'device_tested_at', type: 'timestamptz', nullable: true },
     companion: { type: 'boolean', default: false },
+    endedReason: { name: 'ended_reason', type: 'text', nullable: true },
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },
 });
@@ -328,6 +352,38 @@ export const NotificationSentEntity = new EntitySchema<NotificationSent>({
   },
 });
 
+export type CallbackReason = 'no_show' | 'dropped' | 'staff' | 'phone_switch';
+
+/** "Phone this patient": one per appointment and reason (control/src/callbacks). */
+export interface CallbackTask {
+  id: string;
+  appointmentId: string;
+  clinicId: string;
+  reason: CallbackReason;
+  requestedBy: string | null;
+  createdAt: Date;
+  doneAt: Date | null;
+  doneBy: string | null;
+  /** The telephony webhook: none configured, pending, sent, failed for good. */
+  callStatus: 'none' | 'pending' | 'sent' | 'failed';
+}
+
+export const CallbackTaskEntity = new EntitySchema<CallbackTask>({
+  name: 'CallbackTask',
+  tableName: 'callback_task',
+  columns: {
+    id: { type: 'uuid', primary: true, generated: 'uuid' },
+    appointmentId: { name: 'appointment_id', type: 'uuid' },
+    clinicId: { name: 'clinic_id', type: 'uuid' },
+    reason: { type: 'text' },
+    requestedBy: { name: 'requested_by', type: 'uuid', nullable: true },
+    createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
+    doneAt: { name: 'done_at', type: 'timestamptz', nullable: true },
+    doneBy: { name: 'done_by', type: 'uuid', nullable: true },
+    callStatus: { name: 'call_status', type: 'text', default: 'none' },
+  },
+});
+
 export const entities = [
   ClinicEntity,
   StaffEntity,
@@ -339,4 +395,5 @@ export const entities = [
   VisitEntity,
   AuditEventEntity,
   NotificationSentEntity,
+  CallbackTaskEntity,
 ];

@@ -18,14 +18,43 @@ export type HubEvent =
   /** `connection`: the socket that paused, which needs no telling. */
   | { kind: 'peer-paused'; role: string; paused: boolean; connection: string };
 
+/**
+ * Events about a clinic as a whole, for the staff dashboards of that clinic. They carry ids
+ * and grades only, never names, contact data or chat text: a dashboard re-reads what it shows.
+ */
+export type ClinicEvent =
+  /** Something about this appointment's visit changed (arrival, admission, drop, end, …). */
+  | { kind: 'visit-changed'; appointmentId: string; arrived?: boolean; chatFrom?: ChatMessage['from'] }
+  /** Live call quality of one participant, graded like the device test. */
+  | {
+      kind: 'quality';
+      appointmentId: string;
+      participantId: string;
+      role: string;
+      grade: 'good' | 'fair' | 'poor';
+      rttMs?: number;
+      lossRatio?: number;
+      jitterMs?: number;
+    }
+  /** The callback list changed (a task was created, done or undone). */
+  | { kind: 'callbacks-changed'; appointmentId?: string }
+  /** An assistant asks the clinician to look at this appointment (shown on the console). */
+  | { kind: 'clinician-notified'; appointmentId: string; clinicianId: string; fromStaffId: string }
+  /** Anything else a dashboard should re-read (delay message, settings). */
+  | { kind: 'clinic-changed' };
+
 type Listener = (event: HubEvent) => void;
+/** The clinic of an appointment, and whether the visit has just arrived in the waiting room. */
+export type ClinicResolver = (appointmentId: string) => Promise<{ clinicId: string; arrived: boolean } | null>;
+type AnyListener = (event: any) => void;
 
 const PRESENCE_TTL_SECONDS = 45;
 
 export class Hub {
   private pub: RedisClientType;
   private sub: RedisClientType;
-  private listeners = new Map<string, Set<Listener>>();
+  private listeners = new Map<string, Set<AnyListener>>();
+  private clinicOf: ClinicResolver | null = null;
 
   constructor(redisUrl: string, private logger: Logger) {
     this.pub = createClient({ url: redisUrl });
@@ -57,11 +86,47 @@ export class Hub {
 
   async publish(appointmentId: string, event: HubEvent): Promise<void> {
     await this.pub.publish(channel(appointmentId), JSON.stringify(event));
+    // Every visit change (and chat message) also reaches the clinic's dashboards, so no call
+    // site has to remember to tell them. Without a resolver (tests, CLI) only the visit hears.
+    if (event.kind === 'changed' || event.kind === 'ended' || event.kind === 'chat') await this.tellClinicOf(appointmentId, event);
+  }
+
+  /** A `visit-changed` for the clinic of this appointment (also for changes only dashboards show). */
+  async tellClinicOf(appointmentId: string, event: HubEvent = { kind: 'changed' }): Promise<void> {
+    if (!this.clinicOf) return;
+    const found = await this.clinicOf(appointmentId).catch((err: unknown) => {
+      this.logger.warn({ err: String(err) }, 'could not find the clinic of a visit');
+      return null;
+    });
+    if (!found) return;
+    await this.publishClinic(found.clinicId, {
+      kind: 'visit-changed',
+      appointmentId,
+      ...(found.arrived && event.kind === 'changed' ? { arrived: true } : {}),
+      ...(event.kind === 'chat' ? { chatFrom: event.message.from } : {}),
+    });
+  }
+
+  /** How publish() finds the clinic of an appointment (the dashboard module sets it). */
+  setClinicResolver(resolver: ClinicResolver): void {
+    this.clinicOf = resolver;
   }
 
   /** Listen to one appointment's events; returns the unsubscribe function. */
-  async subscribe(appointmentId: string, listener: Listener): Promise<() => Promise<void>> {
-    const ch = channel(appointmentId);
+  subscribe(appointmentId: string, listener: Listener): Promise<() => Promise<void>> {
+    return this.listen(channel(appointmentId), listener);
+  }
+
+  async publishClinic(clinicId: string, event: ClinicEvent): Promise<void> {
+    await this.pub.publish(clinicChannel(clinicId), JSON.stringify(event));
+  }
+
+  /** Listen to one clinic's events; returns the unsubscribe function. */
+  subscribeClinic(clinicId: string, listener: (event: ClinicEvent) => void): Promise<() => Promise<void>> {
+    return this.listen(clinicChannel(clinicId), listener);
+  }
+
+  private async listen(ch: string, listener: AnyListener): Promise<() => Promise<void>> {
     let set = this.listeners.get(ch);
     if (!set) {
       set = new Set();
@@ -81,9 +146,9 @@ export class Hub {
   }
 
   private dispatch(ch: string, message: string): void {
-    let event: HubEvent;
+    let event: unknown;
     try {
-      event = JSON.parse(message) as HubEvent;
+      event = JSON.parse(message);
     } catch {
       return;
     }
@@ -125,4 +190,5 @@ export class Hub {
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 const channel = (appointmentId: string) => `spk:visit:${appointmentId}`;
+const clinicChannel = (clinicId: string) => `spk:clinic:${clinicId}`;
 const presenceKey = (participantId: string) => `spk:presence:${participantId}`;

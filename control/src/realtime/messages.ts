@@ -76,11 +76,12 @@ const Request = z.discriminatedUnion('t', [
   z.object({ id, t: z.literal('chat'), text: ChatText }).strict(),
   z.object({ id, t: z.literal('companion'), present: z.boolean() }).strict(),
   z.object({ id, t: z.literal('pause'), paused: z.boolean() }).strict(),
+  z.object({ id, t: z.literal('first-media') }).strict(),
 ]);
 
 export const ALLOWED_ACTIONS = [
   'hello', 'start-visit', 'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave', 'ping',
-  'echo-start', 'echo-trickle', 'echo-stop', 'device-test-result', 'chat', 'companion', 'pause',
+  'echo-start', 'echo-trickle', 'echo-stop', 'device-test-result', 'chat', 'companion', 'pause', 'first-media',
 ];
 
 /** Parameters that would reach Janus features we never allow. Named in the refusal. */

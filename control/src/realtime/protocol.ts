@@ -53,7 +53,9 @@ export type ClientRequest =
   | { id: number; t: 'companion'; present: boolean }
   // ---- consult ----
   /** Staff only: privacy pause (own sound and picture off at Janus; the others are told). */
-  | { id: number; t: 'pause'; paused: boolean };
+  | { id: number; t: 'pause'; paused: boolean }
+  /** The page shows its first remote media since it joined (the admission-to-media metric). */
+  | { id: number; t: 'first-media' };
 
 export type NetworkGrade = 'good' | 'fair' | 'poor';
 
@@ -92,7 +94,8 @@ export type VisitState =
   | 'dropped'
   | 'ended'
   | 'cancelled'
-  | 'expired';
+  | 'expired'
+  | 'no_show';
 
 /** Where the appointment stands in time, decided by the server clock. */
 export type TimePhase = 'too_early' | 'open' | 'expired';
@@ -102,7 +105,10 @@ export interface FeedInfo {
   feed: number;
   /** 'patient' | 'clinician' | 'guest' */
   role: string;
-  /** What to show under the video (set by the server, never by the browser). */
+  /**
+   * What to show under the video (set by the server, never by the browser): the role, or for
+   * a guest what they are ('interpreter' | 'colleague' | 'family'). Never a name.
+   */
   label: string;
 }
 
@@ -123,6 +129,12 @@ export interface StateSnapshot {
   companion?: boolean;
   /** Device test allowed now (from the invitation until the appointment ends). */
   deviceTestAllowed?: boolean;
+  /** How an ended consult ended: 'phone' = the clinician switched to a phone call. */
+  endedReason?: 'clinician' | 'phone' | null;
+  /** With endedReason 'phone': the last two digits of the number we will call ("06-…-78"). */
+  phoneEnding?: string | null;
+  /** A fallback call is on its way (callback list: no-show, drop, staff): "your clinician will call you". */
+  callbackPending?: boolean;
 }
 
 export type ServerMessage =
@@ -134,8 +146,8 @@ export type ServerMessage =
   | { t: 'feed-left'; feed: number }
   /** The media server restarted or moved: drop all peer connections and join again. */
   | { t: 'renegotiate'; reason: string }
-  /** The consult has ended; the link is dead from now on. */
-  | { t: 'ended' }
+  /** The consult has ended; the link is dead from now on. 'phone': the clinician will call. */
+  | { t: 'ended'; reason?: 'clinician' | 'phone' }
   /** A chat message (also our own, echoed with the server's time). */
   | { t: 'chat'; message: ChatMessage }
   /** Sent once after hello: the chat so far (kept in Redis until the consult ends). */

@@ -3,12 +3,13 @@
  * against the participant's visit state and forwarded to Janus through the gateway with
  * parameters the server sets itself. Browsers never see a Janus room id, secret or handle.
  */
+import { turnIceServers, type TurnConfig } from './turn.js';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DataSource } from 'typeorm';
-import type { Gateway, PeerSession, FeedEvent, EchoSession } from '../../../gateway/src/types.js';
+import type { Gateway, PeerSession, PeerEvent, PeerState, FeedEvent, EchoSession } from '../../../gateway/src/types.js';
 import type { Logger } from '../logger.js';
 import type { Hub, HubEvent } from './hub.js';
 import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
@@ -21,6 +22,9 @@ import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';
 import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
+import { noteDeviceTest } from '../dashboard/cards.js';
+import { rememberHandles } from '../quality/handles.js';
+import { noteFirstMedia } from '../metrics/registry.js';
 
 export interface RelayDeps {
   ds: DataSource;
@@ -28,6 +32,8 @@ export interface RelayDeps {
   hub: Hub;
   logger: Logger;
   roomKey: Buffer;
+  /** TURN server for browsers behind strict firewalls (short-lived credentials per hello). */
+  turn?: TurnConfig | null;
   /** Counts unknown link tokens per client address (shared with the patient API). */
   linkGuesses: FailureLimiter;
   trustProxy: boolean;
@@ -38,7 +44,8 @@ export interface RelayDeps {
 }
 
 type Who =
-  | { kind: 'patient'; participantId: string; appointmentId: string; label: string }
+  /** A link holder: the patient, or a guest (third party) when `guestRole` is set. */
+  | { kind: 'patient'; participantId: string; appointmentId: string; label: string; guestRole?: string }
   | { kind: 'staff'; participantId: string; appointmentId: string; label: string; staff: StaffSession };
 
 class RelayError extends Error {
@@ -58,6 +65,10 @@ const ECHO_STARTS_WINDOW_SECONDS = 600;
 const CHAT_BURST = 10;
 const CHAT_REFILL_MS = 2_000;
 const CHAT_SWEEP_MS = 30_000;
+/** A guest's link lets them into the consult's media, nothing else (no waiting room, chat, …). */
+const GUEST_ALLOWED: ReadonlySet<string> = new Set([
+  'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave',
+]);
 
 export class Relay {
   private publicWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
@@ -123,10 +134,18 @@ export class Relay {
     return this.connections.size;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Close every socket. `handOver` (a restart): the Janus handles stay, so the consults' media
+   * goes on while the browsers reconnect to the next process, which takes the handles over
+   * (hello → resumePeer); nobody counts as dropped. 1012 tells browsers to come straight back.
+   */
+  async close(opts: { handOver?: boolean } = {}): Promise<void> {
     clearInterval(this.heartbeat);
     clearInterval(this.sweep);
-    for (const c of this.connections) c.ws.close(1001, 'server shutting down');
+    for (const c of this.connections) {
+      c.handingOver = !!opts.handOver;
+      c.ws.close(opts.handOver ? 1012 : 1001, opts.handOver ? 'server restarting' : 'server shutting down');
+    }
     this.publicWss.close();
     this.staffWss.close();
   }
@@ -135,9 +154,12 @@ export class Relay {
 class Connection {
   private who: Who | null = null;
   private peer: PeerSession | null = null;
+  /** Set by Relay.close({handOver}): leave the Janus handles to the next process. */
+  handingOver = false;
   /** True while the browser is (or should be) in the media room. */
   private inRoom = false;
   private unsubscribe: (() => Promise<void>) | null = null;
+  private sessionTimer: NodeJS.Timeout | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** This socket's network test, if one runs, and its time limit. */
@@ -206,6 +228,9 @@ class Connection {
     if (msg.t === 'hello') return this.hello(msg.token, msg.appointmentId);
     const who = this.who;
     if (!who) throw new RelayError('not_authenticated', 'send hello first');
+    if (who.kind === 'patient' && who.guestRole && !GUEST_ALLOWED.has(msg.t)) {
+      throw new RelayError('not_allowed', 'a guest link only joins the consult');
+    }
 
     switch (msg.t) {
       case 'start-visit': {
@@ -215,8 +240,11 @@ class Connection {
         await this.pushState();
         return { visitState: r.state };
       }
-      case 'join':
-        return this.join(who);
+      case 'join': {
+        const r = await this.join(who);
+        void this.savePeer();
+        return r;
+      }
       case 'publish': {
         const peer = this.requirePeer();
         // A paused clinician who renegotiates stays paused.
@@ -228,6 +256,7 @@ class Connection {
       case 'subscribe': {
         const peer = this.requirePeer();
         const jsep = await peer.subscribe(msg.feed);
+        void this.savePeer();
         return { feed: msg.feed, jsep };
       }
       case 'answer':
@@ -275,6 +304,10 @@ class Connection {
       }
       case 'pause':
         return this.pause(who, msg.paused);
+      case 'first-media':
+        // The patient's page shows the clinician: admission → media, once per consult (metrics/).
+        if (this.inRoom && who.label === 'patient') noteFirstMedia(this.deps.hub.redis, who.appointmentId);
+        return {};
     }
   }
 
@@ -314,6 +347,8 @@ class Connection {
       },
     });
     this.echo = echo;
+    // The dashboard shows "testing" while a patient's network test runs.
+    if (who.kind === 'patient') void noteDeviceTest(this.deps.hub, who.appointmentId, true).catch(() => undefined);
     this.echoTimer = setTimeout(() => {
       if (this.echo !== echo) return;
       this.send({ t: 'echo-ended', reason: 'time_limit' });
@@ -339,6 +374,7 @@ class Connection {
     this.echo = null;
     this.clearEchoTimer();
     if (echo) await echo.stop().catch(() => undefined);
+    if (echo && this.who?.kind === 'patient') await noteDeviceTest(this.deps.hub, this.who.appointmentId, false).catch(() => undefined);
   }
 
   private async deviceTestResult(who: Who, result: DeviceTestResult) {
@@ -418,6 +454,7 @@ class Connection {
         participantId: p.id,
         appointmentId: p.appointmentId,
         label: p.kind === 'patient' ? 'patient' : 'guest',
+        ...(p.kind === 'guest' ? { guestRole: p.guestRole ?? 'colleague' } : {}),
       };
     } else {
       const staff = await loadSession(this.deps.ds, cookie(this.req, SESSION_COOKIE));
@@ -439,9 +476,14 @@ class Connection {
       this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined),
     ]);
     this.unsubscribe = unsubscribe;
+    // Dashboards show who is connected: a new connection is news for them only.
+    void this.deps.hub.tellClinicOf(who.appointmentId).catch(() => undefined);
     this.presenceTimer = setInterval(() => {
       void this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined);
+      void this.savePeer();
     }, 15_000);
+    // A staff session signed out, revoked by an admin or deactivated ends its sockets too.
+    if (who.kind === 'staff') this.sessionTimer = setInterval(() => void this.checkStaffSession(), STAFF_SESSION_CHECK_MS);
     const state = await this.pushState();
     // Then the chat so far and a pause in force, so a (re)connecting browser is up to date.
     const redis = this.deps.hub.redis;
@@ -452,14 +494,16 @@ class Connection {
     this.send({ t: 'chat-history', messages });
     for (const role of paused) this.send({ t: 'peer-paused', role, paused: true });
     // A patient who comes back while the consult is open goes straight back in (no admission).
-    return { appointmentId: who.appointmentId, state };
+    // After a control-plane restart the media never stopped: take its Janus handles over.
+    const media = (await this.resume(who)) ? 'resumed' : undefined;
+    return { appointmentId: who.appointmentId, state, iceServers: turnIceServers(this.deps.turn ?? null, who.participantId), ...(media ? { media } : {}) };
   }
 
   private async pushState() {
     const who = this.who!;
     const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
     if (!c) return null;
-    const state = snapshot(c, new Date(), who.kind === 'patient' ? 'patient' : 'staff');
+    const state = snapshot(c, new Date(), who.kind === 'staff' ? 'staff' : who.guestRole ? 'guest' : 'patient');
     this.send({ t: 'state', state });
     if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
       if (this.echo && who.kind === 'patient') {
@@ -472,9 +516,22 @@ class Connection {
         this.inRoom = false;
         await this.leaveRoom();
       }
-      if (c.state === 'ended') this.send({ t: 'ended' });
+      if (c.state === 'ended') this.send({ t: 'ended', reason: c.endedReason ?? 'clinician' });
+    } else if (who.kind === 'patient' && who.guestRole && (await this.guestRevoked(who.participantId))) {
+      // The clinician took this guest's link back: out of the room, and the page says so.
+      this.inRoom = false;
+      await this.leaveRoom();
+      this.send({ t: 'ended' });
+      this.ws.close(1000, 'link revoked');
     }
     return state;
+  }
+
+  private async guestRevoked(participantId: string): Promise<boolean> {
+    const rows = (await this.deps.ds.query(`SELECT revoked_at FROM participant WHERE id = $1`, [participantId])) as Array<{
+      revoked_at: Date | null;
+    }>;
+    return !rows[0] || rows[0].revoked_at !== null;
   }
 
   private async onHub(e: HubEvent) {
@@ -510,28 +567,7 @@ class Connection {
     await this.leaveRoom();
     await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey));
     this.published = false;
-    const peer = await this.deps.gateway.openPeer({
-      roomId: c.roomId,
-      display: JSON.stringify({ role: who.label, label: who.label, participantId: who.participantId }),
-      onEvent: (ev) => {
-        if (this.peer !== peer) return;
-        switch (ev.type) {
-          case 'feed-joined':
-            this.send({ t: 'feed-joined', feed: feedInfo(ev.feed) });
-            break;
-          case 'feed-left':
-            this.send({ t: 'feed-left', feed: ev.feed });
-            break;
-          case 'webrtc-up':
-            if (ev.target === 'publisher' && who.kind === 'patient') void this.onPatientMediaUp(who);
-            break;
-          case 'lost':
-            // Janus went away; wait for the gateway's 'up' and then renegotiate.
-            this.peer = null;
-            break;
-        }
-      },
-    });
+    const peer = await this.deps.gateway.openPeer(this.peerOptions(who, c, () => peer));
     this.peer = peer;
     this.inRoom = true;
     let joined;
@@ -549,12 +585,105 @@ class Connection {
     return { me: joined.me, feeds };
   }
 
+  /** The display Janus shows the others, and what this connection does with the peer's events. */
+  private peerOptions(who: Who, c: ConsultContext, current: () => PeerSession | null) {
+    return {
+      roomId: c.roomId,
+      display: JSON.stringify({
+        role: who.label,
+        label: who.kind === 'patient' && who.guestRole ? who.guestRole : who.label,
+        participantId: who.participantId,
+      }),
+      // Janus's events name handles only: remember whose they are (live call quality, quality/).
+      onHandles: (ids: number[]) => void rememberHandles(this.deps.hub.redis, ids, { appointmentId: c.appointmentId, participantId: who.participantId, role: who.label, clinicId: c.clinicId }).catch(() => undefined),
+      onEvent: (ev: PeerEvent) => {
+        if (this.peer === null || this.peer !== current()) return;
+        switch (ev.type) {
+          case 'feed-joined':
+            this.send({ t: 'feed-joined', feed: feedInfo(ev.feed) });
+            break;
+          case 'feed-left':
+            this.send({ t: 'feed-left', feed: ev.feed });
+            break;
+          case 'webrtc-up':
+            if (ev.target === 'publisher' && who.kind === 'patient') {
+              if (who.guestRole) void this.onGuestMediaUp(who);
+              else void this.onPatientMediaUp(who);
+            }
+            break;
+          case 'lost':
+            // Janus went away; wait for the gateway's 'up' and then renegotiate.
+            this.peer = null;
+            break;
+        }
+      },
+    };
+  }
+
+  private async checkStaffSession(): Promise<void> {
+    if (this.closed) return;
+    const staff = await loadSession(this.deps.ds, cookie(this.req, SESSION_COOKIE)).catch(() => undefined);
+    // undefined: the database did not answer; try again next time rather than throw anyone out.
+    if (staff !== null || this.closed) return;
+    this.send({ t: 'error', code: 'not_authenticated', message: 'your session has ended; sign in again' });
+    this.ws.close(4401, 'session ended');
+  }
+
+  /** Remember this connection's Janus handles (Redis), for the next process after a restart. */
+  private async savePeer(): Promise<void> {
+    const state = this.peer?.state();
+    if (!state || !this.who || this.closed) return;
+    await this.deps.hub.redis.set(peerKey(this.who.participantId), JSON.stringify(state), { EX: PEER_STATE_TTL_SECONDS }).catch(() => undefined);
+  }
+
+  /**
+   * The previous process left this participant's handles in Janus (handed over, or crashed):
+   * adopt them, so the browser keeps its connections and the media never stops.
+   */
+  private async resume(who: Who): Promise<boolean> {
+    const redis = this.deps.hub.redis;
+    const saved = await redis.get(peerKey(who.participantId)).catch(() => null);
+    if (!saved) return false;
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
+    if (!c || !OPEN_CONSULT.has(c.state) || this.peer) return false;
+    let peer: PeerSession | null = null;
+    try {
+      peer = await this.deps.gateway.resumePeer({ state: JSON.parse(saved) as PeerState, ...this.peerOptions(who, c, () => peer) });
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not take the peer over');
+    }
+    if (!peer) {
+      await redis.del(peerKey(who.participantId)).catch(() => undefined);
+      return false;
+    }
+    this.peer = peer;
+    this.inRoom = true;
+    this.published = true;
+    this.log.info({ room: c.roomId }, 'peer taken over from the previous process');
+    return true;
+  }
+
   private async onPatientMediaUp(who: Who) {
     try {
       const r = await mediaUp(this.deps.ds, who.appointmentId, who.participantId);
       if (r.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
     } catch (err) {
       this.log.warn({ err: String(err) }, 'could not record media up');
+    }
+  }
+
+  /** A guest's media is up: on record once (the consult report lists who joined). */
+  private async onGuestMediaUp(who: Who) {
+    try {
+      await this.deps.ds.query(
+        `INSERT INTO audit_event (actor_kind, actor_id, action, appointment_id, data)
+         SELECT 'patient', $2, 'guest.joined', $1, jsonb_build_object('participantId', $2::text, 'role', $3::text)
+          WHERE NOT EXISTS (SELECT 1 FROM audit_event WHERE appointment_id = $1 AND action = 'guest.joined' AND actor_id = $2)`,
+        [who.appointmentId, who.participantId, who.kind === 'patient' ? (who.guestRole ?? 'colleague') : 'guest'],
+      );
+      await this.deps.hub.publish(who.appointmentId, { kind: 'changed' });
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not record guest join');
     }
   }
 
@@ -581,13 +710,22 @@ class Connection {
     const peer = this.peer;
     this.peer = null;
     if (peer) await peer.leave().catch(() => undefined);
+    if (peer && this.who) await this.deps.hub.redis.del(peerKey(this.who.participantId)).catch(() => undefined);
   }
 
   async close() {
     if (this.closed) return;
     this.closed = true;
     if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.sessionTimer) clearInterval(this.sessionTimer);
     await this.queue.catch(() => undefined);
+    if (this.handingOver) {
+      // The next process takes over: handles, presence and the visit state stay as they are.
+      this.peer = null;
+      await this.stopEcho();
+      await this.unsubscribe?.().catch(() => undefined);
+      return;
+    }
     const wasInRoom = this.inRoom;
     this.inRoom = false;
     await this.stopEcho();
@@ -599,7 +737,7 @@ class Connection {
     const wasCurrent = await this.deps.hub.markGone(who.participantId, this.id).catch(() => true);
     // Only the patient's live connection going away is a drop; an old socket that the phone
     // left behind when it reconnected closes late and means nothing.
-    if (who.kind === 'patient' && wasInRoom && wasCurrent) {
+    if (who.kind === 'patient' && !who.guestRole && wasInRoom && wasCurrent) {
       const r = await dropped(this.deps.ds, who.appointmentId, who.participantId).catch(() => null);
       if (r?.changed) await this.deps.hub.publish(who.appointmentId, { kind: 'changed' }).catch(() => undefined);
     } else {
@@ -607,6 +745,11 @@ class Connection {
     }
   }
 }
+
+const PEER_STATE_TTL_SECONDS = 120;
+/** How often a staff socket re-checks its session (revocation reaches open sockets this fast). */
+const STAFF_SESSION_CHECK_MS = 5_000;
+const peerKey = (participantId: string) => `spk:peer:${participantId}`;
 
 export function roomSpec(c: ConsultContext, roomKey: Buffer) {
   return {
@@ -620,13 +763,15 @@ export function roomSpec(c: ConsultContext, roomKey: Buffer) {
 
 function feedInfo(f: FeedEvent): FeedInfo {
   let role = 'participant';
+  let label = '';
   try {
-    const d = JSON.parse(f.display) as { role?: string };
+    const d = JSON.parse(f.display) as { role?: string; label?: string };
     if (typeof d.role === 'string') role = d.role;
+    if (typeof d.label === 'string') label = d.label;
   } catch {
     /* display set by us; ignore anything else */
   }
-  return { feed: f.feed, role, label: role };
+  return { feed: f.feed, role, label: label || role };
 }
 
 function clientAddress(req: IncomingMessage, trustProxy: boolean): string {

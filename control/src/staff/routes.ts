@@ -8,13 +8,17 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type StaffSession } from './sessions.js';
+import type { StaffSession } from './sessions.js';
+import { staffAuth } from './auth.js';
 import { ConsultError, admitPatient, endConsult, staffMaySee } from '../consult/commands.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
 import { chatHistory, cleanChatText, forgetConsult, postChat, CHAT_MAX_CHARS } from '../realtime/chat.js';
 import { HttpError, parseJsonBody, fromZodError } from '../http/errors.js';
+import { mountConsultRoutes } from '../consult/routes.js';
+import { latestQuality } from '../quality/store.js';
+import { phoneCallbackVia } from '../consult/phone-callback.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -25,31 +29,25 @@ export interface StaffRouteDeps {
   prepareRoom: (c: ConsultContext) => Promise<void>;
   /** Tear the consult's Janus room down. */
   closeRoom: (c: ConsultContext) => Promise<void>;
+  /** "Switch to phone": the callback task (default: control/src/callbacks). */
+  requestPhoneCallback?: (appointmentId: string, staffId: string) => Promise<unknown>;
 }
 
 const ROOM_TEARDOWN_DELAY_MS = 5_000;
 
-const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
 const Uuid = z.string().uuid();
 const ChatBody = z.object({ text: z.string().max(CHAT_MAX_CHARS * 4) }).strict();
 const DELAY_MESSAGE_MAX = 500;
-const DelayMessageBody = z.object({ message: z.string().max(DELAY_MESSAGE_MAX * 4).nullable() }).strict();
+/** `clinician`: only that clinician's patients (their message wins over the clinic's). */
+const DelayMessageBody = z.object({ message: z.string().max(DELAY_MESSAGE_MAX * 4).nullable(), clinician: z.string().uuid().optional() }).strict();
 const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/);
 /** Visits still to come or going on: a delay message concerns them. */
 const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'];
+/** Visits whose patient may have a live call quality to show. */
+const OPEN_STATES: ReadonlySet<string> = new Set(['waiting', 'admitted', 'in_consult', 'dropped']);
 
-/** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
-export function staffAuth(ds: DataSource): Middleware {
-  return async (ctx: Context, next: Next) => {
-    const session = await loadSession(ds, ctx.cookies.get(SESSION_COOKIE));
-    if (!session) throw new HttpError(401, 'not_authenticated', 'sign in first');
-    if (!['GET', 'HEAD'].includes(ctx.method) && !csrfMatches(session.csrfToken, ctx.get('x-csrf-token'))) {
-      throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
-    }
-    ctx.state.staff = session;
-    await next();
-  };
-}
+/** Sign-in, sign-out, /me and the staff guard live in ./auth.ts (re-exported for old imports). */
+export { staffAuth };
 
 function consultErrorToHttp(err: unknown): never {
   if (err instanceof ConsultError) {
@@ -64,40 +62,11 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   const router = new Router({ prefix: '/staff/api' });
   const auth = staffAuth(ds);
 
-  router.post('/login', async (ctx) => {
-    const body = Login.safeParse(await parseJsonBody(ctx));
-    if (!body.success) throw new HttpError(400, 'validation', 'email and password are required', body.error.issues[0]?.path.join('.'));
-    const staffId = await verifyLogin(ds, body.data.email, body.data.password);
-    if (!staffId) throw new HttpError(401, 'invalid_login', 'e-mail address or password is not correct');
-    const s = await createSession(ds, staffId);
-    ctx.cookies.set(SESSION_COOKIE, s.token, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: config.cookieSecure,
-      path: '/staff',
-      expires: s.expiresAt,
-      overwrite: true,
-    });
-    const session = (await loadSession(ds, s.token))!;
-    ctx.body = { staff: presentStaff(session), csrfToken: session.csrfToken };
-  });
-
-  router.post('/logout', auth, async (ctx) => {
-    await revokeSession(ds, (ctx.state.staff as StaffSession).sessionId);
-    ctx.cookies.set(SESSION_COOKIE, '', { path: '/staff', expires: new Date(0) });
-    ctx.body = { ok: true };
-  });
-
-  router.get('/me', auth, async (ctx) => {
-    const staff = ctx.state.staff as StaffSession;
-    ctx.body = { staff: presentStaff(staff), csrfToken: staff.csrfToken };
-  });
-
   router.get('/today', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const rows = (await ds.query(
       `SELECT a.id, a.start, a.duration_minutes, a.patient_name, a.clinician_id, a.clinic_id,
-              v.state, v.waiting_since, v.companion, v.device_test, v.device_tested_at, p.id AS participant_id,
+              v.state, v.waiting_since, v.companion, v.device_test, v.device_tested_at, v.ended_reason, p.id AS participant_id,
               c.waiting_room_opens_minutes, c.link_grace_minutes
          FROM appointment a
          JOIN visit v ON v.appointment_id = a.id
@@ -115,6 +84,10 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
       [staff.id, staff.role, staff.clinicIds],
     )) as any[];
     const online = await hub.presentOf(rows.map((r) => r.participant_id).filter(Boolean));
+    // The patient's latest live call quality (Janus events, control/src/quality), while fresh.
+    const quality = await latestQuality(hub.redis, rows.filter((r) => OPEN_STATES.has(r.state)).map((r) => r.id)).catch(
+      () => new Map<string, Array<{ role: string; grade: string }>>(),
+    );
     const now = new Date();
     ctx.body = {
       serverTime: now.toISOString(),
@@ -136,6 +109,8 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
         companion: Boolean(r.companion),
         deviceTest: r.device_test ?? null,
         deviceTestedAt: r.device_tested_at ? new Date(r.device_tested_at).toISOString() : null,
+        endedReason: r.ended_reason ?? null,
+        quality: quality.get(r.id)?.find((q) => q.role === 'patient')?.grade ?? null,
       })),
     };
   });
@@ -227,19 +202,47 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
       }
       message = cleaned;
     }
-    await ds.query(`UPDATE clinic SET delay_message = $2 WHERE id = $1`, [clinic.id, message]);
+    const clinician = body.data.clinician ?? null;
+    if (clinician && staff.role === 'clinician' && clinician !== staff.id) {
+      throw new HttpError(403, 'not_allowed', 'a clinician sets only their own delay message');
+    }
+    if (clinician) {
+      // A clinician of this clinic; a clinician may set their own, staff who may see the clinic anyone's.
+      const [, linked] = (await ds.query(
+        `UPDATE staff_clinic sc SET delay_message = $3
+           FROM staff s
+          WHERE sc.staff_id = $1 AND sc.clinic_id = $2 AND s.id = sc.staff_id AND s.role = 'clinician'`,
+        [clinician, clinic.id, message],
+      )) as [unknown, number];
+      if (!linked) throw new HttpError(400, 'invalid_request', 'clinician: not a clinician of this clinic', 'clinician');
+    } else {
+      await ds.query(`UPDATE clinic SET delay_message = $2 WHERE id = $1`, [clinic.id, message]);
+    }
     const affected = (await ds.query(
       `SELECT a.id
          FROM appointment a
          JOIN visit v ON v.appointment_id = a.id
         WHERE a.clinic_id = $1
+          AND ($4::uuid IS NULL OR a.clinician_id = $4)
           AND v.state = ANY($2::text[])
           AND a.start >= date_trunc('day', now() AT TIME ZONE $3) AT TIME ZONE $3
           AND a.start < (date_trunc('day', now() AT TIME ZONE $3) + interval '1 day') AT TIME ZONE $3`,
-      [clinic.id, LIVE_STATES, clinic.timezone],
+      [clinic.id, LIVE_STATES, clinic.timezone, clinician],
     )) as Array<{ id: string }>;
     await Promise.all(affected.map((a) => hub.publish(a.id, { kind: 'changed' })));
-    ctx.body = { clinic: code.data, delayMessage: message, notified: affected.length };
+    // Other assistants' dashboards show the message in force.
+    await hub.publishClinic(clinic.id, { kind: 'clinic-changed' });
+    ctx.body = { clinic: code.data, ...(clinician ? { clinician } : {}), delayMessage: message, notified: affected.length };
+  });
+
+  // KNMG record, third-party links, switch to phone, the consult report.
+  mountConsultRoutes(router, auth, {
+    ds,
+    config,
+    logger: deps.logger,
+    hub,
+    closeRoom: deps.closeRoom,
+    requestPhoneCallback: deps.requestPhoneCallback ?? phoneCallbackVia({ ds, hub }),
   });
 
   return router;
@@ -255,8 +258,4 @@ async function loadVisible(ds: DataSource, id: string | undefined, staff: StaffS
   const c = await loadConsult(ds.manager, parseId(id));
   if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such appointment');
   return c;
-}
-
-function presentStaff(s: StaffSession) {
-  return { id: s.id, name: s.name, email: s.email, role: s.role };
 }

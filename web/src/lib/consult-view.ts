@@ -93,7 +93,7 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
       if (!entry) {
         const video = videoEl({ 'data-testid': 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' }, false);
         // The server sends a role, never a name; say it in the page's language.
-        const role = roleKey(info.role);
+        const role = roleKey(info.role, info.label);
         bindAttr(video, 'aria-label', 'consult.remoteVideo', () => ({ name: t(role) }));
         const tile = h('figure', { class: 'tile' }, video, tx('figcaption', role));
         entry = { tile, video };
@@ -204,7 +204,9 @@ export function helpSteps(problem: MediaProblem, platform: Platform): Key[] {
   }
 }
 
-function roleKey(role: string): Key {
+function roleKey(role: string, label = ''): Key {
+  // A guest's tile says what they are (interpreter, colleague, family), never a name.
+  if (role === 'guest' && (label === 'interpreter' || label === 'colleague' || label === 'family')) return `role.${label}`;
   switch (role) {
     case 'clinician':
     case 'patient':

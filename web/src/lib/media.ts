@@ -7,7 +7,7 @@
 import type { FeedInfo, IceCandidate, Jsep, TrickleTarget } from '../../../control/src/realtime/protocol.js';
 import { SignallingError, type Signalling } from './signalling.js';
 
-// ---- ICE servers: none yet; the server will hand TURN servers over (hello reply) ----
+// ---- ICE servers: the TURN server (short-lived credentials) from the hello reply, if any ----
 
 let iceServers: RTCIceServer[] = [];
 
@@ -195,6 +195,19 @@ export class ConsultMedia {
     }
   }
 
+  /** Tells the server once when the first remote picture arrives (its admission-to-media metric). */
+  private firstMediaReported = false;
+  private reportFirstMedia(track: MediaStreamTrack): void {
+    const send = () => {
+      if (this.firstMediaReported) return;
+      this.firstMediaReported = true;
+      void this.sig.request({ t: 'first-media' }).catch(() => undefined);
+    };
+    // A remote track is muted until its first packets arrive.
+    if (!track.muted) send();
+    else track.addEventListener('unmute', send, { once: true });
+  }
+
   /** Replaces the camera/microphone (e.g. after permission was given late). */
   setLocal(stream: MediaStream | null): void {
     this.local = stream;
@@ -252,6 +265,7 @@ export class ConsultMedia {
       if (stream && stream !== sub.stream && sub.stream.getTracks().length === 0) sub.stream = stream;
       else if (!sub.stream.getTracks().includes(ev.track)) sub.stream.addTrack(ev.track);
       this.on.remote(info, sub.stream);
+      if (ev.track.kind === 'video') this.reportFirstMedia(ev.track);
     };
     const trickle = this.trickler(pc, { feed: info.feed });
     this.watchIce(pc, info.feed);

@@ -9,6 +9,8 @@ export interface Appointment {
   durationMinutes: number;
   language: string;
   state: StateSnapshot;
+  /** Whose link this is: the patient's, or a third party's ('guest'). */
+  participant?: { kind: 'patient' | 'guest'; guestRole: string | null };
 }
 
 export type AppointmentResult =

@@ -32,6 +32,9 @@ import { FINAL, screenFor, type Screen } from './screens.js';
 
 const app = byId('app');
 const connBanner = byId('conn');
+/** A fallback call is on its way (no-show, drop, the assistant asked): "your clinician will call you". */
+const callbackBanner = h('div', { class: 'banner', role: 'status', 'data-testid': 'callback-message', hidden: true });
+connBanner.after(callbackBanner);
 const clock = new ServerClock();
 const token = tokenFromPath(location.pathname);
 const browser = thisBrowser();
@@ -56,7 +59,10 @@ const langKey = (): string | null => (appt ? `spk.lang.${appt.appointmentId}` : 
 // ---------------------------------------------------------------- screens
 
 /** Screens that need camera and WebRTC; an unsupported browser gets 'unsupported' instead. */
-const NEEDS_WEBRTC: ReadonlySet<Screen> = new Set<Screen>(['too-early', 'ready', 'waiting', 'consult', 'left']);
+const NEEDS_WEBRTC: ReadonlySet<Screen> = new Set<Screen>(['too-early', 'ready', 'waiting', 'consult', 'left', 'guest-wait']);
+
+/** This link is a third party's (interpreter, colleague, family), not the patient's. */
+const isGuest = (): boolean => appt?.participant?.kind === 'guest';
 
 function show(next: Screen, force = false): void {
   if (browser.problem && NEEDS_WEBRTC.has(next)) next = 'unsupported';
@@ -94,7 +100,7 @@ function show(next: Screen, force = false): void {
     sig = null;
     connBanner.hidden = true;
   }
-  if (next === 'waiting') void showSelf();
+  if (next === 'waiting' || next === 'guest-wait') void showSelf();
   updateLive();
 }
 
@@ -118,12 +124,29 @@ function render(s: Screen): Node[] {
         tx('p', 'left.body'),
         actionButton('left.rejoin', 'rejoin', () => {
           hungUp = false;
-          if (snap) show(screenFor(snap));
+          if (snap) show(screenFor(snap, false, isGuest()));
         }),
         card(),
       ];
     case 'ended':
       return [tx('h1', 'ended.title'), tx('p', 'ended.body'), contact()];
+    case 'phone':
+      return [
+        tx('h1', 'phone.title'),
+        snap?.phoneEnding
+          ? tx('p', 'phone.body', { class: 'lead', 'data-testid': 'phone-message' }, { digits: snap.phoneEnding })
+          : tx('p', 'phone.bodyNoDigits', { class: 'lead', 'data-testid': 'phone-message' }),
+        contact(),
+      ];
+    case 'guest-wait':
+      return [
+        tx('h1', 'guest.title'),
+        tx('p', 'guest.body', { class: 'lead' }),
+        h('figure', { class: 'self-view self-view-waiting' }, localVideo, tx('figcaption', 'guest.selfView')),
+        h('div', { id: 'media-problem' }),
+        card(),
+        contact(),
+      ];
     case 'unsupported':
       return unsupported();
     case 'cancelled':
@@ -318,6 +341,13 @@ function companionChoice(): HTMLElement {
 
 /** What the server may change while a screen stays: the delay message, the companion choice. */
 function updateLive(): void {
+  // Not in the consult: a patient who is back in the video needs no call.
+  const calling = !!snap?.callbackPending && !isGuest() && !FINAL.has(screen) && screen !== 'consult';
+  callbackBanner.hidden = !calling;
+  if (calling) {
+    if (snap?.phoneEnding) bindText(callbackBanner, 'callback.body', { digits: snap.phoneEnding });
+    else bindText(callbackBanner, 'callback.bodyNoDigits');
+  }
   const delay = snap?.delayMessage?.trim() ?? '';
   if (delayBox && delayText && delayBox.isConnected) {
     if (delayText.textContent !== delay) delayText.textContent = delay;
@@ -560,9 +590,10 @@ async function showSelf(): Promise<void> {
   const m = await ensureLocal();
   attachSelf(m);
   // Get the publisher connection ready while waiting: on admission only signalling remains.
-  if (screen === 'waiting' && m.stream && !prepared) {
+  const waitingScreen = (): boolean => screen === 'waiting' || screen === 'guest-wait';
+  if (waitingScreen() && m.stream && !prepared) {
     const p = await preparePublisher(m.stream).catch(() => null);
-    if (screen === 'waiting' && !prepared && local?.stream === p?.stream) prepared = p;
+    if (waitingScreen() && !prepared && local?.stream === p?.stream) prepared = p;
     else discardPrepared(p);
   }
 }
@@ -621,7 +652,7 @@ function releaseMedia(): void {
 function applyState(s: StateSnapshot): void {
   snap = s;
   clock.sync(s.serverTime);
-  show(screenFor(s, hungUp));
+  show(screenFor(s, hungUp, isGuest()));
 }
 
 /** Some replies may carry a fresh snapshot (as `state` or as the snapshot itself). */
@@ -644,9 +675,9 @@ function connectSignalling(t0: string): void {
   const s = new Signalling(sameOriginWsUrl('/ws'), () => ({ t: 'hello', token: t0 }));
   sig = s;
   s.on('state', (m) => applyState(m.state));
-  s.on('ended', () => {
-    if (snap) snap = { ...snap, visitState: 'ended', mayJoin: false };
-    show('ended');
+  s.on('ended', (m) => {
+    if (snap) snap = { ...snap, visitState: 'ended', mayJoin: false, endedReason: m.reason ?? snap.endedReason ?? null };
+    show(m.reason === 'phone' && !isGuest() ? 'phone' : 'ended');
   });
   s.on('error', (m) => {
     if (m.code === 'ended' || m.code === 'cancelled' || m.code === 'expired') show(m.code);
@@ -660,7 +691,8 @@ function connectSignalling(t0: string): void {
     takeIceServers(data);
     applyReplyState(data);
     // The server left the media room with the old socket: back in, without a new admission.
-    if (screen === 'consult' && consult) consult.rebuild(false);
+    // 'resumed' (the control plane restarted and took our handles over): the media never stopped.
+    if (screen === 'consult' && consult && (data as { media?: string } | null)?.media !== 'resumed') consult.rebuild(false);
   });
   s.on('chat-history', (m) => setChatHistory(m.messages));
   s.on('chat', (m) => addChatMessage(m.message));

@@ -14,6 +14,10 @@ export type Screen =
   /** The patient hung up; the consult is still open and they may join again. */
   | 'left'
   | 'ended'
+  /** The clinician switched to a phone call: "your clinician will call you". */
+  | 'phone'
+  /** A third party's link before the consult runs: a short wait with a self-view. */
+  | 'guest-wait'
   | 'cancelled'
   | 'expired'
   /** This browser cannot hold a video consult (no WebRTC, or a social app's in-app browser). */
@@ -21,14 +25,16 @@ export type Screen =
   | 'error';
 
 /** Screens after which nothing more can happen on this link. */
-export const FINAL: ReadonlySet<Screen> = new Set<Screen>(['unknown', 'ended', 'cancelled', 'expired']);
+export const FINAL: ReadonlySet<Screen> = new Set<Screen>(['unknown', 'ended', 'phone', 'cancelled', 'expired']);
 
-type Snapshot = Pick<StateSnapshot, 'visitState' | 'phase' | 'mayJoin'>;
+type Snapshot = Pick<StateSnapshot, 'visitState' | 'phase' | 'mayJoin' | 'endedReason'>;
 
-export function screenFor(s: Snapshot, hungUp = false): Screen {
-  if (s.visitState === 'ended') return 'ended';
+/** `guest`: a third party's link (no waiting room of their own; in once the consult runs). */
+export function screenFor(s: Snapshot, hungUp = false, guest = false): Screen {
+  if (s.visitState === 'ended') return s.endedReason === 'phone' && !guest ? 'phone' : 'ended';
   if (s.visitState === 'cancelled') return 'cancelled';
   if (s.mayJoin) return hungUp ? 'left' : 'consult';
+  if (guest) return s.visitState === 'expired' || s.phase === 'expired' || s.visitState === 'no_show' ? 'expired' : 'guest-wait';
   if (s.visitState === 'expired' || s.phase === 'expired') return 'expired';
   switch (s.visitState) {
     case 'waiting':
