@@ -1,11 +1,15 @@
 # Spreekkamer — the two commands (and a few more). Run as root on Debian 12.
-.PHONY: run test bench build typecheck clean
+.PHONY: run test test-deploy bench build typecheck clean
 
 run:        ## install what is missing, start everything, serve the appliance with demo data
 	@scripts/run.sh
 
 test:       ## install what is missing and run every test against the real services
 	@scripts/test.sh
+	@scripts/test-deploy.sh
+
+test-deploy: ## the Ansible deployment for real: lint, converge a debootstrapped Debian 12 twice, check it (~5 min)
+	@scripts/test-deploy.sh
 
 bench:      ## benchmarks; writes .run/bench/latest.json
 	@scripts/bench.sh

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# make test-deploy (part of make test): the Ansible deployment, for real.
+#  1. ansible-lint (production profile) and --syntax-check of both example inventories;
+#  2. debootstrap a fresh Debian 12 root under .run/deploy, converge site.yml against it with
+#     the chroot connection, then converge again: the second run must change nothing;
+#  3. check what was rendered: nginx -t, promtool check config, the Janus config (no demo room,
+#     no janusoverlord/adminpwd, only videoroom+echotest+websockets, equal to what
+#     scripts/janus-config.mjs renders); Janus, Redis and nginx started from the chroot in a
+#     network namespace of our own: Janus refuses the Admin API without its secret, Redis
+#     answers only with the password, the public site answers 404 for staff/API/metrics paths
+#     and serves the patient pages; the backup script writes a dump pg_restore can read.
+# Nothing is cached outside .run/deploy; every step fails loudly.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_installed "${TEST_PACKAGES[@]}" curl
+START=$SECONDS
+D="$RUN/deploy"; R="$D/root"; NS="spk-deploy-$$"; A="$ROOT/deploy/ansible"
+export ANSIBLE_CONFIG="$A/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+FAILS=0
+ok()   { printf '  ok   %s\n' "$*"; }
+bad()  { printf '  FAIL %s\n' "$*" >&2; FAILS=$((FAILS + 1)); }
+check() { local what="$1"; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
+
+unmount_root() {
+  for m in "$R/dev/shm" "$R/proc"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
+  return 0
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ip netns list 2>/dev/null | grep -qw "$NS"; then
+    ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$NS" 2>/dev/null || true
+  fi
+  if [[ -x "$R/usr/bin/pg_ctlcluster" ]]; then chroot "$R" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
+  unmount_root
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+# --checks-only: skip lint, debootstrap and converge; check the root the last run left.
+if [[ "${1:-}" == --checks-only ]]; then
+  [[ -x "$R/usr/sbin/nginx" ]] || die "--checks-only needs the root of an earlier run ($R)"
+  unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
+  chroot "$R" pg_ctlcluster 15 main start 2>/dev/null || true
+else
+say "deploy: ansible-lint (production profile) and syntax checks"
+(cd "$A" && ansible-lint --nocolor --profile production -q) || die "ansible-lint found problems"
+for inv in one-server multi-server; do
+  (cd "$A" && ansible-playbook -i "inventories/$inv" site.yml --syntax-check >/dev/null) || die "syntax check failed ($inv)"
+done
+ok "ansible-lint clean, syntax of both inventories"
+
+say "deploy: a fresh Debian 12 root with debootstrap"
+unmount_root
+rm -rf --one-file-system "$D"; mkdir -p "$D"
+# The mirror the machine's own apt uses.
+MIRROR="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+[[ -n "$MIRROR" ]] || MIRROR="$(awk '$1 == "deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+[[ -n "$MIRROR" ]] || MIRROR=http://deb.debian.org/debian
+debootstrap --variant=minbase --include=python3 bookworm "$R" "$MIRROR" > "$D/debootstrap.log" 2>&1 \
+  || { tail -20 "$D/debootstrap.log"; die "debootstrap failed"; }
+mount -t proc proc "$R/proc"
+mkdir -p "$R/dev/shm" && mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
+# Packages must not start their services inside the chroot (they would run on this machine).
+printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod +x "$R/usr/sbin/policy-rc.d"
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+# Node.js 20 (Debian 12 ships 18, NodeSource is not reachable here): this machine's binary.
+cp "$(command -v node)" "$R/usr/bin/node"
+ok "debootstrap ($((SECONDS - START)) s so far)"
+
+say "deploy: the release archive (this checkout with node_modules and web/dist)"
+[[ -f web/dist/patient.js ]] || node web/build.mjs >/dev/null
+{ git ls-files -co --exclude-standard | grep -v '^\.run/'; echo node_modules; echo web/dist; } \
+  | sort -u | tar -cf "$D/release.tar" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      --exclude=node_modules/.cache -T - 2>/dev/null
+VERSION="t$(sha256sum "$D/release.tar" | cut -c1-12)"
+
+converge() {
+  ansible-playbook -i test/deploy/inventory.yml "$A/site.yml" \
+    -e "ansible_host=$R" -e "spreekkamer_release_archive=$D/release.tar" -e "spreekkamer_release_version=$VERSION" \
+    > "$D/$1.log" 2>&1 || { tail -40 "$D/$1.log"; die "converge ($1) failed; see $D/$1.log"; }
+  grep -A1 '^PLAY RECAP' "$D/$1.log" | tail -1
+}
+say "deploy: converge (first run)"
+converge first
+say "deploy: converge again (must change nothing)"
+RECAP="$(converge second)"
+echo "$RECAP"
+if [[ "$RECAP" =~ changed=0[[:space:]] && "$RECAP" =~ failed=0[[:space:]] ]]; then ok "second run: changed=0"
+else bad "second run changed something:"; grep -E '^changed:|^TASK' "$D/second.log" | grep -B1 '^changed' >&2 || true; fi
+say "deploy: converge done after $((SECONDS - START)) s"
+fi
+
+say "deploy: rendered configuration"
+J="$R/etc/janus/spreekkamer"
+check "promtool check config" chroot "$R" promtool check config /etc/prometheus/prometheus.yml
+if [[ -f monitoring/alerts.yml ]]; then check "alert rules installed" test -s "$R/etc/prometheus/rules/spreekkamer-alerts.yml"; fi
+check "no janusoverlord in the Janus config" bash -c "! grep -rq janusoverlord '$J'"
+check "no adminpwd in the Janus config" bash -c "! grep -rq adminpwd '$J'"
+check "no demo room in the VideoRoom config" bash -c "! grep -Eq '^[[:space:]]*room-[0-9]+' '$J/janus.plugin.videoroom.jcfg'"
+check "plugins: only videoroom and echotest" test "$(ls "$J/enabled/plugins" | sort | tr '\n' ' ')" = "libjanus_echotest.so libjanus_videoroom.so "
+check "transports: only websockets" test "$(ls "$J/enabled/transports" | tr '\n' ' ')" = "libjanus_websockets.so "
+check "event handlers: only sampleevh (to the control plane)" test "$(ls "$J/enabled/events" | tr "\n" " ")" = "libjanus_sampleevh.so "
+check "Janus loads plugins from the allow-list only" grep -q "plugins_folder = \"/etc/janus/spreekkamer/enabled/plugins\"" "$J/janus.jcfg"
+check "only shipped configs in the Janus folder" test "$(cd "$J" && ls *.jcfg | sort)" = "$(cd deploy/janus && ls *.jcfg.in | sed 's/\.in$//' | sort)"
+check "the Janus config is root:janus 0640" test "$(chroot "$R" stat -c '%U:%G %a' /etc/janus/spreekkamer/janus.jcfg)" = "root:janus 640"
+UNITS=(janus.service spreekkamer.service spreekkamer-worker@1.service spreekkamer-backup.service spreekkamer-backup.timer coturn.service)
+check "systemd units and drop-ins verify without a warning" test -z "$(systemd-analyze --root="$R" verify "${UNITS[@]}" 2>&1)"
+check "Janus sandbox: user janus, ProtectSystem=strict, ProtectHome, PrivateTmp, NoNewPrivileges" bash -c "o='$R/etc/systemd/system/janus.service.d/spreekkamer.conf'; for k in User=janus ProtectSystem=strict ProtectHome=true PrivateTmp=true NoNewPrivileges=true ReadWritePaths=; do grep -qx \"\$k\" \"\$o\" || exit 1; done"
+check "Janus sandbox: systemd rates its exposure below 4 (of 10)" systemd-analyze security --offline=true --root="$R" --threshold=40 janus.service
+# The role and scripts/janus-config.mjs render the same deploy/janus files identically.
+SECRETS="$R/etc/spreekkamer/secrets"
+mkdir -p "$D/janus-script"
+node -e 'const [d]=process.argv.slice(1);const r=(n)=>require("fs").readFileSync(d+"/"+n,"utf8").trim();
+  require("fs").writeFileSync(process.argv[2]+"/secrets.json",JSON.stringify({apiSecret:r("janus_api_secret"),adminSecret:r("janus_admin_secret"),adminKey:r("janus_admin_key"),eventsUser:"janus",eventsPassword:r("janus_events_password")}))' \
+  "$SECRETS" "$D/janus-script"
+node scripts/janus-config.mjs --out "$D/janus-script" >/dev/null
+same=1
+for f in "$D"/janus-script/*.jcfg; do
+  sed "s#$D/janus-script#/etc/janus/spreekkamer#g" "$f" | cmp -s - "$J/$(basename "$f")" || { same=0; diff <(sed "s#$D/janus-script#/etc/janus/spreekkamer#g" "$f") "$J/$(basename "$f")" | grep -v secret | head -10 >&2 || true; }
+done
+if (( same )); then ok "the role renders deploy/janus exactly as scripts/janus-config.mjs"; else bad "the role and scripts/janus-config.mjs render deploy/janus differently"; fi
+check "TURN: shared secret, UDP 3478, TLS 443" bash -c "grep -q '^use-auth-secret' '$R/etc/turnserver.conf' && grep -q '^listening-port=3478' '$R/etc/turnserver.conf' && grep -q '^tls-listening-port=443' '$R/etc/turnserver.conf'"
+check "the control plane gets the same TURN secret" bash -c "grep -qx \"TURN_SECRET=\$(cat '$SECRETS/turn_secret')\" '$R/etc/spreekkamer/spreekkamer.env' && grep -qx \"static-auth-secret=\$(cat '$SECRETS/turn_secret')\" '$R/etc/turnserver.conf'"
+
+say "deploy: services started from the chroot in network namespace $NS"
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip link add v0 type veth peer name v1
+ip netns exec "$NS" ip addr add 10.78.0.1/24 dev v0
+ip netns exec "$NS" ip addr add 10.78.0.2/24 dev v1
+ip netns exec "$NS" ip link set v0 up; ip netns exec "$NS" ip link set v1 up
+in_ns() { ip netns exec "$NS" "$@"; }
+wait_for() { local what="$1"; shift; for _ in $(seq 1 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; bad "$what did not come up"; return 1; }
+
+# Redis, as configured.
+in_ns chroot "$R" redis-server /etc/redis/redis.conf --daemonize yes --pidfile /tmp/redis-test.pid --logfile /tmp/redis-test.log
+REDIS_PW="$(cat "$SECRETS/redis_password")"
+if wait_for "Redis" bash -c "ip netns exec $NS redis-cli -h 127.0.0.1 ping 2>&1 | grep -q NOAUTH"; then
+  check "Redis refuses a command without the password" bash -c "ip netns exec $NS redis-cli -h 127.0.0.1 ping 2>&1 | grep -q NOAUTH"
+  check "Redis answers with the password" bash -c "ip netns exec $NS redis-cli -h 127.0.0.1 -a '$REDIS_PW' --no-auth-warning ping | grep -qx PONG"
+  check "Redis: AOF on, noeviction" bash -c "ip netns exec $NS redis-cli -h 127.0.0.1 -a '$REDIS_PW' --no-auth-warning config get appendonly | grep -qx yes && ip netns exec $NS redis-cli -h 127.0.0.1 -a '$REDIS_PW' --no-auth-warning config get maxmemory-policy | grep -qx noeviction"
+  check "Redis not on the namespace's other address" bash -c "! ip netns exec $NS redis-cli -h 10.78.0.1 ping"
+fi
+
+# Janus as user janus with the rendered configuration.
+in_ns chroot "$R" runuser -u janus -- janus --disable-colors --log-stdout -F /etc/janus/spreekkamer -C /etc/janus/spreekkamer/janus.jcfg > "$D/janus.log" 2>&1 &
+disown
+if wait_for "Janus" bash -c "ip netns exec $NS bash -c 'echo > /dev/tcp/127.0.0.1/7188'"; then
+  check "Janus Admin API: refused without the secret, answered with it" in_ns node test/deploy/janus-admin.mjs ws://127.0.0.1:7188 "$(cat "$SECRETS/janus_admin_secret")"
+  check "Janus loaded exactly videoroom, echotest, websockets" bash -c "grep -q 'Loading plugin .libjanus_videoroom.so' '$D/janus.log' && grep -q 'Loading plugin .libjanus_echotest.so' '$D/janus.log' && grep -q 'Loading transport plugin .libjanus_websockets.so' '$D/janus.log' && [ \$(grep -c 'Loading plugin\|Loading transport plugin' '$D/janus.log') = 3 ]"
+  check "Janus API not on the namespace's other address" bash -c "! ip netns exec $NS bash -c 'echo > /dev/tcp/10.78.0.1/8188'"
+fi
+
+# coturn as configured (UDP 3478, TLS 443 on its own address).
+in_ns chroot "$R" turnserver -c /etc/turnserver.conf --pidfile /tmp/turnserver-test.pid -o >/dev/null 2>&1 || bad "coturn did not start"
+if wait_for "coturn" bash -c "ip netns exec $NS ss -Huln 'sport = :3478' | grep -q 10.78.0.2"; then
+  check "coturn: TURN over TLS on 10.78.0.2:443" bash -c "ip netns exec $NS ss -Htln 'sport = :443' | grep -q 10.78.0.2"
+fi
+
+# nginx as configured, in front of a stand-in for the control plane's two listeners.
+in_ns node test/deploy/stand-in.mjs > "$D/stand-in.log" 2>&1 &
+disown
+wait_for "the stand-in upstream" in_ns curl -sf http://127.0.0.1:8080/x
+# (nginx -t binds the configured addresses, so it runs in the namespace too.)
+check "nginx -t" in_ns chroot "$R" nginx -t
+in_ns chroot "$R" nginx
+if wait_for "nginx" in_ns curl -sk -o /dev/null https://10.78.0.1/; then
+  status() { in_ns curl -sk -o /dev/null -w '%{http_code}' "$@"; }
+  for path in /staff/ /staff/login /staff/ws /api/v1/appointments /metrics /readyz /; do
+    check "public site: 404 for $path" test "$(status "https://10.78.0.1$path")" = 404
+  done
+  check "public site: 404 for /staff/ even with the internal Host" test "$(status -H 'Host: spreekkamer.test.invalid' https://10.78.0.1/staff/)" = 404
+  check "public site: serves the patient page" bash -c "ip netns exec $NS curl -sk https://10.78.0.1/p/AbCdEfGhIjKlMnOpQrStUv | grep -qx 'stand-in public /p/AbCdEfGhIjKlMnOpQrStUv'"
+  check "public site: patient API, assets, /livez pass" bash -c "for p in /api/patient/appointment /assets/patient.js /livez; do ip netns exec $NS curl -skf https://10.78.0.1\$p | grep -q 'stand-in public' || exit 1; done"
+  check "public site: HSTS and CSP on a 404" bash -c "ip netns exec $NS curl -skI https://10.78.0.1/metrics | grep -qi '^strict-transport-security: max-age' && ip netns exec $NS curl -skI https://10.78.0.1/metrics | grep -qi \"^content-security-policy: default-src 'self'\""
+  check "public site: port 80 redirects to https" test "$(status http://10.78.0.1/p/x)" = 301
+  check "public site: large bodies refused (413)" test "$(head -c 200000 /dev/zero | ip netns exec "$NS" curl -sk -o /dev/null -w '%{http_code}' --data-binary @- https://10.78.0.1/api/patient/appointment)" = 413
+  check "internal site: /metrics and /staff/ reach the internal listener" bash -c "ip netns exec $NS curl -sk https://10.78.0.1:8443/metrics | grep -q 'stand-in internal /metrics' && ip netns exec $NS curl -sk https://10.78.0.1:8443/staff/ | grep -q 'stand-in internal'"
+  check "public site: rate limit answers 429" bash -c "for i in \$(seq 1 80); do ip netns exec $NS curl -sk -o /dev/null -w '%{http_code}\n' https://10.78.0.1/p/x; done | grep -q 429"
+fi
+
+# The real control plane and a worker, as their systemd units would run them (user, env file,
+# working directory), behind the same nginx: the secrets and addresses the roles wrote fit
+# together (readiness: PostgreSQL, Redis with its password, Janus with its secret).
+in_ns_pids_of() { ip netns pids "$NS" | while read -r pid; do grep -qa "$1" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"; done; }
+for pid in $(in_ns_pids_of stand-in.mjs); do kill "$pid"; done
+wait_for "the stand-in to stop" bash -c "! ip netns exec $NS curl -s http://127.0.0.1:8080/"
+run_unit() {  # the ExecStart of a unit, as the unit runs it
+  local unit="$1" exec; exec="$(sed -n 's/^ExecStart=\(.\)/\1/p' "$R/etc/systemd/system/$unit")"
+  in_ns chroot "$R" runuser -u spreekkamer -- bash -c "set -a; . /etc/spreekkamer/spreekkamer.env; set +a; cd /opt/spreekkamer/current; ${2:-} exec $exec" > "$D/${unit%.service}.log" 2>&1 &
+  disown
+}
+run_unit spreekkamer.service
+run_unit spreekkamer-worker@.service "WORKER_METRICS_PORT=8091"
+if wait_for "the control plane" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/readyz"; then
+  check "internal site: /readyz says ready (PostgreSQL, Redis, Janus)" bash -c "ip netns exec $NS curl -sk https://10.78.0.1:8443/readyz | grep -q '\"ready\":true'"
+  check "public site: the real patient page" bash -c "ip netns exec $NS curl -skf https://10.78.0.1/p/AbCdEfGhIjKlMnOpQrStUv | grep -q 'src=\"/assets/patient.js\"'"
+  check "public site: the patient app's script" bash -c "ip netns exec $NS curl -skf https://10.78.0.1/assets/patient.js | head -c 2000 | grep -q ."
+  check "public site: /staff/ is nginx's own 404 (never proxied)" bash -c "ip netns exec $NS curl -sk https://10.78.0.1/staff/ | grep -q '<center>nginx</center>'"
+  check "internal site: the staff page" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/staff/ | grep -qi '<html'"
+  check "internal site: the control plane's metrics" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/metrics | grep -q '^spreekkamer_'"
+  check "the worker's metrics (port of worker 1)" wait_for "worker metrics" bash -c "ip netns exec $NS curl -sf http://127.0.0.1:8091/metrics | grep -q '^spreekkamer_'"
+else
+  tail -20 "$D/spreekkamer.log" >&2
+fi
+
+say "deploy: database, migrations and backup"
+check "migrations ran (the migrations table exists)" bash -c "chroot '$R' runuser -u postgres -- psql -tAc \"select count(*) from migrations\" spreekkamer | grep -Eq '^[1-9]'"
+DUMP="$(chroot "$R" /usr/local/sbin/spreekkamer-backup 2>"$D/backup.log" || true)"
+check "the backup script writes a dump pg_restore can read" bash -c "[ -n '$DUMP' ] && chroot '$R' pg_restore --list '$DUMP' | grep -q 'TABLE public migrations'"
+
+say "deploy test: $FAILS failure(s), $((SECONDS - START)) s"
+(( FAILS == 0 )) || exit 1
