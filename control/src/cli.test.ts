@@ -70,7 +70,7 @@ describe('cli', () => {
     expect(second.appointments.map((a) => a.patientLink)).toEqual(first.appointments.map((a) => a.patientLink));
     const counts = (await db.ds.query(`SELECT (SELECT count(*) FROM appointment a JOIN clinic c ON c.id = a.clinic_id WHERE c.code = 'demo')::int AS a,
       (SELECT count(*) FROM staff WHERE email LIKE '%@demo.test')::int AS s, (SELECT count(*) FROM integration WHERE name = 'demo')::int AS i`)) as any[];
-    expect(counts[0]).toEqual({ a: 2, s: 2, i: 1 });
+    expect(counts[0]).toEqual({ a: 2, s: 3, i: 1 });
 
     const soon = await findParticipantByToken(db.ds, first.appointments[0]!.patientLink.split('/p/')[1]!);
     expect(soon).not.toBeNull();

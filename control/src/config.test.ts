@@ -33,3 +33,25 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/COOKIE_SECURE: /);
   });
 });
+
+describe('Janus servers, TURN and the instance name', () => {
+  test('JANUS_URL takes one server or several', () => {
+    expect(loadConfig(valid).janus.map((j) => j.url)).toEqual(['ws://127.0.0.1:8188']);
+    const two = loadConfig({ ...valid, JANUS_URL: 'ws://10.0.0.5:8188, ws://10.0.0.6:8188' });
+    expect(two.janus).toEqual([
+      { name: 'janus-1', url: 'ws://10.0.0.5:8188', apiSecret: valid.JANUS_API_SECRET, adminKey: valid.JANUS_ADMIN_KEY },
+      { name: 'janus-2', url: 'ws://10.0.0.6:8188', apiSecret: valid.JANUS_API_SECRET, adminKey: valid.JANUS_ADMIN_KEY },
+    ]);
+    expect(() => loadConfig({ ...valid, JANUS_URL: 'ws://a:1,http://b:2' })).toThrow(/JANUS_URL: must be a ws:\/\/ or wss:\/\/ URL/);
+  });
+
+  test('TURN needs its secret; the instance name defaults to host and internal port', () => {
+    expect(loadConfig(valid).turn).toBeNull();
+    expect(() => loadConfig({ ...valid, TURN_URLS: 'turn:turn.example.nl:3478' })).toThrow(/TURN_SECRET: is required when TURN_URLS is set/);
+    const t = loadConfig({ ...valid, TURN_URLS: 'turn:t.example.nl:3478?transport=udp,turns:t.example.nl:443', TURN_SECRET: 's'.repeat(20) });
+    expect(t.turn).toEqual({ urls: ['turn:t.example.nl:3478?transport=udp', 'turns:t.example.nl:443'], secret: 's'.repeat(20), ttlSeconds: 14_400 });
+    expect(() => loadConfig({ ...valid, TURN_URLS: 'stun:x:1', TURN_SECRET: 's'.repeat(20) })).toThrow(/TURN_URLS/);
+    expect(loadConfig(valid).instanceName).toMatch(/:8081$/);
+    expect(loadConfig({ ...valid, INSTANCE_NAME: 'api-1' }).instanceName).toBe('api-1');
+  });
+});

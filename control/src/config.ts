@@ -18,7 +18,11 @@ const Env = z.object({
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/spreekkamer'),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
   /** The Janus WebSocket API; loopback or internal network only. */
-  JANUS_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:8188'),
+  /** One Janus, or several separated by commas (rooms are spread over them; same secrets on each). */
+  JANUS_URL: z
+    .string()
+    .regex(/^\s*wss?:\/\/[^,\s]+(\s*,\s*wss?:\/\/[^,\s]+)*\s*$/, 'must be a ws:// or wss:// URL, or several separated by commas')
+    .default('ws://127.0.0.1:8188'),
   JANUS_API_SECRET: z.string().min(16, 'must be at least 16 characters'),
   JANUS_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters'),
   /** Janus's event handler posts to <internal listener>/janus/events with these basic-auth credentials (deploy/janus secrets.json). */
@@ -142,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    janus: [{ name: 'janus-1', url: e.JANUS_URL, apiSecret: e.JANUS_API_SECRET, adminKey: e.JANUS_ADMIN_KEY }],
+    janus: e.JANUS_URL.split(',').map((url, i) => ({ name: `janus-${i + 1}`, url: url.trim(), apiSecret: e.JANUS_API_SECRET, adminKey: e.JANUS_ADMIN_KEY })),
     janusEvents: e.JANUS_EVENTS_PASSWORD ? { user: e.JANUS_EVENTS_USER, password: e.JANUS_EVENTS_PASSWORD } : null,
     workerMetrics: e.WORKER_METRICS_PORT ? { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT } : null,
     publicListener: { host: e.PUBLIC_HOST, port: e.PUBLIC_PORT },

@@ -43,6 +43,30 @@ export interface ConsultRouteDeps {
 }
 
 export const ROOM_TEARDOWN_DELAY_MS = 5_000;
+
+/**
+ * What follows an end (by the clinician, or a switch to phone): the browsers are told, the
+ * room goes a little later, the chat goes now. The browsers' handles are detaching when the
+ * end is pushed; Janus 1.1.2 can crash when a room is destroyed while its handles detach
+ * (janus_plugin_close_pc on a freed session, seen in `make bench`), so the room goes once
+ * everyone has left. Janus state is disposable: if this process dies first, the room dies
+ * with the next Janus restart (or the worker's housekeeping). Ending twice is harmless.
+ */
+export async function afterConsultEnded(
+  deps: { hub: Hub; logger: Logger; closeRoom: (c: ConsultContext) => Promise<void> },
+  appointmentId: string,
+  result: { changed: boolean; context: ConsultContext },
+): Promise<void> {
+  if (result.changed) {
+    await deps.hub.publish(appointmentId, { kind: 'ended' });
+    const context = result.context;
+    setTimeout(() => {
+      deps.closeRoom(context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
+    }, ROOM_TEARDOWN_DELAY_MS).unref();
+  }
+  // The chat text lives until the consult ends (SPEC section 2).
+  await forgetConsult(deps.hub.redis, appointmentId);
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function mountConsultRoutes(router: Router, auth: Middleware, deps: ConsultRouteDeps): void {
@@ -105,14 +129,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
       callbackFailed = true;
       deps.logger.error({ err: String(err) }, 'phone switch: callback task not created');
     }
-    if (result.changed) {
-      await hub.publish(id, { kind: 'ended' });
-      const context = result.context;
-      setTimeout(() => {
-        deps.closeRoom(context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
-      }, ROOM_TEARDOWN_DELAY_MS).unref();
-    }
-    await forgetConsult(hub.redis, id);
+    await afterConsultEnded(deps, id, result);
     if (callbackFailed) {
       throw new HttpError(503, 'callback_unavailable', 'the video consult has ended, but the call could not be put on the callback list; try again');
     }

@@ -157,6 +157,25 @@ async function within<T>(p: Promise<T>): Promise<T | null> {
 }
 
 type VisitRow = { clinic: string; waiting: number; active: number; longest_wait_seconds: number };
+
+/** Patients waiting, consults running and the longest wait per clinic (also on the /status page). */
+export const VISITS_PER_CLINIC_SQL = `
+  SELECT c.code AS clinic,
+         coalesce(n.waiting, 0)::int AS waiting,
+         coalesce(n.active, 0)::int AS active,
+         coalesce(extract(epoch FROM now() - n.first_waiting), 0)::float8 AS longest_wait_seconds
+    FROM clinic c
+    LEFT JOIN (
+      -- only open visits (visit_state_idx), not the clinic's whole history
+      SELECT a.clinic_id,
+             count(*) FILTER (WHERE v.state = 'waiting') AS waiting,
+             count(*) FILTER (WHERE v.state IN ('admitted', 'in_consult', 'dropped')) AS active,
+             min(v.waiting_since) FILTER (WHERE v.state = 'waiting') AS first_waiting
+        FROM visit v JOIN appointment a ON a.id = v.appointment_id
+       WHERE v.state IN ('waiting', 'admitted', 'in_consult', 'dropped')
+       GROUP BY a.clinic_id
+    ) n ON n.clinic_id = c.id
+   ORDER BY c.code`;
 let visitsCache: Promise<VisitRow[] | null> | null = null;
 /** The three visit gauges share one query per scrape. */
 function visitsOnce(): Promise<VisitRow[] | null> {
@@ -164,21 +183,7 @@ function visitsOnce(): Promise<VisitRow[] | null> {
   if (!db) return Promise.resolve(null);
   visitsCache ??= within(
     db(
-      `SELECT c.code AS clinic,
-              coalesce(n.waiting, 0)::int AS waiting,
-              coalesce(n.active, 0)::int AS active,
-              coalesce(extract(epoch FROM now() - n.first_waiting), 0)::float8 AS longest_wait_seconds
-         FROM clinic c
-         LEFT JOIN (
-           -- only open visits (visit_state_idx), not the clinic's whole history
-           SELECT a.clinic_id,
-                  count(*) FILTER (WHERE v.state = 'waiting') AS waiting,
-                  count(*) FILTER (WHERE v.state IN ('admitted', 'in_consult', 'dropped')) AS active,
-                  min(v.waiting_since) FILTER (WHERE v.state = 'waiting') AS first_waiting
-             FROM visit v JOIN appointment a ON a.id = v.appointment_id
-            WHERE v.state IN ('waiting', 'admitted', 'in_consult', 'dropped')
-            GROUP BY a.clinic_id
-         ) n ON n.clinic_id = c.id`,
+      VISITS_PER_CLINIC_SQL,
     ) as Promise<VisitRow[]>,
   ).finally(() => setTimeout(() => (visitsCache = null), 500).unref());
   return visitsCache;

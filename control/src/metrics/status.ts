@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { VISITS_PER_CLINIC_SQL } from './registry.js';
 
 const VERSION = (() => {
   try {
@@ -28,24 +29,8 @@ export async function statusReport(s: StatusSources) {
   const [checks, clinics] = await Promise.all([
     s.ready(),
     s
-      .db(
-        `SELECT c.code AS clinic,
-              coalesce(n.waiting, 0)::int AS waiting,
-              coalesce(n.active, 0)::int AS active,
-              coalesce(extract(epoch FROM now() - n.first_waiting), 0)::int AS longest_wait_seconds
-         FROM clinic c
-         LEFT JOIN (
-           -- only open visits (visit_state_idx), not the clinic's whole history
-           SELECT a.clinic_id,
-                  count(*) FILTER (WHERE v.state = 'waiting') AS waiting,
-                  count(*) FILTER (WHERE v.state IN ('admitted', 'in_consult', 'dropped')) AS active,
-                  min(v.waiting_since) FILTER (WHERE v.state = 'waiting') AS first_waiting
-             FROM visit v JOIN appointment a ON a.id = v.appointment_id
-            WHERE v.state IN ('waiting', 'admitted', 'in_consult', 'dropped')
-            GROUP BY a.clinic_id
-         ) n ON n.clinic_id = c.id
-        ORDER BY c.code`,
-      )
+      .db(VISITS_PER_CLINIC_SQL)
+      .then((rows) => rows.map((r) => ({ ...r, longest_wait_seconds: Math.round(r.longest_wait_seconds) })))
       .catch(() => null),
   ]);
   return {

@@ -14,9 +14,9 @@ import { ConsultError, admitPatient, endConsult, staffMaySee } from '../consult/
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
-import { chatHistory, cleanChatText, forgetConsult, postChat, CHAT_MAX_CHARS } from '../realtime/chat.js';
+import { chatHistory, cleanChatText, postChat, CHAT_MAX_CHARS } from '../realtime/chat.js';
 import { HttpError, parseJsonBody, fromZodError } from '../http/errors.js';
-import { mountConsultRoutes } from '../consult/routes.js';
+import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
 import { latestQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
 
@@ -33,7 +33,6 @@ export interface StaffRouteDeps {
   requestPhoneCallback?: (appointmentId: string, staffId: string) => Promise<unknown>;
 }
 
-const ROOM_TEARDOWN_DELAY_MS = 5_000;
 
 const Uuid = z.string().uuid();
 const ChatBody = z.object({ text: z.string().max(CHAT_MAX_CHARS * 4) }).strict();
@@ -143,19 +142,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     } catch (err) {
       consultErrorToHttp(err);
     }
-    if (result.changed) {
-      await hub.publish(id, { kind: 'ended' });
-      // The browsers' handles are detaching now. Janus 1.1.2 can crash when a room is destroyed
-      // while its handles detach (janus_plugin_close_pc on a freed session, seen in `make bench`),
-      // so the room goes a little later, once everyone has left. Janus state is disposable: if
-      // this process dies first, the room dies with the next Janus restart.
-      const context = result.context;
-      setTimeout(() => {
-        deps.closeRoom(context).catch((err) => deps.logger.warn({ err: String(err) }, 'room teardown failed'));
-      }, ROOM_TEARDOWN_DELAY_MS).unref();
-    }
-    // The chat text lives until the consult ends (SPEC section 2); ending twice deletes twice.
-    await forgetConsult(hub.redis, id);
+    await afterConsultEnded({ hub, logger: deps.logger, closeRoom: deps.closeRoom }, id, result);
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
   });
