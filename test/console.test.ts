@@ -217,6 +217,17 @@ describe('a consult held from the console', () => {
     });
     expect(fhir.headers.get('content-type')).toContain('application/fhir+json');
     expect(await fhir.json()).toMatchObject({ resourceType: 'Encounter', status: 'finished', class: { code: 'VR' } });
+    // Reading and exporting the record are on the audit trail (who, when, which format).
+    const reads = (await stack.ds.query(
+      `SELECT action, actor_kind, data->>'format' AS format FROM audit_event WHERE appointment_id = $1 AND action LIKE 'report.%' ORDER BY id`,
+      [appointmentId],
+    )) as Array<{ action: string; actor_kind: string; format: string | null }>;
+    expect(reads.filter((x) => x.action === 'report.viewed').every((x) => x.actor_kind === 'staff')).toBe(true);
+    expect(reads.some((x) => x.action === 'report.viewed')).toBe(true);
+    expect(reads.filter((x) => x.action === 'report.exported')).toEqual([
+      { action: 'report.exported', actor_kind: 'integration', format: 'json' },
+      { action: 'report.exported', actor_kind: 'integration', format: 'fhir' },
+    ]);
   });
 
   test('switch to phone: video ends, the callback task exists, the patient is told they will be called', async () => {

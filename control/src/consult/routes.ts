@@ -30,6 +30,7 @@ import { loadConsult, snapshot, type ConsultContext } from './context.js';
 import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
 import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';
 import { consultReport } from './report.js';
+import { recordAudit } from '../domain/audit.js';
 
 export interface ConsultRouteDeps {
   ds: DataSource;
@@ -140,7 +141,10 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
   router.get('/appointments/:id/report', auth, async (ctx) => {
     const c = await visible(ctx);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { report: await consultReport(ds, c.appointmentId) };
+    const report = await consultReport(ds, c.appointmentId);
+    // Who read a consult's record, and when (issue 4: every export is an audit event).
+    await recordAudit(ds.manager, { actorKind: 'staff', actorId: staffOf(ctx).id, action: 'report.viewed', appointmentId: c.appointmentId });
+    ctx.body = { report };
   });
 
   router.get('/console/events', auth, async (ctx) => {

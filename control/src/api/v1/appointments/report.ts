@@ -12,6 +12,7 @@ import { NotFound } from '../../../http/errors.js';
 import { queryOf, uuidParam, validate } from '../../../http/validate.js';
 import { consultReport, reportAsFhirEncounter } from '../../../consult/report.js';
 import { integrationOf } from '../auth.js';
+import { recordAudit } from '../../../domain/audit.js';
 
 const ReportQuery = z.object({ format: z.enum(['json', 'fhir']).default('json') }).strict();
 type ReportQuery = z.infer<typeof ReportQuery>;
@@ -27,7 +28,16 @@ export function mountReportRoutes(router: Router, deps: { ds: DataSource; config
       await getAppointment(deps.ds, ctx.params.id!, { integrationId: integrationOf(ctx).id });
       const report = await consultReport(deps.ds, ctx.params.id!);
       if (!report) throw NotFound('appointment');
-      if (queryOf<ReportQuery>(ctx).format === 'fhir') {
+      const format = queryOf<ReportQuery>(ctx).format;
+      // Every export of a consult's record is on the audit trail, with the integration as actor.
+      await recordAudit(deps.ds.manager, {
+        actorKind: 'integration',
+        actorId: integrationOf(ctx).id,
+        action: 'report.exported',
+        appointmentId: ctx.params.id!,
+        data: { format },
+      });
+      if (format === 'fhir') {
         ctx.type = 'application/fhir+json';
         ctx.body = reportAsFhirEncounter(report, deps.config.publicBaseUrl);
         return;
