@@ -196,6 +196,9 @@ const previewVideo = videoEl({ class: 'self-video' }, true);
 let previewFigure: HTMLElement | null = null;
 let preview: Promise<LocalMedia> | null = null;
 
+/** After the admission, the KNMG and third-party panels load this much later (see openConsult). */
+const SIDE_PANELS_DELAY_MS = 600;
+
 /** A consult socket already open (and hello'd) for the patient waiting longest. */
 let ready: { id: string; sig: Signalling; connected: Promise<unknown> } | null = null;
 
@@ -405,8 +408,16 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
     ),
   ]);
-  void knmg.load();
-  void guests.load();
+  // The side panels wait until the admission is through and the media is setting up: their
+  // requests would otherwise share the server with the admission, which patients wait for.
+  void admitted
+    .catch(() => undefined)
+    .then(() => new Promise((r) => setTimeout(r, SIDE_PANELS_DELAY_MS)))
+    .then(() => {
+      if (sig !== s) return;
+      void knmg.load();
+      void guests.load();
+    });
 
   sig = s;
   s.on('connection', ({ up }) => {
