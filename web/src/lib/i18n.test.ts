@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { format, placeholders, t, tables, type Key } from './i18n.js';
 import { nl } from './strings.js';
+import { staffEn, staffNl } from './strings-staff.js';
 
-const keys = Object.keys(nl) as Key[];
+// Importing strings-staff.ts added the staff pages' strings to the tables: check them all.
+const keys = [...Object.keys(nl), ...Object.keys(staffNl)] as Key[];
 
 describe('string tables', () => {
   it('have the same keys in Dutch and English', () => {
     expect(Object.keys(tables.en).sort()).toEqual(Object.keys(tables.nl).sort());
+    expect(Object.keys(staffEn).sort()).toEqual(Object.keys(staffNl).sort());
+  });
+
+  it('keep the staff pages\' strings out of the patient\'s table (and so out of its bundle)', () => {
+    expect(Object.keys(nl).filter((k) => Object.prototype.hasOwnProperty.call(staffNl, k))).toEqual([]);
+    expect(Object.keys(nl).some((k) => /^(staff|knmg|report|login)\./.test(k))).toBe(false);
   });
 
   it('have no empty strings', () => {

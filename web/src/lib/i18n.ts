@@ -11,7 +11,14 @@ export type Params = Record<string, string | number>;
 /** Parameters that depend on the language (formatted dates) are given as a function. */
 export type ParamsArg = Params | (() => Params);
 
-export const tables: Record<Lang, Record<Key, string>> = { nl, en };
+/** The patient's strings; staff pages add theirs with addStrings (strings-staff.ts). */
+export const tables: Record<Lang, Record<Key, string>> = { nl: { ...nl } as Record<Key, string>, en: { ...en } as Record<Key, string> };
+
+/** Adds a page's own strings (same keys in both languages) to the tables. */
+export function addStrings(extra: Record<Lang, Record<string, string>>): void {
+  Object.assign(tables.nl, extra.nl);
+  Object.assign(tables.en, extra.en);
+}
 export const LANGS: readonly Lang[] = ['nl', 'en'];
 
 let current: Lang = 'nl';
@@ -38,7 +45,8 @@ export function format(template: string, params?: Params): string {
 }
 
 export function t(key: Key, params?: ParamsArg, l: Lang = current): string {
-  return format(tables[l][key], typeof params === 'function' ? params() : params);
+  // A key whose table was not loaded shows as itself rather than breaking the page.
+  return format(tables[l][key] ?? key, typeof params === 'function' ? params() : params);
 }
 
 /** The `{name}` parameters a string uses (for the completeness test). */

@@ -2,6 +2,8 @@
  * Invite a third party (interpreter, colleague, family) into the consult with a link of their
  * own: the clinician makes the link here, copies it and sends it; revoking takes them out.
  */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import { announce, h, tx } from '../lib/dom.js';
 import { bindAttr, bindText, t, type Key } from '../lib/i18n.js';
 import * as api from './api.js';

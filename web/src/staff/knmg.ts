@@ -3,6 +3,8 @@
  * established, who else is present on either side and whether the patient agrees, consent to
  * a consult by video. Saved with the consult; can be completed right after the end too.
  */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import { h, tx } from '../lib/dom.js';
 import { bindText, lang, type Key } from '../lib/i18n.js';
 import { formatTime } from '../lib/time.js';

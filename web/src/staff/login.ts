@@ -3,6 +3,8 @@
  * (e-mail + password → session cookie). A refused SSO sign-in comes back here as
  * `?sso=<reason>` and is explained; too many wrong passwords is a 429 with its own sentence.
  */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import { byId } from '../lib/dom.js';
 import { bindAttr, bindText, loadLang, setLang, setupLangSwitch, unbind, type Key } from '../lib/i18n.js';
 import { ApiError, call, login, STAFF_LANG_KEY } from './api.js';

@@ -4,6 +4,8 @@
  * over /staff/ws with the same media code as the patient; beside it the KNMG panel and the
  * third-party links; after it the consult report.
  */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, lang, loadLang, onLangChange, setLang, setupLangSwitch, t } from '../lib/i18n.js';

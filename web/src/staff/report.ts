@@ -3,6 +3,8 @@
  * GET /api/v1/appointments/{id}/report): times, participants, identity method, who was
  * present, consent, connection problems, fallback. No media, no chat text.
  */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import { h, tx } from '../lib/dom.js';
 import { t, lang, type Key } from '../lib/i18n.js';
 import { formatClock, formatDate, formatTime } from '../lib/time.js';

@@ -1,4 +1,6 @@
 /** A row of today's list in words, and which button it gets. Pure: tested on its own. */
+// The staff pages' own strings, before anything shows text.
+import '../lib/strings-staff.js';
 import type { Key, Params } from '../lib/i18n.js';
 import { formatClock, formatTime } from '../lib/time.js';
 import type { Lang } from '../lib/i18n.js';
