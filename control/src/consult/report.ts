@@ -4,6 +4,7 @@
  * KNMG record and the audit trail. Never media, never chat text (neither is stored anyway).
  */
 import type { DataSource } from 'typeorm';
+import type { GuestRole } from '../db/entities.js';
 import { isoInZone } from '../domain/time-windows.js';
 import { getConsultRecord, type ConsultRecord } from './record.js';
 
@@ -28,7 +29,7 @@ export interface ConsultReport {
   participants: Array<
     | { role: 'patient'; joined: boolean; companion: boolean }
     | { role: 'clinician'; id: string; name: string }
-    | { role: 'guest'; guestRole: string; invitedAt: string; joined: boolean; revokedAt: string | null }
+    | { role: 'guest'; guestRole: GuestRole; invitedAt: string; joined: boolean; revokedAt: string | null }
   >;
   identity: { method: ConsultRecord['identityMethod']; physicallyVerified: boolean } | null;
   presence: { patientSide: string[]; clinicSide: string[]; othersConsent: boolean | null } | null;

@@ -56,35 +56,9 @@ export interface Guest {
   revokedAt: string | null;
 }
 
-/** control/src/consult/report.ts */
-export interface ConsultReport {
-  appointmentId: string;
-  status: string;
-  scheduledStart: string;
-  durationMinutes: number;
-  clinician: { id: string; name: string };
-  times: {
-    waitingSince: string | null;
-    admittedAt: string | null;
-    consultStartedAt: string | null;
-    endedAt: string | null;
-    waitedSeconds: number | null;
-    consultSeconds: number | null;
-  };
-  participants: Array<
-    | { role: 'patient'; joined: boolean; companion: boolean }
-    | { role: 'clinician'; id: string; name: string }
-    | { role: 'guest'; guestRole: GuestRole; invitedAt: string; joined: boolean; revokedAt: string | null }
-  >;
-  identity: { method: IdentityMethod; physicallyVerified: boolean } | null;
-  presence: { patientSide: string[]; clinicSide: string[]; othersConsent: boolean | null } | null;
-  consent: { video: boolean; fallbackExplained: boolean } | null;
-  note: string | null;
-  record: { recordedAt: string; updatedAt: string } | null;
-  connection: { drops: number; rejoins: number; events: Array<{ at: string; event: 'drop' | 'rejoin' }> };
-  fallback: { kind: 'phone'; at: string } | null;
-  endedBy: 'clinician' | 'phone' | null;
-}
+/** The consult report as the server makes it (types only: nothing of control/ is bundled). */
+import type { ConsultReport } from '../../../control/src/consult/report.js';
+export type { ConsultReport };
 
 export class ApiError extends Error {
   constructor(
