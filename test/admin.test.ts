@@ -5,10 +5,14 @@
  * locking the last admin out, audit events for every change — then the same through the admin
  * page in real Chromium, and through the CLI.
  */
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
-import { buildClinic, buildStaff } from './support/factories.js';
+import { buildAppointment, buildClinic, buildStaff } from './support/factories.js';
+import { callTelephony, requestCallback, signTelephonyRequest, verifyTelephonySignature } from '../control/src/callbacks/index.js';
 import { main as cli, type CliIo } from '../control/src/cli.js';
 import { axeViolations } from './support/patient-page.js';
 
@@ -223,6 +227,144 @@ describe('admin API', () => {
   });
 });
 
+/** A PBX stand-in on loopback: records each POST with its headers and raw body. */
+async function startPbx() {
+  const requests: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      requests.push({ headers: req.headers, body });
+      res.writeHead(202).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/click-to-dial`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('admin API: telephony webhook and message schedule', () => {
+  test('a webhook URL makes a secret shown once; the worker\'s signed call verifies with it; rotate and clear', async () => {
+    const s = await signIn(admin.email);
+    const clinic = await buildClinic(stack.ds);
+    const pbx = await startPbx();
+    try {
+      const set = await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: pbx.url });
+      expect(set.status).toBe(200);
+      const secret = set.body.telephonySecret as string;
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits, base64url
+      expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
+      expect(set.body.changed).toEqual(['telephonyWebhookUrl', 'telephonySecret']);
+      expect(set.body.clinic).toMatchObject({ telephonyWebhookUrl: pbx.url, telephonySecretSet: true });
+      expect(JSON.stringify(set.body.clinic)).not.toContain(secret);
+      const [row] = await stack.ds.query(`SELECT telephony_webhook_url, telephony_webhook_secret FROM clinic WHERE id = $1`, [clinic.id]);
+      expect(row).toEqual({ telephony_webhook_url: pbx.url, telephony_webhook_secret: secret });
+
+      // Never again: not in GET (one or all), not on a later change, not in the audit trail.
+      const one = await call(s, 'GET', `/clinics/${clinic.code}`);
+      expect(one.body.clinic).toMatchObject({ telephonyWebhookUrl: pbx.url, telephonySecretSet: true });
+      for (const r of [one, await call(s, 'GET', '/clinics'), await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: pbx.url, dropMinutes: 9 })]) {
+        expect(JSON.stringify(r.body)).not.toContain(secret);
+        expect(r.body.telephonySecret).toBeUndefined();
+      }
+      const events = await stack.ds.query(`SELECT action, data FROM audit_event WHERE data->>'clinicId' = $1 ORDER BY id`, [clinic.id]);
+      expect(events.find((e: any) => e.action === 'clinic.telephony_webhook_set').data).toEqual({ clinicId: clinic.id, host: new URL(pbx.url).host, newSecret: true });
+      expect(JSON.stringify(events)).not.toContain(secret);
+
+      // The worker's call to the PBX, signed with the clinic's secret, verifies with the one shown.
+      const a = await buildAppointment(stack.ds, stack.config, { clinic });
+      const { task } = await requestCallback({ ds: stack.ds }, a.appointment.id, 'staff');
+      expect(await callTelephony({ ds: stack.ds }, task.id)).toBe('sent');
+      const req = pbx.requests.at(-1)!;
+      const sig = { timestamp: req.headers['x-spreekkamer-timestamp'] as string, signature: req.headers['x-spreekkamer-signature'] as string };
+      expect(verifyTelephonySignature(secret, sig, req.body)).toBe(true);
+      expect(sig.signature).toBe(signTelephonyRequest(secret, Number(sig.timestamp), req.body));
+      expect(JSON.parse(req.body)).toMatchObject({ event: 'callback.requested', callbackId: task.id, clinic: clinic.code });
+
+      // Rotate: a new secret once; the old one no longer verifies what the worker signs.
+      const rotated = await call(s, 'PATCH', `/clinics/${clinic.code}`, { rotateTelephonySecret: true });
+      expect(rotated.status).toBe(200);
+      const secret2 = rotated.body.telephonySecret as string;
+      expect(secret2).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(secret2).not.toBe(secret);
+      expect(rotated.body.changed).toEqual(['telephonySecret']);
+      expect((await auditOf('clinic.telephony_secret_rotated')).at(-1)!.data).toEqual({ clinicId: clinic.id });
+      const b = await buildAppointment(stack.ds, stack.config, { clinic });
+      const { task: task2 } = await requestCallback({ ds: stack.ds }, b.appointment.id, 'staff');
+      expect(await callTelephony({ ds: stack.ds }, task2.id)).toBe('sent');
+      const req2 = pbx.requests.at(-1)!;
+      const sig2 = { timestamp: req2.headers['x-spreekkamer-timestamp'] as string, signature: req2.headers['x-spreekkamer-signature'] as string };
+      expect(verifyTelephonySignature(secret2, sig2, req2.body)).toBe(true);
+      expect(verifyTelephonySignature(secret, sig2, req2.body)).toBe(false);
+
+      // Bad URLs: 400 naming the field, nothing changed.
+      for (const bad of ['http://pbx.hospital.test/dial', 'http://8.8.8.8/dial', 'pbx/dial', 'https://user:pw@pbx.hospital.test/', 42]) {
+        const r = await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: bad, dropMinutes: 11 });
+        expect(r.status, String(bad)).toBe(400);
+        expect(r.body.error.field, String(bad)).toBe('telephonyWebhookUrl');
+        expect(r.body.error.message).toMatch(/^telephonyWebhookUrl: /);
+      }
+      const r = await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: null, rotateTelephonySecret: true });
+      expect(r).toMatchObject({ status: 400, body: { error: { field: 'rotateTelephonySecret' } } });
+      expect((await stack.ds.query(`SELECT telephony_webhook_url, telephony_webhook_secret, drop_minutes FROM clinic WHERE id = $1`, [clinic.id]))[0])
+        .toEqual({ telephony_webhook_url: pbx.url, telephony_webhook_secret: secret2, drop_minutes: 9 });
+
+      // Clear: URL and secret go; rotating without a URL is refused.
+      const cleared = await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: null });
+      expect(cleared.body.clinic).toMatchObject({ telephonyWebhookUrl: null, telephonySecretSet: false });
+      expect(cleared.body.telephonySecret).toBeUndefined();
+      expect((await stack.ds.query(`SELECT telephony_webhook_url, telephony_webhook_secret FROM clinic WHERE id = $1`, [clinic.id]))[0])
+        .toEqual({ telephony_webhook_url: null, telephony_webhook_secret: null });
+      expect((await auditOf('clinic.telephony_webhook_cleared')).at(-1)!.data).toEqual({ clinicId: clinic.id });
+      expect((await call(s, 'PATCH', `/clinics/${clinic.code}`, { rotateTelephonySecret: true })).body.error.field).toBe('rotateTelephonySecret');
+      // A private-address http URL is fine, and makes a fresh secret.
+      const again = await call(s, 'PATCH', `/clinics/${clinic.code}`, { telephonyWebhookUrl: 'http://10.20.30.40:8080/dial' });
+      expect(again.body.telephonySecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect([secret, secret2]).not.toContain(again.body.telephonySecret);
+    } finally {
+      await pbx.close();
+    }
+  });
+
+  test('message schedule: set through the parser the worker uses; a bad one is a 400 naming messageSchedule.<path>', async () => {
+    const s = await signIn(admin.email);
+    const clinic = await buildClinic(stack.ds);
+    const before = (await call(s, 'GET', `/clinics/${clinic.code}`)).body.clinic.messageSchedule;
+    expect(before).toEqual({ reminderMinutes: { reminder_3d: 4320, reminder_1d: 1440, reminder_15m: 15 }, channels: ['email', 'sms'] });
+    const set = await call(s, 'PATCH', `/clinics/${clinic.code}`, { messageSchedule: { reminderMinutes: { reminder_3d: null, reminder_15m: 30 }, channels: ['email'] } });
+    expect(set.status).toBe(200);
+    expect(set.body.changed).toEqual(['messageSchedule']);
+    const want = { reminderMinutes: { reminder_3d: null, reminder_1d: 1440, reminder_15m: 30 }, channels: ['email'] };
+    expect(set.body.clinic.messageSchedule).toEqual(want);
+    expect((await stack.ds.query(`SELECT message_schedule FROM clinic WHERE id = $1`, [clinic.id]))[0].message_schedule).toEqual(want);
+    expect((await auditOf('clinic.updated')).at(-1)!.data).toEqual({ clinicId: clinic.id, fields: ['messageSchedule'] });
+    // The same again changes nothing.
+    expect((await call(s, 'PATCH', `/clinics/${clinic.code}`, { messageSchedule: want })).body.changed).toEqual([]);
+
+    const bad: Array<[unknown, string]> = [
+      [{ reminderMinutes: { reminder_1d: 60 } }, 'messageSchedule.reminderMinutes.reminder_1d'],
+      [{ reminderMinutes: { reminder_15m: 7.5 } }, 'messageSchedule.reminderMinutes.reminder_15m'],
+      [{ channels: ['email', 'fax'] }, 'messageSchedule.channels.1'],
+      [{ reminders: {} }, 'messageSchedule.reminders'],
+      ['daily', 'messageSchedule'],
+    ];
+    for (const [schedule, field] of bad) {
+      const r = await call(s, 'PATCH', `/clinics/${clinic.code}`, { messageSchedule: schedule, noShowMinutes: 20 });
+      expect(r.status, JSON.stringify(schedule)).toBe(400);
+      expect(r.body.error.field, JSON.stringify(schedule)).toBe(field);
+      expect(r.body.error.message).toContain(`${field}: `);
+    }
+    expect((await stack.ds.query(`SELECT message_schedule, no_show_minutes FROM clinic WHERE id = $1`, [clinic.id]))[0])
+      .toEqual({ message_schedule: want, no_show_minutes: 5 });
+    // null: back to the defaults.
+    expect((await call(s, 'PATCH', `/clinics/${clinic.code}`, { messageSchedule: null })).body.clinic.messageSchedule).toEqual(before);
+  });
+});
+
 describe('admin page in Chromium', () => {
   test('an admin signs in, lands on the admin page, changes a clinic setting, adds staff and makes a key shown once', async () => {
     tb = await launchBrowser({ fakeMedia: false });
@@ -300,6 +442,78 @@ describe('admin page in Chromium', () => {
   });
 });
 
+describe('admin page in Chromium: telephony and reminders', () => {
+  test('an admin sets the PBX webhook and sees the secret once, rotates it, and changes the reminders', async () => {
+    tb ??= await launchBrowser({ fakeMedia: false });
+    const page = tb.page;
+    const clinic = await buildClinic(stack.ds, { name: 'Polikliniek Neurologie' });
+    await page.goto(`${stack.control.internalUrl}/staff/admin`);
+    if (page.url().endsWith('/staff/login')) {
+      await page.getByTestId('login-email').fill(admin.email);
+      await page.getByTestId('login-password').fill(PASSWORD);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(`${stack.control.internalUrl}/staff/admin`);
+    }
+    await page.locator('[data-testid="screen"][data-state="ready"]').waitFor();
+    if ((await page.locator('html').getAttribute('lang')) === 'en') await page.getByTestId('lang-switch').click();
+
+    const edit = () => page.locator(`tr[data-clinic="${clinic.code}"] [data-testid="clinic-edit"]`).click();
+    await edit();
+    const form = page.getByTestId('clinic-form');
+    await form.getByTestId('clinic-telephony').waitFor();
+    expect(await form.getByTestId('clinic-telephonySecretState').textContent()).toContain('Nog geen geheim');
+    expect(await axeViolations(page), 'clinic form with telephony: axe').toEqual([]);
+    await form.getByTestId('clinic-telephonyWebhookUrl').fill('https://pbx.hospital.test/click-to-dial');
+    await form.getByTestId('clinic-reminder_15m').fill('30');
+    await form.getByTestId('clinic-reminder_3d').fill('');
+    await form.getByTestId('clinic-channel-sms').uncheck();
+    await form.getByTestId('clinic-save').click();
+    const secret = await page.getByTestId('telephony-secret').inputValue();
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await page.getByTestId('telephony-secret-once').textContent()).toContain('niet meer getoond');
+    expect(await axeViolations(page), 'secret shown once: axe').toEqual([]);
+    const [row] = await stack.ds.query(`SELECT telephony_webhook_url, telephony_webhook_secret, message_schedule FROM clinic WHERE id = $1`, [clinic.id]);
+    expect(row).toEqual({
+      telephony_webhook_url: 'https://pbx.hospital.test/click-to-dial',
+      telephony_webhook_secret: secret,
+      message_schedule: { reminderMinutes: { reminder_3d: null, reminder_1d: 1440, reminder_15m: 30 }, channels: ['email'] },
+    });
+    await page.locator(`tr[data-clinic="${clinic.code}"] [data-testid="clinic-telephony-state"]`).getByText('gekoppeld').waitFor();
+
+    // Once: gone after a reload, and the edit form says only that a secret is set.
+    await page.reload();
+    await page.locator('[data-testid="screen"][data-state="ready"]').waitFor();
+    expect(await page.getByTestId('telephony-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(secret);
+    await edit();
+    expect(await page.getByTestId('clinic-form').getByTestId('clinic-telephonySecretState').textContent()).toContain('geheim ingesteld');
+    expect(await page.getByTestId('clinic-form').getByTestId('clinic-reminder_3d').inputValue()).toBe('');
+    expect(await page.getByTestId('clinic-form').getByTestId('clinic-channel-sms').isChecked()).toBe(false);
+
+    // A reminder outside its range is explained and changes nothing.
+    await page.getByTestId('clinic-form').getByTestId('clinic-reminder_1d').fill('60');
+    await page.getByTestId('clinic-form').getByTestId('clinic-reminder_1d').evaluate((el) => el.removeAttribute('min'));
+    await page.getByTestId('clinic-form').getByTestId('clinic-save').click();
+    await expect.poll(() => page.getByTestId('clinic-form').getByTestId('form-problem').textContent()).toContain('messageSchedule.reminderMinutes.reminder_1d');
+    expect((await stack.ds.query(`SELECT message_schedule FROM clinic WHERE id = $1`, [clinic.id]))[0].message_schedule.reminderMinutes.reminder_1d).toBe(1440);
+
+    // A new secret on request, shown once.
+    await page.getByTestId('clinic-form').getByTestId('clinic-reminder_1d').fill('1440');
+    await page.getByTestId('clinic-form').getByTestId('clinic-rotateTelephonySecret').check();
+    await page.getByTestId('clinic-form').getByTestId('clinic-save').click();
+    const secret2 = await page.getByTestId('telephony-secret').inputValue();
+    expect(secret2).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(secret2).not.toBe(secret);
+    expect((await stack.ds.query(`SELECT telephony_webhook_secret FROM clinic WHERE id = $1`, [clinic.id]))[0].telephony_webhook_secret).toBe(secret2);
+
+    // English too.
+    await page.getByTestId('lang-switch').click();
+    await edit();
+    await page.getByTestId('clinic-form').getByText('Telephony (call-backs through the hospital PBX)').waitFor();
+    expect(await page.getByTestId('telephony-secret').count()).toBe(0);
+  });
+});
+
 async function runCli(argv: string[], extraEnv: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
@@ -350,5 +564,54 @@ describe('CLI', () => {
     expect((await runCli(['api-key', 'revoke', '--id', key.slice(0, 8)])).code).toBe(0);
     const probe = await fetch(`${stack.control.internalUrl}/api/v1/appointments/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${key}` } });
     expect(probe.status).toBe(401);
+  });
+  test('clinic set: telephony webhook (secret printed once), rotate, clear; message schedule', async () => {
+    const clinic = await buildClinic(stack.ds);
+    const set = await runCli(['clinic', 'set', '--code', clinic.code, '--telephony-url', 'https://pbx.hospital.test/dial']);
+    expect(set.code).toBe(0);
+    expect(set.out).toContain('changed telephonyWebhookUrl, telephonySecret');
+    const secret = set.out.trim().split('\n').at(-1)!;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const row = async () => (await stack.ds.query(`SELECT telephony_webhook_url AS url, telephony_webhook_secret AS secret, message_schedule AS schedule FROM clinic WHERE id = $1`, [clinic.id]))[0];
+    expect(await row()).toMatchObject({ url: 'https://pbx.hospital.test/dial', secret });
+    const list = await runCli(['clinic', 'list']);
+    expect(list.out).toContain('https://pbx.hospital.test/dial');
+    expect(list.out).not.toContain(secret);
+    // Same URL again: no new secret, nothing printed.
+    const same = await runCli(['clinic', 'set', '--code', clinic.code, '--telephony-url', 'https://pbx.hospital.test/dial']);
+    expect(same.out).toBe(`clinic ${clinic.code}: nothing to change`);
+
+    const rotated = await runCli(['clinic', 'set', '--code', clinic.code, '--rotate-telephony-secret']);
+    expect(rotated.code).toBe(0);
+    const secret2 = rotated.out.trim().split('\n').at(-1)!;
+    expect(secret2).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(secret2).not.toBe(secret);
+    expect((await row()).secret).toBe(secret2);
+    expect((await stack.ds.query(`SELECT actor_id, data FROM audit_event WHERE action = 'clinic.telephony_secret_rotated' ORDER BY id DESC LIMIT 1`))[0])
+      .toEqual({ actor_id: 'cli', data: { clinicId: clinic.id } });
+
+    const bad = await runCli(['clinic', 'set', '--code', clinic.code, '--telephony-url', 'http://pbx.hospital.test/dial']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^telephonyWebhookUrl: /);
+    expect((await row()).url).toBe('https://pbx.hospital.test/dial');
+
+    const schedule = await runCli(['clinic', 'set', '--code', clinic.code, '--message-schedule', '{"reminderMinutes":{"reminder_1d":1200},"channels":["sms"]}']);
+    expect(schedule.out).toBe(`clinic ${clinic.code}: changed messageSchedule`);
+    expect((await row()).schedule).toEqual({ reminderMinutes: { reminder_3d: 4320, reminder_1d: 1200, reminder_15m: 15 }, channels: ['sms'] });
+    const badSchedule = await runCli(['clinic', 'set', '--code', clinic.code, '--message-schedule', '{"reminderMinutes":{"reminder_3d":60}}']);
+    expect(badSchedule.code).toBe(2);
+    expect(badSchedule.err).toContain('messageSchedule.reminderMinutes.reminder_3d: must be a whole number of minutes from 2880 to 20160');
+    const notJson = await runCli(['clinic', 'set', '--code', clinic.code, '--message-schedule', '{oops']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.err).toContain('--message-schedule must be JSON');
+    expect((await runCli(['clinic', 'set', '--code', clinic.code, '--message-schedule', 'default'])).code).toBe(0);
+    expect((await row()).schedule).toEqual({ reminderMinutes: { reminder_3d: 4320, reminder_1d: 1440, reminder_15m: 15 }, channels: ['email', 'sms'] });
+
+    const cleared = await runCli(['clinic', 'set', '--code', clinic.code, '--telephony-url', 'none']);
+    expect(cleared.out).toBe(`clinic ${clinic.code}: changed telephonyWebhookUrl`);
+    expect(await row()).toMatchObject({ url: null, secret: null });
+    const noUrl = await runCli(['clinic', 'set', '--code', clinic.code, '--rotate-telephony-secret']);
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.err).toMatch(/^rotateTelephonySecret: /);
   });
 });

@@ -7,6 +7,7 @@
  *   clinic set --code C [--name N] [--helpdesk-phone P] [--timezone TZ] [--waiting-room-opens MIN]
  *              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
  *              [--assistants-may-admit yes|no] [--delay-message TEXT]   ("" clears it)
+ *              [--telephony-url URL|none] [--rotate-telephony-secret] [--message-schedule JSON|default]
  *   staff list
  *   staff set --email E [--name N] [--role admin|clinician|assistant] [--clinic CODE …]
  *   staff deactivate --email E          (ends every session at once)
@@ -31,6 +32,8 @@ export const ADMIN_USAGE = `  clinic list
   clinic set --code C [--name N] [--helpdesk-phone P] [--timezone TZ] [--waiting-room-opens MIN]
              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
              [--assistants-may-admit yes|no] [--delay-message TEXT]     ("" clears it)
+             [--telephony-url URL|none] [--rotate-telephony-secret]     (a new secret is printed once)
+             [--message-schedule JSON|default]   e.g. '{"reminderMinutes":{"reminder_15m":30},"channels":["email"]}'
   staff list
   staff set --email E [--name N] [--role admin|clinician|assistant] [--clinic CODE]…
   staff deactivate --email E      (ends every session at once) | staff activate --email E
@@ -79,6 +82,19 @@ function int(v: Values, name: string): number | undefined {
   return Number(value);
 }
 
+/** --message-schedule: JSON, or `default` for the defaults (null). */
+function scheduleArg(v: Values): unknown {
+  const value = v['message-schedule'];
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (/^default$/i.test(text)) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AdminUsage('--message-schedule must be JSON, e.g. \'{"reminderMinutes":{"reminder_15m":30},"channels":["email","sms"]}\', or default');
+  }
+}
+
 const table = (rows: string[][]): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -95,9 +111,10 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
         parse(args, {});
         const rows = await listClinics(await open());
         io.out(table([
-          ['code', 'name', 'opens', 'grace', 'no-show', 'drop', 'initials', 'assist-admit', 'helpdesk'],
+          ['code', 'name', 'opens', 'grace', 'no-show', 'drop', 'initials', 'assist-admit', 'helpdesk', 'telephony'],
           ...rows.map((c) => [c.code, c.name, `${c.waitingRoomOpensMinutes}`, `${c.linkGraceMinutes}`, `${c.noShowMinutes}`, `${c.dropMinutes}`,
-            c.initialsOnly ? 'yes' : 'no', c.assistantsMayAdmit ? 'yes' : 'no', c.helpdeskPhone]),
+            c.initialsOnly ? 'yes' : 'no', c.assistantsMayAdmit ? 'yes' : 'no', c.helpdeskPhone,
+            c.telephonyWebhookUrl ? `${c.telephonyWebhookUrl}${c.telephonySecretSet ? '' : ' (no secret)'}` : '-']),
         ]));
         return 0;
       }
@@ -106,6 +123,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           code: { type: 'string' }, name: { type: 'string' }, 'helpdesk-phone': { type: 'string' }, timezone: { type: 'string' },
           'waiting-room-opens': { type: 'string' }, 'link-grace': { type: 'string' }, 'no-show': { type: 'string' }, drop: { type: 'string' },
           'initials-only': { type: 'string' }, 'assistants-may-admit': { type: 'string' }, 'delay-message': { type: 'string' },
+          'telephony-url': { type: 'string' }, 'rotate-telephony-secret': { type: 'boolean' }, 'message-schedule': { type: 'string' },
         });
         const code = required(v, 'code');
         const raw = {
@@ -119,12 +137,19 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           initialsOnly: yesNo(v, 'initials-only'),
           assistantsMayAdmit: yesNo(v, 'assistants-may-admit'),
           delayMessage: v['delay-message'] === undefined ? undefined : (v['delay-message'] as string).trim() || null,
+          telephonyWebhookUrl: v['telephony-url'] === undefined ? undefined : /^(none|)$/i.test((v['telephony-url'] as string).trim()) ? null : v['telephony-url'],
+          rotateTelephonySecret: v['rotate-telephony-secret'] ? true : undefined,
+          messageSchedule: scheduleArg(v),
         };
         const patch = check(UpdateClinic, Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)));
         const ds = await open();
         await getClinic(ds, code);
-        const { changed } = await updateClinic(ds, code, patch, CLI_ACTOR);
+        const { changed, telephonySecret } = await updateClinic(ds, code, patch, CLI_ACTOR);
         io.out(changed.length ? `clinic ${code}: changed ${changed.join(', ')}` : `clinic ${code}: nothing to change`);
+        if (telephonySecret) {
+          // Last line alone, like a new API key: shown only now.
+          io.out(`New telephony webhook secret. It is shown only now; put it into the PBX's webhook configuration:\n\n${telephonySecret}`);
+        }
         return 0;
       }
       case 'staff list': {

@@ -5,12 +5,14 @@
  * ids and field names it changed — never an e-mail address, password or key.
  * Errors are HttpErrors (400 naming the field, 404, 409), which the CLI prints as they are.
  */
+import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Conflict, HttpError, NotFound, Validation } from '../http/errors.js';
 import { recordAudit } from '../domain/audit.js';
 import { generateApiKey, insertIntegration } from '../api/v1/auth.js';
 import { hashPassword, revokeAllSessions } from '../staff/sessions.js';
 import type { StaffRole } from '../db/entities.js';
+import { messageSettings, type ClinicMessageSettings } from '../notify/settings.js';
 import type { ClinicSettings, CreateApiKey, CreateClinic, CreateStaff, UpdateClinic, UpdateStaff } from './schema.js';
 
 /** Who acts: a signed-in admin, or the operator at the CLI. */
@@ -30,7 +32,24 @@ const audit = (m: EntityManager, actor: AdminActor, action: string, data: Record
 export interface ClinicView extends ClinicSettings {
   id: string;
   code: string;
+  /** The PBX click-to-dial webhook fallback calls are POSTed to; null: none. */
+  telephonyWebhookUrl: string | null;
+  /** Whether a signing secret is set; the secret itself is shown only when it is made. */
+  telephonySecretSet: boolean;
+  /** Reminder times and channels as the worker reads them (defaults filled in). */
+  messageSchedule: ClinicMessageSettings;
 }
+
+/** What a clinic update may change: the plain settings and the integration ones. */
+export type ClinicField = keyof ClinicSettings | 'telephonyWebhookUrl' | 'telephonySecret' | 'messageSchedule';
+
+/** A new telephony signing secret: 256 random bits, base64url (43 characters). */
+export function generateTelephonySecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const sameSchedule = (a: ClinicMessageSettings, b: ClinicMessageSettings) =>
+  JSON.stringify(a.reminderMinutes) === JSON.stringify(b.reminderMinutes) && [...a.channels].sort().join() === [...b.channels].sort().join();
 
 /** camelCase setting → column. */
 const CLINIC_COLUMNS: Record<keyof ClinicSettings, string> = {
@@ -60,6 +79,9 @@ function presentClinic(r: any): ClinicView {
     initialsOnly: r.initials_only,
     assistantsMayAdmit: r.assistants_may_admit,
     delayMessage: r.delay_message,
+    telephonyWebhookUrl: r.telephony_webhook_url ?? null,
+    telephonySecretSet: Boolean(r.telephony_webhook_secret),
+    messageSchedule: messageSettings(r.message_schedule),
   };
 }
 
@@ -94,26 +116,76 @@ export async function createClinic(ds: DataSource, input: CreateClinic, actor: A
   });
 }
 
-/** Changes the given settings; returns the clinic and the names of the settings that changed. */
+/**
+ * Changes the given settings; returns the clinic and the names of the settings that changed.
+ *
+ * The telephony webhook: a URL set while the clinic has no signing secret, or
+ * `rotateTelephonySecret`, makes a new secret, returned here as `telephonySecret` and nowhere
+ * else (like an API key); null removes the URL and the secret. Audit events name the clinic and
+ * the host, never the secret. A changed message schedule applies to reminders planned from
+ * then on (docs/notifications.md); jobs already planned are not moved.
+ */
 export async function updateClinic(
   ds: DataSource,
   code: string,
   patch: UpdateClinic,
   actor: AdminActor,
-): Promise<{ clinic: ClinicView; changed: Array<keyof ClinicSettings> }> {
+): Promise<{ clinic: ClinicView; changed: ClinicField[]; telephonySecret?: string }> {
   return ds.transaction(async (m) => {
     const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1 FOR UPDATE`, [code])) as any[];
     if (!rows[0]) throw NotFound('clinic');
     const before = presentClinic(rows[0]);
-    const changed = (Object.keys(patch) as Array<keyof ClinicSettings>).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
+    const plain = (Object.keys(patch) as string[]).filter((k): k is keyof ClinicSettings => k in CLINIC_COLUMNS);
+    const changed: ClinicField[] = plain.filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
+    const sets = changed.map((k) => ({ column: CLINIC_COLUMNS[k as keyof ClinicSettings], value: k === 'delayMessage' && patch.delayMessage === '' ? null : patch[k as keyof ClinicSettings] }));
+
+    // The telephony webhook and its secret.
+    const url = patch.telephonyWebhookUrl;
+    const hadSecret = Boolean(rows[0].telephony_webhook_secret);
+    let telephonySecret: string | undefined;
+    let telephonyEvent: { action: string; data: Record<string, unknown> } | null = null;
+    if (url === null) {
+      if (patch.rotateTelephonySecret) throw Validation('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
+      if (before.telephonyWebhookUrl !== null || hadSecret) {
+        changed.push('telephonyWebhookUrl');
+        sets.push({ column: 'telephony_webhook_url', value: null }, { column: 'telephony_webhook_secret', value: null });
+        telephonyEvent = { action: 'clinic.telephony_webhook_cleared', data: {} };
+      }
+    } else {
+      const target = url ?? before.telephonyWebhookUrl;
+      if (patch.rotateTelephonySecret && target === null) {
+        throw Validation('rotateTelephonySecret', 'the clinic has no telephony webhook URL; set telephonyWebhookUrl first');
+      }
+      if (url !== undefined && url !== before.telephonyWebhookUrl) {
+        changed.push('telephonyWebhookUrl');
+        sets.push({ column: 'telephony_webhook_url', value: url });
+      }
+      if (target !== null && (patch.rotateTelephonySecret || (url !== undefined && !hadSecret))) {
+        telephonySecret = generateTelephonySecret();
+        changed.push('telephonySecret');
+        sets.push({ column: 'telephony_webhook_secret', value: telephonySecret });
+      }
+      if (changed.includes('telephonyWebhookUrl')) {
+        telephonyEvent = { action: 'clinic.telephony_webhook_set', data: { host: new URL(target!).host, newSecret: telephonySecret !== undefined } };
+      } else if (telephonySecret) {
+        telephonyEvent = { action: 'clinic.telephony_secret_rotated', data: {} };
+      }
+    }
+
+    if (patch.messageSchedule !== undefined && !sameSchedule(patch.messageSchedule, before.messageSchedule)) {
+      changed.push('messageSchedule');
+      sets.push({ column: 'message_schedule', value: JSON.stringify(patch.messageSchedule) });
+    }
+
     if (!changed.length) return { clinic: before, changed };
-    const sets = changed.map((k, i) => `${CLINIC_COLUMNS[k]} = $${i + 2}`);
-    const [row] = (await m.query(`UPDATE clinic SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, [
+    const [row] = (await m.query(`UPDATE clinic SET ${sets.map((x, i) => `${x.column} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`, [
       before.id,
-      ...changed.map((k) => (k === 'delayMessage' && patch.delayMessage === '' ? null : patch[k])),
+      ...sets.map((x) => x.value),
     ])) as [any[], number];
     await audit(m, actor, 'clinic.updated', { clinicId: before.id, fields: changed });
-    return { clinic: presentClinic((row as any[])[0]), changed };
+    if (telephonyEvent) await audit(m, actor, telephonyEvent.action, { clinicId: before.id, ...telephonyEvent.data });
+    const clinic = presentClinic((row as any[])[0]);
+    return telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };
   });
 }
 

@@ -81,9 +81,10 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
   });
 
   api.patch('/clinics/:code', validate({ body: UpdateClinic }), async (ctx) => {
-    const { clinic, changed } = await updateClinic(ds, codeParam(ctx), bodyOf<UpdateClinic>(ctx), actorOf(ctx));
+    const { clinic, changed, telephonySecret } = await updateClinic(ds, codeParam(ctx), bodyOf<UpdateClinic>(ctx), actorOf(ctx));
     if (changed.includes('delayMessage')) await tellWaitingPatients(ds, hub, clinic.id, clinic.timezone);
-    ctx.body = { clinic, changed };
+    // A new telephony signing secret is in this answer only (no-store, like a new API key).
+    ctx.body = telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };
   });
 
   // ---- staff ----

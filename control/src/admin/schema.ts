@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { normalisePhone } from '../domain/contact.js';
 import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
+import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
+import type { ReminderKind } from '../jobs/plan.js';
 
 export const ROLES = ['admin', 'clinician', 'assistant'] as const;
 export const DELAY_MESSAGE_MAX = 500;
@@ -47,12 +49,97 @@ export const ClinicSettings = z.object({
 });
 export type ClinicSettings = z.infer<typeof ClinicSettings>;
 
+/**
+ * Where fallback phone calls are POSTed (docs/notifications.md): https, or plain http only to
+ * an address inside the hospital (private or loopback IP literal) — the request carries the
+ * patient's phone number. No user name or password in the URL: the request is signed instead,
+ * and the URL is shown on the admin page.
+ */
+export function webhookUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as https://pbx.hospital.nl/click-to-dial';
+  }
+  if (url.username || url.password) return 'must not contain a user name or password (the request is signed with the secret instead)';
+  if (url.protocol === 'https:' && url.hostname) return null;
+  if (url.protocol === 'http:' && isPrivateOrLoopbackIp(url.hostname)) return null;
+  return 'must be an https:// URL, or http:// only to a private or loopback address (10.x, 172.16–31.x, 192.168.x, 127.x, [::1])';
+}
+
+/** A hostname as the URL parser normalises it: IPv4 dotted quad, or IPv6 in brackets. */
+export function isPrivateOrLoopbackIp(hostname: string): boolean {
+  if (hostname === '[::1]') return true;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+export const TelephonyWebhookUrl = z
+  .string({ error: 'must be a URL, or null to remove the webhook' })
+  .trim()
+  .max(2000, 'must be at most 2000 characters')
+  .superRefine((v, ctx) => {
+    const problem = webhookUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const REMINDER_HUMAN: Record<ReminderKind, string> = {
+  reminder_3d: '2 to 14 days',
+  reminder_1d: '18 to 30 hours',
+  reminder_15m: '5 to 120 minutes',
+};
+
+/**
+ * clinic.message_schedule, checked by the parser the worker reads it with
+ * (notify/settings.ts parseMessageSchedule); a problem names its place under `messageSchedule`.
+ * The value stored is the parsed one (defaults filled in); null means the defaults.
+ */
+export const MessageScheduleSetting = z.unknown().transform((value, ctx): ClinicMessageSettings => {
+  if (value === null) return DEFAULT_SETTINGS;
+  const parsed = parseMessageSchedule(value);
+  if (parsed.ok) return parsed.value;
+  const cut = parsed.problem.indexOf(': ');
+  const where = parsed.problem.slice(0, cut);
+  let message = parsed.problem.slice(cut + 2);
+  const path = where === 'schedule' ? [] : where.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const unknown = /^Unrecognized keys?: "([^"]+)"/.exec(message);
+  if (unknown) {
+    path.push(unknown[1]!);
+    message = 'is not a known field';
+  } else if (path[0] === 'reminderMinutes' && typeof path[1] === 'string' && path[1] in REMINDER_RANGES) {
+    const kind = path[1] as ReminderKind;
+    const r = REMINDER_RANGES[kind];
+    message = `must be a whole number of minutes from ${r.min} to ${r.max} (${REMINDER_HUMAN[kind]}), or null to switch this reminder off`;
+  } else if (path[0] === 'channels' && path.length === 2) {
+    message = 'must be "email" or "sms"';
+  }
+  ctx.addIssue({ code: 'custom', message, path });
+  return z.NEVER;
+});
+
+/**
+ * Settings of the integrations, changed with the others (PATCH) but not part of the plain
+ * view: the telephony webhook (its secret is generated, never given) and the message schedule.
+ */
+export const ClinicIntegrationSettings = z.object({
+  /** null removes the webhook and its secret. */
+  telephonyWebhookUrl: TelephonyWebhookUrl.nullable(),
+  /** true: a new signing secret, shown once in the answer. */
+  rotateTelephonySecret: z.boolean({ error: 'must be true or false' }),
+  messageSchedule: MessageScheduleSetting,
+});
+export type ClinicIntegrationSettings = z.infer<typeof ClinicIntegrationSettings>;
+
 export const CreateClinic = ClinicSettings.partial()
   .extend({ code: ClinicCode, name: ClinicSettings.shape.name, helpdeskPhone: ClinicSettings.shape.helpdeskPhone })
   .strict();
 export type CreateClinic = z.infer<typeof CreateClinic>;
 
-export const UpdateClinic = ClinicSettings.partial()
+export const UpdateClinic = ClinicSettings.extend(ClinicIntegrationSettings.shape)
+  .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'give at least one setting to change');
 export type UpdateClinic = z.infer<typeof UpdateClinic>;

@@ -16,7 +16,10 @@ interface Clinic {
   id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
   waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
   initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
+  telephonyWebhookUrl: string | null; telephonySecretSet: boolean; messageSchedule: MessageSchedule;
 }
+type ReminderKind = 'reminder_3d' | 'reminder_1d' | 'reminder_15m';
+interface MessageSchedule { reminderMinutes: Record<ReminderKind, number | null>; channels: Array<'email' | 'sms'> }
 interface StaffMember {
   id: string; email: string; name: string; role: Role; active: boolean; clinics: string[];
   hasPassword: boolean; ssoLinked: boolean; liveSessions: number;
@@ -37,6 +40,7 @@ let keys: ApiKey[] = [];
 let editingClinic: string | null = null;
 let editingStaff: string | null = null;
 let freshKey: { name: string; key: string } | null = null;
+let freshSecret: { name: string; secret: string } | null = null;
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
@@ -111,7 +115,8 @@ function submitting(form: HTMLFormElement, box: HTMLElement, run: () => Promise<
       (err: unknown) => {
         buttons.forEach((b) => (b.disabled = false));
         showProblem(box, err);
-        const named = err instanceof ApiError && err.field ? form.querySelector<HTMLElement>(`[name="${err.field.split('.')[0]}"]`) : null;
+        const path = err instanceof ApiError && err.field ? err.field.split('.') : [];
+        const named = path.length ? form.querySelector<HTMLElement>(`[name="${path.at(-1)}"]`) ?? form.querySelector<HTMLElement>(`[name="${path[0]}"]`) : null;
         (named ?? box).focus?.();
       },
     );
@@ -165,6 +170,35 @@ const NUMBER_SETTINGS = [
   ['dropMinutes', 1, 120],
 ] as const;
 
+/** The reminders (clinic.message_schedule): minutes before the start, the range its text allows. */
+const REMINDER_SETTINGS: ReadonlyArray<readonly [ReminderKind, number, number]> = [
+  ['reminder_3d', 2880, 20160],
+  ['reminder_1d', 1080, 1800],
+  ['reminder_15m', 5, 120],
+];
+
+/** The PBX click-to-dial webhook: URL, whether a secret is set, "make a new secret". */
+function telephonyFieldset(c: Clinic): HTMLElement {
+  return h('fieldset', { class: 'clinic-checks', 'data-testid': 'clinic-telephony' },
+    h('legend', {}, text('clinic.telephony')),
+    field('clinic.telephonyWebhookUrl', input('telephonyWebhookUrl', c.telephonyWebhookUrl ?? '', { type: 'url', maxlength: '2000', autocomplete: 'off', 'data-testid': 'clinic-telephonyWebhookUrl' }), 'clinic.telephonyWebhookUrlHint'),
+    h('p', { 'data-testid': 'clinic-telephonySecretState' }, text(c.telephonySecretSet ? 'clinic.telephonySecretSet' : 'clinic.telephonySecretNone')),
+    checkbox('rotateTelephonySecret', false, text('clinic.rotateTelephonySecret'), 'clinic-rotateTelephonySecret'),
+  );
+}
+
+/** Reminder times (empty: not sent) and channels. */
+function scheduleFieldset(c: Clinic): HTMLElement {
+  return h('fieldset', { class: 'clinic-checks', 'data-testid': 'clinic-schedule' },
+    h('legend', {}, text('clinic.schedule')),
+    ...REMINDER_SETTINGS.map(([k, min, max]) =>
+      field(`clinic.${k}` as Key, input(k, c.messageSchedule.reminderMinutes[k] ?? '', { type: 'number', min: String(min), max: String(max), step: '1', 'data-testid': `clinic-${k}` }), `clinic.${k}Hint` as Key),
+    ),
+    checkbox('channels', c.messageSchedule.channels.includes('email'), text('clinic.channelEmail'), 'clinic-channel-email', 'email'),
+    checkbox('channels', c.messageSchedule.channels.includes('sms'), text('clinic.channelSms'), 'clinic-channel-sms', 'sms'),
+  );
+}
+
 function clinicForm(c: Clinic): HTMLFormElement {
   const box = problemBox();
   const form = h('form', { class: 'form admin-form', 'data-testid': 'clinic-form', 'aria-label': text('clinics.editTitle', { name: c.name }) });
@@ -179,6 +213,8 @@ function clinicForm(c: Clinic): HTMLFormElement {
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
+    telephonyFieldset(c),
+    scheduleFieldset(c),
     box,
     h('div', { class: 'row' },
       h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'clinic-save' }, text('save')),
@@ -200,8 +236,17 @@ function clinicForm(c: Clinic): HTMLFormElement {
       delayMessage: v('delayMessage').value.trim() || null,
     };
     for (const [k] of NUMBER_SETTINGS) patch[k] = Number(v(k).value);
-    await api('PATCH', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}`, patch);
+    patch.telephonyWebhookUrl = v('telephonyWebhookUrl').value.trim() || null;
+    if (v('rotateTelephonySecret').checked) patch.rotateTelephonySecret = true;
+    const reminderMinutes: Record<string, number | null> = {};
+    for (const [k] of REMINDER_SETTINGS) reminderMinutes[k] = v(k).value.trim() === '' ? null : Number(v(k).value);
+    patch.messageSchedule = { reminderMinutes, channels: Array.from(form.querySelectorAll<HTMLInputElement>('input[name="channels"]')).filter((b) => b.checked).map((b) => b.value) };
+    const r = await api<{ telephonySecret?: string }>('PATCH', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}`, patch);
     editingClinic = null;
+    if (r.telephonySecret) {
+      freshSecret = { name: c.name, secret: r.telephonySecret };
+      return text('clinic.telephonySecretShownOnce', { name: c.name });
+    }
     return text('saved');
   });
   return form;
@@ -239,13 +284,30 @@ function renderClinics(section: HTMLElement): void {
       h('td', {}, minutes(c.waitingRoomOpensMinutes)), h('td', {}, minutes(c.linkGraceMinutes)),
       h('td', {}, minutes(c.noShowMinutes)), h('td', {}, minutes(c.dropMinutes)),
       h('td', {}, yesNo(c.initialsOnly)), h('td', {}, yesNo(c.assistantsMayAdmit)),
-      h('td', {}, c.delayMessage ?? text('none')), h('td', {}, edit));
+      h('td', {}, c.delayMessage ?? text('none')),
+      h('td', { 'data-testid': 'clinic-telephony-state' }, c.telephonyWebhookUrl ? (c.telephonySecretSet ? text('col.telephonyOn') : text('col.telephonyNoSecret')) : text('none')),
+      h('td', {}, edit));
   });
-  const head = (['clinic.code', 'clinic.name', 'col.phone', 'col.opens', 'col.grace', 'col.noShow', 'col.drop', 'col.initials', 'col.admit', 'col.delay', 'actions'] as Key[])
+  const head = (['clinic.code', 'clinic.name', 'col.phone', 'col.opens', 'col.grace', 'col.noShow', 'col.drop', 'col.initials', 'col.admit', 'col.delay', 'col.telephony', 'actions'] as Key[])
     .map((k) => h('th', { scope: 'col' }, text(k)));
   const editing = clinics.find((c) => c.code === editingClinic);
+  let shown: HTMLElement | null = null;
+  if (freshSecret) {
+    const value = h('input', { readonly: true, class: 'key-value', 'data-testid': 'telephony-secret', 'aria-label': text('clinic.telephonySecretLabel', { name: freshSecret.name }) });
+    value.value = freshSecret.secret;
+    const copy = h('button', { type: 'button', class: 'btn btn-small' }, text('keys.copy'));
+    copy.addEventListener('click', () => {
+      value.select();
+      void navigator.clipboard?.writeText(value.value).then(() => announce(text('keys.copied')), () => undefined);
+    });
+    shown = h('div', { class: 'key-once', role: 'status', 'data-testid': 'telephony-secret-once' },
+      h('p', {}, text('clinic.telephonySecretShownOnce', { name: freshSecret.name })), h('div', { class: 'row' }, value, copy));
+    // Shown once: gone from memory as soon as the page re-renders for anything else.
+    freshSecret = null;
+  }
   section.replaceChildren(
     h('h2', { id: 'clinics-h' }, text('clinics.title')),
+    ...(shown ? [shown] : []),
     h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table', 'data-testid': 'clinics-table' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows))),
     editing ? clinicForm(editing) : newClinicForm(),
   );
