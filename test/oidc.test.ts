@@ -202,4 +202,17 @@ describe('OpenID Connect sign-in', () => {
     expect(res.headers.get('location')).toBe('/staff/login?sso=expired');
     expect(res.headers.get('set-cookie') ?? '').not.toContain('spk_session=');
   });
+
+  test('one address cannot pile up pending sign-ins: after 30 starts in 10 minutes, a clear refusal', async () => {
+    const start = () => fetch(`${stack.control.internalUrl}/staff/oidc/login`, { redirect: 'manual' });
+    let last: Response | null = null;
+    for (let i = 0; i < 31; i++) {
+      last = await start();
+      if (last.headers.get('location') === '/staff/login?sso=too_many') break;
+      expect(last.status).toBe(302);
+    }
+    expect(last!.headers.get('location')).toBe('/staff/login?sso=too_many');
+    // The refusal creates no pending flow.
+    expect(last!.headers.get('set-cookie') ?? '').not.toContain('spk_oidc');
+  });
 });

@@ -13,6 +13,7 @@
  * users are refused with a clear page unless OIDC_AUTO_PROVISION says otherwise. The session
  * that follows is the same kind local accounts get (sessions.ts).
  */
+import { FailureLimiter, clientTag } from '../http/failure-limiter.js';
 import { createHash, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -36,7 +37,10 @@ const FLOW_SECONDS = 600;
 const COOKIE_PATH = '/staff/oidc';
 
 /** Why a sign-in was refused; the login page explains each one (`/staff/login?sso=<reason>`). */
-export type SsoRefusal = 'not_registered' | 'inactive' | 'failed' | 'expired' | 'unavailable' | 'not_configured';
+export type SsoRefusal = 'not_registered' | 'inactive' | 'failed' | 'expired' | 'unavailable' | 'not_configured' | 'too_many';
+
+/** Sign-ins one client address may start per 10 minutes (each keeps a pending flow in Redis). */
+const SSO_STARTS_PER_CLIENT = 30;
 
 interface Flow {
   state: string;
@@ -144,9 +148,18 @@ export function createOidcRouter(deps: OidcRouteDeps): Router {
   const clearFlowCookie = (ctx: Context) =>
     ctx.cookies.set(OIDC_FLOW_COOKIE, '', { path: COOKIE_PATH, expires: new Date(0), httpOnly: true });
 
+  const starts = new FailureLimiter(hub.redis, { name: 'sso-start', max: SSO_STARTS_PER_CLIENT, windowSeconds: 600 });
+
   router.get('/login', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (!oidc) return void ctx.redirect('/staff/login?sso=not_configured');
+    // Every start keeps a pending flow in Redis for a while: no client may pile them up.
+    const address = ctx.ip || 'unknown';
+    if (await starts.blocked(address)) {
+      logger.warn({ client: clientTag(address) }, 'too many SSO sign-ins started from one address');
+      return void ctx.redirect('/staff/login?sso=too_many');
+    }
+    await starts.fail(address);
     let cfg: client.Configuration;
     try {
       cfg = await configuration();

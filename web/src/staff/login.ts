@@ -9,7 +9,7 @@ import { byId } from '../lib/dom.js';
 import { bindAttr, bindText, loadLang, setLang, setupLangSwitch, unbind, type Key } from '../lib/i18n.js';
 import { ApiError, call, login, STAFF_LANG_KEY } from './api.js';
 
-const SSO_REASONS = ['not_registered', 'inactive', 'failed', 'expired', 'unavailable', 'not_configured'] as const;
+const SSO_REASONS = ['not_registered', 'inactive', 'failed', 'expired', 'unavailable', 'not_configured', 'too_many'] as const;
 type SsoReason = (typeof SSO_REASONS)[number];
 
 function main(): void {
