@@ -4,6 +4,7 @@
  * shown once). Plain forms and tables over /staff/api/admin/*; every change carries the CSRF
  * token. The page re-renders from its data after each change and on a language switch.
  */
+import { ApiError, jsonClient } from '../lib/http.js';
 import { announce, h } from '../lib/dom.js';
 import { lang, setLang, t, type Key, type Lang } from './strings.js';
 
@@ -26,12 +27,6 @@ interface StaffMember {
 }
 interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }
 
-class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly field?: string) {
-    super(message);
-  }
-}
-
 let csrf = '';
 let me: Me | null = null;
 let clinics: Clinic[] = [];
@@ -42,19 +37,7 @@ let editingStaff: string | null = null;
 let freshKey: { name: string; key: string } | null = null;
 let freshSecret: { name: string; secret: string } | null = null;
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
-  const data = (await res.json().catch(() => null)) as any;
-  if (res.status === 401) {
-    location.assign('/staff/login');
-    throw new ApiError(401, 'not signed in');
-  }
-  if (!res.ok) throw new ApiError(res.status, data?.error?.message ?? res.statusText, data?.error?.field);
-  return data as T;
-}
+const api = jsonClient({ csrf: () => csrf, onUnauthorized: () => location.assign('/staff/login') });
 
 // ---------------------------------------------------------------- small builders
 

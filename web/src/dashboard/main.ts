@@ -7,6 +7,7 @@
  * missed while offline stays wrong. An arrival plays a short tone (WebAudio, no download),
  * shows a browser notification when allowed, highlights the card and is announced.
  */
+import { ApiError, jsonClient } from '../lib/http.js';
 import { en, lang, nl, setLang, t, type Key, type Lang } from './strings.js';
 import { playArrivalTone, unlockAudio } from './sound.js';
 
@@ -123,25 +124,7 @@ function toast(text: string): void {
   el.dataset.timer = String(window.setTimeout(() => (el.hidden = true), 4000));
 }
 
-class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
-  const data = (await res.json().catch(() => null)) as any;
-  if (res.status === 401) {
-    location.replace('/staff/login');
-    throw new ApiError(401, 'sign in');
-  }
-  if (!res.ok) throw new ApiError(res.status, data?.error?.message ?? res.statusText);
-  return data as T;
-}
+const call = jsonClient({ csrf: () => csrf, onUnauthorized: () => location.replace('/staff/login') });
 
 function failed(err: unknown): void {
   toast(t('error.generic', { message: err instanceof Error ? err.message : String(err) }));

@@ -19,12 +19,16 @@ describe('string tables', () => {
 
   it('have no empty strings', () => {
     for (const l of ['nl', 'en'] as const) {
-      for (const k of keys) expect(tables[l][k].trim(), `${l}:${k}`).not.toBe('');
+      for (const k of keys) {
+        const s = t(k, undefined, l);
+        expect(s.trim(), `${l}:${k}`).not.toBe('');
+        expect(s, `${l}:${k} missing`).not.toBe(k);
+      }
     }
   });
 
   it('use the same {parameters} in both languages', () => {
-    for (const k of keys) expect(placeholders(tables.en[k]), k).toEqual(placeholders(tables.nl[k]));
+    for (const k of keys) expect(placeholders(t(k, undefined, 'en')), k).toEqual(placeholders(t(k, undefined, 'nl')));
   });
 
   it('has a plain-language message for every refusal the patient can meet', () => {

@@ -11,13 +11,16 @@ export type Params = Record<string, string | number>;
 /** Parameters that depend on the language (formatted dates) are given as a function. */
 export type ParamsArg = Params | (() => Params);
 
-/** The patient's strings; staff pages add theirs with addStrings (strings-staff.ts). */
-export const tables: Record<Lang, Record<Key, string>> = { nl: { ...nl } as Record<Key, string>, en: { ...en } as Record<Key, string> };
+/** The patient's and shared strings. (A plain object of the imports, so a page that uses no text drops them.) */
+export const tables = { nl, en } as Record<Lang, Record<Key, string>>;
 
-/** Adds a page's own strings (same keys in both languages) to the tables. */
+/** Strings a page adds to these (the staff pages: strings-staff.ts). */
+const added: Record<Lang, Record<string, string>> = { nl: {}, en: {} };
+
+/** Adds a page's own strings (same keys in both languages). */
 export function addStrings(extra: Record<Lang, Record<string, string>>): void {
-  Object.assign(tables.nl, extra.nl);
-  Object.assign(tables.en, extra.en);
+  Object.assign(added.nl, extra.nl);
+  Object.assign(added.en, extra.en);
 }
 export const LANGS: readonly Lang[] = ['nl', 'en'];
 
@@ -46,7 +49,7 @@ export function format(template: string, params?: Params): string {
 
 export function t(key: Key, params?: ParamsArg, l: Lang = current): string {
   // A key whose table was not loaded shows as itself rather than breaking the page.
-  return format(tables[l][key] ?? key, typeof params === 'function' ? params() : params);
+  return format(added[l][key] ?? tables[l][key] ?? key, typeof params === 'function' ? params() : params);
 }
 
 /** The `{name}` parameters a string uses (for the completeness test). */

@@ -58,18 +58,10 @@ export interface Guest {
 
 /** The consult report as the server makes it (types only: nothing of control/ is bundled). */
 import type { ConsultReport } from '../../../control/src/consult/report.js';
+import { ApiError, jsonClient } from '../lib/http.js';
 export type { ConsultReport };
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError };
 
 let csrfToken = '';
 
@@ -78,34 +70,7 @@ export function setCsrf(token: string): void {
 }
 
 /** JSON call; non-2xx becomes an ApiError with the server's `{error:{code,message}}`. */
-export async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'network');
-  }
-  let data: unknown = null;
-  try {
-    data = res.status === 204 ? null : await res.json();
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, err?.message ?? res.statusText, err?.code);
-  }
-  return data as T;
-}
+export const call = jsonClient({ csrf: () => csrfToken });
 
 export const me = (): Promise<{ staff: Staff; csrfToken: string }> => call('GET', '/staff/api/me');
 export const today = (): Promise<{ appointments: TodayAppointment[] }> => call('GET', '/staff/api/today');
