@@ -427,6 +427,16 @@ describe('authentication', () => {
 });
 
 describe('PATCH /api/v1/appointments/:id', () => {
+  it('refuses to move a visit that is over, a no-show included (409), and changes nothing', async () => {
+    const made = await call('POST', '/appointments', validBody());
+    await db.ds.query(`UPDATE visit SET state = 'no_show' WHERE appointment_id = $1`, [made.body.id]);
+    const res = await call('PATCH', `/appointments/${made.body.id}`, { start: new Date(Date.now() + 7200_000).toISOString() });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('invalid_state');
+    const after = await call('GET', `/appointments/${made.body.id}`);
+    expect(after.body).toMatchObject({ status: 'no_show', start: made.body.start, patientLink: null });
+  });
+
   it('moves the appointment and changes contact data', async () => {
     const made = await call('POST', '/appointments', validBody());
     const res = await call('PATCH', `/appointments/${made.body.id}`, {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { installPageRelay } from './support/page-relay.js';
 import { seedClinic, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 
@@ -19,6 +20,7 @@ beforeAll(async () => {
   stack = await startStack({ name: 'device-test', basePort: 18700 });
   seeded = await seedClinic(stack);
   browser = await launchBrowser();
+  await installPageRelay(browser.page);
 });
 
 afterAll(async () => {
@@ -33,27 +35,7 @@ afterAll(async () => {
 async function runEcho(page: Page, token: string, opts: { startVisit?: boolean } = {}) {
   return page.evaluate(
     async ({ token, startVisit }) => {
-      const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws');
-      let next = 1;
-      const pending = new Map<number, (m: any) => void>();
-      ws.onmessage = (e) => {
-        const m = JSON.parse(e.data);
-        const done = pending.get(m.id);
-        if ((m.t === 'reply' || m.t === 'error') && done) {
-          pending.delete(m.id);
-          done(m);
-        }
-      };
-      await new Promise((resolve, reject) => {
-        ws.onopen = resolve;
-        ws.onerror = reject;
-      });
-      const req = (m: object) =>
-        new Promise<any>((resolve) => {
-          const id = next++;
-          pending.set(id, resolve);
-          ws.send(JSON.stringify({ id, ...m }));
-        });
+      const { ws, req } = await window.__spkRelay('/ws');
       const hello = await req({ t: 'hello', token });
       if (hello.t !== 'reply') return { error: hello };
       if (startVisit) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClient } from 'redis';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { installPageRelay } from './support/page-relay.js';
 import { seedClinic, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
 
@@ -98,6 +99,7 @@ describe('privacy pause', () => {
     let browser: TestBrowser | null = null;
     try {
       browser = await launchBrowser();
+      await installPageRelay(browser.page);
       await browser.page.goto(`${stack.control.internalUrl}/staff/login`);
       const r = await browser.page.evaluate(
         async ({ email, password, appointmentId }) => {
@@ -107,27 +109,7 @@ describe('privacy pause', () => {
             body: JSON.stringify({ email, password }),
           });
           if (login.status !== 200) return { error: `login ${login.status}` };
-          const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/staff/ws');
-          let next = 1;
-          const pending = new Map<number, (m: any) => void>();
-          ws.onmessage = (e) => {
-            const m = JSON.parse(e.data);
-            const done = pending.get(m.id);
-            if ((m.t === 'reply' || m.t === 'error') && done) {
-              pending.delete(m.id);
-              done(m);
-            }
-          };
-          await new Promise((resolve, reject) => {
-            ws.onopen = resolve;
-            ws.onerror = reject;
-          });
-          const req = (m: object) =>
-            new Promise<any>((resolve) => {
-              const id = next++;
-              pending.set(id, resolve);
-              ws.send(JSON.stringify({ id, ...m }));
-            });
+          const { ws, req } = await window.__spkRelay('/staff/ws');
           if ((await req({ t: 'hello', appointmentId })).t !== 'reply') return { error: 'hello' };
           if ((await req({ t: 'join' })).t !== 'reply') return { error: 'join' };
           const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });

@@ -9,13 +9,12 @@
  *     scripts/with-netns.sh npx vitest run test/screenshots.test.ts
  */
 import { mkdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
+import { createAppointmentViaApi, deadLink, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
 
 const WRITE = process.env.SPK_SCREENSHOTS === '1';
 const OUT = resolve(import.meta.dirname, '..', 'docs', 'screenshots');
@@ -109,26 +108,19 @@ describe('the patient journey and the clinician console', () => {
   });
 
   test('cancelled by the EHR', async () => {
-    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 30 });
-    const res = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${a.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${seeded.apiKey}` },
-    });
-    expect(res.status).toBe(200);
-    await patient.page.goto(a.patientLink);
+    await patient.page.goto(await deadLink(stack, seeded, 'cancelled'));
     await expectScreen(patient.page, 'cancelled');
     await shot(patient.page, 'patient-6-cancelled');
   });
 
   test('expired: the link after the appointment', async () => {
-    const past = await createAppointmentViaApi(stack, seeded, { startsInMinutes: -120 });
-    await patient.page.goto(past.patientLink);
+    await patient.page.goto(await deadLink(stack, seeded, 'expired'));
     await expectScreen(patient.page, 'expired');
     await shot(patient.page, 'patient-7-expired');
   });
 
   test('an unknown link', async () => {
-    await patient.page.goto(`${stack.control.publicUrl}/p/${randomBytes(32).toString('base64url')}`);
+    await patient.page.goto(await deadLink(stack, seeded, 'unknown'));
     await expectScreen(patient.page, 'unknown');
     await shot(patient.page, 'patient-8-unknown');
   });

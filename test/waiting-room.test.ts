@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClient } from 'redis';
 import { startStack, type ControlPlane, type Stack } from './support/stack.js';
-import { createAppointmentViaApi, seedClinic, type SeededClinic } from './support/scenario.js';
+import { cancelViaApi, createAppointmentViaApi, seedClinic, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 
 let stack: Stack;
@@ -137,11 +137,7 @@ describe('chat', () => {
     await patient.request({ t: 'hello', token: tokenOf(a.patientLink) });
     await patient.request({ t: 'start-visit' });
     const since = patient.pushes.length;
-    const res = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${a.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${seeded.apiKey}` },
-    });
-    expect(res.status).toBe(200);
+    await cancelViaApi(stack, seeded, a.id);
     const pushed = await patient.waitFor((m) => m.t === 'state' && m.state.visitState === 'cancelled', 3000, since);
     expect(pushed.state.visitState).toBe('cancelled');
     await patient.close();

@@ -65,6 +65,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const common = (app: Koa, listener: 'public' | 'internal') => {
     app.proxy = config.trustProxy;
+    // ctx.ip: the address the reverse proxy appended (one hop), never one the client made up.
+    app.maxIpsCount = 1;
     app.use(requestId());
     app.use(accessLog(logger));
     app.use(httpMetrics(listener));

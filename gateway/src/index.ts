@@ -107,8 +107,9 @@ class JanusServer {
     const adopt = !this.connectedBefore;
     this.connectedBefore = true;
     if (kept) {
+      let claimed: JanodeSession | null = null;
       try {
-        const session = await claimSession(connection, kept.session, KEEPALIVE_SECS);
+        const session = (claimed = await claimSession(connection, kept.session, KEEPALIVE_SECS));
         if (adopt) {
           const admin = adoptHandle(session, VideoRoomPlugin, kept.admin);
           // The adopted admin handle must answer, or everything below would fail later.
@@ -118,6 +119,8 @@ class JanusServer {
         }
         await session.destroy().catch(() => undefined);
       } catch (err) {
+        // Claimed but not usable (its admin handle gone): end it, or its handles would linger.
+        await claimed?.destroy().catch(() => undefined);
         if (adopt) this.log.info({ server: this.cfg.name, err: (err as Error).message }, 'previous janus session is gone; starting afresh');
       }
     }
@@ -628,7 +631,10 @@ class JanusGateway extends EventEmitter implements Gateway {
     const server = this.serverFor(opts.roomId);
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
-    if (!server.up) throw new Error(`Janus server ${server.cfg.name} was lost`);
+    if (!server.up) {
+      void publisher.detach();
+      throw new Error(`Janus server ${server.cfg.name} was lost`);
+    }
     return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
   }
 

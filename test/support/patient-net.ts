@@ -174,30 +174,16 @@ export async function startPatientControlPlane(stack: Stack, ports: { public: nu
 }
 
 /**
- * Records the page's WebSockets (window.__spkSockets) and what each sent, so a test can see
- * reconnects and speak on the page's own signalling socket (sendOnPageSocket).
+ * Records the page's WebSockets (window.__spkSockets), so a test can see reconnects.
  */
 const SOCKET_RECORDER = `(() => {
   const Native = window.WebSocket;
   const all = [];
   window.__spkSockets = all;
-  window.__spkInjected = {};
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
-      const entry = { ws: this, sent: [], openedAt: Date.now() };
-      all.push(entry);
-      const send = this.send.bind(this);
-      this.send = (data) => {
-        try { entry.sent.push(JSON.parse(data).t); } catch {}
-        return send(data);
-      };
-      this.addEventListener('message', (e) => {
-        try {
-          const m = JSON.parse(e.data);
-          if (typeof m.id === 'number' && m.id >= 900000) window.__spkInjected[m.id] = m;
-        } catch {}
-      });
+      all.push({ ws: this, openedAt: Date.now() });
     }
   };
 })();`;
@@ -209,35 +195,6 @@ export async function recordSockets(page: Page): Promise<void> {
 /** How many WebSockets the page has opened so far. */
 export async function socketsOpened(page: Page): Promise<number> {
   return page.evaluate(() => ((window as any).__spkSockets ?? []).length);
-}
-
-let injectedId = 900000;
-
-/**
- * Sends a request on the page's own open socket that has sent `after` (e.g. 'join'), as the
- * page would; the reply goes to the page too (which ignores an id it did not use) and is
- * returned here.
- */
-export async function sendOnPageSocket(page: Page, msg: Record<string, unknown>, after = 'join'): Promise<any> {
-  const id = ++injectedId;
-  const sent = await page.evaluate(
-    ({ msg, id, after }) => {
-      const list = ((window as any).__spkSockets ?? []) as Array<{ ws: WebSocket; sent: string[] }>;
-      const entry = list.filter((e) => e.ws.readyState === WebSocket.OPEN && e.sent.includes(after)).pop();
-      if (!entry) return false;
-      entry.ws.send(JSON.stringify({ ...msg, id }));
-      return true;
-    },
-    { msg, id, after },
-  );
-  if (!sent) throw new Error(`the page has no open socket that sent '${after}'`);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const reply = await page.evaluate((id) => (window as any).__spkInjected?.[id] ?? null, id);
-    if (reply) return reply;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no answer to ${String(msg.t)} on the page's socket`);
 }
 
 export interface LaunchedChromium {

@@ -58,6 +58,23 @@ export async function createAppointmentViaApi(
   return body;
 }
 
+/** What DELETE /api/v1/appointments/:id does for the EHR: cancel (throws unless 200). */
+export async function cancelViaApi(stack: Stack, seeded: SeededClinic, appointmentId: string): Promise<void> {
+  const res = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${appointmentId}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${seeded.apiKey}` },
+  });
+  if (res.status !== 200) throw new Error(`cancel failed: ${res.status}`);
+}
+
+/** A patient link that has died one of three ways: cancelled by the EHR, expired, never valid. */
+export async function deadLink(stack: Stack, seeded: SeededClinic, how: 'cancelled' | 'expired' | 'unknown'): Promise<string> {
+  if (how === 'unknown') return `${stack.control.publicUrl}/p/${randomBytes(32).toString('base64url')}`;
+  const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: how === 'expired' ? -120 : 30 });
+  if (how === 'cancelled') await cancelViaApi(stack, seeded, a.id);
+  return a.patientLink;
+}
+
 export async function signInClinician(page: Page, stack: Stack, seeded: SeededClinic): Promise<void> {
   await page.goto(`${stack.control.internalUrl}/staff/login`);
   await page.getByTestId('login-email').fill(seeded.clinician.email);

@@ -200,8 +200,3 @@ export async function setCallbackDone(
   });
 }
 
-/** Is a fallback call on its way for this appointment (any reason, not ticked off)? For the patient's page. */
-export async function callbackPending(ds: DataSource, appointmentId: string): Promise<boolean> {
-  const rows = (await ds.query(`SELECT 1 FROM callback_task WHERE appointment_id = $1 AND done_at IS NULL LIMIT 1`, [appointmentId])) as unknown[];
-  return rows.length > 0;
-}

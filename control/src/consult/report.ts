@@ -127,7 +127,7 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
  * Encounter has no field for, as extensions under this appliance's own URL.
  */
 export function reportAsFhirEncounter(r: ConsultReport, systemBase: string): Record<string, unknown> {
-  const status = r.status === 'ended' ? 'finished' : r.status === 'cancelled' ? 'cancelled' : r.status === 'expired' ? 'cancelled'
+  const status = r.status === 'ended' ? 'finished' : r.status === 'cancelled' || r.status === 'expired' || r.status === 'no_show' ? 'cancelled'
     : r.status === 'scheduled' ? 'planned' : r.status === 'waiting' ? 'arrived' : 'in-progress';
   const ext = (name: string, value: Record<string, unknown>) => ({ url: `${systemBase}/fhir/StructureDefinition/${name}`, ...value });
   const extension: Array<Record<string, unknown>> = [];

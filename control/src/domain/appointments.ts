@@ -6,7 +6,6 @@
  * database: the clinic exists, the clinician belongs to it, the visit allows the change.
  */
 import { EntityManager, type DataSource } from 'typeorm';
-import type { Config } from '../config.js';
 import {
   AppointmentEntity, ClinicEntity, ParticipantEntity, StaffClinicEntity, StaffEntity, VisitEntity,
   type Appointment, type AppointmentFlags, type Clinic, type Language, type Participant, type Staff, type Visit,
@@ -15,7 +14,7 @@ import { Conflict, NotFound, Validation } from '../http/errors.js';
 import { recordAudit, type Actor } from './audit.js';
 import { linkColumns, linkFor, type LinkConfig } from './links.js';
 import { isoInZone, linkValidUntil, opensAt } from './time-windows.js';
-import { InvalidTransition, isOpenConsult, transition } from './visit-state.js';
+import { InvalidTransition, isFinal, isOpenConsult, transition } from './visit-state.js';
 
 export interface CreateAppointmentInput {
   externalId: string;
@@ -168,7 +167,8 @@ export async function updateAppointment(
 ): Promise<AppointmentRecord> {
   return ds.transaction(async (m) => {
     const visit = await lockVisit(m, id, opts.scope ?? {});
-    if (visit.state === 'ended' || visit.state === 'cancelled' || visit.state === 'expired') {
+    // A final visit (ended, cancelled, expired, no-show) stays as it was: no new time, no reminders.
+    if (isFinal(visit.state)) {
       throw Conflict(`the appointment cannot be changed: it is ${visit.state}`, 'invalid_state');
     }
     if (isOpenConsult(visit.state)) {
@@ -278,7 +278,7 @@ export interface AppointmentJson {
 export function presentAppointment(cfg: LinkConfig, r: AppointmentRecord): AppointmentJson {
   const a = r.appointment;
   const tz = r.clinic.timezone;
-  const alive = r.visit.state !== 'cancelled' && r.visit.state !== 'ended' && r.visit.state !== 'expired';
+  const alive = !isFinal(r.visit.state);
   return {
     id: a.id,
     externalId: a.externalId,

@@ -4,6 +4,7 @@
  * notification_failed — no address, no text; the error is scrubbed of addresses. The dashboard
  * card shows them (`failedMessages`); spreekkamer_notifications_total{outcome="failed"} counts them.
  */
+import { isUuid } from '../http/validate.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { NotificationChannel, NotificationKind } from '../db/entities.js';
 import { countNotification } from '../metrics/registry.js';
@@ -38,7 +39,7 @@ export async function recordFailure(
  */
 export async function failedMessages(ds: DataSource | EntityManager, appointmentIds: string[]): Promise<Map<string, FailedMessage[]>> {
   const out = new Map<string, FailedMessage[]>();
-  const ids = appointmentIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+  const ids = appointmentIds.filter(isUuid);
   if (ids.length === 0) return out;
   const rows = (await ds.query(
     `SELECT f.appointment_id, f.kind, f.channel, f.failed_at

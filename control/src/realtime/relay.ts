@@ -774,8 +774,13 @@ function feedInfo(f: FeedEvent): FeedInfo {
   return { feed: f.feed, role, label: label || role };
 }
 
+/**
+ * The client's address. Behind the reverse proxy: the last X-Forwarded-For entry, the one the
+ * proxy itself appended — entries before it are whatever the client sent, and would let anyone
+ * step around the link-guess limit by making one up.
+ */
 function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').pop()?.trim() : '';
   return forwarded || req.socket.remoteAddress || 'unknown';
 }
 

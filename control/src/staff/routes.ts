@@ -45,8 +45,6 @@ const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'
 /** Visits whose patient may have a live call quality to show. */
 const OPEN_STATES: ReadonlySet<string> = new Set(['waiting', 'admitted', 'in_consult', 'dropped']);
 
-/** Sign-in, sign-out, /me and the staff guard live in ./auth.ts (re-exported for old imports). */
-export { staffAuth };
 
 function consultErrorToHttp(err: unknown): never {
   if (err instanceof ConsultError) {
