@@ -36,10 +36,9 @@ ensure_installed() {
   fi
   if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
     say "installing npm packages"
-    # `npm install` from the lock file, not `npm ci`: the registry here serves no builds for
-    # other platforms, so the lock cannot list every optional platform package that `npm ci`
-    # insists on (msgpackr-extract's); `npm install` installs exactly the locked versions.
-    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+    # `npm ci`: exactly the locked tree (the lock lists every platform's optional packages),
+    # and the checkout stays clean.
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 

@@ -9,8 +9,10 @@
  *  - patient arrival → card on 500 connected dashboards with 200 waiting (./dashboard.ts).
  *
  * Writes .run/bench/latest.json. Run inside the test namespace (scripts/bench.sh does).
+ * `BENCH_ONLY=section,section make bench` runs only those sections (names in SECTIONS below)
+ * and keeps the other figures of latest.json as they were.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
@@ -27,7 +29,14 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 
-async function main() {
+/** The sections of `make bench`, in the order they run; each returns its figures. */
+const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
+  ['backbone', backbone],
+  // Arrival → card on 500 dashboards with 200 waiting (its own stack).
+  ['dashboard', benchDashboard],
+];
+
+async function backbone(): Promise<Record<string, unknown>> {
   mkdirSync(join(ROOT, '.run', 'bench'), { recursive: true });
   const stack = await startStack({ name: 'bench', basePort: 18400 });
   const seeded = await seedClinic(stack);
@@ -145,24 +154,40 @@ async function main() {
   const b = summary(bare, 'ms');
   const js = gzipSync(patientJs, { level: 9 }).length;
   // Every key a figure: {p50, p95, unit, …}; the machine is in meta.json beside it.
-  const result = {
+  return {
     admit_to_first_frame_both_sides: s,
     bare_janus_videoroom_join: b,
     janus_restart_to_media_both_sides: { ...summary(restart, 'ms'), target_max: 10_000 },
     admit_vs_bare_ratio: { p50: ratio(s.p50, b.p50), p95: ratio(s.p95, b.p95), unit: 'x', target_p95: 1.2 },
     patient_js_gzip: { p50: js, p95: js, unit: 'bytes', target: 100 * 1024 },
     ...imported,
-    // Arrival → card on 500 dashboards with 200 waiting (its own stack, after the one above stopped).
-    ...(await benchDashboard()),
   };
+}
+
+async function main() {
+  const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = only?.filter((name) => !SECTIONS.some(([n]) => n === name)) ?? [];
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map(([n]) => n).join(', ')}`);
+  const dir = join(ROOT, '.run', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const latest = join(dir, 'latest.json');
+  const result: Record<string, unknown> = only && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')) : {};
+  const ran: string[] = [];
+  for (const [name, run] of SECTIONS) {
+    if (only && !only.includes(name)) continue;
+    process.stdout.write(`== bench section ${name}\n`);
+    Object.assign(result, await run());
+    ran.push(name);
+    // Written after every section, so a later failure keeps what was measured.
+    writeFileSync(latest, JSON.stringify(result, null, 2));
+  }
   const meta = {
     at: new Date().toISOString(),
+    sections: ran,
     rounds: ROUNDS,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
   };
-  mkdirSync(join(ROOT, '.run', 'bench'), { recursive: true });
-  writeFileSync(join(ROOT, '.run', 'bench', 'latest.json'), JSON.stringify(result, null, 2));
-  writeFileSync(join(ROOT, '.run', 'bench', 'meta.json'), JSON.stringify(meta, null, 2));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
   console.log(JSON.stringify({ ...result, meta }, null, 2));
 }
 

@@ -21,6 +21,8 @@ export interface TestDatabase {
 
 const LOCK_KEY = 0x5350_4b54; // 'SPKT'
 const PREFIX = 'spk_test_';
+/** Whole templates of other schemas kept for concurrent runs of other branches. */
+const KEEP_TEMPLATES = 8;
 
 export function baseDatabaseUrl(): string {
   return process.env.DATABASE_URL ?? 'postgres://postgres@localhost/postgres?host=/var/run/postgresql';
@@ -58,12 +60,15 @@ async function ensureTemplate(admin: pg.Client, base: string): Promise<string> {
   const tpl = templateName();
   const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate`, [tpl]);
   if (exists.rowCount) return tpl;
-  // Stale templates (older schema) and half-made ones go.
-  const old = await admin.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+  // Half-made templates go; whole ones of other schemas (other checkouts of the project may be
+  // testing another branch at the same time) are kept while there are only a few of them.
+  const old = await admin.query<{ datname: string; datistemplate: boolean }>(
+    `SELECT datname, datistemplate FROM pg_database WHERE datname LIKE $1 ORDER BY oid`,
     [`${PREFIX}tpl_%`],
   );
-  for (const { datname } of old.rows) {
+  const whole = old.rows.filter((r) => r.datistemplate);
+  const stale = [...old.rows.filter((r) => !r.datistemplate), ...whole.slice(0, Math.max(0, whole.length - KEEP_TEMPLATES))];
+  for (const { datname } of stale) {
     await admin.query(`ALTER DATABASE ${ident(datname)} WITH IS_TEMPLATE false`);
     await admin.query(`DROP DATABASE ${ident(datname)} WITH (FORCE)`);
   }
