@@ -19,6 +19,8 @@ export default tseslint.config(
   },
   {
     files: ['control/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
+    // The gateway's own tests may reach into janode (session claim and handle adoption).
+    ignores: ['test/gateway*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'janode', message: 'only gateway/ talks to Janus' }], patterns: [{ group: ['janode/*'], message: 'only gateway/ talks to Janus' }] }],
     },

@@ -134,7 +134,6 @@ describe('worker process killed mid-batch', () => {
     const received = smtp.mails.length;
     const duplicates = received - unique();
     const sentRows = (await db.ds.query(`SELECT count(*)::int AS n FROM notification_sent WHERE kind = 'invitation'`)) as Array<{ n: number }>;
-    // eslint-disable-next-line no-console
     console.log(`[kill test] ${kills} SIGKILLs (${killedWhileSending} while mail was flowing): ${N} invitations due, ${received} received, ${unique()} unique, ${duplicates} duplicate(s)`);
     expect(unique()).toBe(N);
     expect(new Set(smtp.mails.map((m) => m.to[0])).size).toBe(N);

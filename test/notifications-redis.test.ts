@@ -127,7 +127,6 @@ describe('Redis restart mid-batch', () => {
       // expires (2 s): give them the time to (not) send twice.
       await new Promise((r) => setTimeout(r, 5_000));
       const received = smtp.mails.length;
-      // eslint-disable-next-line no-console
       console.log(`[redis restart] ${N} invitations due; killed Redis after ${atKill} arrived; ${received} received, ${unique()} unique`);
       expect(atKill).toBeLessThan(N);
       expect(unique()).toBe(N);
