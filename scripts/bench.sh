@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ensure_installed
+ensure_installed "${BENCH_PACKAGES[@]}"
 DATABASE_URL="$(test_postgres_url)" || exit 1
 export DATABASE_URL
 node web/build.mjs

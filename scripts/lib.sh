@@ -10,7 +10,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 DEB_PACKAGES=(janus postgresql redis-server redis-tools chromium nftables iproute2 openssl)
 # Only `make test` needs these: Prometheus/promtool for the monitoring tests, Ansible and
 # debootstrap for the deployment tests, coturn for the TURN test.
-TEST_PACKAGES=(prometheus ansible ansible-lint debootstrap coturn)
+TEST_PACKAGES=(prometheus ansible ansible-lint debootstrap coturn vpx-tools opus-tools)
+# `make bench` (and the capacity generator's test): VP8 and Opus encoders, run once to make the
+# media the Janus capacity bench replays (test/bench/capacity-media.ts).
+BENCH_PACKAGES=(vpx-tools opus-tools)
 
 # Debian packages (DEB_PACKAGES and any named as arguments) and npm packages, only what is missing.
 ensure_installed() {

@@ -6,7 +6,8 @@
  *  - the floor: a bare Janus VideoRoom join by two pages speaking the Janus API directly,
  *    interleaved with the consults (ABAB) so machine noise hits both alike;
  *  - the patient app's JavaScript, gzipped;
- *  - patient arrival → card on 500 connected dashboards with 200 waiting (./dashboard.ts).
+ *  - patient arrival → card on 500 connected dashboards with 200 waiting (./dashboard.ts);
+ *  - consults one Janus server carries, CPU per consult and per packet (./capacity.ts).
  *
  * Writes .run/bench/latest.json. Run inside the test namespace (scripts/bench.sh does).
  * `BENCH_ONLY=section,section make bench` runs only those sections (names in SECTIONS below)
@@ -24,6 +25,7 @@ import { measureBareJoin } from './bare-janus.js';
 import { summary } from './stats.js';
 import { benchImport } from './import.js';
 import { benchDashboard } from './dashboard.js';
+import { benchCapacity } from './capacity.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -34,6 +36,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['backbone', backbone],
   // Arrival → card on 500 dashboards with 200 waiting (its own stack).
   ['dashboard', benchDashboard],
+  // Consults one Janus server carries: stepped load from a werift generator (./capacity.ts).
+  ['capacity', benchCapacity],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {

@@ -1,0 +1,324 @@
+/**
+ * `BENCH_ONLY=capacity make bench`: how many consults one Janus server carries (issue 11.1).
+ *
+ * One Janus with the shipped configuration (scripts/janus-config.mjs via test/support/janus.ts,
+ * its event handler posting to a sink here as it would to the control plane), pinned to core 0
+ * with taskset; this process — the gateway (rooms created with the relay's own RoomSpec) and the
+ * load generator (./capacity-generator.ts, werift replaying pre-encoded VP8 + Opus) — pinned to
+ * core 1. Consults step up (BENCH_CAPACITY_STEPS, default 5,10,20,40,80,160,320) until receivers
+ * see > 1 % loss or > 30 ms jitter, or Janus's core saturates, or the generator's does. Per step,
+ * over a window of BENCH_CAPACITY_WINDOW_S seconds (default 15):
+ *  - Janus CPU from /proc/<pid>/stat (utime + stime, all threads), as a share of its core;
+ *  - packets and bits per second Janus forwarded (counted by the receivers) and received;
+ *  - receivers' loss (sequence gaps left after NACK repair), RFC 3550 jitter, publishers' RTT
+ *    (from Janus's RTCP receiver reports);
+ *  - this process's CPU and memory (it stands in for the control plane: it holds the gateway).
+ * Writes the figures and docs/bench/janus-capacity.svg (CPU and loss against consults).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { createGateway } from '../../gateway/src/index.js';
+import { startJanus } from '../support/janus.js';
+import { loadMedia } from './capacity-media.js';
+import { Generator, type Participant } from './capacity-generator.js';
+import { percentile } from './stats.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const TICK = 100; // USER_HZ: /proc's clock ticks per second on Linux
+const LOSS_LIMIT = 1; // %
+const JITTER_LIMIT = 30; // ms
+const CORE_LIMIT = 90; // % of one core: saturated
+
+export interface Step {
+  consults: number;
+  /** Consults whose four streams all delivered media before the window. */
+  consults_with_media: number;
+  window_s: number;
+  janus_cpu_core_pct: number;
+  /** Janus CPU per consult, in ms of CPU per second (= ‰ of a core). */
+  janus_cpu_ms_per_consult_s: number;
+  janus_cpu_us_per_forwarded_packet: number;
+  forwarded_pps: number;
+  forwarded_mbps: number;
+  received_pps: number;
+  loss_pct: number;
+  loss_worst_receiver_pct: number;
+  jitter_ms_p50: number;
+  jitter_ms_p95: number;
+  rtt_ms_p50: number | null;
+  rtt_ms_p95: number | null;
+  generator_cpu_core_pct: number;
+  generator_rss_mb: number;
+  generator_late_ticks_pct: number;
+  janus_rss_mb: number;
+  /** What ended the stepping at this step, if anything. */
+  limit: null | 'loss' | 'jitter' | 'janus-cpu' | 'generator-cpu' | 'setup';
+}
+
+/** utime + stime of a process (all its threads), in seconds. */
+function cpuSeconds(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat(5); f[0] is field 3.
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+function rssMb(pid: number | 'self'): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** Pin a process and all its threads to one core. */
+function pin(pid: number, core: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+interface Snap {
+  t: number;
+  janus: number;
+  self: number;
+  rx: { expected: number; unique: number; packets: number; bytes: number }[];
+  sent: number;
+  ticks: number;
+  late: number;
+}
+
+function snap(janusPid: number, g: Generator): Snap {
+  const parts = g.participants();
+  return {
+    t: performance.now(),
+    janus: cpuSeconds(janusPid),
+    self: cpuSeconds('self'),
+    rx: parts.flatMap((p) => [p.rx.audio, p.rx.video].map((s) => ({ expected: s.expected, unique: s.unique, packets: s.packets, bytes: s.bytes }))),
+    sent: parts.reduce((n, p) => n + p.sentPackets, 0),
+    ticks: g.ticks,
+    late: g.lateTicks,
+  };
+}
+
+async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
+
+export async function benchCapacity(): Promise<Record<string, unknown>> {
+  const steps = (process.env.BENCH_CAPACITY_STEPS ?? '5,10,20,40,80,160,320').split(',').map(Number).filter((n) => n > 0);
+  const windowS = Number(process.env.BENCH_CAPACITY_WINDOW_S ?? 15);
+  // Steps always run even when the generator (not Janus) is the limit, so that Janus's CPU per
+  // consult can be compared across steps.
+  const minSteps = Number(process.env.BENCH_CAPACITY_MIN_STEPS ?? 3);
+  const videoKbps = Number(process.env.BENCH_CAPACITY_VIDEO_KBPS ?? 1000);
+  const media = await loadMedia(videoKbps);
+  process.stdout.write(`capacity: media VP8 ${media.videoKbps} kbit/s, Opus ${media.audioKbps} kbit/s\n`);
+
+  const dir = join(ROOT, '.run', 'bench', 'capacity-janus');
+  // Janus's event handler posts media stats every few seconds per handle, as in production;
+  // this sink answers like the control plane's /janus/events (and costs this process a little).
+  let events = 0;
+  const sink: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      events++;
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((ok) => sink.listen(18987, '127.0.0.1', ok));
+  const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989, iceEnforceList: 'v0', eventsBackend: 'http://127.0.0.1:18987/janus/events' });
+  const quiet = () => undefined;
+  const gateway = createGateway({
+    servers: [{ name: 'janus-capacity', url: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
+    logger: { info: quiet, warn: quiet, error: quiet, debug: quiet },
+  });
+  const cores = os.cpus().length;
+  const pinned = cores >= 2;
+  if (pinned) {
+    pin(janus.pid, 0);
+    pin(process.pid, 1);
+  }
+  const results: Step[] = [];
+  let idleJanusPct = 0;
+  const g = new Generator(gateway, media, randomBytes(32));
+  try {
+    await gateway.start();
+    // Janus idle (no consults) over a short window: its baseline.
+    const c0 = cpuSeconds(janus.pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    idleJanusPct = r1(((cpuSeconds(janus.pid) - c0) / ((performance.now() - t0) / 1000)) * 100);
+    g.start();
+    for (const n of steps) {
+      const setupStart = Date.now();
+      const setupOk = await Promise.race([
+        g.grow(n).then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000 + n * 3_000)),
+      ]);
+      const withMedia = () => g.consults.filter((c) => c.participants.every((p) => p.rx.video.unique > 0 && p.rx.audio.unique > 0)).length;
+      await until(() => withMedia() >= n, 30_000 + n * 500);
+      process.stdout.write(`capacity: ${n} consults set up in ${Date.now() - setupStart} ms, ${withMedia()} with media both ways\n`);
+      await new Promise((r) => setTimeout(r, 3000));
+      const a = snap(janus.pid, g);
+      await new Promise((r) => setTimeout(r, windowS * 1000));
+      const b = snap(janus.pid, g);
+      const step = measure(n, withMedia(), a, b, g.participants());
+      const rtts = (await Promise.all(g.participants().slice(0, 64).map((p) => p.rtt().catch(() => null)))).filter((v): v is number => v !== null);
+      step.rtt_ms_p50 = rtts.length ? r1(percentile(rtts, 50) * 1000) : null;
+      step.rtt_ms_p95 = rtts.length ? r1(percentile(rtts, 95) * 1000) : null;
+      step.janus_rss_mb = rssMb(janus.pid);
+      if (!setupOk || step.consults_with_media < n) step.limit = 'setup';
+      else if (step.loss_pct > LOSS_LIMIT) step.limit = 'loss';
+      else if (step.jitter_ms_p95 > JITTER_LIMIT) step.limit = 'jitter';
+      else if (step.janus_cpu_core_pct >= CORE_LIMIT) step.limit = 'janus-cpu';
+      else if (step.generator_cpu_core_pct >= CORE_LIMIT) step.limit = 'generator-cpu';
+      results.push(step);
+      process.stdout.write(`capacity: ${JSON.stringify(step)}\n`);
+      if (step.limit === 'setup' || step.limit === 'janus-cpu') break;
+      if (step.limit && results.length >= minSteps) break;
+    }
+  } finally {
+    await g.stop().catch(() => undefined);
+    await gateway.stop().catch(() => undefined);
+    await janus.stop();
+    sink.close();
+  }
+  const figures = summarize(results, idleJanusPct, { pinned, cores, windowS, media: { video_kbps: media.videoKbps, audio_kbps: media.audioKbps }, janusEvents: events });
+  writeChart(results);
+  return figures;
+}
+
+function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Participant[]): Step {
+  const secs = (b.t - a.t) / 1000;
+  let exp = 0;
+  let uniq = 0;
+  let packets = 0;
+  let bytes = 0;
+  let worst = 0;
+  b.rx.forEach((s, i) => {
+    const before = a.rx[i] ?? { expected: 0, unique: 0, packets: 0, bytes: 0 };
+    const e = s.expected - before.expected;
+    const u = s.unique - before.unique;
+    exp += e;
+    uniq += u;
+    packets += s.packets - before.packets;
+    bytes += s.bytes - before.bytes;
+    if (e > 0) worst = Math.max(worst, (1 - u / e) * 100);
+  });
+  const janusCpu = b.janus - a.janus;
+  const jitters = parts.flatMap((p) => [p.rx.audio.jitterMs, p.rx.video.jitterMs]);
+  const ticks = b.ticks - a.ticks;
+  return {
+    consults: n,
+    consults_with_media: withMedia,
+    window_s: r1(secs),
+    janus_cpu_core_pct: r1((janusCpu / secs) * 100),
+    janus_cpu_ms_per_consult_s: r2(((janusCpu / secs) * 1000) / n),
+    janus_cpu_us_per_forwarded_packet: r1(packets ? (janusCpu / packets) * 1e6 : NaN),
+    forwarded_pps: Math.round(packets / secs),
+    forwarded_mbps: r1((bytes * 8) / secs / 1e6),
+    received_pps: Math.round((b.sent - a.sent) / secs),
+    loss_pct: r2(exp ? Math.max(0, (1 - uniq / exp) * 100) : 100),
+    loss_worst_receiver_pct: r1(Math.max(0, worst)),
+    jitter_ms_p50: r1(percentile(jitters, 50)),
+    jitter_ms_p95: r1(percentile(jitters, 95)),
+    rtt_ms_p50: null,
+    rtt_ms_p95: null,
+    generator_cpu_core_pct: r1(((b.self - a.self) / secs) * 100),
+    generator_rss_mb: rssMb('self'),
+    generator_late_ticks_pct: r1(ticks ? ((b.late - a.late) / ticks) * 100 : 100),
+    janus_rss_mb: 0,
+    limit: null,
+  };
+}
+
+function summarize(
+  steps: Step[],
+  idleJanusPct: number,
+  ctx: { pinned: boolean; cores: number; windowS: number; media: Record<string, number>; janusEvents: number },
+): Record<string, unknown> {
+  const clean = steps.filter((s) => s.limit === null);
+  const highest = clean.at(-1) ?? null;
+  const first = steps.find((s) => s.limit !== null) ?? null;
+  const perConsult = (s: Step) => s.janus_cpu_ms_per_consult_s;
+  // Janus CPU per consult at the highest clean step (‰ of a core) → consults one core carries.
+  const perCore = highest ? Math.floor(1000 / perConsult(highest)) : null;
+  // Measured when Janus's core itself was the limit; otherwise an extrapolation from CPU per consult.
+  const measured = first?.limit === 'janus-cpu' || (first !== null && first.limit !== 'generator-cpu' && first.limit !== 'setup' && first.janus_cpu_core_pct >= CORE_LIMIT);
+  const perPacket = steps.map((s) => s.janus_cpu_us_per_forwarded_packet).filter(Number.isFinite);
+  const cpc = steps.map(perConsult);
+  return {
+    janus_capacity: {
+      unit: 'consults',
+      steps,
+      janus_idle_core_pct: idleJanusPct,
+      highest_clean_step: highest?.consults ?? null,
+      knee: first ? { consults: first.consults, limit: first.limit } : null,
+      consults_per_core: perCore,
+      consults_per_core_basis: measured ? 'measured: Janus core saturated' : 'extrapolation: Janus CPU per consult at the highest clean step; Janus core not saturated',
+      cpu_per_consult_spread: cpc.length ? r2(Math.max(...cpc) / Math.min(...cpc)) : null,
+      target_consults_per_core: 150,
+      pinned: ctx.pinned,
+      cores: ctx.cores,
+      media: ctx.media,
+      janus_events_posted: ctx.janusEvents,
+    },
+    janus_consults_per_core: { p50: perCore ?? 0, p95: perCore ?? 0, unit: 'consults', extrapolated: !measured, target: 150 },
+    janus_cpu_per_forwarded_packet: { p50: r1(percentile(perPacket, 50)), p95: r1(percentile(perPacket, 95)), unit: 'µs' },
+  };
+}
+
+/** docs/bench/janus-capacity.svg: Janus's and the generator's CPU and receivers' loss against consults. */
+function writeChart(steps: Step[]): void {
+  if (steps.length === 0) return;
+  const W = 640;
+  const H = 360;
+  const L = 56;
+  const R = 56;
+  const T = 40;
+  const B = 56;
+  const pw = W - L - R;
+  const ph = H - T - B;
+  const x = (i: number) => L + (steps.length === 1 ? pw / 2 : (i * pw) / (steps.length - 1));
+  const yCpu = (pct: number) => T + ph - (Math.min(100, pct) / 100) * ph;
+  const lossMax = Math.max(2, Math.ceil(Math.max(...steps.map((s) => s.loss_pct)) * 1.2));
+  const yLoss = (pct: number) => T + ph - (Math.min(lossMax, pct) / lossMax) * ph;
+  const line = (ys: number[], color: string, dash = '') =>
+    `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${ys.map((y, i) => `${x(i).toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>` +
+    ys.map((y, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y.toFixed(1)}" r="3" fill="${color}"/>`).join('');
+  const grid = [0, 25, 50, 75, 100]
+    .map((p) => `<line x1="${L}" x2="${W - R}" y1="${yCpu(p)}" y2="${yCpu(p)}" stroke="#ddd"/><text x="${L - 6}" y="${yCpu(p) + 4}" text-anchor="end">${p}%</text>`)
+    .join('');
+  const lossTicks = [0, lossMax / 2, lossMax]
+    .map((p) => `<text x="${W - R + 6}" y="${yLoss(p) + 4}">${r1(p)}%</text>`)
+    .join('');
+  const xTicks = steps.map((s, i) => `<text x="${x(i)}" y="${T + ph + 18}" text-anchor="middle">${s.consults}</text>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
+<rect width="${W}" height="${H}" fill="#fff"/>
+<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Janus capacity: CPU and loss against consults (make bench)</text>
+${grid}${lossTicks}${xTicks}
+<line x1="${L}" x2="${W - R}" y1="${yLoss(1)}" y2="${yLoss(1)}" stroke="#c00" stroke-dasharray="2 3"/>
+<text x="${W - R - 4}" y="${yLoss(1) - 4}" text-anchor="end" fill="#c00">1 % loss</text>
+${line(steps.map((s) => yCpu(s.janus_cpu_core_pct)), '#1f5fbf')}
+${line(steps.map((s) => yCpu(s.generator_cpu_core_pct)), '#888', '5 4')}
+${line(steps.map((s) => yLoss(s.loss_pct)), '#c00')}
+<text x="${W / 2}" y="${H - 22}" text-anchor="middle">consults (two publishers, two subscriptions each)</text>
+<text x="14" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${T + ph / 2})">CPU, % of one core</text>
+<text x="${W - 10}" y="${T + ph / 2}" text-anchor="middle" transform="rotate(90 ${W - 10} ${T + ph / 2})">receivers' loss</text>
+<g font-size="11"><line x1="${L}" x2="${L + 20}" y1="${H - 6}" y2="${H - 6}" stroke="#1f5fbf" stroke-width="2"/><text x="${L + 24}" y="${H - 2}">Janus (core 0)</text>
+<line x1="${L + 130}" x2="${L + 150}" y1="${H - 6}" y2="${H - 6}" stroke="#888" stroke-width="2" stroke-dasharray="5 4"/><text x="${L + 154}" y="${H - 2}">generator + gateway (core 1)</text>
+<line x1="${L + 340}" x2="${L + 360}" y1="${H - 6}" y2="${H - 6}" stroke="#c00" stroke-width="2"/><text x="${L + 364}" y="${H - 2}">loss (right axis)</text></g>
+</svg>
+`;
+  const out = join(ROOT, 'docs', 'bench');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'janus-capacity.svg'), svg);
+}
