@@ -3,10 +3,16 @@
  *
  * Two Chromium pages speak the Janus API themselves (test/bench/bare-janus-client.js, injected
  * into a blank page served from 127.0.0.1) — only here: the product never lets browsers reach
- * Janus. Per round a fresh VideoRoom is created from Node; at t0 both pages concurrently create
- * a session, attach two VideoRoom handles, join as publisher, publish camera+mic (trickle ICE,
- * like the product), subscribe to the other's feed and wait for the first remote video frame
- * (requestVideoFrameCallback). Latency = max(first frame A, first frame B) − t0.
+ * Janus. Per round a fresh VideoRoom is created from Node. Two floors:
+ *  - `prepared` (the fair one): before t0 each page has what the product has before the click —
+ *    WebSocket open, Janus session, publisher and subscriber handles attached, camera on, the
+ *    publisher's offer made and its ICE gathering complete. At t0 both pages join as publisher,
+ *    publish the prepared offer, subscribe to the other's feed as soon as it is announced and
+ *    wait for the first presented remote frame;
+ *  - `cold`: all of that inside the timed window (socket, session, handles, getUserMedia, offer).
+ * Both timed like the product: t0 and the frames are Date.now() inside the pages (t0 = the
+ * earlier page's start, as the product's t0 is the clinician's click), latency =
+ * max(first frame A, first frame B) − t0.
  *
  * Run inside the test network namespace (scripts/with-netns.sh) with Janus's ice_enforce_list
  * set to the veth, so libnice has an address to gather.
@@ -26,19 +32,31 @@ export interface BareJoinOptions {
   rounds: number;
   /** Give up on a round after this long (default 20 s). */
   roundTimeoutMs?: number;
+  /** `prepared` (default): session, handles, camera, offer and ICE done before t0; `cold`: all inside. */
+  mode?: 'prepared' | 'cold';
 }
 
 type Msg = Record<string, any>;
 
 interface JoinResult {
+  startedAt: number;
   firstFrameAt: number;
   publisherId: number;
   feedId: number;
 }
 
+interface JoinConfig {
+  url: string;
+  apiSecret: string;
+  room: number;
+  display: string;
+}
+
 interface BareJanusWindow {
   bareJanus?: {
-    join(cfg: { url: string; apiSecret: string; room: number; display: string }): Promise<JoinResult>;
+    prepare(cfg: JoinConfig): Promise<void>;
+    go(): Promise<JoinResult>;
+    join(cfg: JoinConfig): Promise<JoinResult>;
     hangup(): Promise<void>;
   };
 }
@@ -161,11 +179,12 @@ const hangup = (page: Page) =>
   ).catch(() => undefined);
 
 /**
- * Bare Janus VideoRoom join latency, one figure (ms) per round: from just before both pages
- * are told to join until each has rendered its first remote video frame (the later of the two).
+ * Bare Janus VideoRoom join latency, one figure (ms) per round: from the earlier page's start of
+ * the join (in-page Date.now()) until both pages have presented their first remote video frame.
  */
 export async function measureBareJoin(opts: BareJoinOptions): Promise<number[]> {
   const { janus, pages, rounds } = opts;
+  const mode = opts.mode ?? 'prepared';
   const roundTimeoutMs = opts.roundTimeoutMs ?? 20_000;
   const { server, url } = await serveBlankPage();
   let admin: RoomAdmin | undefined;
@@ -189,15 +208,30 @@ export async function measureBareJoin(opts: BareJoinOptions): Promise<number[]> 
       });
       const room = created.room as number;
       try {
-        const t0 = Date.now();
+        const cfgs = pages.map((_, i): JoinConfig => ({ url: janus.url, apiSecret: janus.apiSecret, room, display: `page-${i}` }));
+        if (mode === 'prepared') {
+          await withTimeout(
+            Promise.all(
+              pages.map((page, i) =>
+                page.evaluate((cfg) => {
+                  const client = (window as unknown as BareJanusWindow).bareJanus;
+                  if (!client) throw new Error('bare Janus client not injected');
+                  return client.prepare(cfg);
+                }, cfgs[i]!),
+              ),
+            ),
+            roundTimeoutMs,
+            `bare prepare round ${round + 1}`,
+          );
+        }
         const joins = pages.map((page, i) =>
           page.evaluate(
-            (cfg) => {
+            ({ cfg, prepared }) => {
               const client = (window as unknown as BareJanusWindow).bareJanus;
               if (!client) throw new Error('bare Janus client not injected');
-              return client.join(cfg);
+              return prepared ? client.go() : client.join(cfg);
             },
-            { url: janus.url, apiSecret: janus.apiSecret, room, display: `page-${i}` },
+            { cfg: cfgs[i]!, prepared: mode === 'prepared' },
           ),
         );
         const results = await withTimeout(Promise.all(joins), roundTimeoutMs, `bare join round ${round + 1}`);
@@ -205,7 +239,7 @@ export async function measureBareJoin(opts: BareJoinOptions): Promise<number[]> 
         if (a.feedId !== b.publisherId || b.feedId !== a.publisherId) {
           throw new Error(`round ${round + 1}: pages subscribed to the wrong feeds (${JSON.stringify(results)})`);
         }
-        latencies.push(Math.max(a.firstFrameAt, b.firstFrameAt) - t0);
+        latencies.push(Math.max(a.firstFrameAt, b.firstFrameAt) - Math.min(a.startedAt, b.startedAt));
       } finally {
         await Promise.all(pages.map(hangup));
         // Janus 1.1.2 can crash destroying a room whose handles are still detaching.

@@ -96,6 +96,10 @@ export async function benchDashboard() {
 
     const renders: number[] = [];
     const missed: number[] = [];
+    // A Chromium page that has not drawn the card within RENDER_TIMEOUT_MS is a miss: counted,
+    // and kept in the figure at the timeout (a lower bound), never dropped.
+    const RENDER_TIMEOUT_MS = 5_000;
+    let renderMisses = 0;
     for (const a of measured) {
       const patient = await RelayClient.open(stack.control.publicUrl);
       patients.push(patient);
@@ -109,17 +113,28 @@ export async function benchDashboard() {
       if (e.got < CLIENTS) missed.push(CLIENTS - e.got);
       for (const b of browsers) {
         const at = (await b.page
-          .waitForFunction((id) => (window as any).spkDashboard.rendered[id]?.status === 'waiting' && (window as any).spkDashboard.rendered[id].at, a.id, { timeout: 5_000 })
+          .waitForFunction((id) => (window as any).spkDashboard.rendered[id]?.status === 'waiting' && (window as any).spkDashboard.rendered[id].at, a.id, { timeout: RENDER_TIMEOUT_MS })
           .then((h) => h.jsonValue())
           .catch(() => null)) as number | null;
-        if (at && e.record) renders.push(at - e.t0);
+        if (!e.record) continue;
+        if (at) renders.push(at - e.t0);
+        else {
+          renderMisses++;
+          renders.push(RENDER_TIMEOUT_MS);
+        }
       }
       expecting.delete(a.id);
     }
     const rssAfter = rssBytes(stack.control.child.pid!);
     return {
       dashboard_arrival_to_card_message: { ...summary(latencies, 'ms'), clients: CLIENTS, waiting: WAITING, missed: missed.reduce((s, n) => s + n, 0), target_p99: 250 },
-      dashboard_arrival_to_card_rendered_chromium: { ...summary(renders, 'ms'), browsers: BROWSERS, target_p99: 250 },
+      dashboard_arrival_to_card_rendered_chromium: {
+        ...summary(renders, 'ms'),
+        browsers: BROWSERS,
+        missed: renderMisses,
+        note: `a card not drawn within ${RENDER_TIMEOUT_MS} ms is a miss, counted in the percentiles at ${RENDER_TIMEOUT_MS} ms`,
+        target_p99: 250,
+      },
       dashboard_control_plane_rss: {
         p50: mib(rssConnected),
         p95: mib(rssAfter),
