@@ -478,6 +478,8 @@ class Connection {
     this.unsubscribe = unsubscribe;
     // Dashboards show who is connected: a new connection is news for them only.
     void this.deps.hub.tellClinicOf(who.appointmentId).catch(() => undefined);
+    // Closed while this hello ran: close() tears down what was set up; start no timers.
+    if (this.closed) return { appointmentId: who.appointmentId };
     this.presenceTimer = setInterval(() => {
       void this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined);
       void this.savePeer();
@@ -716,9 +718,10 @@ class Connection {
   async close() {
     if (this.closed) return;
     this.closed = true;
+    // A hello still being handled finishes first (it may start the timers), then all stops.
+    await this.queue.catch(() => undefined);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     if (this.sessionTimer) clearInterval(this.sessionTimer);
-    await this.queue.catch(() => undefined);
     if (this.handingOver) {
       // The next process takes over: handles, presence and the visit state stay as they are.
       this.peer = null;
