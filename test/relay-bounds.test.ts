@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { seedClinic, type SeededClinic } from './support/scenario.js';
-import { RelayClient, appointmentFor, tokenOf } from './support/relay-client.js';
+import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
 
 const BASE = 20300;
 let stack: Stack;
@@ -48,3 +48,22 @@ test('a socket closed while its hello is handled leaves no presence behind (defe
   const present = await redis.mGet(ids.map((id) => `spk:presence:${id}`));
   expect(present).toEqual([null, null, null]);
 }, 40_000);
+
+test('a subscribe to a feed of another room is refused as not_allowed (defect 14)', async () => {
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const rooms = [];
+  for (let i = 0; i < 2; i++) {
+    const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+    const patient = await RelayClient.open(stack.control.publicUrl);
+    expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+    expect(await patient.request({ t: 'start-visit' })).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
+    const staff = await RelayClient.open(stack.control.internalUrl, '/staff/ws', s.cookie);
+    expect(await staff.request({ t: 'hello', appointmentId: a.id })).toMatchObject({ t: 'reply' });
+    const joined = await staff.request({ t: 'join' });
+    expect(joined).toMatchObject({ t: 'reply' });
+    rooms.push({ patient, staff, me: joined.data.me as number });
+  }
+  const [first, second] = rooms as [typeof rooms[number], typeof rooms[number]];
+  expect(await first.staff.request({ t: 'subscribe', feed: second.me })).toMatchObject({ t: 'error', code: 'not_allowed' });
+  for (const r of rooms) await Promise.all([r.patient.close(), r.staff.close()]);
+});

@@ -255,6 +255,12 @@ class Connection {
       }
       case 'subscribe': {
         const peer = this.requirePeer();
+        // Only a feed of this consult's room (the gateway keeps the list Janus announced): any
+        // other number is someone probing, refused as such, not as a media-server failure.
+        if (!peer.state()?.feeds.includes(msg.feed)) {
+          this.log.warn({ action: 'subscribe' }, 'subscribe to a feed outside this room refused');
+          throw new RelayError('not_allowed', 'no such feed in this consult');
+        }
         const jsep = await peer.subscribe(msg.feed);
         void this.savePeer();
         return { feed: msg.feed, jsep };
