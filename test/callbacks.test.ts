@@ -201,6 +201,27 @@ describe('dropped and not back', () => {
   });
 });
 
+describe('queue away right after the commit (issue 14, defect 3)', () => {
+  it('the committed call still reaches the PBX, exactly once: the sweep queues what was never queued', async () => {
+    const a = await buildAppointment(db.ds, config, { clinic, clinician, start: new Date(Date.now() + 3600_000), patient: { phone: '+31612345670' } });
+    // The task is committed, then queueing fails (Redis away at that moment).
+    const broken = { queueCall: () => Promise.reject(new Error('queue unreachable')) };
+    const { created } = await requestCallback({ ds: db.ds, hub, telephony: broken }, a.appointment.id, 'staff', clinician.id);
+    expect(created).toBe(true);
+    expect(await tasksOf(a.appointment.id)).toEqual([{ reason: 'staff', call_status: 'pending' }]);
+    // A retry of the request finds the task and must not be the only way to queue it.
+    expect((await requestCallback({ ds: db.ds, hub, telephony: broken }, a.appointment.id, 'staff', clinician.id)).created).toBe(false);
+    // The worker's repeatable sweep (and a second run, and the worker's own) queue it once.
+    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await until('the webhook call', () => (callsFor(a.appointment.id).length ? true : null));
+    await until('call status sent', async () => (await tasksOf(a.appointment.id))[0]?.call_status === 'sent');
+    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(callsFor(a.appointment.id)).toHaveLength(1);
+  });
+});
+
 describe('webhook down', () => {
   it('is retried with back-off until it answers; the task shows all the while', async () => {
     const a = await buildAppointment(db.ds, config, { clinic, clinician, start: new Date(Date.now() + 3600_000) });

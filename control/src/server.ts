@@ -142,10 +142,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     prepareRoom: (c) => gateway.ensureRoom(roomSpec(c, config.keys.room)),
     closeRoom: (c) => gateway.destroyRoom(c.roomId, roomSecret(config.keys.room, c.roomId)),
     // "Switch to phone" puts the patient on the callback list and calls the PBX like any fallback.
-    requestPhoneCallback: phoneCallbackVia({ ds, hub, telephony }),
+    requestPhoneCallback: phoneCallbackVia({ ds, hub, telephony, logger }),
   });
   int.use(staff.routes()).use(staff.allowedMethods());
-  const callbacks = createCallbacksRouter({ ds, hub, telephony });
+  const callbacks = createCallbacksRouter({ ds, hub, telephony, logger });
   int.use(callbacks.routes()).use(callbacks.allowedMethods());
   // Every visit change also reaches the clinic's dashboards (hub.publish looks the clinic up).
   hub.setClinicResolver(visitClinicResolver(ds));

@@ -54,7 +54,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   if (!sms) logger.warn('SMS_PROVIDER is none: no SMS is sent');
   // The worker queues too: telephony calls for the callbacks it creates.
   const scheduler = new NotificationScheduler(config, logger, ds);
-  const callbackDeps: CallbackDeps = { ds, hub, telephony: scheduler };
+  const callbackDeps: CallbackDeps = { ds, hub, telephony: scheduler, logger };
 
   const workers: NotificationWorker[] = [];
   workers.push(startNotificationWorker(config, logger, async (data, job) => {

@@ -6,9 +6,11 @@
  *    `clinic.drop_minutes` (found by the sweep, a repeatable job every 15 seconds: the relay
  *    records the drop in PostgreSQL, so nothing has to be queued at that moment).
  * Both end in requestCallback, which makes at most one task per appointment and reason.
+ * The sweep is also the outbox of the telephony call: a task still `pending` is queued again
+ * (same job id: a call already queued is not doubled).
  */
 import type { FallbackJobData } from '../jobs/plan.js';
-import { requestCallback, type CallbackDeps } from './tasks.js';
+import { queuePendingCalls, requestCallback, type CallbackDeps } from './tasks.js';
 
 /** Not arrived: still scheduled, or marked no-show by an assistant (who expects a call list entry). */
 const NOT_ARRIVED = ['scheduled', 'no_show'];
@@ -35,7 +37,7 @@ export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobDa
  * Every no-show and drop that is due and has no task yet. Looks back one day only, so a first
  * start on an old database does not fill the list with last month's appointments.
  */
-export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number }> {
+export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number; calls: number }> {
   const noShows = (await deps.ds.query(
     `SELECT a.id FROM appointment a
        JOIN visit v ON v.appointment_id = a.id
@@ -60,5 +62,7 @@ export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Prom
   let dropped = 0;
   for (const { id } of noShows) if ((await requestCallback(deps, id, 'no_show')).created) noShow++;
   for (const { id } of drops) if ((await requestCallback(deps, id, 'dropped')).created) dropped++;
-  return { noShow, dropped };
+  // Calls committed but never queued (the queue was away just then) go out now, once.
+  const calls = await queuePendingCalls(deps);
+  return { noShow, dropped, calls };
 }

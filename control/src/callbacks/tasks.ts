@@ -30,6 +30,8 @@ export interface CallbackDeps {
   hub?: { publishClinic(clinicId: string, e: ClinicEvent): Promise<void>; publish(appointmentId: string, e: HubEvent): Promise<void> } | null;
   /** Queues the telephony webhook call (jobs/queue.ts); absent: the webhook is not called. */
   telephony?: { queueCall(callbackId: string): Promise<void> } | null;
+  /** Where a failed queueing or announcement after the commit is reported (the sweep repairs it). */
+  logger?: { warn(obj: object, msg: string): void } | null;
 }
 
 /** A task as the dashboard shows it (GET /staff/api/callbacks). */
@@ -115,10 +117,37 @@ export async function requestCallback(
     return { task: toTask(existing[0]!), created: false };
   });
   if (result.created) {
-    await announce(deps, result.task);
-    if (result.task.callStatus === 'pending') await deps.telephony?.queueCall(result.task.id);
+    // The task is committed: from here on nothing may lose it. The call is queued first (a
+    // phone call matters more than a dashboard refresh); if Redis is away at this moment,
+    // sweepFallbacks queues every task still `pending` (callbacks/checks.ts). The job id is the
+    // task's id, so queueing twice runs the call once.
+    if (result.task.callStatus === 'pending') {
+      await deps.telephony?.queueCall(result.task.id).catch((err: unknown) => {
+        deps.logger?.warn({ err: String(err), callbackId: result.task.id }, 'fallback call not queued now; the sweep queues it');
+      });
+    }
+    await announce(deps, result.task).catch((err: unknown) => {
+      deps.logger?.warn({ err: String(err), callbackId: result.task.id }, 'callback list change not announced');
+    });
   }
   return result;
+}
+
+/**
+ * The outbox side of the fallback call: every task whose call is still `pending` (not sent,
+ * not failed for good, not ticked off) is queued again. A job still queued or retrying has the
+ * same id, so this adds nothing then; a task committed while the queue was unreachable gets
+ * its call now. Looks back one day, like the rest of the sweep.
+ */
+export async function queuePendingCalls(deps: CallbackDeps): Promise<number> {
+  if (!deps.telephony) return 0;
+  const rows = (await deps.ds.query(
+    `SELECT id FROM callback_task
+      WHERE call_status = 'pending' AND done_at IS NULL AND created_at > now() - interval '1 day'
+      ORDER BY created_at`,
+  )) as Array<{ id: string }>;
+  for (const r of rows) await deps.telephony.queueCall(r.id);
+  return rows.length;
 }
 
 async function announce(deps: CallbackDeps, task: CallbackTask): Promise<void> {

@@ -11,9 +11,10 @@ export interface PhoneCallbackDeps {
   hub: Hub;
   /** Queues the telephony webhook call, when the process has a queue. */
   telephony?: CallbackDeps['telephony'];
+  logger?: CallbackDeps['logger'];
 }
 
 export function phoneCallbackVia(deps: PhoneCallbackDeps): (appointmentId: string, staffId: string) => Promise<unknown> {
   return (appointmentId, staffId) =>
-    requestCallback({ ds: deps.ds, hub: deps.hub, telephony: deps.telephony ?? null }, appointmentId, 'phone_switch', staffId);
+    requestCallback({ ds: deps.ds, hub: deps.hub, telephony: deps.telephony ?? null, logger: deps.logger ?? null }, appointmentId, 'phone_switch', staffId);
 }

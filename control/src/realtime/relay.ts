@@ -255,6 +255,12 @@ class Connection {
       }
       case 'subscribe': {
         const peer = this.requirePeer();
+        // Only a feed of this consult's room (the gateway keeps the list Janus announced): any
+        // other number is someone probing, refused as such, not as a media-server failure.
+        if (!peer.state()?.feeds.includes(msg.feed)) {
+          this.log.warn({ action: 'subscribe' }, 'subscribe to a feed outside this room refused');
+          throw new RelayError('not_allowed', 'no such feed in this consult');
+        }
         const jsep = await peer.subscribe(msg.feed);
         void this.savePeer();
         return { feed: msg.feed, jsep };
@@ -478,6 +484,8 @@ class Connection {
     this.unsubscribe = unsubscribe;
     // Dashboards show who is connected: a new connection is news for them only.
     void this.deps.hub.tellClinicOf(who.appointmentId).catch(() => undefined);
+    // Closed while this hello ran: close() tears down what was set up; start no timers.
+    if (this.closed) return { appointmentId: who.appointmentId };
     this.presenceTimer = setInterval(() => {
       void this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined);
       void this.savePeer();
@@ -716,9 +724,10 @@ class Connection {
   async close() {
     if (this.closed) return;
     this.closed = true;
+    // A hello still being handled finishes first (it may start the timers), then all stops.
+    await this.queue.catch(() => undefined);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     if (this.sessionTimer) clearInterval(this.sessionTimer);
-    await this.queue.catch(() => undefined);
     if (this.handingOver) {
       // The next process takes over: handles, presence and the visit state stay as they are.
       this.peer = null;

