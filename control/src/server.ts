@@ -89,6 +89,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       ctx.body = { ok: true };
       return;
     }
+    // Someone typed the bare address: say what this is and where patients go (not JSON).
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path === '/') {
+      assets.send(ctx, 'welcome.html');
+      return;
+    }
     await next();
   });
   // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).

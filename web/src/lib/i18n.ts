@@ -52,6 +52,23 @@ export function t(key: Key, params?: ParamsArg, l: Lang = current): string {
   return format(added[l][key] ?? tables[l][key] ?? key, typeof params === 'function' ? params() : params);
 }
 
+const pluralRules = new Map<Lang, Intl.PluralRules>();
+
+/**
+ * The key for `n` by the language's plural rules (Intl.PluralRules): `one` for the singular
+ * form, `other` for the rest ("1 afspraak", "3 afspraken"). Dutch and English have only these two.
+ */
+export function pluralKey<K extends Key>(n: number, one: K, other: K, l: Lang = current): K {
+  let rules = pluralRules.get(l);
+  if (!rules) pluralRules.set(l, (rules = new Intl.PluralRules(locale(l))));
+  return rules.select(n) === 'one' ? one : other;
+}
+
+/** `t` of the plural form for `n`, with `{n}` filled in. */
+export function tn(n: number, one: Key, other: Key, params: Params = {}, l: Lang = current): string {
+  return t(pluralKey(n, one, other, l), { n, ...params }, l);
+}
+
 /** The `{name}` parameters a string uses (for the completeness test). */
 export function placeholders(template: string): string[] {
   return Array.from(template.matchAll(/\{(\w+)\}/g), (m) => m[1] ?? '').sort();

@@ -33,6 +33,8 @@ export interface SpkDebug {
   deviceTest?(): unknown;
   /** Counts of ICE restarts and full rebuilds of the consult's media (patient page). */
   recoveries?(): { iceRestarts: number; rebuilds: number };
+  /** Sound and vibration cues given for new chat messages, and the unread count (patient page). */
+  chatCues?(): { sound: number; vibrate: number; unread: number };
 }
 
 declare global {

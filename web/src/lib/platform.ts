@@ -21,7 +21,11 @@ export function isInAppBrowser(ua: string): boolean {
   return IN_APP.test(ua);
 }
 
-export type BrowserProblem = 'in-app' | 'no-webrtc' | null;
+/**
+ * 'insecure': the page was opened over plain http from another machine (no secure context),
+ * so the browser hides the camera; that is the server's address, not the browser.
+ */
+export type BrowserProblem = 'in-app' | 'insecure' | 'no-webrtc' | null;
 
 /**
  * Why this browser cannot hold the consult, or null. In-app browsers count on iOS only:
@@ -30,9 +34,11 @@ export type BrowserProblem = 'in-app' | 'no-webrtc' | null;
 export function browserProblem(
   ua: string,
   maxTouchPoints: number,
-  has: { peerConnection: boolean; getUserMedia: boolean },
+  has: { peerConnection: boolean; getUserMedia: boolean; secureContext?: boolean },
 ): BrowserProblem {
   if (platformOf(ua, maxTouchPoints) === 'ios' && isInAppBrowser(ua)) return 'in-app';
+  // Without a secure context getUserMedia is missing in every browser: say why.
+  if (has.secureContext === false) return 'insecure';
   if (!has.peerConnection || !has.getUserMedia) return 'no-webrtc';
   return null;
 }
@@ -46,6 +52,7 @@ export function thisBrowser(): { platform: Platform; problem: BrowserProblem } {
     problem: browserProblem(ua, touch, {
       peerConnection: typeof window.RTCPeerConnection === 'function',
       getUserMedia: typeof navigator.mediaDevices?.getUserMedia === 'function',
+      secureContext: window.isSecureContext,
     }),
   };
 }

@@ -233,6 +233,32 @@ export const nl = {
   'guest.title': 'U bent uitgenodigd voor een videoconsult',
   'guest.body': 'U komt in beeld zodra het consult begint. Deze pagina gaat dan vanzelf verder. Kijk alvast of u zichzelf hieronder ziet.',
   'guest.selfView': 'Zo ziet de zorgverlener u straks',
+
+  // Waiting room: a new message from the clinic, noticed
+  'chat.alertTitle': 'Nieuw bericht van de poli:',
+  'chat.alertRead': 'Lees het bericht',
+  'chat.unreadOne': '{n} nieuw bericht',
+  'chat.unreadMany': '{n} nieuwe berichten',
+
+  // Durations (countdown)
+  'dur.hour': '{n} uur',
+  'dur.hours': '{n} uur',
+  'dur.minute': '{n} minuut',
+  'dur.minutes': '{n} minuten',
+  'dur.second': '{n} seconde',
+  'dur.seconds': '{n} seconden',
+  'dur.and': '{a} en {b}',
+
+  // Device test: already done
+  'dt.introPassed': 'U heeft uw apparaat getest. Alles werkt. U kunt de test nog een keer doen als u wilt.',
+  'dt.openAgain': 'Test opnieuw',
+
+  // Opened over http (no secure connection: no camera)
+  'unsupported.insecureTitle': 'Deze link werkt alleen via een beveiligde verbinding',
+  'unsupported.insecure':
+    'Deze pagina is geopend via http in plaats van https. Zonder beveiligde verbinding geeft de browser geen toegang tot de camera en de microfoon. Dat ligt niet aan uw browser.',
+  'unsupported.insecureIt':
+    'Voor de ICT-afdeling: open de patiëntlink via het https-adres van de videoconsultdienst (achter de reverse proxy met certificaat). Alleen op de server zelf werkt http://localhost of http://127.0.0.1.',
 };
 
 /** The patient's and shared strings; the staff pages add theirs (strings-staff.ts). */
@@ -459,4 +485,26 @@ export const en: { [K in BaseKey]: string } = {
   'guest.title': 'You have been invited to a video consultation',
   'guest.body': 'You will appear once the consultation starts. This page then continues by itself. Please check below that you can see yourself.',
   'guest.selfView': 'How the clinician will see you',
+
+  'chat.alertTitle': 'New message from the clinic:',
+  'chat.alertRead': 'Read the message',
+  'chat.unreadOne': '{n} new message',
+  'chat.unreadMany': '{n} new messages',
+
+  'dur.hour': '{n} hour',
+  'dur.hours': '{n} hours',
+  'dur.minute': '{n} minute',
+  'dur.minutes': '{n} minutes',
+  'dur.second': '{n} second',
+  'dur.seconds': '{n} seconds',
+  'dur.and': '{a} and {b}',
+
+  'dt.introPassed': 'You have tested your device. Everything works. You can do the test again if you like.',
+  'dt.openAgain': 'Test again',
+
+  'unsupported.insecureTitle': 'This link only works over a secure connection',
+  'unsupported.insecure':
+    'This page was opened over http instead of https. Without a secure connection the browser gives no access to the camera and microphone. Your browser is not the problem.',
+  'unsupported.insecureIt':
+    'For the IT department: open the patient link through the https address of the video consultation service (behind the reverse proxy with a certificate). Only on the server itself does http://localhost or http://127.0.0.1 work.',
 };

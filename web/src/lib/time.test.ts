@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatDate, formatTime, ServerClock, wholeDays } from './time.js';
+import { formatClock, formatDate, formatDuration, formatTime, ServerClock, wholeDays } from './time.js';
 
 describe('formatClock', () => {
   it('shows minutes and seconds under an hour', () => {
@@ -62,5 +62,18 @@ describe('ServerClock', () => {
     c.sync(undefined);
     c.sync('not a date');
     expect(Math.abs(c.now() - Date.now())).toBeLessThan(50);
+  });
+});
+
+describe('formatDuration', () => {
+  it('says hours and minutes in words, in both languages', () => {
+    const ms = (1 * 3600 + 46 * 60 + 38) * 1000;
+    expect(formatDuration(ms, 'nl')).toBe('1 uur en 46 minuten');
+    expect(formatDuration(ms, 'en')).toBe('1 hour and 46 minutes');
+    expect(formatDuration(2 * 3600_000, 'en')).toBe('2 hours');
+    expect(formatDuration((4 * 60 + 5) * 1000, 'nl')).toBe('4 minuten en 5 seconden');
+    expect(formatDuration(61_000, 'en')).toBe('1 minute and 1 second');
+    expect(formatDuration(20_000, 'nl')).toBe('20 seconden');
+    expect(formatDuration(-5, 'nl')).toBe('0 seconden');
   });
 });

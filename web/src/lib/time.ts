@@ -3,7 +3,7 @@
  * page language. Countdowns run on the server's clock (an offset measured from each state
  * snapshot), never on the browser's own.
  */
-import { locale, type Lang } from './i18n.js';
+import { locale, t, tn, type Lang } from './i18n.js';
 
 export const HOSPITAL_TZ = 'Europe/Amsterdam';
 
@@ -47,6 +47,23 @@ export function formatClock(ms: number, roundUp = true): string {
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+/**
+ * A countdown in words, in the current language: "1 uur en 46 minuten" / "1 hour and 46
+ * minutes" from an hour on, "4 minuten en 5 seconden" below, "20 seconden" in the last minute.
+ */
+export function formatDuration(ms: number, l?: Lang): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const hours = tn(h, 'dur.hour', 'dur.hours', {}, l);
+  const minutes = tn(m, 'dur.minute', 'dur.minutes', {}, l);
+  const seconds = tn(s, 'dur.second', 'dur.seconds', {}, l);
+  if (h > 0) return m > 0 ? t('dur.and', { a: hours, b: minutes }, l) : hours;
+  if (m > 0) return s > 0 ? t('dur.and', { a: minutes, b: seconds }, l) : minutes;
+  return seconds;
 }
 
 /** Whole days left, for countdowns longer than a day ("opens in 3 days"). */

@@ -6,11 +6,100 @@
  */
 import type { ChatMessage } from '../../../control/src/realtime/protocol.js';
 import { h, tx } from '../lib/dom.js';
-import { bindText, lang, onLangChange, t } from '../lib/i18n.js';
+import { bindText, lang, onLangChange, pluralKey, t } from '../lib/i18n.js';
 import { SignallingError, type Signalling } from '../lib/signalling.js';
 import { formatTime } from '../lib/time.js';
 
 export const CHAT_MAX = 1000;
+
+// ---- a new message from the clinic must be noticed
+// The chat sits below the self-view; a patient looking at herself misses a new line there.
+// So a message she has not seen gets a banner at the top of the viewport (fixed), a short
+// chime and a vibration where the browser allows, and an unread marker on the chat until
+// the chat has been in view (or she pressed "Lees het bericht").
+
+let unread = 0;
+/** Cues given (sound, vibration), for window.spkDebug.chatCues(). */
+const cues = { sound: 0, vibrate: 0 };
+export const chatCues = (): { sound: number; vibrate: number; unread: number } => ({ ...cues, unread });
+
+let alertBox: HTMLElement | null = null;
+let alertText: HTMLElement | null = null;
+let markers: HTMLElement[] = [];
+let goToChat: (() => void) | null = null;
+
+function alertBanner(): HTMLElement {
+  if (alertBox) return alertBox;
+  alertText = h('span', { class: 'chat-alert-text', 'data-verbatim': '', 'data-testid': 'chat-alert-text' });
+  const read = tx('button', 'chat.alertRead', { type: 'button', class: 'btn btn-primary', 'data-testid': 'chat-alert-read' });
+  read.addEventListener('click', () => goToChat?.());
+  alertBox = h(
+    'div',
+    { class: 'chat-alert', 'data-testid': 'chat-alert', hidden: true },
+    h('p', {}, tx('strong', 'chat.alertTitle'), ' ', alertText),
+    read,
+  );
+  (document.getElementById('conn') ?? document.body.firstElementChild)?.after(alertBox);
+  return alertBox;
+}
+
+function setUnread(n: number, latest?: string): void {
+  unread = n;
+  const box = alertBanner();
+  if (latest !== undefined && alertText) alertText.textContent = latest;
+  box.hidden = n === 0;
+  markers = markers.filter((m) => m.isConnected);
+  for (const m of markers) {
+    m.hidden = n === 0;
+    if (n > 0) bindText(m, pluralKey(n, 'chat.unreadOne', 'chat.unreadMany'), { n });
+  }
+}
+
+/** The waiting room is left (consult, end): nothing is unread there any more. */
+export function clearChatAlert(): void {
+  if (unread || alertBox?.hidden === false) setUnread(0);
+}
+
+let audioCtx: AudioContext | null = null;
+
+/** A short two-note chime (WebAudio; allowed after the patient's tap on "Start bezoek") and a buzz. */
+function cue(): void {
+  try {
+    const Ctor = window.AudioContext ?? (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
+    if (Ctor) {
+      audioCtx ??= new Ctor();
+      const ctx = audioCtx;
+      void ctx.resume().catch(() => undefined);
+      const t0 = ctx.currentTime + 0.02;
+      for (const [freq, at] of [
+        [784, 0],
+        [1047, 0.18],
+      ] as const) {
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        osc.frequency.value = freq;
+        gain.gain.setValueAtTime(0, t0 + at);
+        gain.gain.linearRampToValueAtTime(0.25, t0 + at + 0.02);
+        gain.gain.linearRampToValueAtTime(0, t0 + at + 0.3);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(t0 + at);
+        osc.stop(t0 + at + 0.32);
+      }
+      cues.sound++;
+    }
+  } catch {
+    // No sound here; the banner and the live region still tell.
+  }
+  if (typeof navigator.vibrate === 'function' && navigator.vibrate([150, 80, 150])) cues.vibrate++;
+}
+
+/** Is (the bottom of) the chat log on screen, not under the banner? */
+function inView(el: HTMLElement): boolean {
+  if (!el.isConnected || el.hidden || document.visibilityState === 'hidden') return false;
+  const r = el.getBoundingClientRect();
+  const top = alertBox && !alertBox.hidden ? alertBox.getBoundingClientRect().bottom : 0;
+  return r.bottom > top + 24 && r.bottom <= window.innerHeight + 1 && r.height > 0;
+}
 
 let messages: ChatMessage[] = [];
 const views = new Set<(m: ChatMessage | null) => void>();
@@ -68,6 +157,21 @@ export function chatSection(sig: () => Signalling | null): HTMLElement {
       h('p', { class: 'chat-text', 'data-verbatim': '' }, m.text),
     );
   };
+  const marker = h('span', { class: 'chat-unread', 'data-testid': 'chat-unread', hidden: true });
+  markers.push(marker);
+  const seen = (): void => {
+    if (unread && inView(log)) setUnread(0);
+  };
+  // Seen once the chat has been on screen: scrolled to, or brought there by the banner.
+  const observer = typeof IntersectionObserver === 'function' ? new IntersectionObserver(seen, { threshold: [0, 0.5, 1] }) : null;
+  observer?.observe(log);
+  window.addEventListener('scroll', seen, { passive: true });
+  goToChat = () => {
+    const section = log.closest('section');
+    (section ?? log).scrollIntoView({ block: 'start', behavior: 'smooth' });
+    setUnread(0);
+    log.focus({ preventScroll: true });
+  };
   const draw = (added: ChatMessage | null): void => {
     if (added) log.append(item(added));
     else {
@@ -79,12 +183,16 @@ export function chatSection(sig: () => Signalling | null): HTMLElement {
     log.scrollTop = log.scrollHeight;
     if (added && added.from === 'staff') {
       live.textContent = t('chat.incoming', { text: added.text });
+      cue();
+      if (!inView(log)) setUnread(unread + 1, added.text);
     }
   };
   draw(null);
   const view = (m: ChatMessage | null): void => {
     if (!log.isConnected && !form.isConnected) {
       views.delete(view);
+      observer?.disconnect();
+      window.removeEventListener('scroll', seen);
       return;
     }
     draw(m);
@@ -126,7 +234,7 @@ export function chatSection(sig: () => Signalling | null): HTMLElement {
   return h(
     'section',
     { class: 'chat card', 'data-testid': 'chat', 'aria-labelledby': 'chat-title' },
-    tx('h2', 'chat.title', { id: 'chat-title' }),
+    h('h2', { id: 'chat-title' }, tx('span', 'chat.title'), ' ', marker),
     empty,
     log,
     live,

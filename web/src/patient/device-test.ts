@@ -7,7 +7,7 @@
 import type { DeviceTestResult, NetworkGrade, NetworkMeasurement } from '../../../control/src/realtime/protocol.js';
 import { mediaProblemBox } from '../lib/consult-view.js';
 import { announce, h, tx, videoEl } from '../lib/dom.js';
-import { bindAttr, bindText, t, type Key } from '../lib/i18n.js';
+import { bindAttr, bindText, t, unbind, type Key } from '../lib/i18n.js';
 import { listCameras, type LocalMedia, type MediaProblem } from '../lib/media.js';
 import { gradeNetwork } from '../lib/network-grade.js';
 import type { Signalling } from '../lib/signalling.js';
@@ -33,6 +33,17 @@ let media: LocalMedia | null = null;
 /** The last outcome (window.spkDebug.deviceTest()). */
 export function lastDeviceTest(): DeviceTestResult | null {
   return last;
+}
+
+/** A finished test that found nothing wrong: camera, microphone, a usable network, sound not missed. */
+export function devicePassed(r: DeviceTestResult | null = last): boolean {
+  return (
+    !!r &&
+    r.camera === 'ok' &&
+    r.microphone === 'ok' &&
+    r.speaker !== 'not_heard' &&
+    (r.network?.grade === 'good' || r.network?.grade === 'fair')
+  );
 }
 
 function deviceState(m: LocalMedia | null, kind: 'audio' | 'video'): DeviceTestResult['camera'] {
@@ -134,14 +145,23 @@ export function deviceTestSection(host: DeviceTestHost, opts: { startOpen?: bool
     section('dt.net.title', tx('p', 'dt.net.body'), h('div', { class: 'row' }, netStart, netCancel), progress, seconds, netStatus, netResult),
     closeBtn,
   );
+  const intro = h('p', { 'data-testid': 'dt-intro' });
+  // Tested before (on this page): say it passed, and offer to test again.
+  const updateIntro = (): void => {
+    const passed = devicePassed();
+    bindText(intro, passed ? 'dt.introPassed' : 'dt.intro');
+    bindText(openBtn, passed ? 'dt.openAgain' : 'dt.open');
+    node.dataset.passed = String(passed);
+  };
   const node = h(
     'section',
     { class: 'device-test card', 'data-testid': 'device-test', 'aria-labelledby': 'dt-title' },
     tx('h2', 'dt.title', { id: 'dt-title' }),
-    tx('p', 'dt.intro'),
+    intro,
     openBtn,
     panel,
   );
+  updateIntro();
 
   let meterFrame = 0;
   let source: MediaStreamAudioSourceNode | null = null;
@@ -306,7 +326,12 @@ export function deviceTestSection(host: DeviceTestHost, opts: { startOpen?: bool
       tx('p', 'dt.net.details', { class: 'net-details' }, { rtt: m.rttMs, loss: m.lossPct, kbps: m.bitrateKbps }),
     );
     netResult.hidden = false;
+    // The progress line is done: no binding may bring "Nog 5 seconden" back on the next redraw.
+    unbind(netStatus);
     netStatus.textContent = '';
+    unbind(seconds);
+    seconds.textContent = '';
+    updateIntro();
     announce(`${t(verdict)} ${t(advice)}`);
     bindText(netStart, 'dt.net.again');
   };

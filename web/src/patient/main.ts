@@ -23,10 +23,10 @@ import {
   type LocalMedia,
 } from '../lib/media.js';
 import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
-import { formatClock, formatDate, formatTime, ServerClock, wholeDays } from '../lib/time.js';
+import { formatDate, formatDuration, formatTime, ServerClock, wholeDays } from '../lib/time.js';
 import { thisBrowser } from '../lib/platform.js';
 import { fetchAppointment, tokenFromPath, type Appointment } from './api.js';
-import { addChatMessage, chatSection, setChatHistory } from './chat.js';
+import { addChatMessage, chatCues, chatSection, clearChatAlert, setChatHistory } from './chat.js';
 import { deviceTestSection, lastDeviceTest } from './device-test.js';
 import { FINAL, screenFor, type Screen } from './screens.js';
 
@@ -74,6 +74,7 @@ function show(next: Screen, force = false): void {
   }
   const prev = screen;
   window.clearInterval(screenTimer);
+  if (next !== 'waiting') clearChatAlert();
   if (prev === 'consult' && next !== 'consult') {
     consult?.stop();
     consult = null;
@@ -226,7 +227,7 @@ function tooEarly(): Node[] {
       }
     } else if (days >= 2) bindText(countdown, 'tooEarly.countdownDays', { days });
     else if (days === 1) bindText(countdown, 'tooEarly.countdownDay');
-    else bindText(countdown, 'tooEarly.countdown', { time: formatClock(ms) });
+    else bindText(countdown, 'tooEarly.countdown', () => ({ time: formatDuration(ms) }));
   };
   tick();
   screenTimer = window.setInterval(tick, 1000);
@@ -385,6 +386,16 @@ function deviceTest(): HTMLElement {
 // ---------------------------------------------------------------- unsupported browsers
 
 function unsupported(): Node[] {
+  if (browser.problem === 'insecure') {
+    // Opened over http from another device (how IT tries it): the address is the problem.
+    return [
+      tx('h1', 'unsupported.insecureTitle'),
+      tx('p', 'unsupported.insecure', { class: 'lead', 'data-testid': 'unsupported-reason', 'data-reason': 'insecure' }),
+      tx('p', 'unsupported.insecureIt', { 'data-testid': 'unsupported-it' }),
+      card(),
+      contact(),
+    ];
+  }
   const p = browser.platform;
   const steps: Key[] =
     p === 'ios'
@@ -728,7 +739,7 @@ function onVisible(): void {
 }
 
 async function main(): Promise<void> {
-  installDebug(() => screen, { deviceTest: lastDeviceTest, recoveries: () => ({ ...recoveries }) });
+  installDebug(() => screen, { deviceTest: lastDeviceTest, recoveries: () => ({ ...recoveries }), chatCues });
   document.addEventListener('visibilitychange', onVisible);
   setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), langKey);
   bindText(connBanner, 'conn.lost');
