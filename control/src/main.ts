@@ -13,6 +13,7 @@ import { FALLBACK_QUEUE, NOTIFICATION_QUEUE, NotificationScheduler } from './job
 import { roomsToTearDown } from './jobs/housekeeping.js';
 import { roomSecret } from './consult/context.js';
 import { setMetricSources } from './metrics/registry.js';
+import { redisPlacements } from './janus/placements.js';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -37,6 +38,8 @@ async function main() {
         else await hub.redis.del(sessionKey(server));
       },
     },
+    // Room pins and draining marks shared by every control-plane process (janus/placements.ts).
+    placements: redisPlacements(hub.redis),
   });
   gateway.on('up', (name: string) => logger.info({ janus: name }, 'janus connected'));
   gateway.on('down', (name: string) => logger.warn({ janus: name }, 'janus connection lost; reconnecting'));

@@ -2,7 +2,6 @@
  * The gateway: janode connections to the Janus servers, room lifecycle and the per-browser
  * signalling relay. The control plane sees only the types in ./types.ts.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Janode, { type JanodeConnection, type JanodeSession } from 'janode';
 import VideoRoomPlugin, { type VideoRoomHandle, type JanodePublisher } from 'janode/plugins/videoroom';
@@ -15,15 +14,18 @@ import type {
   GatewayOptions,
   IceCandidate,
   JanusServerConfig,
+  JanusServerStatus,
   JoinResult,
   Jsep,
   PeerEvent,
   PeerSession,
   PeerState,
+  PlacementStore,
   RoomSpec,
   SessionStore,
 } from './types.js';
 import { adoptHandle, claimSession } from './resume.js';
+import { Breaker, choose } from './placement.js';
 
 export type * from './types.js';
 
@@ -70,11 +72,34 @@ function routeJanodeLogs(log: Log): void {
   });
 }
 
+/** Resolves or rejects like `p`, or rejects after `ms`; `p` is never left unhandled. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  p.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (err: unknown) => (clearTimeout(timer), reject(err instanceof Error ? err : new Error(String(err)))),
+    );
+  });
+}
+
 /** One Janus server: a janode connection, one session, a long-lived admin handle. */
 class JanusServer {
   up = false;
   since: Date | null = null;
   readonly peers = new Set<OnServer>();
+  /** Flapping servers are held back from new rooms for a while. */
+  readonly breaker: Breaker;
+  /** Known to be down: lost, or a connect attempt failed (not merely "not connected yet"). */
+  knownDown = false;
+  /** From the last health check (every process's rooms): VideoRoom rooms and participants. */
+  rooms = 0;
+  participants = 0;
+  /** Rooms this process put here since the last health check (not yet in `rooms`). */
+  placedSince = 0;
+  private healthFailures = 0;
+  private probing = false;
   session: JanodeSession | null = null;
   admin: Handle | null = null;
   private connection: JanodeConnection | null = null;
@@ -90,7 +115,43 @@ class JanusServer {
     private readonly backoff: { min: number; max: number },
     private readonly onChange: (server: JanusServer, up: boolean) => void,
     private readonly store?: SessionStore,
-  ) {}
+    breakerHoldMs?: number,
+  ) {
+    this.breaker = new Breaker({ holdMs: breakerHoldMs });
+  }
+
+  /** Load as placement weighs it: participants and rooms (all processes'), our network tests. */
+  load(): number {
+    let echoes = 0;
+    for (const p of this.peers) if (p instanceof Echo) echoes++;
+    return this.participants + this.rooms + this.placedSince + echoes;
+  }
+
+  /**
+   * Health check: VideoRoom `list` on the admin handle (with the admin key, so our private
+   * rooms are listed). Gives the load every process sees alike. Two failures in a row (no
+   * answer: a host that went away without closing the socket) count as losing the server.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    if (!this.up || !this.admin || this.probing) return;
+    this.probing = true;
+    const generation = this.generation;
+    try {
+      const res = await within(this.admin.message({ request: 'list', admin_key: this.cfg.adminKey }), timeoutMs, 'health check');
+      const list = ((res.plugindata?.data as { list?: Array<{ num_participants?: number }> } | undefined)?.list) ?? [];
+      this.rooms = list.length;
+      this.participants = list.reduce((n, r) => n + (r.num_participants ?? 0), 0);
+      this.placedSince = 0;
+      this.healthFailures = 0;
+    } catch (err) {
+      if (generation !== this.generation || !this.up) return;
+      this.healthFailures++;
+      this.log.warn({ server: this.cfg.name, failures: this.healthFailures, err: (err as Error).message }, 'janus health check failed');
+      if (this.healthFailures >= 2) this.lost(generation, 'health check failed');
+    } finally {
+      this.probing = false;
+    }
+  }
 
   /** Connected once already in this process: a later connect never adopts an old session. */
   private connectedBefore = false;
@@ -157,12 +218,19 @@ class JanusServer {
       this.session = session;
       this.admin = admin;
       this.up = true;
+      this.knownDown = false;
       this.since = new Date();
       this.attempt = 0;
+      this.healthFailures = 0;
+      this.rooms = 0;
+      this.participants = 0;
+      this.placedSince = 0;
+      this.breaker.back(Date.now());
       this.log.info({ server: this.cfg.name }, 'janus connected');
       this.onChange(this, true);
     } catch (err) {
       connection?.close().catch(() => {});
+      this.knownDown = true;
       this.log.warn({ server: this.cfg.name, attempt: this.attempt, err: (err as Error).message }, 'janus connect failed');
       this.scheduleReconnect();
     }
@@ -181,6 +249,8 @@ class JanusServer {
     this.log.warn({ server: this.cfg.name, reason }, 'janus connection lost');
     const connection = this.connection;
     this.forget();
+    this.knownDown = true;
+    this.breaker.lost(Date.now());
     // A destroyed session on a live socket (e.g. Janus timed it out): start afresh.
     connection?.close().catch(() => {});
     for (const peer of [...this.peers]) peer.lost(`Janus server ${this.cfg.name} was lost`);
@@ -508,11 +578,6 @@ class Echo implements EchoSession {
   }
 }
 
-/** Rendezvous hashing: every control-plane process picks the same server for a room. */
-function rank(serverName: string, roomId: number): number {
-  return createHash('sha1').update(`${serverName}:${roomId}`).digest().readUInt32BE(0);
-}
-
 class JanusGateway extends EventEmitter implements Gateway {
   private readonly servers: JanusServer[];
   /** Where this process put each room, so peers follow their room. */
@@ -520,6 +585,12 @@ class JanusGateway extends EventEmitter implements Gateway {
   private readonly log: Log;
   private started: Promise<void> | null = null;
   private firstUp: (() => void) | null = null;
+  private readonly store: PlacementStore | undefined;
+  /** Servers marked draining (refreshed from the store with every health check). */
+  private draining = new Set<string>();
+  private health: NodeJS.Timeout | null = null;
+  private readonly healthIntervalMs: number;
+  private readonly healthTimeoutMs: number;
 
   constructor(opts: GatewayOptions) {
     super();
@@ -527,7 +598,58 @@ class JanusGateway extends EventEmitter implements Gateway {
     this.log = (opts.logger.child?.({ component: 'gateway' }) as Log | undefined) ?? opts.logger;
     routeJanodeLogs(this.log);
     const backoff = { min: opts.reconnectMinMs ?? 250, max: opts.reconnectMaxMs ?? 2000 };
-    this.servers = opts.servers.map((cfg) => new JanusServer(cfg, this.log, backoff, (s, up) => this.changed(s, up), opts.sessions));
+    this.servers = opts.servers.map(
+      (cfg) => new JanusServer(cfg, this.log, backoff, (s, up) => this.changed(s, up), opts.sessions, opts.breakerHoldMs),
+    );
+    this.store = opts.placements;
+    this.healthIntervalMs = opts.healthIntervalMs ?? 3000;
+    this.healthTimeoutMs = opts.healthTimeoutMs ?? 2000;
+  }
+
+  /** Every few seconds: each server's health and load, and the draining marks. */
+  private async checkHealth(): Promise<void> {
+    const draining = this.store?.draining().catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'could not read the draining marks; keeping the last ones');
+      return null;
+    });
+    await Promise.all(this.servers.map((s) => s.probe(this.healthTimeoutMs)));
+    const names = await draining;
+    if (names) this.draining = new Set(names);
+  }
+
+  private server(name: string): JanusServer | undefined {
+    return this.servers.find((s) => s.cfg.name === name);
+  }
+
+  /**
+   * The server for a room: where this process has it, else the least-loaded healthy server
+   * (placement.ts), agreed with the other processes through the store's pin.
+   */
+  private async place(roomId: number): Promise<JanusServer> {
+    const placed = this.placement.get(roomId);
+    if (placed?.up) return placed;
+    const now = Date.now();
+    const choice = choose(
+      this.servers.map((s) => ({
+        name: s.cfg.name,
+        up: s.up,
+        draining: this.draining.has(s.cfg.name),
+        avoided: s.breaker.open(now),
+        load: s.load(),
+      })),
+      roomId,
+    );
+    if (!choice) throw new Error('no Janus server is connected');
+    if (!this.store) return this.server(choice)!;
+    const down = this.servers.filter((s) => s.knownDown).map((s) => s.cfg.name);
+    const pinned = await this.store.pin(roomId, choice, down).catch((err: unknown) => {
+      // Redis away: our own choice (the other processes choose alike from the same loads).
+      this.log.warn({ room: roomId, err: (err as Error).message }, 'could not pin the room; placing it ourselves');
+      return choice;
+    });
+    const server = this.server(pinned);
+    if (!server?.up) throw new Error(`Janus server ${pinned} of room ${roomId} is not connected here yet`);
+    return server;
   }
 
   private changed(server: JanusServer, up: boolean): void {
@@ -545,12 +667,17 @@ class JanusGateway extends EventEmitter implements Gateway {
     this.started ??= new Promise<void>((resolve) => {
       this.firstUp = resolve;
       for (const s of this.servers) s.start();
+      this.health = setInterval(() => void this.checkHealth(), this.healthIntervalMs);
+      this.health.unref();
+      void this.checkHealth();
     });
     return this.started;
   }
 
   async stop(opts: { handOver?: boolean } = {}): Promise<void> {
     this.started = null;
+    if (this.health) clearInterval(this.health);
+    this.health = null;
     this.placement.clear();
     await Promise.all(this.servers.map((s) => s.stop(opts.handOver)));
   }
@@ -559,7 +686,8 @@ class JanusGateway extends EventEmitter implements Gateway {
     return this.servers.some((s) => s.up);
   }
 
-  status() {
+  status(): JanusServerStatus[] {
+    const now = Date.now();
     return this.servers.map((s) => ({
       name: s.cfg.name,
       up: s.up,
@@ -567,22 +695,26 @@ class JanusGateway extends EventEmitter implements Gateway {
       sessions: s.up ? 1 : 0,
       // The long-lived admin handle, plus every peer's and echo test's.
       handles: s.up ? 1 + [...s.peers].reduce((n, p) => n + p.handleCount(), 0) : 0,
+      draining: this.draining.has(s.cfg.name),
+      held: s.breaker.open(now),
+      rooms: s.up ? s.rooms : 0,
+      participants: s.up ? s.participants : 0,
     }));
   }
 
-  private serverFor(roomId: number): JanusServer {
-    const placed = this.placement.get(roomId);
-    if (placed?.up) return placed;
-    const up = this.servers.filter((s) => s.up);
-    if (up.length === 0) throw new Error('no Janus server is connected');
-    return up.reduce((best, s) => (rank(s.cfg.name, roomId) > rank(best.cfg.name, roomId) ? s : best));
+  async setDraining(name: string, draining: boolean): Promise<void> {
+    if (!this.server(name)) throw new Error(`no Janus server named ${name}`);
+    await this.store?.setDraining(name, draining);
+    if (draining) this.draining.add(name);
+    else this.draining.delete(name);
+    this.log.info({ server: name, draining }, draining ? 'janus server draining' : 'janus server no longer draining');
   }
 
   async ensureRoom(room: RoomSpec, opts: { verify?: boolean } = {}): Promise<void> {
     // Created or confirmed on a server that has not gone down since: no round trip. (Janus
     // loses rooms only by restarting, which clears the placement.)
     if (!opts.verify && this.placement.get(room.roomId)?.up) return;
-    const server = this.serverFor(room.roomId);
+    const server = await this.place(room.roomId);
     try {
       // handle.message, not janode's create(): that one cannot send lock_record.
       await server.request({
@@ -601,6 +733,7 @@ class JanusGateway extends EventEmitter implements Gateway {
         videocodec: 'vp8,h264',
       });
       this.log.info({ server: server.cfg.name, room: room.roomId }, 'room created');
+      server.placedSince++;
     } catch (err) {
       if (codeOf(err) !== ERR_ROOM_EXISTS) throw err;
     }
@@ -615,6 +748,7 @@ class JanusGateway extends EventEmitter implements Gateway {
         .map((s) => s.request({ request: 'destroy', room: roomId, secret, permanent: false })),
     );
     this.placement.delete(roomId);
+    await this.store?.unpin(roomId).catch(() => undefined);
     const failed = results.find(
       (r): r is PromiseRejectedResult => r.status === 'rejected' && codeOf(r.reason) !== ERR_NO_SUCH_ROOM,
     );
@@ -628,7 +762,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     onEvent: (ev: PeerEvent) => void;
     onHandles?: (handleIds: number[]) => void;
   }): Promise<PeerSession> {
-    const server = this.serverFor(opts.roomId);
+    const server = await this.place(opts.roomId);
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) {
@@ -668,10 +802,21 @@ class JanusGateway extends EventEmitter implements Gateway {
   }
 
   async openEcho(opts: { onEvent: (ev: EchoEvent) => void }): Promise<EchoSession> {
-    // Any live server will do: the test measures the patient's line to the hospital.
-    const up = this.servers.filter((s) => s.up && s.session);
-    if (up.length === 0) throw new Error('no Janus server is connected');
-    const server = up[Math.floor(Math.random() * up.length)]!;
+    // Any healthy server will do (the test measures the patient's line to the hospital): the
+    // least-loaded one that is not draining, random among equals.
+    const now = Date.now();
+    const choice = choose(
+      this.servers.map((s) => ({
+        name: s.cfg.name,
+        up: s.up && s.session !== null,
+        draining: this.draining.has(s.cfg.name),
+        avoided: s.breaker.open(now),
+        load: s.load(),
+      })),
+      Math.floor(Math.random() * 2 ** 31),
+    );
+    const server = choice ? this.server(choice) : undefined;
+    if (!server?.session) throw new Error('no Janus server is connected');
     const handle = await server.session!.attach(EchoTestPlugin);
     if (!server.up) {
       void handle.detach();

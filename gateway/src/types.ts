@@ -28,6 +28,41 @@ export interface SessionStore {
   save(server: string, ids: { session: number; admin: number } | null): Promise<void>;
 }
 
+/**
+ * Shared by every control-plane process (Redis in production): which server each room is
+ * pinned to, and which servers an operator marked draining. Without it, placement is this
+ * process's own and draining is local.
+ */
+export interface PlacementStore {
+  /**
+   * Pin `roomId` to `server` unless it is pinned already to a server not in `replace`
+   * (servers this process knows are down); returns the server it is pinned to now.
+   */
+  pin(roomId: number, server: string, replace: string[]): Promise<string>;
+  unpin(roomId: number): Promise<void>;
+  /** Names of the servers marked draining. */
+  draining(): Promise<string[]>;
+  setDraining(server: string, draining: boolean): Promise<void>;
+}
+
+/** One Janus server as the gateway sees it (`status()`, `/status`, metrics). */
+export interface JanusServerStatus {
+  name: string;
+  /** Connected (and answering the health check). */
+  up: boolean;
+  since: string | null;
+  /** The Janus sessions and plugin handles this process holds there. */
+  sessions: number;
+  handles: number;
+  /** Marked draining: no new rooms, network tests or waiting patients; running consults stay. */
+  draining: boolean;
+  /** Held back by the circuit breaker (lost repeatedly of late). */
+  held: boolean;
+  /** VideoRoom rooms and participants on the server, every process's (last health check). */
+  rooms: number;
+  participants: number;
+}
+
 /** What it takes to adopt a browser's handles after a control-plane restart (kept by the relay). */
 export interface PeerState {
   server: string;
@@ -50,6 +85,14 @@ export interface GatewayOptions {
   /** Reconnect back-off bounds in ms (defaults 250 → 2000). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Room pins and draining marks shared by all processes (absent: this process's own). */
+  placements?: PlacementStore;
+  /** Health check period in ms (default 3000): VideoRoom `list` on the admin handle. */
+  healthIntervalMs?: number;
+  /** A health check unanswered this long fails (default 2000); two failures in a row = lost. */
+  healthTimeoutMs?: number;
+  /** Circuit breaker: held back this long after returning when lost twice in 10 min (default 60 000). */
+  breakerHoldMs?: number;
 }
 
 export interface RoomSpec {
@@ -134,8 +177,14 @@ export interface Gateway extends EventEmitter {
   stop(opts?: { handOver?: boolean }): Promise<void>;
   /** True when at least one Janus server is connected. */
   isUp(): boolean;
-  /** Per server: connected, since when, and the Janus sessions and plugin handles this process holds there. */
-  status(): Array<{ name: string; up: boolean; since: string | null; sessions: number; handles: number }>;
+  /** Per server: connected, since when, the sessions and handles this process holds there, load, draining. */
+  status(): JanusServerStatus[];
+  /**
+   * Mark a server draining (or not) for every process (through the placement store): no new
+   * rooms or network tests go there; rooms already there stay until their consult ends.
+   * Throws on an unknown server name.
+   */
+  setDraining(server: string, draining: boolean): Promise<void>;
   /**
    * Create the room if it does not exist (idempotent). Always `record: false`, `lock_record: true`.
    * A room this process already placed on a live server is not asked about again unless
@@ -170,6 +219,8 @@ export interface Gateway extends EventEmitter {
    * Events:
    *  'up'   (serverName) — connected or reconnected; callers re-create their rooms and tell
    *                        browsers to renegotiate.
-   *  'down' (serverName) — connection lost; reconnect is under way.
+   *  'down' (serverName) — connection lost (or two health checks failed); reconnect is under
+   *                        way. Its peers got `lost` first; they may rejoin at once (their
+   *                        rooms are placed on another server).
    */
 }

@@ -19,6 +19,8 @@ export interface StartJanusOptions {
   iceEnforceList?: string;
   /** Where Janus's event handler posts (the control plane's internal /janus/events). */
   eventsBackend?: string;
+  /** RTP port range, e.g. "20000-24999" (several Janus servers in one namespace each get their own). */
+  rtpPorts?: string;
 }
 
 export interface RunningJanus {
@@ -64,6 +66,7 @@ export async function startJanus(opts: StartJanusOptions): Promise<RunningJanus>
     const args = ['scripts/janus-config.mjs', '--out', dir, '--ws-port', String(opts.wsPort), '--admin-port', String(opts.adminPort)];
     if (opts.iceEnforceList) args.push('--ice-enforce-list', opts.iceEnforceList);
     if (opts.eventsBackend) args.push('--events-backend', opts.eventsBackend);
+    if (opts.rtpPorts) args.push('--rtp-ports', opts.rtpPorts);
     execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as {

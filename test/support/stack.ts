@@ -22,7 +22,10 @@ export interface ControlPlane {
 }
 
 export interface Stack {
+  /** The first Janus server (janus-1). */
   janus: RunningJanus;
+  /** Every Janus server, janus-1 first (`janusCount` of them; JANUS_URL lists them in order). */
+  januses: RunningJanus[];
   ds: DataSource;
   config: Config;
   env: Record<string, string>;
@@ -32,26 +35,36 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** `env`: extra configuration for the control plane (e.g. TURN_URLS). */
-export async function startStack(opts: { name: string; basePort: number; env?: Record<string, string> }): Promise<Stack> {
+/**
+ * `env`: extra configuration for the control plane (e.g. TURN_URLS). `janusCount`: how many
+ * Janus servers (default 1); server i (0-based) listens on basePort+88+10i (admin +89+10i) with
+ * its own config folder and RTP ports.
+ */
+export async function startStack(opts: { name: string; basePort: number; env?: Record<string, string>; janusCount?: number }): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const janus = await startJanus({
-    dir: join(dir, 'janus'),
-    wsPort: opts.basePort + 88,
-    adminPort: opts.basePort + 89,
-    iceEnforceList: 'v0',
-    // Janus's events (live call quality) go to the first control plane's internal listener.
-    eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
-  });
+  const januses = await Promise.all(
+    Array.from({ length: opts.janusCount ?? 1 }, (_, i) =>
+      startJanus({
+        dir: join(dir, i === 0 ? 'janus' : `janus-${i + 1}`),
+        wsPort: opts.basePort + 88 + 10 * i,
+        adminPort: opts.basePort + 89 + 10 * i,
+        iceEnforceList: 'v0',
+        rtpPorts: `${20000 + 4000 * i}-${23999 + 4000 * i}`,
+        // Janus's events (live call quality) go to the first control plane's internal listener.
+        eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
+      }),
+    ),
+  );
+  const janus = januses[0]!;
   const db = await createTestDatabase();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.SPK_TEST_LOG_LEVEL ?? 'warn',
     DATABASE_URL: db.url,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    JANUS_URL: janus.url,
+    JANUS_URL: januses.map((j) => j.url).join(','),
     JANUS_API_SECRET: janus.apiSecret,
     JANUS_ADMIN_KEY: janus.adminKey,
     JANUS_EVENTS_USER: janus.eventsUser,
@@ -81,6 +94,7 @@ export async function startStack(opts: { name: string; basePort: number; env?: R
   const control = await startControlPlane({ public: opts.basePort, internal: opts.basePort + 1 });
   return {
     janus,
+    januses,
     ds: db.ds,
     config,
     env,
@@ -88,7 +102,7 @@ export async function startStack(opts: { name: string; basePort: number; env?: R
     startControlPlane,
     async stop() {
       for (const c of controls) await c.stop().catch(() => undefined);
-      await janus.stop().catch(() => undefined);
+      for (const j of januses) await j.stop().catch(() => undefined);
       await db.drop().catch(() => undefined);
     },
   };

@@ -128,7 +128,7 @@ export const janusEventsRefusedTotal = new client.Counter({
 export interface MetricSources {
   /** A read-only query on PostgreSQL (the truth about visits and outcomes). */
   db?: (sql: string, params?: unknown[]) => Promise<any[]>;
-  janus?: () => Array<{ name: string; up: boolean; sessions: number; handles: number }>;
+  janus?: () => Array<{ name: string; up: boolean; sessions: number; handles: number; draining?: boolean; held?: boolean; rooms?: number; participants?: number }>;
   ready?: () => Promise<Record<string, boolean>>;
   queues?: () => Promise<Record<string, Record<string, number>>>;
 }
@@ -233,6 +233,39 @@ new client.Gauge({
   collect() {
     this.reset();
     for (const s of sources.janus?.() ?? []) this.set({ janus: s.name }, s.up ? 1 : 0);
+  },
+});
+
+new client.Gauge({
+  name: 'spreekkamer_janus_server_draining',
+  help: 'Whether an operator marked the Janus server draining (1: no new rooms or network tests go there) or not (0).',
+  labelNames: ['janus'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const s of sources.janus?.() ?? []) this.set({ janus: s.name }, s.draining ? 1 : 0);
+  },
+});
+
+new client.Gauge({
+  name: 'spreekkamer_janus_server_held',
+  help: 'Whether the circuit breaker holds the Janus server back from new rooms (1: it was lost repeatedly of late) or not (0).',
+  labelNames: ['janus'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const s of sources.janus?.() ?? []) this.set({ janus: s.name }, s.held ? 1 : 0);
+  },
+});
+
+new client.Gauge({
+  name: 'spreekkamer_janus_participants',
+  help: 'VideoRoom participants on the Janus server, every process\'s (from the last health check; 0 while down).',
+  labelNames: ['janus'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const s of sources.janus?.() ?? []) this.set({ janus: s.name }, s.participants ?? 0);
   },
 });
 

@@ -620,8 +620,10 @@ class Connection {
             }
             break;
           case 'lost':
-            // Janus went away; wait for the gateway's 'up' and then renegotiate.
+            // Janus went away. Another server up: move there at once (the gateway places the
+            // room anew); else wait for the gateway's 'up'. Either way the browser renegotiates.
             this.peer = null;
+            if (this.deps.gateway.isUp()) void this.onMediaServerBack();
             break;
         }
       },
@@ -695,10 +697,13 @@ class Connection {
     }
   }
 
-  /** Called when the gateway reports a (re)connected Janus. */
+  /**
+   * Called when the gateway reports a (re)connected Janus, and when this connection's Janus
+   * server was lost while another is up (failover). A connection whose peer is alive (on
+   * another server) has nothing to do.
+   */
   async onMediaServerBack() {
-    if (!this.inRoom || !this.who || this.closed) return;
-    this.peer = null;
+    if (!this.inRoom || !this.who || this.closed || this.peer) return;
     const c = await loadConsult(this.deps.ds.manager, this.who.appointmentId).catch(() => null);
     if (!c || !OPEN_CONSULT.has(c.state)) return;
     try {
