@@ -4,7 +4,7 @@
  */
 import { loadConfigOrExit } from './process.js';
 import { createLogger } from './logger.js';
-import { createDataSource } from './db/data-source.js';
+import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import { Hub } from './realtime/hub.js';
 import { createGateway } from '../../gateway/src/index.js';
 import { startServer } from './server.js';
@@ -20,6 +20,8 @@ async function main() {
   const logger = createLogger(config.logLevel);
   const ds = createDataSource(config.databaseUrl);
   await ds.initialize();
+  // Migrations run before a release starts (the deployment's migrate step); never serve on an old schema.
+  await assertSchemaCurrent(ds);
   const hub = new Hub(config.redisUrl, logger);
   await hub.start();
   // The Janus session ids, so that after a restart this process claims the previous one's

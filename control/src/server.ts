@@ -33,6 +33,7 @@ import type { MessageScheduler } from './jobs/queue.js';
 import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
 import { readinessCheck, statusReport } from './metrics/status.js';
+import { pendingMigrations } from './db/data-source.js';
 import { janusEventIntake } from './quality/intake.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,7 +74,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     app.use(securityHeaders({ hsts }));
     app.use(errorMiddleware(logger));
   };
-  const readiness = readinessCheck({ db: (sql) => ds.query(sql), redisPing: () => hub.ping(), janusUp: () => gateway.isUp() });
+  const readiness = readinessCheck({
+    db: (sql) => ds.query(sql),
+    redisPing: () => hub.ping(),
+    janusUp: () => gateway.isUp(),
+    pendingMigrations: () => pendingMigrations(ds),
+  });
   setMetricSources({ db: (sql, params) => ds.query(sql, params), janus: () => gateway.status(), ready: readiness });
 
   // ---- public ----

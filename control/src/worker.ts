@@ -10,7 +10,7 @@
  */
 import type { Config } from './config.js';
 import { isEntryPoint, loadConfigOrExit } from './process.js';
-import { createDataSource } from './db/data-source.js';
+import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import {
   FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
   type FallbackQueueData, type NotificationWorker,
@@ -46,6 +46,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const ds = createDataSource(config.databaseUrl, { poolSize: config.jobs.concurrency + 4, applicationName: 'spreekkamer-worker' });
   await ds.initialize();
+  await assertSchemaCurrent(ds);
   const hub = new Hub(config.redisUrl, logger);
   await hub.start();
   const mailer = config.mail.smtpUrl ? createSmtpMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from }) : null;

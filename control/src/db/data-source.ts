@@ -45,6 +45,38 @@ export async function migrate(ds: DataSource): Promise<string[]> {
   return done.map((m) => m.name);
 }
 
+/**
+ * The migrations this release has that the database has not run (every one of them when the
+ * migrations table does not exist yet). Read-only: unlike TypeORM's showMigrations it creates
+ * nothing, so /readyz can ask it on every call.
+ */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  let rows: Array<{ name: string }>;
+  try {
+    rows = (await ds.query('SELECT name FROM migrations')) as Array<{ name: string }>;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table: nothing ran yet
+    rows = [];
+  }
+  const done = new Set(rows.map((r) => r.name));
+  return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((name) => !done.has(name));
+}
+
+/**
+ * Throws when the database lacks migrations of this release: the control plane and the worker
+ * refuse to start on an old schema (they would serve errors, or worse, half-work) and say how
+ * to fix it. The data source is closed first.
+ */
+export async function assertSchemaCurrent(ds: DataSource): Promise<void> {
+  const pending = await pendingMigrations(ds);
+  if (!pending.length) return;
+  await ds.destroy();
+  throw new Error(
+    `the database schema is behind this release: ${pending.length} migration(s) not run (first: ${pending[0]}); ` +
+      'run "spreekkamer migrate" (the CLI\'s migrate command) first — not serving on an old schema',
+  );
+}
+
 /** Reverts the most recent migration (for development and the migration test). */
 export async function revertLastMigration(ds: DataSource): Promise<void> {
   if (!ds.isInitialized) await ds.initialize();

@@ -1,2 +1,2 @@
 export * from './entities.js';
-export { createDataSource, migrate, revertLastMigration, type DataSourceOptions } from './data-source.js';
+export { assertSchemaCurrent, createDataSource, migrate, pendingMigrations, revertLastMigration, type DataSourceOptions } from './data-source.js';

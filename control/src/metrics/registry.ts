@@ -293,14 +293,14 @@ new client.Gauge({
 
 new client.Gauge({
   name: 'spreekkamer_ready',
-  help: 'Readiness checks of this process (postgresql, redis, janus): 1 ok, 0 failing.',
+  help: 'Readiness checks of this process (postgresql, schema, redis, janus): 1 ok, 0 failing.',
   labelNames: ['check'] as const,
   registers: [registry],
   async collect() {
     if (!sources.ready) return;
     const checks = await within(sources.ready());
     this.reset();
-    for (const [check, ok] of Object.entries(checks ?? { postgresql: false, redis: false, janus: false })) this.set({ check }, ok ? 1 : 0);
+    for (const [check, ok] of Object.entries(checks ?? { postgresql: false, schema: false, redis: false, janus: false })) this.set({ check }, ok ? 1 : 0);
   },
 });
 

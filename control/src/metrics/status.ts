@@ -60,14 +60,24 @@ async function check(p: () => Promise<boolean>): Promise<boolean> {
   }
 }
 
-/** /readyz: PostgreSQL, Redis and at least one Janus, each within CHECK_TIMEOUT_MS. */
+/**
+ * /readyz: PostgreSQL, Redis and at least one Janus, each within CHECK_TIMEOUT_MS, and the
+ * database schema: not ready while this release has migrations the database has not run
+ * (a process of a new release on an old schema must not take traffic).
+ */
 export function readinessCheck(deps: {
   db: (sql: string) => Promise<unknown>;
   redisPing: () => Promise<boolean>;
   janusUp: () => boolean;
-}): () => Promise<Record<'postgresql' | 'redis' | 'janus', boolean>> {
+  /** Names of the migrations not yet run (db/data-source.ts pendingMigrations). */
+  pendingMigrations: () => Promise<string[]>;
+}): () => Promise<Record<'postgresql' | 'schema' | 'redis' | 'janus', boolean>> {
   return async () => {
-    const [postgresql, redis] = await Promise.all([check(() => deps.db('SELECT 1').then(() => true)), check(deps.redisPing)]);
-    return { postgresql, redis, janus: deps.janusUp() };
+    const [postgresql, schema, redis] = await Promise.all([
+      check(() => deps.db('SELECT 1').then(() => true)),
+      check(() => deps.pendingMigrations().then((pending) => pending.length === 0)),
+      check(deps.redisPing),
+    ]);
+    return { postgresql, schema, redis, janus: deps.janusUp() };
   };
 }
