@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, type PeerEvent } from '../gateway/src/index.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.js';
 import { RawJanus, startJanus, type RunningJanus } from './support/janus.js';
+import { startJanusTap, type JanusTap } from './support/janus-tap.js';
 
 const WS_PORT = 18188;
 const ADMIN_PORT = 17188;
@@ -239,17 +240,6 @@ describe('peers', () => {
     expect(lines.join('\n')).not.toContain('Jansen');
     await gateway.destroyRoom(4201, room(4201).secret);
   });
-
-  it('never asks Janus to record, whatever the caller passes', async () => {
-    await gateway.ensureRoom(room(4202));
-    const p = await gateway.openPeer({ roomId: 4202, display: '{}', onEvent: () => {} });
-    await p.join();
-    const sneaky = { type: 'offer', sdp: 'v=0\r\n', record: true, filename: '/tmp/x' } as never;
-    // Janus refuses the bogus SDP; what matters is that no record/filename went out.
-    await expect(p.publish(sneaky, { audio: true, video: true })).rejects.toThrow();
-    await p.leave();
-    await gateway.destroyRoom(4202, room(4202).secret);
-  });
 });
 
 /**
@@ -299,8 +289,53 @@ async function browserPage(browser: Browser): Promise<Page> {
       await waitGathered(pc);
       return { type: 'answer', sdp: pc.localDescription!.sdp };
     };
+    // What the subscription has received so far: presented video frames, audio RTP packets.
+    w.received = async () => {
+      let audio = 0;
+      (await (w.sub as RTCPeerConnection).getStats()).forEach((r: any) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') audio += r.packetsReceived ?? 0;
+      });
+      return { frames: w.frames as number, audio };
+    };
   });
   return page;
+}
+
+type Received = { frames: number; audio: number };
+const received = (page: Page) => page.evaluate(() => (window as any).received() as Promise<Received>);
+
+/** Waits until a page's received frames and audio packets have both stood still for `quietMs`. */
+async function mediaStops(page: Page, quietMs = 1500, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await received(page);
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await received(page);
+    if (now.frames !== last.frames || now.audio !== last.audio) (last = now), (since = Date.now());
+    else if (Date.now() - since >= quietMs) return;
+  }
+  throw new Error(`media never stopped: ${JSON.stringify(last)}`);
+}
+
+/** Waits until a page has received more than `frames` new frames and `audio` new audio packets. */
+async function mediaFlows(page: Page, from: Received, more = { frames: 5, audio: 10 }, timeoutMs = 20_000): Promise<Received> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await received(page);
+    if (now.frames - from.frames > more.frames && now.audio - from.audio > more.audio) return now;
+    if (Date.now() > deadline) throw new Error(`media did not flow: from ${JSON.stringify(from)} to ${JSON.stringify(now)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every object (at any depth) in a Janus request, with the key path that leads to it. */
+function* walk(v: unknown, path = ''): Generator<[string, string, unknown]> {
+  if (!v || typeof v !== 'object') return;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    yield [`${path}${k}`, k, x];
+    yield* walk(x, `${path}${k}.`);
+  }
 }
 
 describe('media through Janus (headless Chromium)', () => {
@@ -350,6 +385,115 @@ describe('media through Janus (headless Chromium)', () => {
     await clinician.leave();
     await gateway.destroyRoom(4401, room(4401).secret);
   });
+});
+
+describe('nothing recorded: every request the gateway sends to Janus', () => {
+  let browser: Browser | undefined;
+  let tap: JanusTap | undefined;
+  let tapped: Gateway | undefined;
+  afterAll(async () => {
+    await tapped?.stop();
+    await tap?.close();
+    await browser?.close();
+  });
+
+  it('never asks Janus to record across a consult with a device test and a third party; mute is applied at Janus', async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    // A gateway of its own, talking to Janus through a tap that keeps every request it sends.
+    tap = await startJanusTap(janus.url);
+    tapped = createGateway({
+      servers: [{ name: 'janus-tapped', url: tap.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
+      logger,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+    });
+    await tapped.start();
+    const gw = tapped;
+    const events = new Map<string, PeerEvent[]>();
+    const on = (who: string) => (e: PeerEvent) => void (events.get(who) ?? events.set(who, []).get(who)!).push(e);
+    const wait = (who: string, what: (e: PeerEvent) => boolean, label: string) =>
+      waitFor<void>(label, 15_000, (done) => {
+        const t = setInterval(() => (events.get(who) ?? []).some(what) && (clearInterval(t), done()), 50);
+      });
+
+    // The patient's device test: an EchoTest round trip with real media.
+    const echoPage = await browserPage(browser);
+    let echoUp = false;
+    const echo = await gw.openEcho({ onEvent: (e) => void (e.type === 'webrtc-up' && (echoUp = true)) });
+    const echoAnswer = await echo.start(await echoPage.evaluate(() => (window as any).publish()));
+    await echoPage.evaluate((a) => (window as any).published(a), echoAnswer);
+    await waitFor<void>('echo webrtc-up', 15_000, (done) => {
+      const t = setInterval(() => echoUp && (clearInterval(t), done()), 50);
+    });
+    await echo.stop();
+
+    // The consult: clinician, patient and a third party (an interpreter) all publish; the
+    // clinician watches the patient and the third party.
+    const r = room(4202);
+    await gw.ensureRoom(r);
+    const peers = {
+      clinician: await gw.openPeer({ roomId: r.roomId, display: '{"role":"clinician"}', onEvent: on('clinician') }),
+      patient: await gw.openPeer({ roomId: r.roomId, display: '{"role":"patient"}', onEvent: on('patient') }),
+      third: await gw.openPeer({ roomId: r.roomId, display: '{"role":"guest"}', onEvent: on('third') }),
+    };
+    const feeds: Record<string, number> = {};
+    for (const [who, peer] of Object.entries(peers)) {
+      feeds[who] = (await peer.join()).me;
+      const page = await browserPage(browser);
+      const offer = (await page.evaluate(() => (window as any).publish())) as { type: string; sdp: string };
+      // Whatever a caller adds to the offer, none of it may reach Janus.
+      const sneaky = { ...offer, record: true, filename: '/tmp/x', rec_dir: '/tmp' } as never;
+      await page.evaluate((a) => (window as any).published(a), await peer.publish(sneaky, { audio: true, video: true }));
+      await wait(who, (e) => e.type === 'webrtc-up' && e.target === 'publisher', `${who} publisher webrtc-up`);
+    }
+    const watch = async (feed: number) => {
+      const page = await browserPage(browser!);
+      const offer = await peers.clinician.subscribe(feed);
+      await peers.clinician.answer(feed, await page.evaluate((o) => (window as any).subscribe(o), offer));
+      await peers.clinician.trickle(feed, null);
+      return page;
+    };
+    const seesPatient = await watch(feeds.patient!);
+    const seesThird = await watch(feeds.third!);
+    const flowing = await mediaFlows(seesPatient, { frames: 0, audio: 0 });
+    await mediaFlows(seesThird, { frames: 0, audio: 0 });
+
+    // Mute at Janus: the clinician stops receiving the patient's frames and audio packets, and
+    // gets them again after unmuting.
+    await peers.patient.mute({ audio: false, video: false });
+    await mediaStops(seesPatient);
+    const muted = await received(seesPatient);
+    await peers.patient.mute({ audio: true, video: true });
+    await mediaFlows(seesPatient, muted);
+
+    for (const peer of Object.values(peers)) await peer.leave();
+    await gw.destroyRoom(r.roomId, r.secret);
+
+    // The tap saw the whole consult (so its silence below means something) …
+    const sent = tap.sent;
+    const bodies = sent.map((m) => (m.body ?? {}) as Record<string, unknown>);
+    expect(sent.some((m) => m.janus === 'attach' && m.plugin === 'janus.plugin.echotest')).toBe(true);
+    expect(sent.some((m) => m.janus === 'message' && m.jsep && (m.body as Record<string, unknown>)?.audio === true && !('request' in (m.body as object)))).toBe(true);
+    expect(bodies.filter((b) => b.request === 'join' && b.ptype === 'publisher')).toHaveLength(3);
+    expect(bodies.filter((b) => b.request === 'join' && b.ptype === 'subscriber')).toHaveLength(2);
+    expect(sent.filter((m) => m.janus === 'message' && (m.body as Record<string, unknown>)?.request === 'configure' && m.jsep)).toHaveLength(3);
+    expect(bodies.filter((b) => b.request === 'start')).toHaveLength(2);
+    expect(bodies.some((b) => b.request === 'configure' && b.audio === false && b.video === false)).toBe(true);
+    expect(bodies.some((b) => b.request === 'create' && b.record === false && b.lock_record === true)).toBe(true);
+    // … and no request asked for a recording, a recording's file or folder, or a packet capture.
+    const offending: string[] = [];
+    for (const m of sent) {
+      for (const [path, key, value] of walk(m)) {
+        const bad =
+          (key === 'record' && value !== false) ||
+          (key === 'lock_record' && value !== true) ||
+          /filename|rec_dir|recording|pcap/i.test(key) ||
+          (typeof value === 'string' && key !== 'sdp' && key !== 'candidate' && /record|pcap/i.test(value));
+        if (bad) offending.push(`${path}=${JSON.stringify(value)} in ${String(m.janus)} ${JSON.stringify(m.body ?? {})}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  }, 240_000);
 });
 
 describe('reconnect', () => {

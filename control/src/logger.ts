@@ -2,7 +2,7 @@
  * pino, one JSON line per event. Personal data is redacted here, once, for every logger:
  * names, birth dates, contact data, tokens, passwords, cookies and SDP (which carries IPs).
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 const SENSITIVE = [
   'name', 'patientName', 'patient_name', 'birthDate', 'birth_date', 'email', 'phone',
@@ -19,13 +19,15 @@ export const redactPaths = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(level: string = 'info', service = 'spreekkamer'): Logger {
-  return pino({
+/** `destination`: where the lines go (stdout unless given; tests capture them). */
+export function createLogger(level: string = 'info', service = 'spreekkamer', destination?: DestinationStream): Logger {
+  const options = {
     level,
     redact: { paths: redactPaths, censor: '[redacted]' },
     // Not pino's `name`: a top-level `name` is redacted as personal data.
     base: { svc: service, pid: process.pid },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -211,7 +211,8 @@ const notFound: Koa.Middleware = async (ctx) => {
   ctx.body = { error: { code: 'not_found', message: 'not found' } };
 };
 
-function accessLog(logger: Logger): Koa.Middleware {
+/** One debug line per request: method, route pattern (never the raw path), status, time. */
+export function accessLog(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     try {
