@@ -105,6 +105,8 @@ const Env = z.object({
   /** Failed sign-ins per client address per window, then 429. */
   LOGIN_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** FHIR R4 Appointment endpoint under /fhir/ on the internal listener (docs/integration-fhir.md). Loads the R4 definitions at start-up (~100 MB). */
+  FHIR_ENABLED: bool.default(false),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -180,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxFailuresPerClient: e.LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
+    fhir: { enabled: e.FHIR_ENABLED },
     instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
     turn: e.TURN_URLS && e.TURN_SECRET
       ? { urls: e.TURN_URLS.split(',').map((u) => u.trim()), secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_SECONDS }

@@ -26,6 +26,8 @@ import { createAuthRouter } from './staff/auth.js';
 import { createOidcRouter } from './staff/oidc.js';
 import { createAdminRouter } from './admin/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
+import { createFhirRouter } from './fhir/routes.js';
+import { warmUp as warmUpFhir } from './fhir/definitions.js';
 import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
 import { FailureLimiter } from './http/failure-limiter.js';
@@ -164,6 +166,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   int.use(dashboard.routes()).use(dashboard.allowedMethods());
   const api = createIntegrationApiRouter({ ds, config, logger, messages: deps.messages, hub });
   int.use(api.routes()).use(api.allowedMethods());
+  if (config.fhir.enabled) {
+    // The R4 definitions load now (a few seconds), not on the first request of a busy day.
+    warmUpFhir();
+    const fhir = createFhirRouter({ ds, config, logger, messages: deps.messages, hub });
+    int.use(fhir.routes());
+  }
   int.use(notFound);
 
   const relay = new Relay({
