@@ -138,6 +138,32 @@ describe('every patient screen is accessible and fully translated', () => {
     await checkScreen(patient.page, 'ended');
   });
 
+  test('ended: the rating (one tap), then a comment; Dutch and English pass axe; a second rating is refused', async () => {
+    const page = patient.page;
+    await page.setViewportSize(PHONE);
+    await page.getByTestId('rating-4').click();
+    await page.getByTestId('rating-chosen').waitFor();
+    await checkScreen(page, 'rated');
+    await page.getByTestId('rating-comment').fill('Duidelijk uitgelegd, fijn dat ik niet hoefde te reizen.');
+    await page.getByTestId('rating-send').click();
+    await expect.poll(() => page.getByTestId('rating').getAttribute('data-state')).toBe('done');
+    await checkScreen(page, 'rating sent');
+    const rows = (await stack.ds.query(`SELECT clinic_id, clinician_id, score, comment FROM consult_rating`)) as unknown[];
+    expect(rows).toEqual([{ clinic_id: seeded.clinicId, clinician_id: seeded.clinician.id, score: 4, comment: 'Duidelijk uitgelegd, fijn dat ik niet hoefde te reizen.' }]);
+    // Again after a reload: the form is there (the page does not know), the server says "received already".
+    await page.reload();
+    await expectScreen(page, 'ended');
+    await page.getByTestId('lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    expect(await axeViolations(page), 'rating form in English: axe').toEqual([]);
+    await page.getByTestId('rating-5').click();
+    await expect.poll(() => page.getByTestId('rating-status').textContent()).toContain('already received');
+    expect(await axeViolations(page), 'rating refused, English: axe').toEqual([]);
+    await page.getByTestId('lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'nl');
+    expect((await stack.ds.query(`SELECT count(*)::int AS n FROM consult_rating`))[0].n).toBe(1);
+  });
+
   test('cancelled', async () => {
     await patient.page.goto(await deadLink(stack, seeded, 'cancelled'));
     await expectScreen(patient.page, 'cancelled');

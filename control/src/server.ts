@@ -19,6 +19,7 @@ import { AssetStore } from './http/assets.js';
 import { requestId, securityHeaders } from './http/security.js';
 import { errorMiddleware } from './http/errors.js';
 import { createPatientRouter } from './patient/routes.js';
+import { createRatingRouter } from './ratings/routes.js';
 import { createStaffRouter } from './staff/routes.js';
 import { phoneCallbackVia } from './consult/phone-callback.js';
 import { createCallbacksRouter } from './staff/callbacks.js';
@@ -108,6 +109,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const linkGuesses = new FailureLimiter(hub.redis, { name: 'patient-link', max: 30, windowSeconds: 600 });
   const patient = createPatientRouter({ ds, linkGuesses, logger });
   pub.use(patient.routes()).use(patient.allowedMethods());
+  const rating = createRatingRouter({ ds, linkGuesses, logger });
+  pub.use(rating.routes()).use(rating.allowedMethods());
   pub.use(notFound);
 
   // ---- internal ----

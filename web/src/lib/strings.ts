@@ -259,6 +259,21 @@ export const nl = {
     'Deze pagina is geopend via http in plaats van https. Zonder beveiligde verbinding geeft de browser geen toegang tot de camera en de microfoon. Dat ligt niet aan uw browser.',
   'unsupported.insecureIt':
     'Voor de ICT-afdeling: open de patiëntlink via het https-adres van de videoconsultdienst (achter de reverse proxy met certificaat). Alleen op de server zelf werkt http://localhost of http://127.0.0.1.',
+  'rating.question': 'Hoe vond u het videoconsult?',
+  'rating.anonymous': 'Uw antwoord is anoniem en niet verplicht. Wij gebruiken het om de videoconsulten beter te maken.',
+  'rating.score1': 'Slecht',
+  'rating.score2': 'Matig',
+  'rating.score3': 'Redelijk',
+  'rating.score4': 'Goed',
+  'rating.score5': 'Heel goed',
+  'rating.chosen': 'U gaf een {score} van de 5.',
+  'rating.commentLabel': 'Wilt u nog iets kwijt? (niet verplicht, kort)',
+  'rating.send': 'Versturen',
+  'rating.thanksScore': 'Dank u wel. Uw cijfer is ontvangen.',
+  'rating.thanks': 'Dank u wel voor uw reactie.',
+  'rating.already': 'Uw reactie op dit consult hebben wij al ontvangen. Dank u wel.',
+  'rating.empty': 'Typ eerst uw opmerking, of kies een cijfer.',
+  'rating.failed': 'Versturen is niet gelukt. Probeer het opnieuw.',
 };
 
 /** The patient's and shared strings; the staff pages add theirs (strings-staff.ts). */
@@ -507,4 +522,19 @@ export const en: { [K in BaseKey]: string } = {
     'This page was opened over http instead of https. Without a secure connection the browser gives no access to the camera and microphone. Your browser is not the problem.',
   'unsupported.insecureIt':
     'For the IT department: open the patient link through the https address of the video consultation service (behind the reverse proxy with a certificate). Only on the server itself does http://localhost or http://127.0.0.1 work.',
+  'rating.question': 'How was the video consultation?',
+  'rating.anonymous': 'Your answer is anonymous and optional. We use it to improve the video consultations.',
+  'rating.score1': 'Bad',
+  'rating.score2': 'Poor',
+  'rating.score3': 'Fair',
+  'rating.score4': 'Good',
+  'rating.score5': 'Very good',
+  'rating.chosen': 'You gave {score} out of 5.',
+  'rating.commentLabel': 'Anything else you would like to say? (optional, short)',
+  'rating.send': 'Send',
+  'rating.thanksScore': 'Thank you. Your rating has been received.',
+  'rating.thanks': 'Thank you for your feedback.',
+  'rating.already': 'We have already received your feedback on this consultation. Thank you.',
+  'rating.empty': 'Please type your comment first, or choose a score.',
+  'rating.failed': 'Sending did not work. Please try again.',
 };

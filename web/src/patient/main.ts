@@ -29,6 +29,7 @@ import { fetchAppointment, tokenFromPath, type Appointment } from './api.js';
 import { addChatMessage, chatCues, chatSection, clearChatAlert, setChatHistory } from './chat.js';
 import { deviceTestSection, lastDeviceTest } from './device-test.js';
 import { FINAL, screenFor, type Screen } from './screens.js';
+import { ratingSection } from './rating.js';
 
 const app = byId('app');
 const connBanner = byId('conn');
@@ -130,7 +131,7 @@ function render(s: Screen): Node[] {
         card(),
       ];
     case 'ended':
-      return [tx('h1', 'ended.title'), tx('p', 'ended.body'), contact()];
+      return [tx('h1', 'ended.title'), tx('p', 'ended.body'), !isGuest() && token ? ratingSection(token) : null, contact()].filter((n): n is HTMLElement => !!n);
     case 'phone':
       return [
         tx('h1', 'phone.title'),
