@@ -8,6 +8,7 @@
  *   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
  *   seed-demo [--json]
  *   worker                                         (runs the job worker until SIGTERM)
+ *   janus list | janus drain NAME | janus undrain NAME   (Redis; NAME as in JANUS_URL order: janus-1, …)
  *
  * Bad arguments: a message and exit code 2. The command functions are exported for tests
  * and for `make run`.
@@ -34,6 +35,8 @@ import { runWorkerProcess } from './worker.js';
 import { scheduleStoredAppointments } from './jobs/queue.js';
 import { createLogger } from './logger.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin/cli.js';
+import { DRAINING_KEY, setDrainingMark } from './janus/placements.js';
+import { createClient } from 'redis';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -303,6 +306,9 @@ const USAGE = `usage: npm run -s cli -- <command>
   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
   seed-demo [--json]
   worker                 (the job worker: patient messages; runs until SIGTERM)
+  janus list             (the Janus servers and which are draining)
+  janus drain NAME       (no new consults, network tests or waiting patients there; running consults stay)
+  janus undrain NAME
 ${ADMIN_USAGE}`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -408,6 +414,36 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case 'worker': {
         parse(args, {});
         await runWorkerProcess(config);
+        return 0;
+      }
+      case 'janus list':
+      case 'janus drain':
+      case 'janus undrain': {
+        const names = config.janus.map((j) => j.name);
+        const server = args[0];
+        if (key !== 'janus list' && (args.length !== 1 || !server || server.startsWith('-'))) {
+          throw new UsageError(`${key}: name one Janus server (${names.join(', ')})`);
+        }
+        if (key === 'janus list' && args.length > 0) throw new UsageError('janus list takes no arguments');
+        if (server && !names.includes(server)) throw new UsageError(`no Janus server named ${server}; configured: ${names.join(', ')}`);
+        const redis = createClient({ url: config.redisUrl, socket: { reconnectStrategy: false, connectTimeout: 5000 } });
+        redis.on('error', () => undefined);
+        await redis.connect();
+        try {
+          if (key === 'janus list') {
+            const draining = new Set(await redis.sMembers(DRAINING_KEY));
+            io.out(config.janus.map((j) => `${j.name}  ${j.url}  ${draining.has(j.name) ? 'draining' : 'in service'}`).join('\n'));
+          } else {
+            await setDrainingMark(redis, names, server!, key === 'janus drain');
+            io.out(
+              key === 'janus drain'
+                ? `${server} is draining: no new consults or network tests go there; running consults stay until they end (every control plane within 3 s)`
+                : `${server} is in service again`,
+            );
+          }
+        } finally {
+          await redis.quit().catch(() => undefined);
+        }
         return 0;
       }
       default: {

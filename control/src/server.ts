@@ -26,6 +26,7 @@ import { createCallbacksRouter } from './staff/callbacks.js';
 import { createAuthRouter } from './staff/auth.js';
 import { createOidcRouter } from './staff/oidc.js';
 import { createAdminRouter } from './admin/routes.js';
+import { createJanusRouter } from './janus/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { createFhirRouter } from './fhir/routes.js';
 import { warmUp as warmUpFhir } from './fhir/definitions.js';
@@ -147,6 +148,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   int.use(oidcRoutes.routes()).use(oidcRoutes.allowedMethods());
   const adminRoutes = createAdminRouter({ ds, config, logger, hub, assets });
   int.use(adminRoutes.routes()).use(adminRoutes.allowedMethods());
+  const janusRoutes = createJanusRouter({ ds, gateway, logger });
+  int.use(janusRoutes.routes()).use(janusRoutes.allowedMethods());
   // Fallback phone calls (the callback list); the telephony webhook call is queued for the worker.
   const messages = deps.messages;
   const telephony = messages?.queueCall ? { queueCall: (id: string) => messages.queueCall!(id) } : null;

@@ -359,7 +359,8 @@ class Peer implements PeerSession {
   private dropSubscriber(feed: number): void {
     const handle = this.subscribers.get(feed);
     this.subscribers.delete(feed);
-    void handle?.detach();
+    // Janus may be gone already: a detach that fails is nobody's business.
+    handle?.detach().catch(() => undefined);
   }
 
   private check(): void {
@@ -501,7 +502,8 @@ class Peer implements PeerSession {
     const handles = [...this.subscribers.values(), this.publisher];
     this.subscribers.clear();
     // Detaching the publisher handle makes Janus tell the others this feed left.
-    await Promise.all(handles.map((h) => h.detach()));
+    // allSettled: leave() resolves even when the server is gone.
+    await Promise.allSettled(handles.map((h) => h.detach()));
   }
 }
 
@@ -574,7 +576,7 @@ class Echo implements EchoSession {
     this.closed = 'stopped';
     this.server.peers.delete(this);
     // Detaching hangs the PeerConnection up too.
-    await this.handle.detach();
+    await this.handle.detach().catch(() => undefined);
   }
 }
 
@@ -766,7 +768,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) {
-      void publisher.detach();
+      publisher.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
@@ -819,7 +821,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     if (!server?.session) throw new Error('no Janus server is connected');
     const handle = await server.session!.attach(EchoTestPlugin);
     if (!server.up) {
-      void handle.detach();
+      handle.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Echo(server, handle, opts.onEvent, this.log);

@@ -4,7 +4,7 @@
  * (exactly as `make run` starts it). Call inside the test namespace (scripts/with-netns.sh).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startJanus, type RunningJanus } from './janus.js';
@@ -44,20 +44,26 @@ export async function startStack(opts: { name: string; basePort: number; env?: R
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const januses = await Promise.all(
-    Array.from({ length: opts.janusCount ?? 1 }, (_, i) =>
-      startJanus({
-        dir: join(dir, i === 0 ? 'janus' : `janus-${i + 1}`),
-        wsPort: opts.basePort + 88 + 10 * i,
-        adminPort: opts.basePort + 89 + 10 * i,
-        iceEnforceList: 'v0',
-        rtpPorts: `${20000 + 4000 * i}-${23999 + 4000 * i}`,
-        // Janus's events (live call quality) go to the first control plane's internal listener.
-        eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
-      }),
-    ),
-  );
-  const janus = januses[0]!;
+  const startOne = (i: number) => {
+    const jdir = join(dir, i === 0 ? 'janus' : `janus-${i + 1}`);
+    // One API secret and admin key for all servers (JANUS_API_SECRET, JANUS_ADMIN_KEY): the
+    // renderer reuses the secrets it finds.
+    if (i > 0) {
+      mkdirSync(jdir, { recursive: true });
+      copyFileSync(join(dir, 'janus', 'secrets.json'), join(jdir, 'secrets.json'));
+    }
+    return startJanus({
+      dir: jdir,
+      wsPort: opts.basePort + 88 + 10 * i,
+      adminPort: opts.basePort + 89 + 10 * i,
+      iceEnforceList: 'v0',
+      rtpPorts: `${20000 + 4000 * i}-${23999 + 4000 * i}`,
+      // Janus's events (live call quality) go to the first control plane's internal listener.
+      eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
+    });
+  };
+  const janus = await startOne(0);
+  const januses = [janus, ...(await Promise.all(Array.from({ length: (opts.janusCount ?? 1) - 1 }, (_, i) => startOne(i + 1))))];
   const db = await createTestDatabase();
   const env: Record<string, string> = {
     NODE_ENV: 'test',

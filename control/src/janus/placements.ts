@@ -48,3 +48,13 @@ export function redisPlacements(redis: Redis): PlacementStore {
     },
   };
 }
+
+/**
+ * The operator's drain/undrain from the command line (`janus drain NAME`): the same Redis mark
+ * the gateway's setDraining writes; every control-plane process picks it up within a health
+ * check (3 s). `names`: the configured servers (JANUS_URL order: janus-1, janus-2, …).
+ */
+export async function setDrainingMark(redis: Redis, names: string[], server: string, draining: boolean): Promise<void> {
+  if (!names.includes(server)) throw new Error(`no Janus server named ${server}; configured: ${names.join(', ')}`);
+  await redisPlacements(redis).setDraining(server, draining);
+}
