@@ -21,7 +21,7 @@ import {
 import type { Gateway, Jsep, PeerEvent, PeerSession } from '../../gateway/src/index.js';
 import { roomSpec } from '../../control/src/realtime/relay.js';
 import type { ConsultContext } from '../../control/src/consult/context.js';
-import { vp8Payloads, type EncodedMedia } from './capacity-media.js';
+import type { EncodedMedia } from './capacity-media.js';
 
 const AUDIO_MS = 20;
 const VIDEO_MS = 1000 / 30;
@@ -211,7 +211,7 @@ export class Participant {
     const s = this.sending;
     if (!s || this.pub?.connectionState !== 'connected') return;
     const elapsed = now - s.t0;
-    const { audio, video } = this.media;
+    const { audio, videoPackets } = this.media;
     // After a long stall, skip ahead rather than burst seconds of media at once.
     if (elapsed / AUDIO_MS - s.nextAudio > 25) s.nextAudio = Math.floor(elapsed / AUDIO_MS);
     if (elapsed / VIDEO_MS - s.nextVideo > 15) s.nextVideo = Math.floor(elapsed / VIDEO_MS);
@@ -222,7 +222,7 @@ export class Participant {
     }
     while (s.nextVideo * VIDEO_MS <= elapsed) {
       const i = s.nextVideo++;
-      const parts = vp8Payloads(video[i % video.length]!.data);
+      const parts = videoPackets[i % videoPackets.length]!;
       parts.forEach((p, k) => this.write(s.video, p, (s.videoSeq = (s.videoSeq + 1) & 0xffff), (i * 3000) >>> 0, k === parts.length - 1));
     }
   }

@@ -23,10 +23,18 @@ export const MAX_RTP_PAYLOAD = 1188;
 export interface EncodedMedia {
   /** VP8 frames in order, 30 per second; the first is a keyframe. */
   video: { data: Buffer; key: boolean }[];
+  /** The same frames cut into RTP payloads once (vp8Payloads), so replaying them costs no copying. */
+  videoPackets: Buffer[][];
   /** Opus packets of 20 ms each. */
   audio: Buffer[];
   videoKbps: number;
   audioKbps: number;
+}
+
+/** Packets per second one publisher sends (video + audio): what Janus forwards per consult is twice this. */
+export function packetsPerSecond(media: EncodedMedia): number {
+  const video = media.videoPackets.reduce((n, p) => n + p.length, 0) * (FPS / media.video.length);
+  return video + 1000 / 20;
 }
 
 /** Encode (once per bitrate) and load the media. `videoKbps`: the VP8 target (700–1500 is realistic). */
@@ -45,6 +53,7 @@ export async function loadMedia(videoKbps = 1000, audioKbps = 40): Promise<Encod
   const aBytes = audio.reduce((n, p) => n + p.length, 0);
   return {
     video,
+    videoPackets: video.map((f) => vp8Payloads(f.data)),
     audio,
     videoKbps: Math.round((vBytes * 8 * FPS) / video.length / 1000),
     audioKbps: Math.round((aBytes * 8 * 50) / audio.length / 1000),

@@ -16,14 +16,14 @@
  * Writes the figures and docs/bench/janus-capacity.svg (CPU and loss against consults).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { createGateway } from '../../gateway/src/index.js';
 import { startJanus } from '../support/janus.js';
-import { loadMedia } from './capacity-media.js';
+import { loadMedia, packetsPerSecond } from './capacity-media.js';
 import { Generator, type Participant } from './capacity-generator.js';
 import { percentile } from './stats.js';
 
@@ -32,6 +32,8 @@ const TICK = 100; // USER_HZ: /proc's clock ticks per second on Linux
 const LOSS_LIMIT = 1; // %
 const JITTER_LIMIT = 30; // ms
 const CORE_LIMIT = 90; // % of one core: saturated
+/** The generator's clock fell behind on more than this share of its 5 ms ticks: its own loss and jitter. */
+const LATE_LIMIT = 10; // %
 
 export interface Step {
   consults: number;
@@ -39,12 +41,25 @@ export interface Step {
   consults_with_media: number;
   window_s: number;
   janus_cpu_core_pct: number;
-  /** Janus CPU per consult, in ms of CPU per second (= ‰ of a core). */
+  /**
+   * Consults' worth of media Janus actually forwarded in the window: forwarded packets/s over
+   * what one consult sends when nobody falls behind (a starved generator sends less).
+   */
+  consult_equivalents: number;
+  /** Janus CPU per consult above its idle baseline, in ms of CPU per second (= ‰ of a core), per consult equivalent. */
   janus_cpu_ms_per_consult_s: number;
   janus_cpu_us_per_forwarded_packet: number;
+  /** Packets and Mbit/s (RTP, without SRTP tag and UDP/IP headers) Janus forwarded: what it received less its socket drops. */
   forwarded_pps: number;
   forwarded_mbps: number;
+  /** What the receivers got (less than forwarded when the generator drops at its own sockets). */
+  delivered_pps: number;
+  delivered_mbps: number;
+  /** Packets/s the generator sent into Janus (each is forwarded once in a two-party consult). */
   received_pps: number;
+  /** Datagrams the kernel dropped at Janus's sockets / at the generator's sockets in the window. */
+  janus_socket_drops: number;
+  generator_socket_drops: number;
   loss_pct: number;
   loss_worst_receiver_pct: number;
   jitter_ms_p50: number;
@@ -56,7 +71,7 @@ export interface Step {
   generator_late_ticks_pct: number;
   janus_rss_mb: number;
   /** What ended the stepping at this step, if anything. */
-  limit: null | 'loss' | 'jitter' | 'janus-cpu' | 'generator-cpu' | 'setup';
+  limit: null | 'loss' | 'jitter' | 'janus-cpu' | 'generator' | 'setup';
 }
 
 /** utime + stime of a process (all its threads), in seconds. */
@@ -70,6 +85,38 @@ function cpuSeconds(pid: number | 'self'): number {
 function rssMb(pid: number | 'self'): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** Inodes of the sockets a process holds. */
+function socketInodes(pid: number | 'self'): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]!);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * Datagrams the kernel dropped at UDP sockets (full receive buffer) in this namespace, split
+ * into Janus's sockets and everyone else's (the generator's): says which side lost a packet.
+ */
+function udpDrops(janusPid: number): { janus: number; other: number } {
+  const janus = socketInodes(janusPid);
+  let j = 0;
+  let o = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const drops = Number(f[12]);
+    if (janus.has(f[9]!)) j += drops;
+    else o += drops;
+  }
+  return { janus: j, other: o };
 }
 
 /** Pin a process and all its threads to one core. */
@@ -86,8 +133,10 @@ interface Snap {
   self: number;
   rx: { expected: number; unique: number; packets: number; bytes: number }[];
   sent: number;
+  sentBytes: number;
   ticks: number;
   late: number;
+  drops: { janus: number; other: number };
 }
 
 function snap(janusPid: number, g: Generator): Snap {
@@ -98,8 +147,10 @@ function snap(janusPid: number, g: Generator): Snap {
     self: cpuSeconds('self'),
     rx: parts.flatMap((p) => [p.rx.audio, p.rx.video].map((s) => ({ expected: s.expected, unique: s.unique, packets: s.packets, bytes: s.bytes }))),
     sent: parts.reduce((n, p) => n + p.sentPackets, 0),
+    sentBytes: parts.reduce((n, p) => n + p.sentBytes, 0),
     ticks: g.ticks,
     late: g.lateTicks,
+    drops: udpDrops(janusPid),
   };
 }
 
@@ -170,16 +221,23 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
       const a = snap(janus.pid, g);
       await new Promise((r) => setTimeout(r, windowS * 1000));
       const b = snap(janus.pid, g);
-      const step = measure(n, withMedia(), a, b, g.participants());
+      const step = measure(n, withMedia(), a, b, g.participants(), 2 * packetsPerSecond(media), idleJanusPct);
       const rtts = (await Promise.all(g.participants().slice(0, 64).map((p) => p.rtt().catch(() => null)))).filter((v): v is number => v !== null);
       step.rtt_ms_p50 = rtts.length ? r1(percentile(rtts, 50) * 1000) : null;
       step.rtt_ms_p95 = rtts.length ? r1(percentile(rtts, 95) * 1000) : null;
       step.janus_rss_mb = rssMb(janus.pid);
+      // The generator is the limit when its clock falls behind, its core is full, or the kernel
+      // drops packets at its sockets (it does not read them fast enough) while Janus's drop none.
+      const generatorBehind =
+        step.generator_cpu_core_pct >= CORE_LIMIT ||
+        step.generator_late_ticks_pct > LATE_LIMIT ||
+        (step.generator_socket_drops > 0 && step.janus_socket_drops === 0);
       if (!setupOk || step.consults_with_media < n) step.limit = 'setup';
+      else if (step.janus_cpu_core_pct >= CORE_LIMIT) step.limit = 'janus-cpu';
+      // Loss or jitter while the generator's own clock is behind: the generator's, not Janus's.
+      else if (generatorBehind) step.limit = 'generator';
       else if (step.loss_pct > LOSS_LIMIT) step.limit = 'loss';
       else if (step.jitter_ms_p95 > JITTER_LIMIT) step.limit = 'jitter';
-      else if (step.janus_cpu_core_pct >= CORE_LIMIT) step.limit = 'janus-cpu';
-      else if (step.generator_cpu_core_pct >= CORE_LIMIT) step.limit = 'generator-cpu';
       results.push(step);
       process.stdout.write(`capacity: ${JSON.stringify(step)}\n`);
       if (step.limit === 'setup' || step.limit === 'janus-cpu') break;
@@ -191,12 +249,12 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
     await janus.stop();
     sink.close();
   }
-  const figures = summarize(results, idleJanusPct, { pinned, cores, windowS, media: { video_kbps: media.videoKbps, audio_kbps: media.audioKbps }, janusEvents: events });
+  const figures = summarize(results, idleJanusPct, { pinned, cores, windowS, media: { video_kbps: media.videoKbps, audio_kbps: media.audioKbps }, janusEvents: events, ppsPerConsult: 2 * packetsPerSecond(media) });
   writeChart(results);
   return figures;
 }
 
-function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Participant[]): Step {
+function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Participant[], ppsPerConsult: number, idlePct: number): Step {
   const secs = (b.t - a.t) / 1000;
   let exp = 0;
   let uniq = 0;
@@ -214,6 +272,12 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
     if (e > 0) worst = Math.max(worst, (1 - u / e) * 100);
   });
   const janusCpu = b.janus - a.janus;
+  const sent = b.sent - a.sent;
+  const janusDrops = b.drops.janus - a.drops.janus;
+  // What Janus handled: every packet it received (decrypted, then encrypted and sent to the one
+  // subscriber of a two-party consult), less what its sockets dropped. Receivers may see less:
+  // a starved generator drops at its own sockets (generator_socket_drops).
+  const relayed = Math.max(0, sent - janusDrops);
   const jitters = parts.flatMap((p) => [p.rx.audio.jitterMs, p.rx.video.jitterMs]);
   const ticks = b.ticks - a.ticks;
   return {
@@ -221,11 +285,16 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
     consults_with_media: withMedia,
     window_s: r1(secs),
     janus_cpu_core_pct: r1((janusCpu / secs) * 100),
-    janus_cpu_ms_per_consult_s: r2(((janusCpu / secs) * 1000) / n),
-    janus_cpu_us_per_forwarded_packet: r1(packets ? (janusCpu / packets) * 1e6 : NaN),
-    forwarded_pps: Math.round(packets / secs),
-    forwarded_mbps: r1((bytes * 8) / secs / 1e6),
-    received_pps: Math.round((b.sent - a.sent) / secs),
+    consult_equivalents: r1(relayed / secs / ppsPerConsult),
+    janus_cpu_ms_per_consult_s: r2(relayed ? (Math.max(0, janusCpu / secs - idlePct / 100) * 1000) / (relayed / secs / ppsPerConsult) : NaN),
+    janus_cpu_us_per_forwarded_packet: r1(relayed ? (janusCpu / relayed) * 1e6 : NaN),
+    forwarded_pps: Math.round(relayed / secs),
+    forwarded_mbps: r1(((b.sentBytes - a.sentBytes) * (relayed / Math.max(1, sent)) * 8) / secs / 1e6),
+    delivered_pps: Math.round(packets / secs),
+    delivered_mbps: r1((bytes * 8) / secs / 1e6),
+    received_pps: Math.round(sent / secs),
+    janus_socket_drops: janusDrops,
+    generator_socket_drops: b.drops.other - a.drops.other,
     loss_pct: r2(exp ? Math.max(0, (1 - uniq / exp) * 100) : 100),
     loss_worst_receiver_pct: r1(Math.max(0, worst)),
     jitter_ms_p50: r1(percentile(jitters, 50)),
@@ -240,21 +309,69 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
   };
 }
 
+/**
+ * Janus's CPU above idle, fitted over the steps as a·consults + b·forwarded packets/s (least
+ * squares, no intercept): a is what each consult's handles cost whatever flows (their loops,
+ * RTCP, stats, keep-alives), b what each forwarded packet costs (receive, SRTP decrypt,
+ * encrypt, send). It separates the two when a starved generator sends less than a consult's
+ * share, so that CPU per consult can still be told from the steps that ran. Null when the
+ * steps cannot separate them (packets proportional to consults: then read the steps directly).
+ */
+export function fitCpu(steps: Pick<Step, 'consults' | 'forwarded_pps' | 'janus_cpu_core_pct'>[], idlePct: number): { a: number; b: number } | null {
+  let s11 = 0;
+  let s12 = 0;
+  let s22 = 0;
+  let s1y = 0;
+  let s2y = 0;
+  for (const st of steps) {
+    const x1 = st.consults;
+    const x2 = st.forwarded_pps;
+    const y = Math.max(0, st.janus_cpu_core_pct - idlePct) / 100; // cores
+    s11 += x1 * x1;
+    s12 += x1 * x2;
+    s22 += x2 * x2;
+    s1y += x1 * y;
+    s2y += x2 * y;
+  }
+  const det = s11 * s22 - s12 * s12;
+  if (steps.length < 2 || det <= 1e-6 * s11 * s22) return null;
+  const a = (s1y * s22 - s2y * s12) / det;
+  const b = (s2y * s11 - s1y * s12) / det;
+  if (a < 0 || b <= 0) return null;
+  return { a, b };
+}
+
 function summarize(
   steps: Step[],
   idleJanusPct: number,
-  ctx: { pinned: boolean; cores: number; windowS: number; media: Record<string, number>; janusEvents: number },
+  ctx: { pinned: boolean; cores: number; windowS: number; media: Record<string, number>; janusEvents: number; ppsPerConsult: number },
 ): Record<string, unknown> {
   const clean = steps.filter((s) => s.limit === null);
   const highest = clean.at(-1) ?? null;
   const first = steps.find((s) => s.limit !== null) ?? null;
   const perConsult = (s: Step) => s.janus_cpu_ms_per_consult_s;
-  // Janus CPU per consult at the highest clean step (‰ of a core) → consults one core carries.
-  const perCore = highest ? Math.floor(1000 / perConsult(highest)) : null;
-  // Measured when Janus's core itself was the limit; otherwise an extrapolation from CPU per consult.
-  const measured = first?.limit === 'janus-cpu' || (first !== null && first.limit !== 'generator-cpu' && first.limit !== 'setup' && first.janus_cpu_core_pct >= CORE_LIMIT);
-  const perPacket = steps.map((s) => s.janus_cpu_us_per_forwarded_packet).filter(Number.isFinite);
-  const cpc = steps.map(perConsult);
+  // Steps where Janus forwarded all it received (its sockets dropped nothing): its CPU is its own work.
+  const usable = steps.filter((s) => s.limit !== 'setup' && s.janus_socket_drops === 0 && s.forwarded_pps > 0);
+  const fit = fitCpu(usable, idleJanusPct);
+  // ms of CPU per second (‰ of a core) for one consult at the full rate, from the fit.
+  const fitPerConsult = fit ? (fit.a + fit.b * ctx.ppsPerConsult) * 1000 : null;
+  // Measured when Janus's core itself was the limit; otherwise an extrapolation.
+  const measured = first?.limit === 'janus-cpu';
+  let perCore: number | null = null;
+  let basis: string;
+  if (highest) {
+    perCore = Math.floor((1000 - idleJanusPct * 10) / perConsult(highest));
+    basis = measured
+      ? `measured: Janus's core saturated at ${first.consults} consults`
+      : `extrapolation: Janus CPU per consult at the highest clean step (${highest.consults}); Janus's core not saturated`;
+  } else if (fitPerConsult) {
+    perCore = Math.floor((1000 - idleJanusPct * 10) / fitPerConsult);
+    basis = 'extrapolation: no clean step (the generator fell behind at every step); Janus CPU per consult from the fit over the steps run';
+  } else {
+    basis = 'none: no clean step and too few steps for a fit';
+  }
+  const perPacket = usable.map((s) => s.janus_cpu_us_per_forwarded_packet).filter(Number.isFinite);
+  const cpc = usable.map(perConsult).filter(Number.isFinite);
   return {
     janus_capacity: {
       unit: 'consults',
@@ -263,7 +380,15 @@ function summarize(
       highest_clean_step: highest?.consults ?? null,
       knee: first ? { consults: first.consults, limit: first.limit } : null,
       consults_per_core: perCore,
-      consults_per_core_basis: measured ? 'measured: Janus core saturated' : 'extrapolation: Janus CPU per consult at the highest clean step; Janus core not saturated',
+      consults_per_core_basis: basis,
+      fit: fit
+        ? {
+            janus_cpu_ms_per_consult_s_fixed: r2(fit.a * 1000),
+            janus_cpu_us_per_forwarded_packet_marginal: r1(fit.b * 1e6),
+            janus_cpu_ms_per_consult_s_at_full_rate: r2(fitPerConsult!),
+            forwarded_pps_per_consult: Math.round(ctx.ppsPerConsult),
+          }
+        : null,
       cpu_per_consult_spread: cpc.length ? r2(Math.max(...cpc) / Math.min(...cpc)) : null,
       target_consults_per_core: 150,
       pinned: ctx.pinned,
