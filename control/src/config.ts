@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parseTrustedProxy } from './http/proxy.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -46,8 +47,16 @@ const Env = z.object({
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   /** Secure flag on session cookies. Only turn off for plain-http development on localhost. */
   COOKIE_SECURE: bool.default(true),
-  /** Trust X-Forwarded-* from the reverse proxy. */
+  /** Trust X-Forwarded-* from the reverse proxy (only from TRUSTED_PROXIES). */
   TRUST_PROXY: bool.default(false),
+  /**
+   * The reverse proxies' addresses or CIDR ranges, separated by commas: X-Forwarded-* is believed
+   * from these only, dropped from anyone else. Default with TRUST_PROXY: loopback.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .refine((v) => v.split(',').every((x) => parseTrustedProxy(x) !== null), 'must be addresses or CIDR ranges separated by commas')
+    .optional(),
   /** Outgoing mail (smtp:// or smtps:// URL); unset: no e-mail is sent. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   /** Sender of patient e-mail, e.g. "Videoconsult Ziekenhuis <noreply@hospital.nl>". */
@@ -155,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     internalBaseUrl: (e.INTERNAL_BASE_URL ?? `http://${e.INTERNAL_HOST}:${e.INTERNAL_PORT}`).replace(/\/+$/, ''),
     cookieSecure: e.COOKIE_SECURE,
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUST_PROXY ? (e.TRUSTED_PROXIES ?? '127.0.0.1,::1').split(',').map((x) => x.trim()) : [],
     mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? `Videoconsult <noreply@${new URL(e.PUBLIC_BASE_URL).hostname}>` },
     jobs: {
       prefix: e.QUEUE_PREFIX,
