@@ -85,6 +85,8 @@ const Env = z.object({
   SMS_HTTP_BODY: z.string().optional(),
   /** Contact data (e-mail, phone) is deleted this many days after the appointment (SPEC section 2). */
   CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Audit events older than this are removed (hourly); unset: kept for ever. NEN 7513: the hospital's policy, often 5 years. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(365, 'must be at least 365 days').max(36500).optional(),
   /**
    * This control-plane process's name, unique among the processes sharing a Redis; a process
    * restarted under the same name takes over its predecessor's Janus sessions.
@@ -182,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       body: e.SMS_HTTP_BODY ?? '{"to":"{{to}}","text":"{{text}}","reference":"{{reference}}"}',
     },
     contactRetentionDays: e.CONTACT_RETENTION_DAYS,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS ?? null,
     oidc: e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
       ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, scopes: e.OIDC_SCOPES, autoProvision: e.OIDC_AUTO_PROVISION }
       : null,
