@@ -28,6 +28,7 @@ import {
 import { generateApiKey, hashApiKey, insertIntegration } from './api/v1/auth.js';
 import { createAppointment, getAppointment } from './domain/appointments.js';
 import { recordAudit } from './domain/audit.js';
+import { exportAudit } from './domain/audit-export.js';
 import { normalisePhone } from './domain/contact.js';
 import { linkFor } from './domain/links.js';
 import { isoInZone } from './domain/time-windows.js';
@@ -305,6 +306,8 @@ const USAGE = `usage: npm run -s cli -- <command>
                [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
   seed-demo [--json]
+  audit export --from DATE --to DATE [--format csv|json]
+                         (audit events with from <= time < to; DATE as 2026-01-31 (UTC midnight) or an ISO time)
   worker                 (the job worker: patient messages; runs until SIGTERM)
   janus list             (the Janus servers and which are draining)
   janus drain NAME       (no new consults, network tests or waiting patients there; running consults stay)
@@ -319,6 +322,12 @@ function parse(args: string[], options: Options) {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+function auditDate(text: string, name: string): Date {
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) throw new UsageError(`--${name} must be a date (2026-01-31) or an ISO time`);
+  return d;
 }
 
 function required(values: Record<string, unknown>, name: string): string {
@@ -397,6 +406,17 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         }
         const staff = await createStaff(await open(), { email, name, role, clinics: (v.clinic as string[] | undefined) ?? [], password });
         io.out(`staff member ${staff.email} (${staff.role}) created (${staff.id})`);
+        return 0;
+      }
+      case 'audit export': {
+        const v = parse(args, { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' } });
+        const from = auditDate(required(v, 'from'), 'from');
+        const to = auditDate(required(v, 'to'), 'to');
+        if (to <= from) throw new UsageError('--to must be after --from');
+        const format = (v.format as string | undefined) ?? 'csv';
+        if (format !== 'csv' && format !== 'json') throw new UsageError('--format must be csv or json');
+        const n = await exportAudit(await open(), { from, to }, format, (text) => io.out(text.replace(/\n$/, '')));
+        io.err(`${n} audit event(s) from ${from.toISOString()} up to ${to.toISOString()}`);
         return 0;
       }
       case 'seed-demo': {

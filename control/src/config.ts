@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parseTrustedProxy } from './http/proxy.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -46,8 +47,16 @@ const Env = z.object({
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   /** Secure flag on session cookies. Only turn off for plain-http development on localhost. */
   COOKIE_SECURE: bool.default(true),
-  /** Trust X-Forwarded-* from the reverse proxy. */
+  /** Trust X-Forwarded-* from the reverse proxy (only from TRUSTED_PROXIES). */
   TRUST_PROXY: bool.default(false),
+  /**
+   * The reverse proxies' addresses or CIDR ranges, separated by commas: X-Forwarded-* is believed
+   * from these only, dropped from anyone else. Default with TRUST_PROXY: loopback.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .refine((v) => v.split(',').every((x) => parseTrustedProxy(x) !== null), 'must be addresses or CIDR ranges separated by commas')
+    .optional(),
   /** Outgoing mail (smtp:// or smtps:// URL); unset: no e-mail is sent. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   /** Sender of patient e-mail, e.g. "Videoconsult Ziekenhuis <noreply@hospital.nl>". */
@@ -76,6 +85,8 @@ const Env = z.object({
   SMS_HTTP_BODY: z.string().optional(),
   /** Contact data (e-mail, phone) is deleted this many days after the appointment (SPEC section 2). */
   CONTACT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Audit events older than this are removed (hourly); unset: kept for ever. NEN 7513: the hospital's policy, often 5 years. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(365, 'must be at least 365 days').max(36500).optional(),
   /**
    * This control-plane process's name, unique among the processes sharing a Redis; a process
    * restarted under the same name takes over its predecessor's Janus sessions.
@@ -157,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     internalBaseUrl: (e.INTERNAL_BASE_URL ?? `http://${e.INTERNAL_HOST}:${e.INTERNAL_PORT}`).replace(/\/+$/, ''),
     cookieSecure: e.COOKIE_SECURE,
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUST_PROXY ? (e.TRUSTED_PROXIES ?? '127.0.0.1,::1').split(',').map((x) => x.trim()) : [],
     mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? `Videoconsult <noreply@${new URL(e.PUBLIC_BASE_URL).hostname}>` },
     jobs: {
       prefix: e.QUEUE_PREFIX,
@@ -174,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       body: e.SMS_HTTP_BODY ?? '{"to":"{{to}}","text":"{{text}}","reference":"{{reference}}"}',
     },
     contactRetentionDays: e.CONTACT_RETENTION_DAYS,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS ?? null,
     oidc: e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
       ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, scopes: e.OIDC_SCOPES, autoProvision: e.OIDC_AUTO_PROVISION }
       : null,

@@ -38,6 +38,8 @@ import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
 import { readinessCheck, statusReport } from './metrics/status.js';
 import { pendingMigrations } from './db/data-source.js';
+import { forwardedHeaderFilter } from './http/proxy.js';
+import type { Duplex } from 'node:stream';
 import { janusEventIntake } from './quality/intake.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -193,12 +195,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     staffOrigins: [new URL(config.internalBaseUrl).origin],
   });
 
-  const pubServer = http.createServer(pub.callback());
-  pubServer.on('upgrade', relay.handlePublicUpgrade);
-  const intServer = http.createServer(int.callback());
+  // X-Forwarded-* only from the trusted proxies (TRUSTED_PROXIES): dropped before Koa or the
+  // relay read them.
+  const forwarded = forwardedHeaderFilter(config.trustedProxies);
+  const pubApp = pub.callback();
+  const intApp = int.callback();
+  const pubServer = http.createServer((req, res) => (forwarded(req), pubApp(req, res)));
+  pubServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => (forwarded(req), relay.handlePublicUpgrade(req, socket, head)));
+  const intServer = http.createServer((req, res) => (forwarded(req), intApp(req, res)));
   const dashboardFeed = new DashboardFeed({ ds, hub, logger, origins: [new URL(config.internalBaseUrl).origin] });
   intServer.on('upgrade', (req, socket, head) =>
-    dashboardFeed.handles(req) ? dashboardFeed.handleUpgrade(req, socket, head) : relay.handleStaffUpgrade(req, socket, head),
+    (forwarded(req), dashboardFeed.handles(req)) ? dashboardFeed.handleUpgrade(req, socket, head) : relay.handleStaffUpgrade(req, socket, head),
   );
 
   await listen(pubServer, config.publicListener.host, config.publicListener.port);

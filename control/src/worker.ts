@@ -16,6 +16,7 @@ import {
   type FallbackQueueData, type NotificationWorker,
 } from './jobs/queue.js';
 import { closeOverdueConsults, closedAmong, purgeContactData } from './jobs/housekeeping.js';
+import { purgeAuditEvents } from './domain/audit-export.js';
 import { createLogger, type Logger } from './logger.js';
 import { DeliveryFailed, deliverNotification, occasionOf } from './notify/deliver.js';
 import { createSmtpMailer } from './notify/email.js';
@@ -112,7 +113,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       return { ended: ended.length };
     },
     'forget-chats': async () => ({ forgotten: await sweepClosedConsults(hub.redis, (ids) => closedAmong(ds, ids)) }),
-    'purge-contact-data': async () => ({ purged: await purgeContactData(ds, config.contactRetentionDays) }),
+    'purge-contact-data': async () => ({
+      purged: await purgeContactData(ds, config.contactRetentionDays),
+      // The audit trail's retention (AUDIT_RETENTION_DAYS), with the same hourly sweep.
+      auditPurged: config.auditRetentionDays ? await purgeAuditEvents(ds, config.auditRetentionDays) : 0,
+    }),
   };
   await declareHousekeeping(config, logger, [...SWEEPS]);
   workers.push(startQueueWorker<Record<string, never>>(HOUSEKEEPING_QUEUE, config, logger, async (_data, job) => {
