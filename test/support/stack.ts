@@ -33,7 +33,13 @@ export interface Stack {
 }
 
 /** `env`: extra configuration for the control plane (e.g. TURN_URLS). */
-export async function startStack(opts: { name: string; basePort: number; env?: Record<string, string> }): Promise<Stack> {
+export async function startStack(opts: {
+  name: string;
+  basePort: number;
+  env?: Record<string, string>;
+  /** Janus as the deployment runs it: unprivileged, nothing writable (test/support/janus.ts). */
+  janusUnprivileged?: boolean;
+}): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -44,6 +50,7 @@ export async function startStack(opts: { name: string; basePort: number; env?: R
     iceEnforceList: 'v0',
     // Janus's events (live call quality) go to the first control plane's internal listener.
     eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
+    unprivileged: opts.janusUnprivileged,
   });
   const db = await createTestDatabase();
   const env: Record<string, string> = {
