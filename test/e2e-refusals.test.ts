@@ -2,11 +2,12 @@
  * What the relay and the time rules refuse, on the real stack: joining before the waiting
  * room opens, after the link expired, with a cancelled appointment, an unadmitted join or
  * publish, a relay message carrying `record` or another room; Janus listening on loopback
- * only; and no media file appearing anywhere Janus could write during a consult.
+ * only; and nothing written anywhere Janus could write during a consult — Janus run as the
+ * deployment runs it (unprivileged, every filesystem read-only), checked from its own view.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
@@ -17,7 +18,8 @@ let stack: Stack;
 let seeded: SeededClinic;
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'e2e-refusals', basePort: 18200 });
+  // Janus as deployed: its own unprivileged user, no capabilities, no writable directory.
+  stack = await startStack({ name: 'e2e-refusals', basePort: 18200, janusUnprivileged: true });
   seeded = await seedClinic(stack);
 });
 
@@ -115,7 +117,20 @@ describe('Janus is out of reach and records nothing', () => {
     }
   });
 
-  test('no media file appears anywhere Janus could write during a consult', async () => {
+  test('nothing is written anywhere Janus could write during a consult (its own view: user, mounts, open files)', async () => {
+    const pid = stack.janus.pid;
+    // Who Janus is: nobody, with no capabilities (it cannot override file permissions).
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status)!.slice(1)).toEqual(['65534', '65534', '65534', '65534']);
+    expect(/^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status)!.slice(1)).toEqual(['65534', '65534', '65534', '65534']);
+    expect(/^CapEff:\s+(\w+)/m.exec(status)![1]).toMatch(/^0+$/);
+    // Where it could write: every filesystem it sees is mounted read-only.
+    expect(writableMounts(pid)).toEqual([]);
+    // What it has open for writing: only the log (stdout/stderr) the test gave it.
+    const log = realpathSync(readlinkSync(`/proc/${pid}/fd/1`));
+    expect(log.endsWith('/janus.log')).toBe(true);
+    expect(openForWriting(pid, log)).toEqual([]);
+
     const janusCwd = `/proc/${stack.janus.pid}/cwd`;
     // Janus runs in its own config folder (test/support/janus.ts); its cwd is where a relative
     // recording path would land.
@@ -136,7 +151,13 @@ describe('Janus is out of reach and records nothing', () => {
         .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
         .click({ timeout: 15_000 });
       await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
-      await new Promise((r) => setTimeout(r, 2000));
+      // Mid-consult, media flowing through it: still nothing open for writing, still read-only.
+      for (let i = 0; i < 4; i++) {
+        expect(openForWriting(pid, log)).toEqual([]);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(writableMounts(pid)).toEqual([]);
+      expect(stack.janus.pid).toBe(pid);
       await clinician.page.getByTestId('end-consult').click();
     await clinician.page.getByTestId('confirm-yes').click();
       await patient.page.waitForSelector('[data-testid="screen"][data-state="ended"]');
@@ -153,8 +174,48 @@ describe('Janus is out of reach and records nothing', () => {
     );
     expect(fresh).toEqual([]);
     expect(janusFiles).toEqual([]);
+    expect(openForWriting(pid, log)).toEqual([]);
   });
 });
+
+/** Kernel interfaces, not storage. */
+const KERNEL_FS = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'securityfs', 'debugfs', 'tracefs', 'bpf', 'configfs', 'fusectl', 'pstore']);
+
+/**
+ * Mounts the process sees read-write (from /proc/<pid>/mountinfo), storage only. Of several
+ * mounts on one mount point only the last (the one on top, the one reachable) counts.
+ */
+function writableMounts(pid: number): string[] {
+  const top = new Map<string, { options: string[]; fstype: string }>();
+  for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').filter(Boolean)) {
+    const [left, right] = line.split(' - ');
+    const f = left!.split(' ');
+    top.set(f[4]!, { options: f[5]!.split(','), fstype: right!.split(' ')[0]! });
+  }
+  return [...top]
+    .filter(([, m]) => !KERNEL_FS.has(m.fstype) && !m.options.includes('ro'))
+    .map(([mountPoint, m]) => `${mountPoint} (${m.fstype})`);
+}
+
+/** Files (not devices, sockets or pipes) the process holds open for writing, other than `except`. */
+function openForWriting(pid: number, except: string): string[] {
+  const found: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    let flags: number;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      flags = parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (!target.startsWith('/') || target.startsWith('/dev/')) continue;
+    if ((flags & 3) === 0) continue; // O_RDONLY
+    if (target === except) continue;
+    found.push(`fd ${fd} → ${target}`);
+  }
+  return found;
+}
 
 function snapshotFiles(dirs: string[]): Set<string> {
   const files = new Set<string>();

@@ -8,6 +8,10 @@ import { createClient } from 'redis';
 import { startStack, type ControlPlane, type Stack } from './support/stack.js';
 import { cancelViaApi, createAppointmentViaApi, seedClinic, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
+import { PersonalData, levelsOf, readLogFiles } from './support/personal-data.js';
+
+/** Every personal value this file created: patients (read back at the end), link tokens, chat text. */
+const personal = new PersonalData();
 
 let stack: Stack;
 let seeded: SeededClinic;
@@ -16,7 +20,8 @@ let second: ControlPlane;
 let redis: ReturnType<typeof createClient>;
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'waiting-room', basePort: 18750 });
+  // Both control planes log at every level (trace, debug included): the log check at the end reads it all.
+  stack = await startStack({ name: 'waiting-room', basePort: 18750, env: { LOG_LEVEL: 'trace' } });
   second = await stack.startControlPlane({ public: 18760, internal: 18761 });
   [seeded, other] = await Promise.all([seedClinic(stack), seedClinic(stack)]);
   redis = createClient({ url: stack.env.REDIS_URL });
@@ -30,6 +35,7 @@ afterAll(async () => {
 
 async function waitingPatient(base = stack.control.publicUrl) {
   const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  personal.addLink(a.patientLink);
   const patient = await RelayClient.open(base);
   expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
   expect(await patient.request({ t: 'start-visit' })).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
@@ -61,6 +67,7 @@ describe('chat', () => {
       await staffSocket.waitFor((m) => m.t === 'chat-history');
 
       const marker = `zeldzaam-${Date.now()}`;
+      personal.add('chat text', marker);
       // Control characters go; the text is trimmed.
       const sent = await patient.request({ t: 'chat', text: `  Goedemorgen, ${marker}\u0007 ik ben er \u202E ` });
       expect(sent).toMatchObject({ t: 'reply', data: { message: { from: 'patient', text: `Goedemorgen, ${marker} ik ben er` } } });
@@ -109,6 +116,7 @@ describe('chat', () => {
     const { a, patient } = await waitingPatient();
     try {
       expect(await patient.request({ t: 'chat', text: ' \u0000\u0007 ' })).toMatchObject({ t: 'error', code: 'bad_request' });
+      personal.add('chat text', 'x'.repeat(1001));
       expect(await patient.request({ t: 'chat', text: 'x'.repeat(1001) })).toMatchObject({ t: 'error', code: 'bad_request' });
       expect(await patient.request({ t: 'chat', text: 'hoi', room: 1 })).toMatchObject({ t: 'error', code: 'forbidden_parameter' });
       const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
@@ -133,6 +141,7 @@ describe('chat', () => {
 
   test('cancelled by the EHR while the patient waits: their page hears it at once', async () => {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    personal.addLink(a.patientLink);
     const patient = await RelayClient.open(stack.control.publicUrl);
     await patient.request({ t: 'hello', token: tokenOf(a.patientLink) });
     await patient.request({ t: 'start-visit' });
@@ -145,6 +154,8 @@ describe('chat', () => {
 
   test('the chat of a cancelled appointment is swept away', async () => {
     const a = await appointmentFor(stack, seeded, { startsInMinutes: 60 });
+    personal.addLink(a.patientLink);
+    personal.add('chat text', 'Ik kan toch niet komen');
     const patient = await RelayClient.open(stack.control.publicUrl);
     await patient.request({ t: 'hello', token: tokenOf(a.patientLink) });
     expect(await patient.request({ t: 'chat', text: 'Ik kan toch niet komen' })).toMatchObject({ t: 'reply' });
@@ -211,5 +222,24 @@ describe('delay message', () => {
     } finally {
       await patient.close();
     }
+  });
+});
+
+describe('logs', () => {
+  test('neither control plane logged personal data, at any level', async () => {
+    // Every patient this file created, as stored (name, e-mail, phone, birth date).
+    const rows = (await stack.ds.query(
+      `SELECT patient_name AS name, patient_email AS email, patient_phone AS phone, patient_birth_date::text AS "birthDate" FROM appointment`,
+    )) as Array<Record<string, string | null>>;
+    expect(rows.length).toBeGreaterThan(3);
+    for (const r of rows) personal.addPatient(r);
+    expect(personal.size).toBeGreaterThan(8);
+    const { files, lines } = readLogFiles(`${process.cwd()}/.run/test/waiting-room`);
+    // Both processes' logs, live at debug/trace (one line per request at least).
+    expect(files.filter((f) => /control-\d+\.log$/.test(f))).toHaveLength(2);
+    expect(lines.length).toBeGreaterThan(50);
+    const levels = levelsOf(lines);
+    expect(levels.has(20) || levels.has(10)).toBe(true);
+    expect(personal.foundIn(lines.join('\n'))).toEqual([]);
   });
 });

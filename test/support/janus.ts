@@ -21,7 +21,27 @@ export interface StartJanusOptions {
   eventsBackend?: string;
   /** RTP port range, e.g. "20000-24999" (several Janus servers in one namespace each get their own). */
   rtpPorts?: string;
+  /**
+   * Run Janus as the deployment does (deploy/ansible/roles/janus: its own user, ProtectSystem=
+   * strict, PrivateTmp, no writable directory): as `nobody` with no capabilities, in a mount
+   * namespace of its own where every filesystem is read-only. The config folder is made
+   * readable (not writable) for the group `nogroup`. Needs root (tests run as root).
+   */
+  unprivileged?: boolean;
 }
+
+/** uid/gid of `nobody`/`nogroup` on Debian: the unprivileged Janus (opts.unprivileged). */
+export const UNPRIVILEGED_ID = 65534;
+
+// Every mount read-only (in the new mount namespace only), then drop to nobody and exec Janus:
+// the pid stays the one spawned. /proc, /sys and cgroups are kernel interfaces, not storage.
+const UNPRIVILEGED_SH = [
+  'findmnt -rn -o TARGET,FSTYPE | while read -r t f; do',
+  '  case "$f" in proc|sysfs|cgroup|cgroup2|securityfs|debugfs|tracefs|bpf|configfs|fusectl|pstore) continue;; esac',
+  '  mount -o remount,bind,ro "$(printf "%b" "$t")" 2>/dev/null || true',
+  'done',
+  `exec setpriv --reuid=${UNPRIVILEGED_ID} --regid=${UNPRIVILEGED_ID} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs janus -F "$1" -C "$2"`,
+].join('\n');
 
 export interface RunningJanus {
   readonly pid: number;
@@ -82,7 +102,17 @@ export async function startJanus(opts: StartJanusOptions): Promise<RunningJanus>
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
-    child = spawn('janus', ['-F', dir, '-C', join(dir, 'janus.jcfg')], { cwd: dir, stdio: ['ignore', fd, fd] });
+    if (opts.unprivileged) {
+      // Readable by nogroup, writable by nobody but root.
+      execFileSync('chgrp', ['-R', String(UNPRIVILEGED_ID), dir]);
+      execFileSync('chmod', ['-R', 'g+rX,g-w,o-rwx', dir]);
+      child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', UNPRIVILEGED_SH, 'janus-unprivileged', dir, join(dir, 'janus.jcfg')], {
+        cwd: dir,
+        stdio: ['ignore', fd, fd],
+      });
+    } else {
+      child = spawn('janus', ['-F', dir, '-C', join(dir, 'janus.jcfg')], { cwd: dir, stdio: ['ignore', fd, fd] });
+    }
     closeSync(fd);
     await waitForJanus(url, child);
   };

@@ -38,9 +38,16 @@ export interface Stack {
 /**
  * `env`: extra configuration for the control plane (e.g. TURN_URLS). `janusCount`: how many
  * Janus servers (default 1); server i (0-based) listens on basePort+88+10i (admin +89+10i) with
- * its own config folder and RTP ports.
+ * its own config folder and RTP ports. `janusUnprivileged`: Janus as the deployment runs it,
+ * unprivileged with nothing writable (test/support/janus.ts).
  */
-export async function startStack(opts: { name: string; basePort: number; env?: Record<string, string>; janusCount?: number }): Promise<Stack> {
+export async function startStack(opts: {
+  name: string;
+  basePort: number;
+  env?: Record<string, string>;
+  janusCount?: number;
+  janusUnprivileged?: boolean;
+}): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -60,6 +67,7 @@ export async function startStack(opts: { name: string; basePort: number; env?: R
       rtpPorts: `${20000 + 4000 * i}-${23999 + 4000 * i}`,
       // Janus's events (live call quality) go to the first control plane's internal listener.
       eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
+      unprivileged: opts.janusUnprivileged,
     });
   };
   const janus = await startOne(0);
