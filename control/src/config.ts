@@ -105,6 +105,10 @@ const Env = z.object({
   /** Failed sign-ins per client address per window, then 429. */
   LOGIN_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Open WebSockets per client address and process (a care home behind one NAT: be generous). */
+  WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** A WebSocket that has not sent hello within this many seconds is closed. */
+  WS_HELLO_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(300).default(10),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -180,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxFailuresPerClient: e.LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
+    sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },
     instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
     turn: e.TURN_URLS && e.TURN_SECRET
       ? { urls: e.TURN_URLS.split(',').map((u) => u.trim()), secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_SECONDS }

@@ -28,7 +28,7 @@ import { createAdminRouter } from './admin/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
-import { FailureLimiter } from './http/failure-limiter.js';
+import { FailureGate } from './http/limits.js';
 import type { MessageScheduler } from './jobs/queue.js';
 import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
@@ -92,7 +92,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     await next();
   });
   // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).
-  const linkGuesses = new FailureLimiter(hub.redis, { name: 'patient-link', max: 30, windowSeconds: 600 });
+  const linkGuesses = new FailureGate(hub.redis, { name: 'patient-link', free: 30, windowSeconds: 600 });
   const patient = createPatientRouter({ ds, linkGuesses, logger });
   pub.use(patient.routes()).use(patient.allowedMethods());
   pub.use(notFound);
@@ -166,6 +166,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     trustProxy: config.trustProxy,
     publicOrigins: [new URL(config.publicBaseUrl).origin],
     staffOrigins: [new URL(config.internalBaseUrl).origin],
+    maxSocketsPerAddress: config.sockets.maxPerAddress,
+    helloTimeoutMs: config.sockets.helloTimeoutMs,
   });
 
   const pubServer = http.createServer(pub.callback());
