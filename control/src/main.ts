@@ -2,7 +2,7 @@
  * The control-plane process: config → database → Redis hub → Janus gateway → listeners.
  * SIGTERM/SIGINT close everything in reverse order, with a deadline of our own.
  */
-import { loadConfigOrExit } from './process.js';
+import { installCrashPolicy, loadConfigOrExit } from './process.js';
 import { createLogger } from './logger.js';
 import { createDataSource } from './db/data-source.js';
 import { Hub } from './realtime/hub.js';
@@ -17,6 +17,7 @@ import { setMetricSources } from './metrics/registry.js';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
+  installCrashPolicy(logger);
   const ds = createDataSource(config.databaseUrl);
   await ds.initialize();
   const hub = new Hub(config.redisUrl, logger);
