@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { seedClinic, type SeededClinic } from './support/scenario.js';
-import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
+import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 
 const BASE = 20300;
 const MAX_SOCKETS = 30;
@@ -114,4 +114,16 @@ test('companion, device-test-result and chat are limited per participant, across
     expect(limited, msg.t).toBe(true);
     expect(accepted, msg.t).toBe(10);
   }
+});
+
+test('no chat into a no_show visit, from staff or patient (defect 10)', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const patient = await RelayClient.open(stack.control.publicUrl);
+  expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+  await stack.ds.query(`UPDATE visit SET state = 'no_show' WHERE appointment_id = $1`, [a.id]);
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await staffApi(stack.control.internalUrl, s)(`/appointments/${a.id}/chat`, { method: 'POST', body: { text: 'Bent u er nog?' } });
+  expect(res.status).toBe(409);
+  expect(await patient.request({ t: 'chat', text: 'Ik ben er' })).toMatchObject({ t: 'error', code: 'not_allowed' });
+  await patient.close();
 });

@@ -17,6 +17,8 @@ import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
 import { gradeNetwork } from '../domain/network-grade.js';
+import { isFinal } from '../domain/visit-state.js';
+import { closedAmong } from '../jobs/housekeeping.js';
 import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
@@ -105,13 +107,7 @@ export class Relay {
     this.heartbeat.unref();
     // Chat text of consults cancelled by the EHR or expired goes within a minute or so.
     this.sweep = setInterval(() => {
-      sweepClosedConsults(deps.hub.redis, async (ids) => {
-        const rows = (await deps.ds.query(
-          `SELECT appointment_id FROM visit WHERE appointment_id = ANY($1::uuid[]) AND state IN ('ended', 'cancelled', 'expired')`,
-          [ids],
-        )) as Array<{ appointment_id: string }>;
-        return rows.map((r) => r.appointment_id);
-      }).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
+      sweepClosedConsults(deps.hub.redis, (ids) => closedAmong(deps.ds, ids)).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
     }, CHAT_SWEEP_MS);
     this.sweep.unref();
     deps.gateway.on('up', () => {
@@ -362,6 +358,7 @@ class Connection {
     if (c.state === 'ended') throw new RelayError('ended', 'the consult has ended');
     if (c.state === 'cancelled' || c.cancelledAt) throw new RelayError('cancelled', 'the appointment was cancelled');
     if (c.state === 'expired') throw new RelayError('expired', 'the link has expired');
+    if (isFinal(c.state)) throw new RelayError('not_allowed', `the visit is ${c.state}`);
     return c;
   }
 
@@ -537,7 +534,7 @@ class Connection {
     if (!c) return null;
     const state = snapshot(c, new Date(), who.kind === 'staff' ? 'staff' : who.guestRole ? 'guest' : 'patient');
     this.send({ t: 'state', state });
-    if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
+    if (isFinal(c.state)) {
       if (this.echo && who.kind === 'patient') {
         await this.stopEcho();
         this.send({ t: 'echo-ended', reason: 'not_allowed' });
