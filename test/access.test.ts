@@ -221,18 +221,33 @@ describe('CSRF', () => {
 });
 
 describe('login rate limiting', () => {
-  test('per account: after 3 wrong passwords even the right one gets 429, from any address', async () => {
+  test("per account: strangers' wrong passwords slow strangers down, never the owner at her own workstation (issue 14, defect 13)", async () => {
     const victim = await buildStaff(stack.ds, { role: 'clinician', clinic: { id: a.clinicId } as Clinic, password: PASSWORD });
+    const own = randomIp();
+    expect((await login(victim.email, PASSWORD, own)).status).toBe(200); // her workstation
     for (let i = 0; i < 3; i++) expect((await login(victim.email, 'wrong password', randomIp())).status).toBe(401);
+    // From an address she never used: a short wait (growing with every further failure), no lockout.
     const blocked = await login(victim.email, PASSWORD, randomIp());
     expect(blocked.status).toBe(429);
-    expect(blocked.headers.get('retry-after')).toBe('600');
+    expect(blocked.headers.get('retry-after')).toBe('30');
     const body = (await blocked.json()) as any;
     expect(body.error.code).toBe('too_many_attempts');
-    expect(body.error.message).toMatch(/too many failed sign-in attempts; wait 10 minutes/);
+    expect(body.error.message).toMatch(/too many failed sign-in attempts; wait 30 seconds/);
     expect(blocked.headers.get('set-cookie')).toBeNull();
+    // Her own address is not held up by what the strangers tried: the right password works.
+    expect((await login(victim.email, PASSWORD, own)).status).toBe(200);
+    // One address guessing another's password waits too, and her own address still gets in.
+    const second = await buildStaff(stack.ds, { role: 'assistant', clinic: { id: a.clinicId } as Clinic, password: PASSWORD });
+    const hers = randomIp();
+    expect((await login(second.email, PASSWORD, hers)).status).toBe(200);
+    const guesser = randomIp();
+    for (let i = 0; i < 3; i++) expect((await login(second.email, 'wrong again', guesser)).status).toBe(401);
+    expect((await login(second.email, PASSWORD, guesser)).status).toBe(429);
+    expect((await login(second.email, PASSWORD, hers)).status).toBe(200);
     // Other accounts are not affected.
     expect((await login(assistantA.email, PASSWORD, randomIp())).status).toBe(200);
+    // Every counter has its expiry (atomic in Redis: no key can block for ever).
+    for (const key of await redisKeys('spk:*:login-*')) expect(await redisTtl(key), key).toBeGreaterThan(0);
   });
 
   test('per client address: 5 failures on any accounts, then 429 for that address only', async () => {
@@ -300,6 +315,17 @@ async function redisKeys(pattern: string): Promise<string[]> {
   await client.connect();
   try {
     return await client.keys(pattern);
+  } finally {
+    await client.quit();
+  }
+}
+
+async function redisTtl(key: string): Promise<number> {
+  const { createClient } = await import('redis');
+  const client = createClient({ url: stack.env.REDIS_URL });
+  await client.connect();
+  try {
+    return await client.ttl(key);
   } finally {
     await client.quit();
   }

@@ -250,7 +250,7 @@ describe('guessing patient links', () => {
     const { createClient } = await import('redis');
     const redis = createClient({ url: stack.env.REDIS_URL });
     await redis.connect();
-    for (const key of await redis.keys('spk:fail:patient-link:*')) await redis.del(key);
+    for (const key of await redis.keys('spk:*:patient-link:*')) await redis.del(key);
     let status = 0;
     let tries = 0;
     while (tries < 40) {
@@ -267,7 +267,14 @@ describe('guessing patient links', () => {
     // The socket shares the counter.
     const r = await wsExchange(stack.control.publicUrl, [{ id: 1, t: 'hello', token: bogus(99) }]);
     expect(r[0]).toMatchObject({ t: 'error', code: 'not_authenticated', message: expect.stringContaining('too many') });
-    for (const key of await redis.keys('spk:fail:patient-link:*')) await redis.del(key);
+    // A valid link from the same address (another resident behind the care home's NAT) still
+    // works, on the API and on the socket (issue 14, defect 13).
+    const valid = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const ok = await fetch(`${stack.control.publicUrl}/api/patient/appointment`, { headers: { authorization: `Bearer ${tokenOf(valid.patientLink)}` } });
+    expect(ok.status).toBe(200);
+    const hello = await wsExchange(stack.control.publicUrl, [{ id: 1, t: 'hello', token: tokenOf(valid.patientLink) }]);
+    expect(hello[0]).toMatchObject({ t: 'reply', id: 1 });
+    for (const key of await redis.keys('spk:*:patient-link:*')) await redis.del(key);
     await redis.quit();
   });
 });

@@ -9,15 +9,16 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { seedClinic, type SeededClinic } from './support/scenario.js';
-import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
+import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 
 const BASE = 20300;
+const MAX_SOCKETS = 30;
 let stack: Stack;
 let seeded: SeededClinic;
 let redis: RedisClientType;
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'relay-bounds', basePort: BASE });
+  stack = await startStack({ name: 'relay-bounds', basePort: BASE, env: { WS_HELLO_TIMEOUT_SECONDS: '2', WS_MAX_SOCKETS_PER_ADDRESS: String(MAX_SOCKETS) } });
   seeded = await seedClinic(stack);
   redis = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
   await redis.connect();
@@ -66,4 +67,63 @@ test('a subscribe to a feed of another room is refused as not_allowed (defect 14
   const [first, second] = rooms as [typeof rooms[number], typeof rooms[number]];
   expect(await first.staff.request({ t: 'subscribe', feed: second.me })).toMatchObject({ t: 'error', code: 'not_allowed' });
   for (const r of rooms) await Promise.all([r.patient.close(), r.staff.close()]);
+});
+
+test('sockets that never say hello are closed; one address holds at most WS_MAX_SOCKETS_PER_ADDRESS (defect 11)', async () => {
+  const url = `${stack.control.publicUrl.replace(/^http/, 'ws')}/ws`;
+  const open = () =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('open', () => resolve(ws)).once('error', reject);
+    });
+  const idle = await open();
+  const closed = new Promise<number>((r) => idle.once('close', (code) => r(code)));
+  expect(await closed).toBe(4408); // WS_HELLO_TIMEOUT_SECONDS=2 below
+  const sockets = await Promise.all(Array.from({ length: MAX_SOCKETS }, open));
+  await expect(open()).rejects.toThrow(/429/);
+  // A place frees when a socket goes.
+  sockets.pop()!.terminate();
+  await expect.poll(async () => open().then((ws) => (sockets.push(ws), true), () => false), { timeout: 5_000, interval: 100 }).toBe(true);
+  for (const ws of sockets) ws.terminate();
+}, 30_000);
+
+test('companion, device-test-result and chat are limited per participant, across reconnects (defect 12)', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const kinds = [
+    { t: 'companion', present: true },
+    { t: 'device-test-result', result: { camera: 'ok', microphone: 'ok', speaker: 'heard', network: null } },
+    { t: 'chat', text: 'hallo' },
+  ];
+  for (const msg of kinds) {
+    let accepted = 0;
+    let limited = false;
+    for (let round = 0; round < 2 && !limited; round++) {
+      // A new socket each round: the limit is the participant's, not the socket's.
+      const patient = await RelayClient.open(stack.control.publicUrl);
+      expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+      for (let i = 0; i < 15; i++) {
+        const r = await patient.request(msg);
+        if (r.t === 'reply') accepted++;
+        else if (r.code === 'rate_limited') {
+          limited = true;
+          break;
+        } else throw new Error(`${msg.t}: ${JSON.stringify(r)}`);
+      }
+      await patient.close();
+    }
+    expect(limited, msg.t).toBe(true);
+    expect(accepted, msg.t).toBe(10);
+  }
+});
+
+test('no chat into a no_show visit, from staff or patient (defect 10)', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const patient = await RelayClient.open(stack.control.publicUrl);
+  expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+  await stack.ds.query(`UPDATE visit SET state = 'no_show' WHERE appointment_id = $1`, [a.id]);
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await staffApi(stack.control.internalUrl, s)(`/appointments/${a.id}/chat`, { method: 'POST', body: { text: 'Bent u er nog?' } });
+  expect(res.status).toBe(409);
+  expect(await patient.request({ t: 'chat', text: 'Ik ben er' })).toMatchObject({ t: 'error', code: 'not_allowed' });
+  await patient.close();
 });

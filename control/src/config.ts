@@ -118,6 +118,10 @@ const Env = z.object({
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   /** FHIR R4 Appointment endpoint under /fhir/ on the internal listener (docs/integration-fhir.md). Loads the R4 definitions at start-up (~100 MB). */
   FHIR_ENABLED: bool.default(false),
+  /** Open WebSockets per client address and process (a care home behind one NAT: be generous). */
+  WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** A WebSocket that has not sent hello within this many seconds is closed. */
+  WS_HELLO_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(300).default(10),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -196,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
     fhir: { enabled: e.FHIR_ENABLED },
+    sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },
     instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
     turn: e.TURN_URLS && e.TURN_SECRET
       ? { urls: e.TURN_URLS.split(',').map((u) => u.trim()), secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_SECONDS }

@@ -2,7 +2,7 @@
  * The control-plane process: config → database → Redis hub → Janus gateway → listeners.
  * SIGTERM/SIGINT close everything in reverse order, with a deadline of our own.
  */
-import { loadConfigOrExit } from './process.js';
+import { installCrashPolicy, loadConfigOrExit } from './process.js';
 import { createLogger } from './logger.js';
 import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import { Hub } from './realtime/hub.js';
@@ -18,6 +18,7 @@ import { redisPlacements } from './janus/placements.js';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
+  installCrashPolicy(logger);
   const ds = createDataSource(config.databaseUrl);
   await ds.initialize();
   // Migrations run before a release starts (the deployment's migrate step); never serve on an old schema.

@@ -32,7 +32,7 @@ import { createFhirRouter } from './fhir/routes.js';
 import { warmUp as warmUpFhir } from './fhir/definitions.js';
 import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
-import { FailureLimiter } from './http/failure-limiter.js';
+import { FailureGate } from './http/limits.js';
 import type { MessageScheduler } from './jobs/queue.js';
 import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
@@ -109,7 +109,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     await next();
   });
   // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).
-  const linkGuesses = new FailureLimiter(hub.redis, { name: 'patient-link', max: 30, windowSeconds: 600 });
+  const linkGuesses = new FailureGate(hub.redis, { name: 'patient-link', free: 30, windowSeconds: 600 });
   const patient = createPatientRouter({ ds, linkGuesses, logger });
   pub.use(patient.routes()).use(patient.allowedMethods());
   const rating = createRatingRouter({ ds, linkGuesses, logger });
@@ -193,6 +193,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     trustProxy: config.trustProxy,
     publicOrigins: [new URL(config.publicBaseUrl).origin],
     staffOrigins: [new URL(config.internalBaseUrl).origin],
+    maxSocketsPerAddress: config.sockets.maxPerAddress,
+    helloTimeoutMs: config.sockets.helloTimeoutMs,
   });
 
   // X-Forwarded-* only from the trusted proxies (TRUSTED_PROXIES): dropped before Koa or the

@@ -9,7 +9,7 @@
  * the sent-records keep it from sending twice.
  */
 import type { Config } from './config.js';
-import { isEntryPoint, loadConfigOrExit } from './process.js';
+import { installCrashPolicy, isEntryPoint, loadConfigOrExit } from './process.js';
 import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import {
   FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
@@ -143,6 +143,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 /** Runs until SIGTERM or SIGINT; resolves once shut down. */
 export async function runWorkerProcess(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'spreekkamer-worker');
+  installCrashPolicy(logger);
   const running = await startWorker(config, logger);
   // GET /metrics for Prometheus on the worker's own internal port; a taken port is no reason to stop.
   const metrics = config.workerMetrics

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import type { VisitState, StateSnapshot, TimePhase } from '../realtime/protocol.js';
 import { windowsFor } from './windows.js';
 import { deviceTestAllowed } from '../domain/time-windows.js';
+import { isFinal } from '../domain/visit-state.js';
 
 export interface ConsultContext {
   appointmentId: string;
@@ -111,7 +112,7 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest'
 
 /** The device test: from the invitation until the appointment ends, never for a closed visit. */
 export function deviceTestAllowedFor(c: ConsultContext, now: Date): boolean {
-  if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired' || c.cancelledAt) return false;
+  if (isFinal(c.state) || c.cancelledAt) return false;
   return deviceTestAllowed(c, now);
 }
 

@@ -64,7 +64,9 @@ export function canTransition(state: VisitState, event: VisitEvent): boolean {
 }
 
 const OPEN: ReadonlySet<VisitState> = new Set<VisitState>(['admitted', 'in_consult', 'dropped']);
-const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(['ended', 'cancelled', 'expired', 'no_show']);
+/** The closed states, one list (also for SQL: `state = ANY($n::text[])`). */
+export const FINAL_STATES: readonly VisitState[] = ['ended', 'cancelled', 'expired', 'no_show'];
+const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(FINAL_STATES);
 
 /** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
 export function isOpenConsult(state: VisitState): boolean {

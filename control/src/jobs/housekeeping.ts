@@ -15,6 +15,7 @@
  *  - fallback-sweep: no-shows and drops due a fallback call (callbacks/checks.ts).
  */
 import type { DataSource } from 'typeorm';
+import { FINAL_STATES } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
@@ -66,8 +67,8 @@ export async function closedAmong(ds: DataSource, appointmentIds: string[]): Pro
   if (appointmentIds.length === 0) return [];
   const rows = (await ds.query(
     `SELECT a.id FROM appointment a LEFT JOIN visit v ON v.appointment_id = a.id
-      WHERE a.id = ANY($1::uuid[]) AND (v.state IS NULL OR v.state IN ('ended', 'cancelled', 'expired', 'no_show') OR a.cancelled_at IS NOT NULL)`,
-    [appointmentIds],
+      WHERE a.id = ANY($1::uuid[]) AND (v.state IS NULL OR v.state = ANY($2::text[]) OR a.cancelled_at IS NOT NULL)`,
+    [appointmentIds, FINAL_STATES],
   )) as Array<{ id: string }>;
   const known = new Set(rows.map((r) => r.id));
   // An id with no appointment at all (deleted) is over too.

@@ -7,24 +7,19 @@ import type { DataSource } from 'typeorm';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadConsult, snapshot } from '../consult/context.js';
 import { HttpError } from '../http/errors.js';
-import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
+import { clientTag, type FailureGate } from '../http/limits.js';
 import type { Logger } from '../logger.js';
 
-export function createPatientRouter(deps: { ds: DataSource; linkGuesses: FailureLimiter; logger: Logger }): Router {
+export function createPatientRouter(deps: { ds: DataSource; linkGuesses: FailureGate; logger: Logger }): Router {
   const router = new Router({ prefix: '/api/patient' });
 
   router.get('/appointment', async (ctx) => {
-    if (await deps.linkGuesses.blocked(ctx.ip)) {
-      throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later');
-    }
     const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
     const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
     const p = found?.participant;
-    if (!p) {
-      const n = await deps.linkGuesses.fail(ctx.ip);
-      deps.logger.warn({ client: clientTag(ctx.ip), failures: n }, 'unknown patient link');
-      throw new HttpError(404, 'unknown_link', 'this link is not valid');
-    }
+    // A valid link always works, whatever others behind the same address (a care home's NAT)
+    // guessed: only unknown tokens are counted and, past the limit, refused with 429.
+    if (!p) return await refuseUnknownLink(deps, ctx.ip);
     const c = await loadConsult(deps.ds.manager, p.appointmentId);
     if (!c) throw new HttpError(404, 'unknown_link', 'this link is not valid');
     const rows = (await deps.ds.query(
@@ -47,4 +42,18 @@ export function createPatientRouter(deps: { ds: DataSource; linkGuesses: Failure
   });
 
   return router;
+}
+
+/**
+ * An unknown link token: counted per address (the patient API and the socket share the count),
+ * answered 404, or 429 once the address has guessed too often. Throws either way.
+ */
+export async function refuseUnknownLink(deps: { linkGuesses: FailureGate; logger: Logger }, address: string): Promise<never> {
+  const waiting = await deps.linkGuesses.wait(address);
+  const { failures } = await deps.linkGuesses.fail(address);
+  deps.logger.warn({ client: clientTag(address), failures }, 'unknown patient link');
+  if (waiting > 0) {
+    throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later', undefined, { 'Retry-After': String(waiting) });
+  }
+  throw new HttpError(404, 'unknown_link', 'this link is not valid');
 }

@@ -54,6 +54,8 @@ export class Hub {
   private pub: RedisClientType;
   private sub: RedisClientType;
   private listeners = new Map<string, Set<AnyListener>>();
+  /** SUBSCRIBE commands on their way, per channel. */
+  private subscribing = new Map<string, Promise<unknown>>();
   private clinicOf: ClinicResolver | null = null;
 
   constructor(redisUrl: string, private logger: Logger) {
@@ -131,7 +133,22 @@ export class Hub {
     if (!set) {
       set = new Set();
       this.listeners.set(ch, set);
-      await this.sub.subscribe(ch, (message) => this.dispatch(ch, message));
+      const subscribing = this.sub.subscribe(ch, (message) => this.dispatch(ch, message));
+      this.subscribing.set(ch, subscribing);
+      try {
+        await subscribing;
+      } catch (err) {
+        // Leave nothing behind: the next subscriber to this channel subscribes afresh
+        // (an empty set left here would make every later listener hear nothing).
+        if (this.listeners.get(ch) === set && set.size === 0) this.listeners.delete(ch);
+        throw err;
+      } finally {
+        if (this.subscribing.get(ch) === subscribing) this.subscribing.delete(ch);
+      }
+    } else {
+      // Someone else's SUBSCRIBE for this channel may still be on its way: wait for it (and
+      // fail with it) rather than return a listener that does not hear anything yet.
+      await this.subscribing.get(ch);
     }
     set.add(listener);
     return async () => {

@@ -17,11 +17,16 @@ import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
 import { gradeNetwork } from '../domain/network-grade.js';
+import { isFinal } from '../domain/visit-state.js';
+import { closedAmong } from '../jobs/housekeeping.js';
 import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';
-import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
+import { clientTag, type FailureGate } from '../http/limits.js';
+import { relayLimits, SocketsPerAddress, type RelayLimits } from './limits.js';
+import { refuseUnknownLink } from '../patient/routes.js';
+import { HttpError } from '../http/errors.js';
 import { noteDeviceTest } from '../dashboard/cards.js';
 import { rememberHandles } from '../quality/handles.js';
 import { noteFirstMedia } from '../metrics/registry.js';
@@ -35,13 +40,22 @@ export interface RelayDeps {
   /** TURN server for browsers behind strict firewalls (short-lived credentials per hello). */
   turn?: TurnConfig | null;
   /** Counts unknown link tokens per client address (shared with the patient API). */
-  linkGuesses: FailureLimiter;
+  linkGuesses: FailureGate;
   trustProxy: boolean;
   /** Origins allowed to open the staff socket (the internal site). */
   staffOrigins: string[];
   /** Origins allowed to open the patient socket (the public site). */
   publicOrigins: string[];
+  /** Open sockets per client address and process (a care home's NAT: be generous). */
+  maxSocketsPerAddress?: number;
+  /** A socket that has not sent hello by then is closed. */
+  helloTimeoutMs?: number;
 }
+
+type ConnectionDeps = RelayDeps & { limits: RelayLimits };
+
+export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 200;
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 
 type Who =
   /** A link holder: the patient, or a guest (third party) when `guestRole` is set. */
@@ -58,12 +72,6 @@ const MAX_MESSAGE_BYTES = 128 * 1024;
 const HEARTBEAT_MS = 15_000;
 /** A network test runs about 10 s; the server ends it after this, so the echo is no free relay. */
 export const ECHO_MAX_MS = 30_000;
-/** Network tests per participant per window (a reload does not reset this: kept in Redis). */
-const ECHO_STARTS_MAX = 10;
-const ECHO_STARTS_WINDOW_SECONDS = 600;
-/** Chat messages per socket: a burst of CHAT_BURST, then one per CHAT_REFILL_MS. */
-const CHAT_BURST = 10;
-const CHAT_REFILL_MS = 2_000;
 const CHAT_SWEEP_MS = 30_000;
 /** A guest's link lets them into the consult's media, nothing else (no waiting room, chat, …). */
 const GUEST_ALLOWED: ReadonlySet<string> = new Set([
@@ -78,7 +86,13 @@ export class Relay {
   private heartbeat: NodeJS.Timeout;
   private sweep: NodeJS.Timeout;
 
-  constructor(private deps: RelayDeps) {
+  private deps: ConnectionDeps;
+  private perAddress: SocketsPerAddress;
+
+  constructor(relayDeps: RelayDeps) {
+    const deps: ConnectionDeps = { ...relayDeps, limits: relayLimits(relayDeps.hub.redis) };
+    this.deps = deps;
+    this.perAddress = new SocketsPerAddress(relayDeps.maxSocketsPerAddress ?? DEFAULT_MAX_SOCKETS_PER_ADDRESS);
     // A phone that lost its network leaves a socket that TCP keeps "open" for minutes.
     this.heartbeat = setInterval(() => {
       for (const c of this.connections) {
@@ -93,13 +107,7 @@ export class Relay {
     this.heartbeat.unref();
     // Chat text of consults cancelled by the EHR or expired goes within a minute or so.
     this.sweep = setInterval(() => {
-      sweepClosedConsults(deps.hub.redis, async (ids) => {
-        const rows = (await deps.ds.query(
-          `SELECT appointment_id FROM visit WHERE appointment_id = ANY($1::uuid[]) AND state IN ('ended', 'cancelled', 'expired')`,
-          [ids],
-        )) as Array<{ appointment_id: string }>;
-        return rows.map((r) => r.appointment_id);
-      }).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
+      sweepClosedConsults(deps.hub.redis, (ids) => closedAmong(deps.ds, ids)).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
     }, CHAT_SWEEP_MS);
     this.sweep.unref();
     deps.gateway.on('up', () => {
@@ -112,14 +120,32 @@ export class Relay {
   /** Attach to the public listener: patients only, at /ws. */
   handlePublicUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req) !== '/ws' || !originAllowed(req, this.deps.publicOrigins)) return reject(socket);
-    this.publicWss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, 'patient', req));
+    this.upgrade(this.publicWss, 'patient', req, socket, head);
   };
 
   /** Attach to the internal listener: staff only, at /staff/ws, with the session cookie. */
   handleStaffUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req) !== '/staff/ws' || !originAllowed(req, this.deps.staffOrigins)) return reject(socket);
-    this.staffWss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, 'staff', req));
+    this.upgrade(this.staffWss, 'staff', req, socket, head);
   };
+
+  private upgrade(wss: WebSocketServer, side: 'patient' | 'staff', req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const address = clientAddress(req, this.deps.trustProxy);
+    if (!this.perAddress.take(address)) {
+      this.deps.logger.warn({ ws: side, client: clientTag(address), max: this.perAddress.max }, 'too many sockets from one address');
+      return reject(socket, '429 Too Many Requests');
+    }
+    let released = false;
+    const release = () => {
+      if (!released) this.perAddress.release(address);
+      released = true;
+    };
+    socket.once('close', release);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', release);
+      this.accept(ws, side, req);
+    });
+  }
 
   private accept(ws: WebSocket, side: 'patient' | 'staff', req: IncomingMessage) {
     const conn = new Connection(ws, side, req, this.deps);
@@ -161,6 +187,7 @@ class Connection {
   private unsubscribe: (() => Promise<void>) | null = null;
   private sessionTimer: NodeJS.Timeout | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
+  private helloTimer: NodeJS.Timeout;
   private closed = false;
   /** This socket's network test, if one runs, and its time limit. */
   private echo: EchoSession | null = null;
@@ -169,8 +196,6 @@ class Connection {
   private paused = false;
   /** Our publisher has sent media (a mute/pause must go to Janus). */
   private published = false;
-  private chatTokens = CHAT_BURST;
-  private chatRefilledAt = Date.now();
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
   readonly id = randomUUID();
@@ -181,9 +206,16 @@ class Connection {
     public ws: WebSocket,
     private side: 'patient' | 'staff',
     private req: IncomingMessage,
-    private deps: RelayDeps,
+    private deps: ConnectionDeps,
   ) {
     this.log = deps.logger.child({ ws: side });
+    // A socket that never says who it is goes (one address could otherwise hold thousands).
+    this.helloTimer = setTimeout(() => {
+      if (this.who || this.closed) return;
+      this.send({ t: 'error', code: 'not_authenticated', message: 'send hello first' });
+      ws.close(4408, 'no hello');
+    }, deps.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
+    this.helloTimer.unref();
     ws.on('message', (data, isBinary) => {
       if (isBinary) return this.send({ t: 'error', code: 'bad_request', message: 'binary messages are not accepted' });
       // One message at a time per socket: SDP before trickle, in order.
@@ -230,6 +262,9 @@ class Connection {
     if (!who) throw new RelayError('not_authenticated', 'send hello first');
     if (who.kind === 'patient' && who.guestRole && !GUEST_ALLOWED.has(msg.t)) {
       throw new RelayError('not_allowed', 'a guest link only joins the consult');
+    }
+    if ((await this.deps.limits.message(msg.t, who.participantId)) > 0) {
+      throw new RelayError('rate_limited', 'too many messages; wait a moment');
     }
 
     switch (msg.t) {
@@ -294,7 +329,6 @@ class Connection {
       case 'chat': {
         if (who.kind !== 'patient') throw new RelayError('not_allowed', 'staff chat through the staff API');
         await this.requireOpenVisit(who);
-        if (!this.takeChatToken()) throw new RelayError('rate_limited', 'too many messages; wait a moment');
         const message = await postChat(this.deps.hub.redis, this.deps.hub, who.appointmentId, 'patient', msg.text);
         return { message };
       }
@@ -324,6 +358,7 @@ class Connection {
     if (c.state === 'ended') throw new RelayError('ended', 'the consult has ended');
     if (c.state === 'cancelled' || c.cancelledAt) throw new RelayError('cancelled', 'the appointment was cancelled');
     if (c.state === 'expired') throw new RelayError('expired', 'the link has expired');
+    if (isFinal(c.state)) throw new RelayError('not_allowed', `the visit is ${c.state}`);
     return c;
   }
 
@@ -339,9 +374,9 @@ class Connection {
   private async echoStart(who: Who, offer: { type: 'offer' | 'answer'; sdp: string }) {
     await this.requireDeviceTest(who);
     if (offer.type !== 'offer') throw new RelayError('bad_request', 'jsep: the network test needs an SDP offer');
-    const key = `spk:echo-starts:${who.participantId}`;
-    const [count] = (await this.deps.hub.redis.multi().incr(key).expire(key, ECHO_STARTS_WINDOW_SECONDS, 'NX').exec()) as unknown as [number];
-    if (Number(count) > ECHO_STARTS_MAX) throw new RelayError('rate_limited', 'too many network tests; try again in a few minutes');
+    if ((await this.deps.limits.echoStarts.take(who.participantId)) > 0) {
+      throw new RelayError('rate_limited', 'too many network tests; try again in a few minutes');
+    }
     // One network test per socket: a new one replaces the old.
     await this.stopEcho();
     const echo: EchoSession = await this.deps.gateway.openEcho({
@@ -426,31 +461,17 @@ class Connection {
       .catch(() => undefined);
   }
 
-  private takeChatToken(): boolean {
-    const now = Date.now();
-    const refill = Math.floor((now - this.chatRefilledAt) / CHAT_REFILL_MS);
-    if (refill > 0) {
-      this.chatTokens = Math.min(CHAT_BURST, this.chatTokens + refill);
-      this.chatRefilledAt = now;
-    }
-    if (this.chatTokens <= 0) return false;
-    this.chatTokens--;
-    return true;
-  }
-
   private async hello(token?: string, appointmentId?: string): Promise<unknown> {
     if (this.who) throw new RelayError('bad_request', 'hello was already sent');
     if (this.side === 'patient') {
       if (!token) throw new RelayError('not_authenticated', 'token missing');
-      const client = clientAddress(this.req, this.deps.trustProxy);
-      if (await this.deps.linkGuesses.blocked(client)) {
-        throw new RelayError('not_authenticated', 'too many invalid links from this address; try again later');
-      }
       const found = await findParticipantByToken(this.deps.ds, token, { includeRevoked: true });
       if (!found) {
-        const n = await this.deps.linkGuesses.fail(client);
-        this.log.warn({ client: clientTag(client), failures: n }, 'unknown patient link on the socket');
-        throw new RelayError('not_authenticated', 'this link is not valid');
+        // Counted with the patient API's; a valid link is never refused (patient/routes.ts).
+        const client = clientAddress(this.req, this.deps.trustProxy);
+        const refusal: unknown = await refuseUnknownLink({ linkGuesses: this.deps.linkGuesses, logger: this.log }, client).catch((err: unknown) => err);
+        if (!(refusal instanceof HttpError)) throw refusal;
+        throw new RelayError('not_authenticated', refusal.status === 429 ? 'too many invalid links from this address; try again later' : 'this link is not valid');
       }
       // A dead link (consult ended, appointment cancelled) was real once: refused, not counted.
       if (found.participant.revokedAt) throw new RelayError('not_authenticated', 'this link is no longer valid');
@@ -513,7 +534,7 @@ class Connection {
     if (!c) return null;
     const state = snapshot(c, new Date(), who.kind === 'staff' ? 'staff' : who.guestRole ? 'guest' : 'patient');
     this.send({ t: 'state', state });
-    if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
+    if (isFinal(c.state)) {
       if (this.echo && who.kind === 'patient') {
         await this.stopEcho();
         this.send({ t: 'echo-ended', reason: 'not_allowed' });
@@ -731,6 +752,7 @@ class Connection {
     this.closed = true;
     // A hello still being handled finishes first (it may start the timers), then all stops.
     await this.queue.catch(() => undefined);
+    clearTimeout(this.helloTimer);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     if (this.sessionTimer) clearInterval(this.sessionTimer);
     if (this.handingOver) {
@@ -809,8 +831,8 @@ function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
   return allowed.includes(origin);
 }
 
-function reject(socket: Duplex) {
-  socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+function reject(socket: Duplex, status = '404 Not Found') {
+  socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
 

@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import type { StaffRole } from '../db/entities.js';
 import { HttpError, parseJsonBody } from '../http/errors.js';
-import { FailureLimiter, clientTag } from '../http/failure-limiter.js';
+import { FailureGate, clientTag } from '../http/limits.js';
 import { recordAudit } from '../domain/audit.js';
 import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type SignInMethod, type StaffSession } from './sessions.js';
 
@@ -121,34 +121,65 @@ export function presentStaff(s: StaffSession) {
   return { id: s.id, name: s.name, email: s.email, role: s.role, clinicIds: s.clinicIds };
 }
 
-/** Failed local sign-ins, counted per e-mail address and per client address across processes. */
+/**
+ * Failed local sign-ins, across processes (http/limits.ts), so that guessing is slow and nobody
+ * can lock a staff member out (issue 14, defect 13):
+ *  - per account AND address: the guesser's own address waits longer after each failure;
+ *  - per address: one address trying many accounts waits too;
+ *  - per account from addresses the account never signed in from: a guess spread over many
+ *    addresses waits, but the owner's own workstations (a sign-in there in the last 30 days)
+ *    are never held up by what strangers tried.
+ * The waits grow (30 s, 1 min, 2 min … up to the window) instead of one long lockout.
+ */
 export class LoginLimiter {
-  private account: FailureLimiter;
-  private client: FailureLimiter;
-  readonly windowSeconds: number;
+  private pair: FailureGate;
+  private client: FailureGate;
+  private account: FailureGate;
 
-  constructor(hub: Hub, limits: Config['login']) {
-    this.windowSeconds = limits.windowSeconds;
-    this.account = new FailureLimiter(hub.redis, { name: 'login-account', max: limits.maxFailuresPerAccount, windowSeconds: limits.windowSeconds });
-    this.client = new FailureLimiter(hub.redis, { name: 'login-client', max: limits.maxFailuresPerClient, windowSeconds: limits.windowSeconds });
+  constructor(private hub: Hub, limits: Config['login']) {
+    this.pair = new FailureGate(hub.redis, { name: 'login-pair', free: limits.maxFailuresPerAccount, windowSeconds: limits.windowSeconds });
+    this.client = new FailureGate(hub.redis, { name: 'login-client', free: limits.maxFailuresPerClient, windowSeconds: limits.windowSeconds });
+    this.account = new FailureGate(hub.redis, { name: 'login-account', free: limits.maxFailuresPerAccount, windowSeconds: limits.windowSeconds });
   }
 
-  async blocked(email: string, address: string): Promise<'account' | 'client' | null> {
-    const [a, c] = await Promise.all([this.account.blocked(email), this.client.blocked(address)]);
-    return a ? 'account' : c ? 'client' : null;
+  /** The limit in force and the seconds to wait, or null: go ahead. */
+  async blocked(email: string, address: string): Promise<{ limit: 'account' | 'client'; waitSeconds: number } | null> {
+    const [pair, client, known] = await Promise.all([
+      this.pair.wait(`${email}|${address}`),
+      this.client.wait(address),
+      this.knownAddress(email, address),
+    ]);
+    const account = known ? 0 : await this.account.wait(email);
+    if (pair > 0 || account > 0) return { limit: 'account', waitSeconds: Math.max(pair, account) };
+    if (client > 0) return { limit: 'client', waitSeconds: client };
+    return null;
   }
 
   async fail(email: string, address: string): Promise<void> {
-    await Promise.all([this.account.fail(email), this.client.fail(address)]);
+    await Promise.all([this.pair.fail(`${email}|${address}`), this.client.fail(address), this.account.fail(email)]);
+  }
+
+  /** A correct password: this address is the owner's from now on; its own count starts again. */
+  async succeeded(email: string, address: string): Promise<void> {
+    const key = knownKey(email);
+    await this.hub.redis.multi().sAdd(key, clientTag(address)).expire(key, KNOWN_ADDRESS_SECONDS).exec();
+    await this.pair.reset(`${email}|${address}`);
+  }
+
+  private async knownAddress(email: string, address: string): Promise<boolean> {
+    return Boolean(await this.hub.redis.sIsMember(knownKey(email), clientTag(address)).catch(() => false));
   }
 }
+
+/** How long a sign-in makes an address the account's own (for the account-wide wait). */
+const KNOWN_ADDRESS_SECONDS = 30 * 86_400;
+const knownKey = (email: string) => `spk:login-known:${clientTag(`account:${email}`)}`;
 
 export function createAuthRouter(deps: AuthRouteDeps): Router {
   const { ds, config, logger, hub } = deps;
   const router = new Router({ prefix: '/staff/api' });
   const auth = staffAuth(ds);
   const limiter = new LoginLimiter(hub, config.login);
-  const minutes = Math.max(1, Math.ceil(config.login.windowSeconds / 60));
 
   router.get('/login-options', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -162,13 +193,14 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
     const address = ctx.ip || 'unknown';
     const blocked = await limiter.blocked(email, address);
     if (blocked) {
-      logger.warn({ client: clientTag(address), limit: blocked }, 'staff sign-in rate limited');
+      logger.warn({ client: clientTag(address), limit: blocked.limit }, 'staff sign-in rate limited');
+      const wait = blocked.waitSeconds < 60 ? `${blocked.waitSeconds} seconds` : `${Math.ceil(blocked.waitSeconds / 60)} minutes`;
       throw new HttpError(
         429,
         'too_many_attempts',
-        `too many failed sign-in attempts; wait ${minutes} minutes and try again, or ask the application administrator`,
+        `too many failed sign-in attempts; wait ${wait} and try again, or ask the application administrator`,
         undefined,
-        { 'Retry-After': String(config.login.windowSeconds) },
+        { 'Retry-After': String(blocked.waitSeconds) },
       );
     }
     const staffId = await verifyLogin(ds, email, body.data.password);
@@ -177,6 +209,7 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
       logger.info({ client: clientTag(address) }, 'staff sign-in failed');
       throw new HttpError(401, 'invalid_login', 'e-mail address or password is not correct');
     }
+    await limiter.succeeded(email, address).catch((err: unknown) => logger.warn({ err: String(err) }, 'sign-in not remembered for the limiter'));
     const session = await signIn(ds, ctx, config, staffId, 'password');
     ctx.body = { staff: presentStaff(session), csrfToken: session.csrfToken };
   });

@@ -13,7 +13,7 @@
  * users are refused with a clear page unless OIDC_AUTO_PROVISION says otherwise. The session
  * that follows is the same kind local accounts get (sessions.ts).
  */
-import { FailureLimiter, clientTag } from '../http/failure-limiter.js';
+import { RateLimit, clientTag } from '../http/limits.js';
 import { createHash, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -148,18 +148,17 @@ export function createOidcRouter(deps: OidcRouteDeps): Router {
   const clearFlowCookie = (ctx: Context) =>
     ctx.cookies.set(OIDC_FLOW_COOKIE, '', { path: COOKIE_PATH, expires: new Date(0), httpOnly: true });
 
-  const starts = new FailureLimiter(hub.redis, { name: 'sso-start', max: SSO_STARTS_PER_CLIENT, windowSeconds: 600 });
+  const starts = new RateLimit(hub.redis, { name: 'sso-start', points: SSO_STARTS_PER_CLIENT, seconds: 600 });
 
   router.get('/login', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (!oidc) return void ctx.redirect('/staff/login?sso=not_configured');
     // Every start keeps a pending flow in Redis for a while: no client may pile them up.
     const address = ctx.ip || 'unknown';
-    if (await starts.blocked(address)) {
+    if ((await starts.take(address)) > 0) {
       logger.warn({ client: clientTag(address) }, 'too many SSO sign-ins started from one address');
       return void ctx.redirect('/staff/login?sso=too_many');
     }
-    await starts.fail(address);
     let cfg: client.Configuration;
     try {
       cfg = await configuration();

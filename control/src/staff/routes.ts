@@ -19,6 +19,7 @@ import { HttpError, parseJsonBody, fromZodError } from '../http/errors.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
 import { latestQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
+import { isFinal } from '../domain/visit-state.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -159,7 +160,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     if (!body.success) throw fromZodError(body.error, input);
     const text = cleanChatText(body.data.text);
     if (text === null) throw new HttpError(400, 'invalid_request', `text: must be 1 to ${CHAT_MAX_CHARS} characters`, 'text');
-    if (c.state === 'ended' || c.state === 'cancelled' || c.state === 'expired') {
+    if (isFinal(c.state)) {
       throw new HttpError(409, 'invalid_state', `the visit is ${c.state}`);
     }
     ctx.status = 201;
