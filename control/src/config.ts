@@ -105,6 +105,8 @@ const Env = z.object({
   /** Failed sign-ins per client address per window, then 429. */
   LOGIN_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Staff pages sign out after this many minutes without mouse, keyboard or touch (0 = never); never during a consult. */
+  STAFF_IDLE_MINUTES: z.coerce.number().min(0).max(1440).default(30),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -179,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerClient: e.LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+      idleMinutes: e.STAFF_IDLE_MINUTES,
     },
     instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
     turn: e.TURN_URLS && e.TURN_SECRET
