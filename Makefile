@@ -1,8 +1,11 @@
 # Spreekkamer — the two commands (and a few more). Run as root on Debian 12.
-.PHONY: run test test-deploy bench build typecheck clean
+.PHONY: run clean-demo test test-deploy bench build typecheck clean
 
 run:        ## install what is missing, start everything, serve the appliance with demo data
 	@scripts/run.sh
+
+clean-demo: ## remove make run's demo data: its Redis keys (own database number) and its database
+	@scripts/clean-demo.sh
 
 test:       ## install what is missing and run every test against the real services
 	@scripts/test.sh

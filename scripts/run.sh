@@ -7,9 +7,23 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_installed
+GIVEN_DATABASE_URL="${DATABASE_URL:-}" GIVEN_REDIS_URL="${REDIS_URL:-}"
 export DATABASE_URL; DATABASE_URL="$(ensure_postgres spreekkamer)"
 export REDIS_URL; REDIS_URL="$(ensure_redis)"
+# Demo data stays apart from anything else on a shared Redis: its own database number
+# (DEMO_REDIS_DB, default 9) unless REDIS_URL was given. `make clean-demo` removes it again.
+if [[ -z "$GIVEN_REDIS_URL" ]]; then REDIS_URL="${REDIS_URL%/}/${DEMO_REDIS_DB:-9}"; fi
 export SECRET_KEY; SECRET_KEY="$(ensure_secret)"
+# What clean-demo may remove: only what this script chose itself.
+{
+  echo "DATABASE_URL='$DATABASE_URL'"; echo "REDIS_URL='$REDIS_URL'"
+  echo "DEMO_DATABASE=$([[ -z "$GIVEN_DATABASE_URL" ]] && echo spreekkamer)"
+  echo "QUEUE_PREFIX='${QUEUE_PREFIX:-spk}'"
+} > "$RUN/demo.env"
+# Passwords never on screen.
+redact() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'; }
+say "PostgreSQL: $(redact <<<"$DATABASE_URL")"
+say "Redis:      $(redact <<<"$REDIS_URL")$([[ -z "$GIVEN_REDIS_URL" ]] && echo "   (database ${DEMO_REDIS_DB:-9}: demo data only; make clean-demo removes it)")"
 
 PUBLIC_PORT="${PUBLIC_PORT:-8080}"; INTERNAL_PORT="${INTERNAL_PORT:-8081}"
 JANUS_WS_PORT="${JANUS_WS_PORT:-8188}"; JANUS_ADMIN_PORT="${JANUS_ADMIN_PORT:-7188}"
@@ -37,7 +51,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-say "starting Janus"
+# Janus's "started" event (a core event) goes out the moment Janus starts, before the control
+# plane (which waits for Janus) listens: every start began with "Couldn't relay event to the
+# backend", and Ctrl-C ended with another one for "shutdown". The control plane uses only the
+# webrtc and media events (quality/intake.ts), so core events are not sent.
+sed -i -E 's/^(\s*events = )"webrtc,media,core"/\1"webrtc,media"/' "$RUN/janus/janus.eventhandler.sampleevh.jcfg"
+grep -q '^\s*events = "webrtc,media"' "$RUN/janus/janus.eventhandler.sampleevh.jcfg" || die "unexpected Janus event handler configuration"
+say "starting Janus (log: .run/janus.log)"
 janus -F "$RUN/janus" -C "$RUN/janus/janus.jcfg" > "$RUN/janus.log" 2>&1 &
 PIDS+=($!)
 

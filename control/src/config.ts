@@ -122,6 +122,8 @@ const Env = z.object({
   WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
   /** A WebSocket that has not sent hello within this many seconds is closed. */
   WS_HELLO_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(300).default(10),
+  /** Staff pages sign out after this many minutes without mouse, keyboard or touch (0 = never); never during a consult. */
+  STAFF_IDLE_MINUTES: z.coerce.number().min(0).max(1440).default(30),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -198,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerClient: e.LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+      idleMinutes: e.STAFF_IDLE_MINUTES,
     },
     fhir: { enabled: e.FHIR_ENABLED },
     sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },

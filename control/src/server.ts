@@ -79,6 +79,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     app.use(httpMetrics(listener));
     app.use(securityHeaders({ hsts }));
     app.use(errorMiddleware(logger));
+    // Koa's own fallback prints a raw stack trace to stderr (between the JSON lines); every
+    // line goes through pino instead, and a browser closing a response is no error at all.
+    app.on('error', (err: unknown) => {
+      const e = err as { code?: string; status?: number; expose?: boolean; message?: string };
+      if (e?.status === 404 || e?.expose) return;
+      if (e?.code && CLIENT_GONE.has(e.code)) return void logger.debug({ listener, code: e.code }, 'client went away during a response');
+      logger.error({ listener, err }, 'error while sending a response');
+    });
   };
   const readiness = readinessCheck({
     db: (sql) => ds.query(sql),
@@ -228,6 +236,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
   };
 }
+
+/** The other side closed the connection while we were answering: normal for browsers. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
 
 const notFound: Koa.Middleware = async (ctx) => {
   ctx.status = 404;

@@ -225,7 +225,8 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
   router.get('/me', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { staff: presentStaff(staff), csrfToken: staff.csrfToken };
+    // The staff pages sign out by themselves after this long without use (shared poli PCs).
+    ctx.body = { staff: presentStaff(staff), csrfToken: staff.csrfToken, idleSignOutMinutes: config.login.idleMinutes };
   });
 
   return router;

@@ -426,7 +426,8 @@ function renderStaff(section: HTMLElement): void {
         try {
           const r = await api<{ sessionsRevoked: number }>('POST', `/staff/api/admin/staff/${s.id}/revoke-sessions`, {});
           await reload();
-          const msg = text('staff.revoked', { name: s.name, n: r.sessionsRevoked });
+          const n = r.sessionsRevoked;
+          const msg = text(new Intl.PluralRules(lang() === 'nl' ? 'nl-NL' : 'en-GB').select(n) === 'one' ? 'staff.revokedOne' : 'staff.revoked', { name: s.name, n });
           announce(msg);
           setStatus(msg);
         } catch (err) {

@@ -8,7 +8,8 @@
  * shows a browser notification when allowed, highlights the card and is announced.
  */
 import { ApiError, jsonClient } from '../lib/http.js';
-import { en, lang, nl, setLang, t, type Key, type Lang } from './strings.js';
+import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
+import { en, lang, nl, setLang, t, tn, type Key, type Lang } from './strings.js';
 import { playArrivalTone, unlockAudio } from './sound.js';
 
 type Status =
@@ -75,6 +76,10 @@ const highlighted = new Map<string, number>();
 let chatOpen: string[] = [];
 let callbacks: Callback[] = [];
 let cuesOn = false;
+/** The day's first answer is in: before it the lanes say "loading", never "no appointments". */
+let loaded = false;
+/** The live feed: 'connecting' (not there yet), 'up', 'lost'. */
+let liveState: 'connecting' | 'up' | 'lost' = 'connecting';
 
 /** What tests and benchmarks look at: arrival cues played, notifications shown, render times. */
 const probe = {
@@ -139,7 +144,14 @@ function mmss(sinceIso: string): string {
 }
 
 function statusText(c: Card): string {
-  return c.status === 'waiting' && c.waitingSince ? t('status.waiting', { since: mmss(c.waitingSince) }) : t(`status.${c.status}` as Key, { since: '' });
+  const text = c.status === 'waiting' && c.waitingSince ? t('status.waiting', { since: mmss(c.waitingSince) }) : t(`status.${c.status}` as Key, { since: '' });
+  // The console's fact too: waiting, but the patient's page is not connected now.
+  return offline(c) ? `${text}, ${t('status.offline')}` : text;
+}
+
+/** Waiting (or admitted) without the patient's page connected: "geen verbinding", as on the console. */
+function offline(c: Card): boolean {
+  return c.status === 'waiting' && !c.present.patient;
 }
 
 // ---------------------------------------------------------------- rendering
@@ -170,6 +182,7 @@ function renderCard(c: Card): HTMLLIElement {
       'data-appointment-id': c.id,
       'data-testid': 'card',
       'data-status': c.status,
+      'data-online': String(c.present.patient),
       'aria-labelledby': `name-${c.id}`,
     },
     h(
@@ -179,7 +192,7 @@ function renderCard(c: Card): HTMLLIElement {
       h('span', { class: 'card-time', 'data-testid': 'time' }, timeFmt().format(new Date(c.start))),
       h('span', { class: 'card-name', id: `name-${c.id}`, 'data-testid': 'name', title: name }, name),
     ),
-    h('p', { class: `card-status badge-${c.status}`, 'data-testid': 'status', 'data-status': c.status }, statusText(c)),
+    h('p', { class: `card-status badge-${c.status}${offline(c) ? ' offline' : ''}`, 'data-testid': 'status', 'data-status': c.status }, statusText(c)),
     h(
       'ul',
       { class: 'card-facts' },
@@ -189,10 +202,10 @@ function renderCard(c: Card): HTMLLIElement {
       c.interpreter ? h('li', { 'data-testid': 'interpreter', class: 'flag' }, t('interpreter')) : null,
       c.companion ? h('li', { 'data-testid': 'companion' }, t('companion')) : null,
       c.present.patient ? h('li', { 'data-testid': 'present-patient', class: 'present' }, t('present.patient')) : null,
-      c.present.guests > 0 ? h('li', { 'data-testid': 'present-guests', class: 'present' }, t('present.guests', { n: c.present.guests })) : null,
+      c.present.guests > 0 ? h('li', { 'data-testid': 'present-guests', class: 'present' }, tn(c.present.guests, 'present.guestsOne', 'present.guests')) : null,
       c.present.clinician ? h('li', { 'data-testid': 'present-clinician', class: 'present' }, t('present.clinician')) : null,
       c.failedMessages.length > 0
-        ? h('li', { 'data-testid': 'failed-messages', class: 'warn', title: c.failedMessages.map((f) => `${f.kind} (${f.channel})`).join(', ') }, t('failed.messages', { n: c.failedMessages.length }))
+        ? h('li', { 'data-testid': 'failed-messages', class: 'warn', title: c.failedMessages.map((f) => `${f.kind} (${f.channel})`).join(', ') }, tn(c.failedMessages.length, 'failed.messagesOne', 'failed.messages'))
         : null,
       unread.has(c.id) ? h('li', { 'data-testid': 'unread', class: 'warn' }, t('chat.new')) : null,
     ),
@@ -218,14 +231,19 @@ function renderLanes(): void {
     byClinician.get(c.clinicianId)!.push(c);
   }
   board.textContent = '';
-  if (byClinician.size === 0) board.append(h('p', { class: 'muted' }, t('lane.empty')));
+  board.setAttribute('aria-busy', String(!loaded));
+  if (!loaded) {
+    board.append(h('p', { class: 'muted', role: 'status', 'data-testid': 'lanes-loading' }, t('lane.loading')));
+    return;
+  }
+  if (byClinician.size === 0) board.append(h('p', { class: 'muted', 'data-testid': 'lanes-empty' }, t('lane.empty')));
   for (const [clinicianId, list] of byClinician) {
     const name = laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? '';
     board.append(
       h(
         'section',
         { class: 'lane', 'data-testid': 'lane', 'data-clinician-id': clinicianId, 'aria-labelledby': `lane-${clinicianId}` },
-        h('h2', { id: `lane-${clinicianId}` }, name, ' ', h('span', { class: 'muted' }, `(${t('lane.count', { n: list.length })})`)),
+        h('h2', { id: `lane-${clinicianId}` }, name, ' ', h('span', { class: 'muted', 'data-testid': 'lane-count' }, `(${tn(list.length, 'lane.countOne', 'lane.count')})`)),
         laneDelay(clinicianId, name),
         h('ul', { class: 'cards' }, ...list.map(renderCard)),
       ),
@@ -298,7 +316,16 @@ function renderStatic(): void {
   document.querySelectorAll<HTMLElement>('[data-t]').forEach((el) => (el.textContent = t(el.dataset.t as Key)));
   document.querySelectorAll<HTMLElement>('[data-t-placeholder]').forEach((el) => el.setAttribute('placeholder', t(el.dataset.tPlaceholder as Key)));
   byId('cue-enable').textContent = cuesOn ? t('cue.on') : t('cue.enable');
+  renderConn();
   byId('lang-switch').setAttribute('lang', lang() === 'nl' ? 'en' : 'nl');
+}
+
+/** The live connection's state, said in the banner (not there yet, or lost). */
+function renderConn(): void {
+  const banner = byId('conn');
+  banner.dataset.state = liveState;
+  banner.hidden = liveState === 'up';
+  banner.textContent = t(liveState === 'connecting' ? 'conn.connecting' : 'conn.lost');
 }
 
 function renderAll(): void {
@@ -565,6 +592,7 @@ async function loadDay(): Promise<void> {
   const delay = byId<HTMLInputElement>('delay-input');
   if (document.activeElement !== delay) delay.value = r.clinic.delayMessage ?? '';
   const before = new Map(cards);
+  loaded = true;
   cards.clear();
   laneDelays.clear();
   for (const lane of r.lanes) {
@@ -596,7 +624,9 @@ function connect(): void {
   };
   ws.onclose = () => {
     if (socket !== ws) return;
-    byId('conn').hidden = false;
+    // Never connected yet: still "connecting"; after it was up: "lost".
+    if (liveState === 'up') liveState = 'lost';
+    renderConn();
     window.setTimeout(connect, backoff);
     backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
   };
@@ -606,7 +636,8 @@ function onPush(m: any): void {
   switch (m.t) {
     case 'ready':
       backoff = 500;
-      byId('conn').hidden = true;
+      liveState = 'up';
+      renderConn();
       void loadDay().catch(failed);
       void loadCallbacks();
       return;
@@ -659,8 +690,11 @@ async function saveDelay(message: string | null, clinicianId?: string): Promise<
 async function start(): Promise<void> {
   const stored = localStorage.getItem(LANG_KEY);
   setLang(stored === 'en' ? 'en' : 'nl');
-  const meRes = await call<{ csrfToken: string }>('GET', '/staff/api/me');
+  renderConn();
+  const meRes = await call<{ csrfToken: string; idleSignOutMinutes?: number }>('GET', '/staff/api/me');
   csrf = meRes.csrfToken;
+  setupSignOut(byId<HTMLButtonElement>('sign-out'), call);
+  idleSignOut(meRes.idleSignOutMinutes ?? 0, call);
   const { clinics } = await call<{ clinics: Array<{ code: string; name: string }> }>('GET', '/staff/api/dashboard/clinics');
   const params = new URLSearchParams(location.search);
   const wanted = params.get('clinic');

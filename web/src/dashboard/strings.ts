@@ -15,6 +15,8 @@ export const nl = {
   'delay.saved': 'Het bericht staat in de wachtkamer.',
   'delay.cleared': 'Het bericht is weggehaald.',
   'lane.empty': 'Geen afspraken.',
+  'lane.loading': 'De afspraken worden geladen…',
+  'lane.countOne': '{n} afspraak',
   'lane.count': '{n} afspraken',
   'lane.delay': 'Uitloop melden',
   'lane.delayLabel': 'Bericht over uitloop voor de patiënten van {name}',
@@ -41,9 +43,11 @@ export const nl = {
   interpreter: 'Tolk nodig',
   companion: 'Iemand bij de patiënt',
   'present.patient': 'Patiënt online',
-  'present.guests': '{n} gast(en) online',
+  'present.guestsOne': '{n} gast online',
+  'present.guests': '{n} gasten online',
   'present.clinician': 'Zorgverlener online',
-  'failed.messages': '{n} bericht(en) niet afgeleverd',
+  'failed.messagesOne': '{n} bericht niet afgeleverd',
+  'failed.messages': '{n} berichten niet afgeleverd',
   'chat.new': 'Nieuw bericht',
   'action.select': 'Kiezen voor chat',
   'action.chat': 'Chat',
@@ -82,6 +86,9 @@ export const nl = {
   'arrival.notification': 'Patiënt in de wachtkamer',
   'clinician.notified': 'De zorgverlener is gevraagd te kijken bij {name}.',
   'conn.lost': 'Geen live verbinding; we proberen het opnieuw.',
+  'conn.connecting': 'Live verbinding wordt gemaakt…',
+  'status.offline': 'geen verbinding',
+  'signOut': 'Uitloggen',
   'error.generic': 'Dat lukte niet: {message}',
   'error.noClinic': 'U heeft geen polikliniek om te bekijken.',
   cancel: 'Annuleren',
@@ -106,6 +113,8 @@ export const en: Record<Key, string> = {
   'delay.saved': 'The message is shown in the waiting room.',
   'delay.cleared': 'The message has been removed.',
   'lane.empty': 'No appointments.',
+  'lane.loading': 'Loading the appointments…',
+  'lane.countOne': '{n} appointment',
   'lane.count': '{n} appointments',
   'lane.delay': 'Report a delay',
   'lane.delayLabel': 'Delay message for the patients of {name}',
@@ -132,9 +141,11 @@ export const en: Record<Key, string> = {
   interpreter: 'Interpreter needed',
   companion: 'Someone with the patient',
   'present.patient': 'Patient online',
-  'present.guests': '{n} guest(s) online',
+  'present.guestsOne': '{n} guest online',
+  'present.guests': '{n} guests online',
   'present.clinician': 'Clinician online',
-  'failed.messages': '{n} message(s) not delivered',
+  'failed.messagesOne': '{n} message not delivered',
+  'failed.messages': '{n} messages not delivered',
   'chat.new': 'New message',
   'action.select': 'Select for chat',
   'action.chat': 'Chat',
@@ -173,6 +184,9 @@ export const en: Record<Key, string> = {
   'arrival.notification': 'Patient in the waiting room',
   'clinician.notified': 'The clinician was asked to look at {name}.',
   'conn.lost': 'No live connection; trying again.',
+  'conn.connecting': 'Connecting live…',
+  'status.offline': 'no connection',
+  'signOut': 'Sign out',
   'error.generic': 'That did not work: {message}',
   'error.noClinic': 'You have no clinic to watch.',
   cancel: 'Cancel',
@@ -187,6 +201,15 @@ export function setLang(l: Lang): void {
 }
 export function lang(): Lang {
   return current;
+}
+
+const rules = new Map<Lang, Intl.PluralRules>();
+
+/** The plural form for `n` (Intl.PluralRules: 'one' or the rest), `{n}` filled in. */
+export function tn(n: number, one: Key, other: Key, params: Record<string, string | number> = {}): string {
+  let r = rules.get(current);
+  if (!r) rules.set(current, (r = new Intl.PluralRules(current === 'nl' ? 'nl-NL' : 'en-GB')));
+  return t(r.select(n) === 'one' ? one : other, { n, ...params });
 }
 
 export function t(key: Key, params?: Record<string, string | number>): string {

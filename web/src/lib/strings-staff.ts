@@ -12,6 +12,8 @@ export const staffNl = {
   'staff.navAdmin': 'Beheer',
   'staff.preview': 'Zo ziet de patiënt u straks',
   'staff.signedInAs': 'Ingelogd als {name}',
+  'staff.signOut': 'Uitloggen',
+  'login.idle': 'U bent uitgelogd omdat u een tijd niets heeft gedaan. Log opnieuw in.',
   'login.title': 'Inloggen',
   'login.email': 'E-mailadres',
   'login.password': 'Wachtwoord',
@@ -152,6 +154,8 @@ export const staffNl = {
 export type StaffKey = keyof typeof staffNl;
 
 export const staffEn: { [K in StaffKey]: string } = {
+  'staff.signOut': 'Sign out',
+  'login.idle': 'You were signed out because you did nothing for a while. Please sign in again.',
   'staff.title': 'Video consultations today',
   'staff.navDashboard': 'Waiting rooms',
   'staff.navAdmin': 'Administration',

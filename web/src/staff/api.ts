@@ -72,7 +72,7 @@ export function setCsrf(token: string): void {
 /** JSON call; non-2xx becomes an ApiError with the server's `{error:{code,message}}`. */
 export const call = jsonClient({ csrf: () => csrfToken });
 
-export const me = (): Promise<{ staff: Staff; csrfToken: string }> => call('GET', '/staff/api/me');
+export const me = (): Promise<{ staff: Staff; csrfToken: string; idleSignOutMinutes?: number }> => call('GET', '/staff/api/me');
 export const today = (): Promise<{ appointments: TodayAppointment[] }> => call('GET', '/staff/api/today');
 export const admit = (id: string): Promise<unknown> =>
   call('POST', `/staff/api/appointments/${encodeURIComponent(id)}/admit`, {});

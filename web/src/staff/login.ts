@@ -29,6 +29,11 @@ function main(): void {
   bindAttr(form, 'aria-label', 'login.title');
   setLang(loadLang(STAFF_LANG_KEY) ?? 'nl');
 
+  if (new URLSearchParams(location.search).get('idle') === '1') {
+    const box = byId('sso-problem');
+    bindText(box, 'login.idle');
+    box.hidden = false;
+  }
   const reason = new URLSearchParams(location.search).get('sso');
   if (reason && (SSO_REASONS as readonly string[]).includes(reason)) {
     const box = byId('sso-problem');

@@ -24,7 +24,8 @@ import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/s
 import { formatTime } from '../lib/time.js';
 import * as api from './api.js';
 import { ApiError, STAFF_LANG_KEY, type TodayAppointment } from './api.js';
-import { rowAction, statusText } from './status.js';
+import { rowAction, statusText, whenText } from './status.js';
+import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
 import { knmgPanel } from './knmg.js';
 import { guestPanel } from './guests.js';
 import { reportSections } from './report.js';
@@ -88,12 +89,16 @@ const rows = new Map<string, Row>();
 let tbody: HTMLTableSectionElement | null = null;
 let listProblem: HTMLElement | null = null;
 let listEmpty: HTMLElement | null = null;
+let listLoading: HTMLElement | null = null;
+/** The first answer of /staff/api/today is in (before it: "loading", never "no consultations"). */
+let listLoaded = false;
 
 function showList(notice?: string): void {
   rows.clear();
   tbody = h('tbody');
   listProblem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'problem', hidden: !notice }, notice ?? '');
-  listEmpty = tx('p', 'list.empty', { class: 'empty', hidden: true });
+  listEmpty = tx('p', 'list.empty', { class: 'empty', hidden: true, 'data-testid': 'list-empty' });
+  listLoading = tx('p', 'list.loading', { class: 'empty', role: 'status', hidden: listLoaded, 'data-testid': 'list-loading' });
   const th = (key: Parameters<typeof tx>[1]): HTMLElement => tx('th', key, { scope: 'col' });
   previewFigure = h('figure', { class: 'self-preview', hidden: true, 'data-testid': 'camera-preview' }, previewVideo, tx('figcaption', 'staff.preview'));
   setView('list', [
@@ -107,6 +112,7 @@ function showList(notice?: string): void {
       h('thead', {}, h('tr', {}, th('col.time'), th('col.patient'), th('col.status'), th('col.action'))),
       tbody,
     ),
+    listLoading,
     listEmpty,
   ]);
   drawRows();
@@ -128,6 +134,7 @@ async function refresh(): Promise<void> {
     const data = await api.today();
     if (view !== 'list') return;
     appointments = data.appointments;
+    listLoaded = true;
     if (listProblem && listProblem.dataset.kind === 'stale') listProblem.hidden = true;
     drawRows();
   } catch (err) {
@@ -167,7 +174,7 @@ function drawRows(): void {
     row.tr.dataset.state = a.visitState;
     row.tr.dataset.phase = a.phase;
     row.tr.dataset.online = String(a.online);
-    row.time.textContent = formatTime(a.start, lang());
+    row.time.textContent = whenText(a.start, Date.now(), lang());
     if (row.name.textContent !== a.patientName) row.name.textContent = a.patientName;
     drawStatus(row, a);
     const action = rowAction(a);
@@ -183,7 +190,8 @@ function drawRows(): void {
       rows.delete(id);
     }
   }
-  listEmpty.hidden = appointments.length > 0;
+  listEmpty.hidden = !listLoaded || appointments.length > 0;
+  if (listLoading) listLoading.hidden = listLoaded;
   syncPreview();
 }
 
@@ -664,6 +672,9 @@ async function main(): Promise<void> {
   try {
     const who = await api.me();
     api.setCsrf(who.csrfToken);
+    setupSignOut(bindText(byId<HTMLButtonElement>('sign-out'), 'staff.signOut'), api.call);
+    // Never in the middle of a consult: a clinician listening does not touch the mouse.
+    idleSignOut(who.idleSignOutMinutes ?? 0, api.call, () => view === 'consult');
     bindText(byId('who'), 'staff.signedInAs', { name: who.staff.name });
     // Assistants work from the waiting-room dashboard; this page is the clinician's list.
     if (who.staff.role === 'assistant') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rowAction, statusText } from './status.js';
+import { rowAction, statusText, whenText } from './status.js';
 
 describe('today list rows', () => {
   it('offers admit for a waiting patient and open for a running consult', () => {
@@ -28,5 +28,15 @@ describe('today list rows', () => {
     expect(statusText({ visitState: 'ended', waitingSince: null, online: false, endedReason: 'phone' }, now, 'nl').key).toBe(
       'status.phone',
     );
+  });
+});
+
+describe('whenText', () => {
+  it('gives only the time today, and the date for any other day', () => {
+    const now = Date.parse('2026-12-04T22:30:00Z'); // 23:30 in Amsterdam
+    expect(whenText('2026-12-04T21:00:00Z', now, 'nl')).toBe('22:00');
+    // 01:00 tomorrow in Amsterdam: the date is said.
+    expect(whenText('2026-12-05T00:00:00Z', now, 'nl')).toBe('za 5 dec 01:00');
+    expect(whenText('2026-12-05T00:00:00Z', now, 'en')).toBe('Sat 5 Dec 01:00');
   });
 });

@@ -2,7 +2,8 @@
 // The staff pages' own strings, before anything shows text.
 import '../lib/strings-staff.js';
 import type { Key, Params } from '../lib/i18n.js';
-import { formatClock, formatTime } from '../lib/time.js';
+import { formatClock, formatTime, HOSPITAL_TZ } from '../lib/time.js';
+import { locale } from '../lib/i18n.js';
 import type { Lang } from '../lib/i18n.js';
 import type { TodayAppointment } from './api.js';
 
@@ -39,4 +40,17 @@ export function statusText(
   }
   if (a.visitState === 'ended' && a.endedReason === 'phone') return { key: 'status.phone' };
   return { key: `status.${a.visitState}` };
+}
+
+const dayKey = new Intl.DateTimeFormat('en-CA', { timeZone: HOSPITAL_TZ, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/**
+ * When, for the list: "14:30" today; with the date for any other day ("za 5 dec. 01:00"),
+ * so an appointment just after midnight is not taken for one of tonight.
+ */
+export function whenText(start: string, now: number, l: Lang): string {
+  const time = formatTime(start, l);
+  if (dayKey.format(new Date(start)) === dayKey.format(new Date(now))) return time;
+  const date = new Intl.DateTimeFormat(locale(l), { timeZone: HOSPITAL_TZ, weekday: 'short', day: 'numeric', month: 'short' }).format(new Date(start));
+  return `${date} ${time}`;
 }
