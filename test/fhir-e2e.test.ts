@@ -52,6 +52,10 @@ test('a FHIR-booked appointment opens a working waiting room; the EHR sees the p
     },
   })) as unknown as Appointment;
   expect(created.status).toBe('booked');
+  // Staff-side only: the public listener does not serve /fhir at all.
+  expect((await fetch(`${stack.control.internalUrl}/fhir/metadata`)).status).toBe(200);
+  expect((await fetch(`${stack.control.publicUrl}/fhir/metadata`)).status).toBe(404);
+  expect((await fetch(`${stack.control.publicUrl}/fhir/Appointment/${created.id}`, { headers: { authorization: `Bearer ${seeded.apiKey}` } })).status).toBe(404);
   const link = created.extension!.find((e) => e.url === VIRTUAL_SERVICE_URL)!.extension!.find((e) => e.url === 'address')!.valueUrl!;
 
   const page = patient.page;

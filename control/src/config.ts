@@ -124,6 +124,17 @@ const Env = z.object({
   WS_HELLO_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(300).default(10),
   /** Staff pages sign out after this many minutes without mouse, keyboard or touch (0 = never); never during a consult. */
   STAFF_IDLE_MINUTES: z.coerce.number().min(0).max(1440).default(30),
+  /** HL7 v2 SIU over MLLP (docs/integration-hl7.md): off unless set; internal network only. */
+  HL7_MLLP_ENABLED: bool.default(false),
+  HL7_MLLP_HOST: z.string().default('127.0.0.1'),
+  HL7_MLLP_PORT: port.default(2575),
+  HL7_MLLP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(20),
+  HL7_MLLP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+  HL7_MLLP_IDLE_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
+  /** The integration SIU messages belong to (made on first start); its appointments are apart from API keys' ones. */
+  HL7_INTEGRATION_NAME: z.string().regex(/^[A-Za-z0-9 _.-]{1,60}$/, 'must be 1 to 60 characters A-Z, a-z, 0-9, space, _ . or -').default('hl7-v2'),
+  /** SIU times without an offset are wall-clock times in this zone. */
+  HL7_TIME_ZONE: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'must be an IANA time zone such as Europe/Amsterdam').default('Europe/Amsterdam'),
 }).refine((e) => !e.TURN_URLS || e.TURN_SECRET, { path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -204,6 +215,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     fhir: { enabled: e.FHIR_ENABLED },
     sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },
+    hl7: e.HL7_MLLP_ENABLED
+      ? {
+        host: e.HL7_MLLP_HOST,
+        port: e.HL7_MLLP_PORT,
+        integrationName: e.HL7_INTEGRATION_NAME,
+        maxConnections: e.HL7_MLLP_MAX_CONNECTIONS,
+        maxMessageBytes: e.HL7_MLLP_MAX_MESSAGE_BYTES,
+        idleSeconds: e.HL7_MLLP_IDLE_SECONDS,
+        timeZone: e.HL7_TIME_ZONE,
+      }
+      : null,
     instanceName: e.INSTANCE_NAME ?? `${hostname()}:${e.INTERNAL_PORT}`,
     turn: e.TURN_URLS && e.TURN_SECRET
       ? { urls: e.TURN_URLS.split(',').map((u) => u.trim()), secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_SECONDS }

@@ -30,6 +30,7 @@ import { createJanusRouter } from './janus/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { createFhirRouter } from './fhir/routes.js';
 import { warmUp as warmUpFhir } from './fhir/definitions.js';
+import { startHl7Listener } from './hl7/listener.js';
 import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
 import { FailureGate } from './http/limits.js';
@@ -220,6 +221,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   await listen(pubServer, config.publicListener.host, config.publicListener.port);
   await listen(intServer, config.internalListener.host, config.internalListener.port);
+  const hl7 = config.hl7 ? await startHl7Listener({ ds, config, logger, messages: deps.messages, hub, options: config.hl7 }) : null;
   const addr = (s: http.Server) => {
     const a = s.address();
     return typeof a === 'object' && a ? `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : '';
@@ -232,7 +234,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     async close(opts: { handOver?: boolean } = {}) {
       await relay.close(opts);
       await dashboardFeed.close();
-      await Promise.all([closeServer(pubServer), closeServer(intServer)]);
+      await Promise.all([closeServer(pubServer), closeServer(intServer), hl7?.close()]);
     },
   };
 }

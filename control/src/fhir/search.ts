@@ -21,10 +21,9 @@ export const MAX_COUNT = 100;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** Local midnight of a calendar day in a time zone, as an instant. */
-export function startOfDay(day: string, timeZone: string): Date {
-  const [, y, m, d] = DAY.exec(day)!;
-  const guess = Date.UTC(Number(y), Number(m) - 1, Number(d));
+/** A wall-clock time (YYYY-MM-DDTHH:MM:SS) in a time zone, as an instant. */
+export function localInstant(local: string, timeZone: string): Date {
+  const guess = Date.parse(`${local}Z`);
   const offsetAt = (t: number) => {
     const iso = isoInZone(new Date(t), timeZone);
     const o = /([+-])(\d{2}):(\d{2})$/.exec(iso);
@@ -32,6 +31,11 @@ export function startOfDay(day: string, timeZone: string): Date {
   };
   const first = guess - offsetAt(guess);
   return new Date(guess - offsetAt(first));
+}
+
+/** Local midnight of a calendar day in a time zone, as an instant. */
+export function startOfDay(day: string, timeZone: string): Date {
+  return localInstant(`${day}T00:00:00`, timeZone);
 }
 
 function range(value: string): { lo: Date; hi: Date } {
