@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorMiddleware } from '../control/src/http/errors.js';
-import { FailureLimiter } from '../control/src/http/failure-limiter.js';
+import { FailureGate } from '../control/src/http/limits.js';
 import { createRatingRouter } from '../control/src/ratings/routes.js';
 import { linkColumns, tokenFor } from '../control/src/domain/links.js';
 import { purgeContactData } from '../control/src/jobs/housekeeping.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   const logger = pino({ level: 'silent' });
   const app = new Koa();
   app.use(errorMiddleware(logger));
-  const linkGuesses = new FailureLimiter(redis, { name: `rating-test-${randomUUID()}`, max: 1000, windowSeconds: 60 });
+  const linkGuesses = new FailureGate(redis, { name: `rating-test-${randomUUID()}`, free: 1000, windowSeconds: 60 });
   const router = createRatingRouter({ ds: db.ds, linkGuesses, logger });
   app.use(router.routes()).use(router.allowedMethods());
   server = app.listen(0, '127.0.0.1');

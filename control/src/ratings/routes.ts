@@ -12,29 +12,24 @@
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import { findParticipantByToken } from '../domain/links.js';
-import { HttpError } from '../http/errors.js';
-import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
+import type { FailureGate } from '../http/limits.js';
+import { refuseUnknownLink } from '../patient/routes.js';
 import { bodyOf, validate } from '../http/validate.js';
 import type { Logger } from '../logger.js';
 import { addComment, sendRating } from './commands.js';
 import { AddComment, SendRating } from './schema.js';
 
-export function createRatingRouter(deps: { ds: DataSource; linkGuesses: FailureLimiter; logger: Logger }): Router {
+export function createRatingRouter(deps: { ds: DataSource; linkGuesses: FailureGate; logger: Logger }): Router {
   const router = new Router({ prefix: '/api/patient/rating' });
   const small = { limit: 16 * 1024 };
 
   router.post('/', validate({ body: SendRating, ...small }), async (ctx) => {
-    if (await deps.linkGuesses.blocked(ctx.ip)) {
-      throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later');
-    }
+    // As everywhere in the patient API: unknown links count against the address, a valid link
+    // is never refused.
     const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
     // The link is revoked when the consult ends; rating comes after that.
     const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
-    if (!found) {
-      const n = await deps.linkGuesses.fail(ctx.ip);
-      deps.logger.warn({ client: clientTag(ctx.ip), failures: n }, 'unknown patient link');
-      throw new HttpError(404, 'unknown_link', 'this link is not valid');
-    }
+    if (!found) return refuseUnknownLink(deps, ctx.ip);
     const { commentKey } = await sendRating(
       deps.ds,
       { appointmentId: found.participant.appointmentId, participantKind: found.participant.kind },
