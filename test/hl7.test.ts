@@ -57,6 +57,7 @@ interface Siu {
   clinic?: string;
   clinician?: string;
   omit?: string[];
+  extra?: string;
 }
 
 function siu(o: Siu): Hl7Message {
@@ -68,7 +69,7 @@ function siu(o: Siu): Hl7Message {
     AIP: `AIP|1||${o.clinician ?? 'dokter@hospital.test'}^Visser^J|||`,
     AIL: `AIL|1||${o.clinic ?? 'CARDIO'}^^^ZKH`,
   };
-  const text = Object.entries(segments).filter(([k]) => !o.omit?.includes(k)).map(([, v]) => v).join('\r');
+  const text = [...Object.entries(segments).filter(([k]) => !o.omit?.includes(k)).map(([, v]) => v), ...(o.extra ? [o.extra] : [])].join('\r');
   return Hl7Message.parse(text);
 }
 
@@ -213,9 +214,13 @@ describe('bounds', () => {
     const socket = net.connect(listener.port, '127.0.0.1');
     const gone = closed(socket);
     socket.on('error', () => undefined);
-    socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(siu({ id: 'BIG', name: `${'X'.repeat(20_000)}^Y` }).toString()), Buffer.from([0x1c, 0x0d])]));
+    // Valid but for its size (a long NTE), in one write: refused unread, not for its content.
+    socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(siu({ id: 'BIG', extra: `NTE|1||${'x'.repeat(20_000)}` }).toString()), Buffer.from([0x1c, 0x0d])]));
     await gone;
     expect(await counts()).toEqual(before);
+    expect(await row('BIG')).toBeUndefined();
+    // The same message under the limit is booked.
+    expect((await send(siu({ id: 'SMALL', extra: `NTE|1||${'x'.repeat(2_000)}` }))).code).toBe('AA');
   });
 
   it('connections beyond the limit are closed at once', async () => {

@@ -18,8 +18,7 @@ import { registry } from '../metrics/registry.js';
 import { ensureMllpIntegration, findByExternalId, markNoShowFromEhr } from './commands.js';
 import { ErrorCode, Hl7Reject, readExternalId, readHeader, readNewAppointment, readPatient, readTimes } from './siu.js';
 
-const FS = 0x1c;
-const CR = 0x0d;
+const END_OF_MESSAGE = Buffer.from([0x1c, 0x0d]);
 
 export interface Hl7ListenerOptions {
   host: string;
@@ -65,18 +64,26 @@ export async function startHl7Listener(deps: Hl7ListenerDeps): Promise<RunningHl
     // Registered before the MLLP connection's own listener: an oversized message never gets parsed.
     let pending = 0;
     socket.on('data', (chunk: Buffer) => {
-      pending += chunk.length;
-      if (pending > options.maxMessageBytes + 3) {
-        logger.warn({ bytes: pending }, 'hl7: message larger than allowed; connection closed');
-        socket.destroy();
-        return;
+      // Bytes of the message being received (VT … FS CR), counted across chunks and per message.
+      for (let from = 0; ;) {
+        const end = chunk.indexOf(END_OF_MESSAGE, from);
+        const upto = end < 0 ? chunk.length : end + 2;
+        pending += upto - from;
+        if (pending > options.maxMessageBytes + 3) {
+          logger.warn({ bytes: pending }, 'hl7: message larger than allowed; connection closed');
+          socket.destroy();
+          return;
+        }
+        if (end < 0) return;
+        pending = 0;
+        from = upto;
       }
-      if (chunk.length >= 2 && chunk[chunk.length - 2] === FS && chunk[chunk.length - 1] === CR) pending = 0;
     });
     // latin1 maps bytes 1:1 to characters, so the bytes can be decoded again once MSH-18 is read.
     const connection = new Hl7Connection(socket, 'latin1');
     let queue: Promise<void> = Promise.resolve();
     connection.addEventListener('message', (event) => {
+      if (socket.destroyed) return; // closed for its size in the same chunk: never processed
       queue = queue
         .then(async () => {
           const ack = await handle(event.message);
