@@ -367,8 +367,11 @@ function summarize(
   } else if (fitPerConsult) {
     perCore = Math.floor((1000 - idleJanusPct * 10) / fitPerConsult);
     basis = 'extrapolation: no clean step (the generator fell behind at every step); Janus CPU per consult from the fit over the steps run';
+  } else if (usable.length) {
+    perCore = Math.floor((1000 - idleJanusPct * 10) / percentile(usable.map(perConsult), 50));
+    basis = 'extrapolation: no clean step (the generator fell behind at every step) and no fit; median Janus CPU per consult equivalent over the steps run';
   } else {
-    basis = 'none: no clean step and too few steps for a fit';
+    basis = 'none: no step where Janus forwarded media';
   }
   const perPacket = usable.map((s) => s.janus_cpu_us_per_forwarded_packet).filter(Number.isFinite);
   const cpc = usable.map(perConsult).filter(Number.isFinite);
@@ -402,7 +405,7 @@ function summarize(
 }
 
 /** docs/bench/janus-capacity.svg: Janus's and the generator's CPU and receivers' loss against consults. */
-function writeChart(steps: Step[]): void {
+export function writeChart(steps: Step[]): void {
   if (steps.length === 0) return;
   const W = 640;
   const H = 360;
@@ -425,7 +428,10 @@ function writeChart(steps: Step[]): void {
   const lossTicks = [0, lossMax / 2, lossMax]
     .map((p) => `<text x="${W - R + 6}" y="${yLoss(p) + 4}">${r1(p)}%</text>`)
     .join('');
-  const xTicks = steps.map((s, i) => `<text x="${x(i)}" y="${T + ph + 18}" text-anchor="middle">${s.consults}</text>`).join('');
+  // Under each step: its limit, if any (e.g. "generator": the generator, not Janus, fell behind).
+  const xTicks = steps
+    .map((s, i) => `<text x="${x(i)}" y="${T + ph + 16}" text-anchor="middle">${s.consults}</text>` + (s.limit ? `<text x="${x(i)}" y="${T + ph + 28}" text-anchor="middle" font-size="10" fill="#666">${s.limit}</text>` : ''))
+    .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Janus capacity: CPU and loss against consults (make bench)</text>
@@ -435,7 +441,7 @@ ${grid}${lossTicks}${xTicks}
 ${line(steps.map((s) => yCpu(s.janus_cpu_core_pct)), '#1f5fbf')}
 ${line(steps.map((s) => yCpu(s.generator_cpu_core_pct)), '#888', '5 4')}
 ${line(steps.map((s) => yLoss(s.loss_pct)), '#c00')}
-<text x="${W / 2}" y="${H - 22}" text-anchor="middle">consults (two publishers, two subscriptions each)</text>
+<text x="${W / 2}" y="${H - 18}" text-anchor="middle">consults (two publishers, two subscriptions each)</text>
 <text x="14" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${T + ph / 2})">CPU, % of one core</text>
 <text x="${W - 10}" y="${T + ph / 2}" text-anchor="middle" transform="rotate(90 ${W - 10} ${T + ph / 2})">receivers' loss</text>
 <g font-size="11"><line x1="${L}" x2="${L + 20}" y1="${H - 6}" y2="${H - 6}" stroke="#1f5fbf" stroke-width="2"/><text x="${L + 24}" y="${H - 2}">Janus (core 0)</text>
