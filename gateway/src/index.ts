@@ -289,7 +289,8 @@ class Peer implements PeerSession {
   private dropSubscriber(feed: number): void {
     const handle = this.subscribers.get(feed);
     this.subscribers.delete(feed);
-    void handle?.detach();
+    // janode rejects a second detach ("already detached"): never an unhandled rejection.
+    void handle?.detach().catch(() => undefined);
   }
 
   private check(): void {
@@ -632,7 +633,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) {
-      void publisher.detach();
+      void publisher.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
@@ -674,7 +675,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     const server = up[Math.floor(Math.random() * up.length)]!;
     const handle = await server.session!.attach(EchoTestPlugin);
     if (!server.up) {
-      void handle.detach();
+      void handle.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Echo(server, handle, opts.onEvent, this.log);
