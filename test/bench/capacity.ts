@@ -249,6 +249,11 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
     await janus.stop();
     sink.close();
   }
+  // Nothing forwarded at any step (e.g. Janus found no address for ICE): fail the section rather
+  // than publish a chart of nothing; latest.json keeps the previous figures.
+  if (!results.some((s) => s.forwarded_pps > 0)) {
+    throw new Error(`capacity: no step delivered media (${JSON.stringify(results.map((s) => s.limit))}); Janus log: ${janus.logTail(5)}`);
+  }
   const figures = summarize(results, idleJanusPct, { pinned, cores, windowS, media: { video_kbps: media.videoKbps, audio_kbps: media.audioKbps }, janusEvents: events, ppsPerConsult: 2 * packetsPerSecond(media) });
   writeChart(results);
   return figures;
@@ -277,7 +282,9 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
   // What Janus handled: every packet it received (decrypted, then encrypted and sent to the one
   // subscriber of a two-party consult), less what its sockets dropped. Receivers may see less:
   // a starved generator drops at its own sockets (generator_socket_drops).
-  const relayed = Math.max(0, sent - janusDrops);
+  // Nor more than the receivers got plus what the generator's sockets dropped: packets written
+  // to a connection that is not up (yet) never reach Janus.
+  const relayed = Math.max(0, Math.min(sent - janusDrops, packets + (b.drops.other - a.drops.other)));
   const jitters = parts.flatMap((p) => [p.rx.audio.jitterMs, p.rx.video.jitterMs]);
   const ticks = b.ticks - a.ticks;
   return {
