@@ -359,8 +359,8 @@ class Peer implements PeerSession {
   private dropSubscriber(feed: number): void {
     const handle = this.subscribers.get(feed);
     this.subscribers.delete(feed);
-    // Janus may be gone already: a detach that fails is nobody's business.
-    handle?.detach().catch(() => undefined);
+    // janode rejects a second detach ("already detached"): never an unhandled rejection.
+    void handle?.detach().catch(() => undefined);
   }
 
   private check(): void {
@@ -768,7 +768,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
     const publisher = await server.session.attach(VideoRoomPlugin);
     if (!server.up) {
-      publisher.detach().catch(() => undefined);
+      void publisher.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Peer(server, publisher, opts.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
@@ -821,7 +821,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     if (!server?.session) throw new Error('no Janus server is connected');
     const handle = await server.session!.attach(EchoTestPlugin);
     if (!server.up) {
-      handle.detach().catch(() => undefined);
+      void handle.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
     }
     return new Echo(server, handle, opts.onEvent, this.log);

@@ -249,6 +249,11 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
     await janus.stop();
     sink.close();
   }
+  // Nothing forwarded at any step (e.g. Janus found no address for ICE): fail the section rather
+  // than publish a chart of nothing; latest.json keeps the previous figures.
+  if (!results.some((s) => s.forwarded_pps > 0)) {
+    throw new Error(`capacity: no step delivered media (${JSON.stringify(results.map((s) => s.limit))}); Janus log: ${janus.logTail(5)}`);
+  }
   const figures = summarize(results, idleJanusPct, { pinned, cores, windowS, media: { video_kbps: media.videoKbps, audio_kbps: media.audioKbps }, janusEvents: events, ppsPerConsult: 2 * packetsPerSecond(media) });
   writeChart(results);
   return figures;
@@ -277,7 +282,9 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
   // What Janus handled: every packet it received (decrypted, then encrypted and sent to the one
   // subscriber of a two-party consult), less what its sockets dropped. Receivers may see less:
   // a starved generator drops at its own sockets (generator_socket_drops).
-  const relayed = Math.max(0, sent - janusDrops);
+  // Nor more than the receivers got plus what the generator's sockets dropped: packets written
+  // to a connection that is not up (yet) never reach Janus.
+  const relayed = Math.max(0, Math.min(sent - janusDrops, packets + (b.drops.other - a.drops.other)));
   const jitters = parts.flatMap((p) => [p.rx.audio.jitterMs, p.rx.video.jitterMs]);
   const ticks = b.ticks - a.ticks;
   return {
@@ -367,8 +374,11 @@ function summarize(
   } else if (fitPerConsult) {
     perCore = Math.floor((1000 - idleJanusPct * 10) / fitPerConsult);
     basis = 'extrapolation: no clean step (the generator fell behind at every step); Janus CPU per consult from the fit over the steps run';
+  } else if (usable.length) {
+    perCore = Math.floor((1000 - idleJanusPct * 10) / percentile(usable.map(perConsult), 50));
+    basis = 'extrapolation: no clean step (the generator fell behind at every step) and no fit; median Janus CPU per consult equivalent over the steps run';
   } else {
-    basis = 'none: no clean step and too few steps for a fit';
+    basis = 'none: no step where Janus forwarded media';
   }
   const perPacket = usable.map((s) => s.janus_cpu_us_per_forwarded_packet).filter(Number.isFinite);
   const cpc = usable.map(perConsult).filter(Number.isFinite);
@@ -402,7 +412,7 @@ function summarize(
 }
 
 /** docs/bench/janus-capacity.svg: Janus's and the generator's CPU and receivers' loss against consults. */
-function writeChart(steps: Step[]): void {
+export function writeChart(steps: Step[]): void {
   if (steps.length === 0) return;
   const W = 640;
   const H = 360;
@@ -425,7 +435,10 @@ function writeChart(steps: Step[]): void {
   const lossTicks = [0, lossMax / 2, lossMax]
     .map((p) => `<text x="${W - R + 6}" y="${yLoss(p) + 4}">${r1(p)}%</text>`)
     .join('');
-  const xTicks = steps.map((s, i) => `<text x="${x(i)}" y="${T + ph + 18}" text-anchor="middle">${s.consults}</text>`).join('');
+  // Under each step: its limit, if any (e.g. "generator": the generator, not Janus, fell behind).
+  const xTicks = steps
+    .map((s, i) => `<text x="${x(i)}" y="${T + ph + 16}" text-anchor="middle">${s.consults}</text>` + (s.limit ? `<text x="${x(i)}" y="${T + ph + 28}" text-anchor="middle" font-size="10" fill="#666">${s.limit}</text>` : ''))
+    .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Janus capacity: CPU and loss against consults (make bench)</text>
@@ -435,7 +448,7 @@ ${grid}${lossTicks}${xTicks}
 ${line(steps.map((s) => yCpu(s.janus_cpu_core_pct)), '#1f5fbf')}
 ${line(steps.map((s) => yCpu(s.generator_cpu_core_pct)), '#888', '5 4')}
 ${line(steps.map((s) => yLoss(s.loss_pct)), '#c00')}
-<text x="${W / 2}" y="${H - 22}" text-anchor="middle">consults (two publishers, two subscriptions each)</text>
+<text x="${W / 2}" y="${H - 18}" text-anchor="middle">consults (two publishers, two subscriptions each)</text>
 <text x="14" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${T + ph / 2})">CPU, % of one core</text>
 <text x="${W - 10}" y="${T + ph / 2}" text-anchor="middle" transform="rotate(90 ${W - 10} ${T + ph / 2})">receivers' loss</text>
 <g font-size="11"><line x1="${L}" x2="${L + 20}" y1="${H - 6}" y2="${H - 6}" stroke="#1f5fbf" stroke-width="2"/><text x="${L + 24}" y="${H - 2}">Janus (core 0)</text>

@@ -70,6 +70,8 @@ const laneNames = new Map<string, string>();
 const laneDelays = new Map<string, string | null>();
 /** The lane whose delay form is open (kept open across re-draws). */
 let delayFormOpen: string | null = null;
+/** What the assistant has typed into a lane's delay field, not yet saved: survives every re-draw. */
+const delayDrafts = new Map<string, string>();
 const unread = new Set<string>();
 const selected = new Set<string>();
 const highlighted = new Map<string, number>();
@@ -230,6 +232,10 @@ function renderLanes(): void {
     if (!byClinician.has(c.clinicianId)) byClinician.set(c.clinicianId, []);
     byClinician.get(c.clinicianId)!.push(c);
   }
+  // Lanes are drawn anew on card changes: keep the focus (and the caret) where the assistant is typing.
+  const active = document.activeElement as HTMLInputElement | null;
+  const typingIn = active?.dataset.testid === 'lane-delay-input' && board.contains(active) ? active.id : null;
+  const caret = typingIn ? [active!.selectionStart, active!.selectionEnd] : null;
   board.textContent = '';
   board.setAttribute('aria-busy', String(!loaded));
   if (!loaded) {
@@ -249,6 +255,11 @@ function renderLanes(): void {
       ),
     );
   }
+  if (typingIn) {
+    const again = document.getElementById(typingIn) as HTMLInputElement | null;
+    again?.focus({ preventScroll: true });
+    if (again && caret) again.setSelectionRange(caret[0], caret[1]);
+  }
 }
 
 /** A clinician's own delay message: what is in force, and a small form to set or clear it. */
@@ -267,7 +278,8 @@ function laneDelay(clinicianId: string, name: string): HTMLElement {
     return box;
   }
   const input = h('input', { id: `lane-delay-${clinicianId}`, maxlength: '500', 'data-testid': 'lane-delay-input', placeholder: t('delay.placeholder') }) as HTMLInputElement;
-  input.value = current ?? '';
+  input.value = delayDrafts.get(clinicianId) ?? current ?? '';
+  input.addEventListener('input', () => delayDrafts.set(clinicianId, input.value));
   const form = h(
     'form',
     { class: 'delay-form' },
@@ -679,6 +691,7 @@ async function saveDelay(message: string | null, clinicianId?: string): Promise<
     toast(message ? t('delay.saved') : t('delay.cleared'));
     if (clinicianId) {
       laneDelays.set(clinicianId, message);
+      delayDrafts.delete(clinicianId);
       delayFormOpen = null;
       renderLanes();
     } else if (!message) byId<HTMLInputElement>('delay-input').value = '';
