@@ -562,8 +562,25 @@ describe('DELETE /api/v1/appointments/:id', () => {
 
 describe('time', () => {
   it('presents times in the clinic zone and stores the instant', async () => {
-    const made = await call('POST', '/appointments', validBody({ start: inAnHour().toISOString() }));
-    expect(made.status).toBe(201);
-    expect(new Date(made.body.start).getTime()).toBe(Math.floor(new Date(made.body.start).getTime() / 1000) * 1000);
+    // Given in UTC; presented with the clinic's offset for that date (summer and winter time),
+    // stored as the same instant.
+    const cases = [
+      { clinic: 'cardio', given: '2031-07-01T08:30:00Z', shown: '2031-07-01T10:30:00+02:00', opens: '2031-07-01T10:20:00+02:00' },
+      { clinic: 'cardio', given: '2031-01-15T09:30:00Z', shown: '2031-01-15T10:30:00+01:00', opens: '2031-01-15T10:20:00+01:00' },
+    ];
+    // Another clinic in another zone: the clinic's zone, not a fixed one.
+    const london = await buildClinic(db.ds, { code: 'london', timezone: 'Europe/London' });
+    await buildStaff(db.ds, { clinic: london, role: 'clinician', email: 'london@hospital.test', name: 'Dr. Smith' });
+    cases.push({ clinic: 'london', given: '2031-07-01T08:30:00Z', shown: '2031-07-01T09:30:00+01:00', opens: '2031-07-01T09:20:00+01:00' });
+    cases.push({ clinic: 'london', given: '2031-01-15T09:30:00Z', shown: '2031-01-15T09:30:00+00:00', opens: '2031-01-15T09:20:00+00:00' });
+    for (const c of cases) {
+      const clinicianEmail = c.clinic === 'london' ? 'london@hospital.test' : 'dokter@hospital.test';
+      const made = await call('POST', '/appointments', validBody({ clinic: c.clinic, clinician: clinicianEmail, start: c.given }));
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      expect(made.body.start, c.clinic).toBe(c.shown);
+      expect(made.body.waitingRoomOpensAt, c.clinic).toBe(c.opens);
+      const [row] = (await db.ds.query(`SELECT start FROM appointment WHERE id = $1`, [made.body.id])) as Array<{ start: Date }>;
+      expect(row!.start.toISOString()).toBe(new Date(c.given).toISOString());
+    }
   });
 });
