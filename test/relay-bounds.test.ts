@@ -127,3 +127,15 @@ test('no chat into a no_show visit, from staff or patient (defect 10)', async ()
   expect(await patient.request({ t: 'chat', text: 'Ik ben er' })).toMatchObject({ t: 'error', code: 'not_allowed' });
   await patient.close();
 });
+
+test('an id in upper case in a staff URL still reaches the patient socket (defect 5)', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const patient = await RelayClient.open(stack.control.publicUrl);
+  expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+  expect(await patient.request({ t: 'start-visit' })).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await staffApi(stack.control.internalUrl, s)(`/appointments/${a.id.toUpperCase()}/admit`, { method: 'POST' });
+  expect(res.status).toBe(200);
+  await patient.waitFor((m) => m.t === 'state' && m.state.visitState === 'admitted', 10_000);
+  await patient.close();
+});

@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import type { StaffSession } from '../staff/sessions.js';
 import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
 import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
@@ -68,7 +69,6 @@ export async function afterConsultEnded(
   // The chat text lives until the consult ends (SPEC section 2).
   await forgetConsult(deps.hub.redis, appointmentId);
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function mountConsultRoutes(router: Router, auth: Middleware, deps: ConsultRouteDeps): void {
   const { ds, config, hub } = deps;
@@ -108,8 +108,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
 
   router.post('/appointments/:id/guests/:gid/revoke', auth, async (ctx) => {
     const id = idParam(ctx);
-    const gid = ctx.params.gid;
-    if (!gid || !UUID.test(gid)) throw new HttpError(404, 'not_found', 'no such guest');
+    const gid = parseId(ctx.params.gid, 'guest');
     const r = await run(() => revokeGuest(ds, id, gid, staffOf(ctx)));
     // The guest's socket re-reads and finds its link dead: it leaves the room.
     if (r.changed) await hub.publish(id, { kind: 'changed' });
@@ -193,9 +192,7 @@ function staffOf(ctx: Context): StaffSession {
 }
 
 function idParam(ctx: Context): string {
-  const id = (ctx as Context & { params: Record<string, string | undefined> }).params.id;
-  if (!id || !UUID.test(id)) throw new HttpError(404, 'not_found', 'no such appointment');
-  return id.toLowerCase();
+  return parseId((ctx as Context & { params: Record<string, string | undefined> }).params.id);
 }
 
 async function run<T>(fn: () => Promise<T>): Promise<T> {
