@@ -139,3 +139,22 @@ test('an id in upper case in a staff URL still reaches the patient socket (defec
   await patient.waitFor((m) => m.t === 'state' && m.state.visitState === 'admitted', 10_000);
   await patient.close();
 });
+
+test("the console's live feed ends when the session is signed out (defect 6)", async () => {
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await fetch(`${stack.control.internalUrl}/staff/api/console/events`, { headers: { cookie: s.cookie } });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const ended = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += Buffer.from(value).toString();
+    }
+  })();
+  await expect.poll(() => text, { timeout: 10_000 }).toContain('event: hello');
+  expect((await staffApi(stack.control.internalUrl, s)('/logout', { method: 'POST' })).status).toBe(200);
+  const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the feed is still open 15 s after sign-out')), 15_000));
+  expect(await Promise.race([ended, timeout])).toContain('event: ended');
+}, 30_000);

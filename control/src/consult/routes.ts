@@ -22,7 +22,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
-import type { StaffSession } from '../staff/sessions.js';
+import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
@@ -148,27 +148,60 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
 
   router.get('/console/events', auth, async (ctx) => {
     const staff = staffOf(ctx);
+    const token = ctx.cookies.get(SESSION_COOKIE);
     const stream = new PassThrough();
     const send = (event: string, data: unknown) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const unsubscribes = await Promise.all(
-      staff.clinicIds.map((clinicId) =>
-        hub.subscribeClinic(clinicId, (e) => {
-          if (e.kind === 'clinician-notified') {
-            if (e.clinicianId === staff.id) send('notice', { appointmentId: e.appointmentId, at: new Date().toISOString() });
-          } else if (e.kind === 'visit-changed') send('changed', { appointmentId: e.appointmentId });
-          else if (e.kind === 'quality') send('quality', { appointmentId: e.appointmentId, role: e.role, grade: e.grade });
-        }),
-      ),
-    );
+    let closed = false;
+    let unsubscribes: Array<() => Promise<void>> = [];
     const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 25_000);
     keepAlive.unref();
+    // A session signed out, revoked by an admin or deactivated ends the feed too (as the
+    // relay's staff sockets do); a database that does not answer throws nobody out.
+    const sessionCheck = setInterval(() => {
+      void loadSession(ds, token)
+        .then((s) => {
+          if (s !== null || closed) return;
+          send('ended', { reason: 'session' });
+          close();
+        })
+        .catch(() => undefined);
+    }, CONSOLE_SESSION_CHECK_MS);
+    sessionCheck.unref();
     const close = () => {
+      if (closed) return;
+      closed = true;
       clearInterval(keepAlive);
+      clearInterval(sessionCheck);
       for (const u of unsubscribes) void u().catch(() => undefined);
+      unsubscribes = [];
       stream.end();
     };
-    // The response's close: the browser went away (the request's own 'close' comes earlier).
+    // Listen for the browser going away before subscribing: a client that leaves while the
+    // subscriptions are made leaves none behind. (The response's close: the request's own
+    // 'close' comes earlier.)
     ctx.res.on('close', close);
+    try {
+      unsubscribes = await Promise.all(
+        staff.clinicIds.map((clinicId) =>
+          hub.subscribeClinic(clinicId, (e) => {
+            if (e.kind === 'clinician-notified') {
+              if (e.clinicianId === staff.id) send('notice', { appointmentId: e.appointmentId, at: new Date().toISOString() });
+            } else if (e.kind === 'visit-changed') send('changed', { appointmentId: e.appointmentId });
+            else if (e.kind === 'quality') send('quality', { appointmentId: e.appointmentId, role: e.role, grade: e.grade });
+          }),
+        ),
+      );
+    } catch (err) {
+      close();
+      throw err;
+    }
+    if (closed || ctx.res.destroyed) {
+      // Gone while the subscriptions were made: let go of them at once.
+      for (const u of unsubscribes) void u().catch(() => undefined);
+      unsubscribes = [];
+      close();
+      return;
+    }
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     ctx.status = 200;
@@ -186,6 +219,9 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     return c;
   }
 }
+
+/** How often the console's live feed re-checks its session. */
+const CONSOLE_SESSION_CHECK_MS = 5_000;
 
 function staffOf(ctx: Context): StaffSession {
   return ctx.state.staff as StaffSession;
