@@ -23,6 +23,7 @@ import { createCallbacksRouter } from '../control/src/staff/callbacks.js';
 import { loadConsult, snapshot } from '../control/src/consult/context.js';
 import { createSession } from '../control/src/staff/sessions.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
+import { initialsOf as cardInitials } from '../control/src/dashboard/cards.js';
 import { phoneCallbackVia } from '../control/src/consult/phone-callback.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildStaff } from './support/factories.js';
@@ -219,6 +220,20 @@ describe('queue away right after the commit (issue 14, defect 3)', () => {
     await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
     await new Promise((r) => setTimeout(r, 500));
     expect(callsFor(a.appointment.id)).toHaveLength(1);
+  });
+});
+
+describe('initials (issue 14, defect 4)', () => {
+  it('the call-back list shows the same initials as the dashboard card, without the title', async () => {
+    const quiet = await buildClinic(db.ds, { code: `ini-${randomBytes(2).toString('hex')}`, name: 'Initialen' });
+    await db.ds.query(`UPDATE clinic SET initials_only = true WHERE id = $1`, [quiet.id]);
+    const doctor = await buildStaff(db.ds, { clinic: quiet, role: 'clinician', name: 'Dr. I. Nitiaal' });
+    const a = await buildAppointment(db.ds, config, { clinic: quiet, clinician: doctor, start: new Date(Date.now() + 3600_000), patient: { name: 'Mevrouw J. de Vries' } });
+    await requestCallback({ ds: db.ds, hub }, a.appointment.id, 'staff', doctor.id);
+    const day = new Date().toISOString().slice(0, 10);
+    const [row] = await listCallbacks(db.ds, [quiet.id], day);
+    expect(row!.patientDisplayName).toBe('J.V.');
+    expect(row!.patientDisplayName).toBe(cardInitials('Mevrouw J. de Vries'));
   });
 });
 

@@ -127,3 +127,34 @@ test('no chat into a no_show visit, from staff or patient (defect 10)', async ()
   expect(await patient.request({ t: 'chat', text: 'Ik ben er' })).toMatchObject({ t: 'error', code: 'not_allowed' });
   await patient.close();
 });
+
+test('an id in upper case in a staff URL still reaches the patient socket (defect 5)', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const patient = await RelayClient.open(stack.control.publicUrl);
+  expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+  expect(await patient.request({ t: 'start-visit' })).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await staffApi(stack.control.internalUrl, s)(`/appointments/${a.id.toUpperCase()}/admit`, { method: 'POST' });
+  expect(res.status).toBe(200);
+  await patient.waitFor((m) => m.t === 'state' && m.state.visitState === 'admitted', 10_000);
+  await patient.close();
+});
+
+test("the console's live feed ends when the session is signed out (defect 6)", async () => {
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const res = await fetch(`${stack.control.internalUrl}/staff/api/console/events`, { headers: { cookie: s.cookie } });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const ended = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += Buffer.from(value).toString();
+    }
+  })();
+  await expect.poll(() => text, { timeout: 10_000 }).toContain('event: hello');
+  expect((await staffApi(stack.control.internalUrl, s)('/logout', { method: 'POST' })).status).toBe(200);
+  const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the feed is still open 15 s after sign-out')), 15_000));
+  expect(await Promise.race([ended, timeout])).toContain('event: ended');
+}, 30_000);

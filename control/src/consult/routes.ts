@@ -22,8 +22,9 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
-import type { StaffSession } from '../staff/sessions.js';
+import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
 import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
@@ -68,7 +69,6 @@ export async function afterConsultEnded(
   // The chat text lives until the consult ends (SPEC section 2).
   await forgetConsult(deps.hub.redis, appointmentId);
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function mountConsultRoutes(router: Router, auth: Middleware, deps: ConsultRouteDeps): void {
   const { ds, config, hub } = deps;
@@ -108,8 +108,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
 
   router.post('/appointments/:id/guests/:gid/revoke', auth, async (ctx) => {
     const id = idParam(ctx);
-    const gid = ctx.params.gid;
-    if (!gid || !UUID.test(gid)) throw new HttpError(404, 'not_found', 'no such guest');
+    const gid = parseId(ctx.params.gid, 'guest');
     const r = await run(() => revokeGuest(ds, id, gid, staffOf(ctx)));
     // The guest's socket re-reads and finds its link dead: it leaves the room.
     if (r.changed) await hub.publish(id, { kind: 'changed' });
@@ -149,27 +148,60 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
 
   router.get('/console/events', auth, async (ctx) => {
     const staff = staffOf(ctx);
+    const token = ctx.cookies.get(SESSION_COOKIE);
     const stream = new PassThrough();
     const send = (event: string, data: unknown) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const unsubscribes = await Promise.all(
-      staff.clinicIds.map((clinicId) =>
-        hub.subscribeClinic(clinicId, (e) => {
-          if (e.kind === 'clinician-notified') {
-            if (e.clinicianId === staff.id) send('notice', { appointmentId: e.appointmentId, at: new Date().toISOString() });
-          } else if (e.kind === 'visit-changed') send('changed', { appointmentId: e.appointmentId });
-          else if (e.kind === 'quality') send('quality', { appointmentId: e.appointmentId, role: e.role, grade: e.grade });
-        }),
-      ),
-    );
+    let closed = false;
+    let unsubscribes: Array<() => Promise<void>> = [];
     const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 25_000);
     keepAlive.unref();
+    // A session signed out, revoked by an admin or deactivated ends the feed too (as the
+    // relay's staff sockets do); a database that does not answer throws nobody out.
+    const sessionCheck = setInterval(() => {
+      void loadSession(ds, token)
+        .then((s) => {
+          if (s !== null || closed) return;
+          send('ended', { reason: 'session' });
+          close();
+        })
+        .catch(() => undefined);
+    }, CONSOLE_SESSION_CHECK_MS);
+    sessionCheck.unref();
     const close = () => {
+      if (closed) return;
+      closed = true;
       clearInterval(keepAlive);
+      clearInterval(sessionCheck);
       for (const u of unsubscribes) void u().catch(() => undefined);
+      unsubscribes = [];
       stream.end();
     };
-    // The response's close: the browser went away (the request's own 'close' comes earlier).
+    // Listen for the browser going away before subscribing: a client that leaves while the
+    // subscriptions are made leaves none behind. (The response's close: the request's own
+    // 'close' comes earlier.)
     ctx.res.on('close', close);
+    try {
+      unsubscribes = await Promise.all(
+        staff.clinicIds.map((clinicId) =>
+          hub.subscribeClinic(clinicId, (e) => {
+            if (e.kind === 'clinician-notified') {
+              if (e.clinicianId === staff.id) send('notice', { appointmentId: e.appointmentId, at: new Date().toISOString() });
+            } else if (e.kind === 'visit-changed') send('changed', { appointmentId: e.appointmentId });
+            else if (e.kind === 'quality') send('quality', { appointmentId: e.appointmentId, role: e.role, grade: e.grade });
+          }),
+        ),
+      );
+    } catch (err) {
+      close();
+      throw err;
+    }
+    if (closed || ctx.res.destroyed) {
+      // Gone while the subscriptions were made: let go of them at once.
+      for (const u of unsubscribes) void u().catch(() => undefined);
+      unsubscribes = [];
+      close();
+      return;
+    }
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     ctx.status = 200;
@@ -188,14 +220,15 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
   }
 }
 
+/** How often the console's live feed re-checks its session. */
+const CONSOLE_SESSION_CHECK_MS = 5_000;
+
 function staffOf(ctx: Context): StaffSession {
   return ctx.state.staff as StaffSession;
 }
 
 function idParam(ctx: Context): string {
-  const id = (ctx as Context & { params: Record<string, string | undefined> }).params.id;
-  if (!id || !UUID.test(id)) throw new HttpError(404, 'not_found', 'no such appointment');
-  return id.toLowerCase();
+  return parseId((ctx as Context & { params: Record<string, string | undefined> }).params.id);
 }
 
 async function run<T>(fn: () => Promise<T>): Promise<T> {

@@ -9,6 +9,7 @@ import type { Hub } from '../realtime/hub.js';
 import type { VisitState } from '../realtime/protocol.js';
 import { latestQuality } from '../quality/store.js';
 import { failedMessages } from '../notify/failed.js';
+import { initialsOf } from '../domain/contact.js';
 
 export type CardStatus =
   | 'not_arrived'
@@ -192,18 +193,8 @@ export function statusOf(state: VisitState | 'cancelled', testing: boolean, call
   }
 }
 
-const PARTICLES = new Set(['de', 'der', 'den', 'van', 'von', 'het', 'ten', 'ter', "'t", 'te', 'la', 'le', 'du', 'op', 'in']);
-const TITLES = /^(mevrouw|meneer|mevr|mw|dhr|mr|mrs|ms|dr|prof|ir|drs)\.?$/i;
-
-/** "Mevrouw J. de Vries" → "J.V." — titles and particles dropped. */
-export function initialsOf(name: string): string {
-  const letters = name
-    .split(/\s+/)
-    .filter((w) => w && !TITLES.test(w) && !PARTICLES.has(w.toLowerCase()))
-    .map((w) => w.replace(/^[^\p{L}]+/u, '').charAt(0).toUpperCase())
-    .filter(Boolean);
-  return letters.length ? `${letters.join('.')}.` : '?';
-}
+/** One function for initials everywhere (domain/contact.ts). */
+export { initialsOf };
 
 /** Today (YYYY-MM-DD) in a time zone. */
 export function todayIn(timeZone: string, now = new Date()): string {

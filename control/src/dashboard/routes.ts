@@ -19,6 +19,7 @@ import type { Hub } from '../realtime/hub.js';
 import type { StaffSession } from '../staff/sessions.js';
 import { staffAuth } from '../staff/auth.js';
 import { HttpError, fromZodError } from '../http/errors.js';
+import { parseId } from '../http/validate.js';
 import { recordAudit } from '../domain/audit.js';
 import { cardOf, cardsOfDay, todayIn, type DashboardCard } from './cards.js';
 import { copyPatientLink, loadForDashboard, markNoShow, mayUseDashboard } from './commands.js';
@@ -33,7 +34,6 @@ const DashboardQuery = z
       .optional(),
   })
   .strict();
-const Uuid = z.string().uuid();
 
 export interface DashboardRouteDeps {
   ds: DataSource;
@@ -136,8 +136,3 @@ export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, stri
   return [...lanes.values()];
 }
 
-function parseId(id: string | undefined): string {
-  const parsed = Uuid.safeParse(id);
-  if (!parsed.success) throw new HttpError(404, 'not_found', 'no such appointment');
-  return parsed.data;
-}

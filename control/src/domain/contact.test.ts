@@ -31,5 +31,8 @@ describe('dates', () => {
     expect(todayIn('Europe/Amsterdam', new Date('2025-06-01T22:30:00Z'))).toBe('2025-06-02');
     expect(todayIn('UTC', new Date('2025-06-01T22:30:00Z'))).toBe('2025-06-01');
   });
-  it('makes initials', () => expect(initialsOf('Jan  de Vries')).toBe('J. d. V.'));
+  it('makes initials without titles or particles', () => {
+    expect(initialsOf('Jan  de Vries')).toBe('J.V.');
+    expect(initialsOf('Mevrouw J. de Vries')).toBe('J.V.');
+  });
 });

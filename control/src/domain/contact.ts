@@ -35,11 +35,18 @@ export function todayIn(timeZone: string, now: Date): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
-/** Initials for clinics that show only those: "Jan de Vries" → "J. d. V." */
+const PARTICLES = new Set(['de', 'der', 'den', 'van', 'von', 'het', 'ten', 'ter', "'t", 'te', 'la', 'le', 'du', 'op', 'in']);
+const TITLES = /^(mevrouw|meneer|mevr|mw|dhr|mr|mrs|ms|dr|prof|ir|drs)\.?$/i;
+
+/**
+ * Initials for clinics that show only those, the same on every list (dashboard card, call-back
+ * list): "Mevrouw J. de Vries" → "J.V." — titles and particles dropped.
+ */
 export function initialsOf(name: string): string {
-  return name
+  const letters = name
     .split(/\s+/)
-    .filter(Boolean)
-    .map((w) => `${w[0]}.`)
-    .join(' ');
+    .filter((w) => w && !TITLES.test(w) && !PARTICLES.has(w.toLowerCase()))
+    .map((w) => w.replace(/^[^\p{L}]+/u, '').charAt(0).toUpperCase())
+    .filter(Boolean);
+  return letters.length ? `${letters.join('.')}.` : '?';
 }

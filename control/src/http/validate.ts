@@ -50,11 +50,21 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
+/**
+ * The one id parser: a uuid in any case comes back in lower case (the form PostgreSQL returns
+ * and every Redis channel and key is named with); anything else is simply not found.
+ */
+export function parseId(value: string | undefined, what = 'appointment'): string {
+  if (!isUuid(value)) throw NotFound(what);
+  return value.toLowerCase();
+}
+
 /** Route parameters that are ids: anything but a uuid is simply not found (never a 400/500). */
 export function uuidParam(name: string, what: string): Middleware {
   return async (ctx: Context, next: Next) => {
-    const value = (ctx as Context & { params?: Record<string, string> }).params?.[name];
-    if (!isUuid(value)) throw NotFound(what);
+    const params = (ctx as Context & { params?: Record<string, string> }).params;
+    const id = parseId(params?.[name], what);
+    if (params) params[name] = id;
     await next();
   };
 }

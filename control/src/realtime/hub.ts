@@ -206,6 +206,7 @@ export class Hub {
 
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-const channel = (appointmentId: string) => `spk:visit:${appointmentId}`;
-const clinicChannel = (clinicId: string) => `spk:clinic:${clinicId}`;
-const presenceKey = (participantId: string) => `spk:presence:${participantId}`;
+// Ids name channels and keys in lower case (http/validate.ts parseId), whatever case they came in.
+const channel = (appointmentId: string) => `spk:visit:${appointmentId.toLowerCase()}`;
+const clinicChannel = (clinicId: string) => `spk:clinic:${clinicId.toLowerCase()}`;
+const presenceKey = (participantId: string) => `spk:presence:${participantId.toLowerCase()}`;

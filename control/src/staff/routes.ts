@@ -16,6 +16,7 @@ import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
 import { chatHistory, cleanChatText, postChat, CHAT_MAX_CHARS } from '../realtime/chat.js';
 import { HttpError, parseJsonBody, fromZodError } from '../http/errors.js';
+import { parseId } from '../http/validate.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
 import { latestQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
@@ -35,7 +36,6 @@ export interface StaffRouteDeps {
 }
 
 
-const Uuid = z.string().uuid();
 const ChatBody = z.object({ text: z.string().max(CHAT_MAX_CHARS * 4) }).strict();
 const DELAY_MESSAGE_MAX = 500;
 /** `clinician`: only that clinician's patients (their message wins over the clinic's). */
@@ -234,11 +234,6 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   return router;
 }
 
-function parseId(id: string | undefined): string {
-  const parsed = Uuid.safeParse(id);
-  if (!parsed.success) throw new HttpError(404, 'not_found', 'no such appointment');
-  return parsed.data;
-}
 
 async function loadVisible(ds: DataSource, id: string | undefined, staff: StaffSession): Promise<ConsultContext> {
   const c = await loadConsult(ds.manager, parseId(id));
