@@ -24,6 +24,7 @@ import { measureBareJoin } from './bare-janus.js';
 import { summary } from './stats.js';
 import { benchImport } from './import.js';
 import { benchDashboard } from './dashboard.js';
+import { benchSlowPhone } from './slow-phone.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -34,6 +35,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['backbone', backbone],
   // Arrival → card on 500 dashboards with 200 waiting (its own stack).
   ['dashboard', benchDashboard],
+  // The patient page on a cheap phone on a weak mobile line (Lighthouse's mobile profile).
+  ['slow-phone', benchSlowPhone],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {
