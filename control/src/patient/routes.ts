@@ -10,29 +10,37 @@ import { HttpError } from '../http/errors.js';
 import { clientTag, type FailureLimiter } from '../http/failure-limiter.js';
 import type { Logger } from '../logger.js';
 
-export function createPatientRouter(deps: { ds: DataSource; linkGuesses: FailureLimiter; logger: Logger }): Router {
-  const router = new Router({ prefix: '/api/patient' });
+export interface PatientDeps {
+  ds: DataSource;
+  linkGuesses: FailureLimiter;
+  logger: Logger;
+}
 
-  router.get('/appointment', async (ctx) => {
-    if (await deps.linkGuesses.blocked(ctx.ip)) {
-      throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later');
-    }
-    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
-    const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
-    const p = found?.participant;
-    if (!p) {
-      const n = await deps.linkGuesses.fail(ctx.ip);
-      deps.logger.warn({ client: clientTag(ctx.ip), failures: n }, 'unknown patient link');
-      throw new HttpError(404, 'unknown_link', 'this link is not valid');
-    }
-    const c = await loadConsult(deps.ds.manager, p.appointmentId);
-    if (!c) throw new HttpError(404, 'unknown_link', 'this link is not valid');
-    const rows = (await deps.ds.query(
-      `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
-      [c.appointmentId],
-    )) as Array<{ clinician_name: string }>;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
+export type AppointmentLookup = { kind: 'ok'; body: Record<string, unknown> } | { kind: 'unknown' } | { kind: 'blocked' };
+
+/**
+ * What the patient's page needs about the appointment, by link token: for the API below and for
+ * the page itself (server.ts puts it into /p/<token>, saving the phone a round trip). An unknown
+ * token counts as a guess either way; too many guesses from one address: 'blocked'.
+ */
+export async function lookupAppointment(deps: PatientDeps, token: string | null | undefined, ip: string): Promise<AppointmentLookup> {
+  if (await deps.linkGuesses.blocked(ip)) return { kind: 'blocked' };
+  const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
+  const p = found?.participant;
+  if (!p) {
+    const n = await deps.linkGuesses.fail(ip);
+    deps.logger.warn({ client: clientTag(ip), failures: n }, 'unknown patient link');
+    return { kind: 'unknown' };
+  }
+  const c = await loadConsult(deps.ds.manager, p.appointmentId);
+  if (!c) return { kind: 'unknown' };
+  const rows = (await deps.ds.query(
+    `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
+    [c.appointmentId],
+  )) as Array<{ clinician_name: string }>;
+  return {
+    kind: 'ok',
+    body: {
       appointmentId: c.appointmentId,
       clinic: { name: c.clinicName, helpdeskPhone: c.helpdeskPhone },
       clinician: { name: rows[0]?.clinician_name ?? '' },
@@ -43,7 +51,20 @@ export function createPatientRouter(deps: { ds: DataSource; linkGuesses: Failure
       participant: { kind: p.kind === 'guest' ? 'guest' : 'patient', guestRole: p.guestRole ?? null },
       // A revoked link (consult ended, appointment cancelled) still tells the patient why.
       state: snapshot(c, new Date(), p.kind === 'guest' ? 'guest' : 'patient'),
-    };
+    },
+  };
+}
+
+export function createPatientRouter(deps: PatientDeps): Router {
+  const router = new Router({ prefix: '/api/patient' });
+
+  router.get('/appointment', async (ctx) => {
+    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+    const r = await lookupAppointment(deps, token, ctx.ip);
+    if (r.kind === 'blocked') throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later');
+    if (r.kind === 'unknown') throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = r.body;
   });
 
   return router;
