@@ -174,3 +174,24 @@ test('the bare address answers a short page in Dutch and English, not JSON', asy
   expect(text).not.toContain('"error"');
   expect(await axeViolations(page)).toEqual([]);
 });
+
+test('the appointment comes with the page: no round trip to the API before the first screen (slow-phone bench)', async () => {
+  const page = patient.page;
+  const apiCalls: string[] = [];
+  const onRequest = (r: { url(): string }) => {
+    if (r.url().includes('/api/patient/appointment')) apiCalls.push(r.url());
+  };
+  page.on('request', onRequest);
+  try {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const html = await (await fetch(a.patientLink)).text();
+    expect(html).toContain('<script type="application/json" id="spk-appointment">');
+    await page.goto(a.patientLink);
+    await expectScreen(page, 'ready');
+    await page.goto(`${stack.control.publicUrl}/p/${'y'.repeat(43)}`);
+    await expectScreen(page, 'unknown');
+    expect(apiCalls).toEqual([]);
+  } finally {
+    page.off('request', onRequest);
+  }
+});

@@ -18,7 +18,7 @@ import { Relay, roomSpec } from './realtime/relay.js';
 import { AssetStore } from './http/assets.js';
 import { requestId, securityHeaders } from './http/security.js';
 import { errorMiddleware } from './http/errors.js';
-import { createPatientRouter } from './patient/routes.js';
+import { createPatientRouter, lookupAppointment, type AppointmentLookup } from './patient/routes.js';
 import { createRatingRouter } from './ratings/routes.js';
 import { createStaffRouter } from './staff/routes.js';
 import { phoneCallbackVia } from './consult/phone-callback.js';
@@ -101,9 +101,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const pub = new Koa();
   common(pub, 'public');
   pub.use(assets.middleware((name) => PATIENT_ASSETS.has(name)));
+  // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).
+  // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line); a valid link is never refused.
+  const linkGuesses = new FailureGate(hub.redis, { name: 'patient-link', free: 30, windowSeconds: 600 });
   pub.use(async (ctx, next) => {
     if (ctx.method === 'GET' && TOKEN_PATH.test(ctx.path)) {
-      assets.send(ctx, 'patient.html', 'none');
+      // The appointment comes with the page: on a slow phone line that is a round trip less
+      // before "Start bezoek" (the page asks /api/patient/appointment only when it is missing).
+      const found = await lookupAppointment({ ds, linkGuesses, logger }, ctx.path.slice('/p/'.length), ctx.ip).catch(() => null);
+      if (!sendPatientPage(ctx, assets, found)) assets.send(ctx, 'patient.html', 'none');
       return;
     }
     if (ctx.method === 'GET' && ctx.path === '/livez') {
@@ -117,8 +123,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     await next();
   });
-  // Unknown patient links per client address: 30 per 10 minutes, then 429 (and a log line).
-  const linkGuesses = new FailureGate(hub.redis, { name: 'patient-link', free: 30, windowSeconds: 600 });
   const patient = createPatientRouter({ ds, linkGuesses, logger });
   pub.use(patient.routes()).use(patient.allowedMethods());
   const rating = createRatingRouter({ ds, linkGuesses, logger });
@@ -237,6 +241,21 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       await Promise.all([closeServer(pubServer), closeServer(intServer), hl7?.close()]);
     },
   };
+}
+
+/**
+ * patient.html with the appointment (or "unknown link") as a JSON data block — not a script
+ * (CSP: nothing inline runs), read by the page. Blocked or failed lookups: false (the plain page
+ * asks the API, which answers 429 or retries).
+ */
+function sendPatientPage(ctx: Koa.Context, assets: AssetStore, found: AppointmentLookup | null): boolean {
+  const html = assets.text('patient.html');
+  if (!html || !found || found.kind === 'blocked' || !html.includes('</head>')) return false;
+  const data = JSON.stringify(found.kind === 'ok' ? found.body : { unknown: true }).replace(/</g, '\\u003c');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html.replace('</head>', () => `<script type="application/json" id="spk-appointment">${data}</script>\n</head>`);
+  return true;
 }
 
 /** The other side closed the connection while we were answering: normal for browsers. */

@@ -29,6 +29,7 @@ import { summary } from './stats.js';
 import { benchImport } from './import.js';
 import { benchDashboard } from './dashboard.js';
 import { benchCapacity } from './capacity.js';
+import { benchSlowPhone } from './slow-phone.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -41,6 +42,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['dashboard', benchDashboard],
   // Consults one Janus server carries: stepped load from a werift generator (./capacity.ts).
   ['capacity', benchCapacity],
+  // The patient page on a cheap phone on a weak mobile line (Lighthouse's mobile profile).
+  ['slow-phone', benchSlowPhone],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {

@@ -47,6 +47,11 @@ export class AssetStore {
     }
   }
 
+  /** The file's text (an HTML page to fill in per request). */
+  text(name: string): string | null {
+    return this.files.get(name)?.body.toString('utf8') ?? null;
+  }
+
   has(name: string): boolean {
     return this.files.has(name);
   }

@@ -10,24 +10,41 @@ import { HttpError } from '../http/errors.js';
 import { clientTag, type FailureGate } from '../http/limits.js';
 import type { Logger } from '../logger.js';
 
-export function createPatientRouter(deps: { ds: DataSource; linkGuesses: FailureGate; logger: Logger }): Router {
-  const router = new Router({ prefix: '/api/patient' });
+export interface PatientDeps {
+  ds: DataSource;
+  linkGuesses: FailureGate;
+  logger: Logger;
+}
 
-  router.get('/appointment', async (ctx) => {
-    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
-    const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
-    const p = found?.participant;
-    // A valid link always works, whatever others behind the same address (a care home's NAT)
-    // guessed: only unknown tokens are counted and, past the limit, refused with 429.
-    if (!p) return await refuseUnknownLink(deps, ctx.ip);
-    const c = await loadConsult(deps.ds.manager, p.appointmentId);
-    if (!c) throw new HttpError(404, 'unknown_link', 'this link is not valid');
-    const rows = (await deps.ds.query(
-      `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
-      [c.appointmentId],
-    )) as Array<{ clinician_name: string }>;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
+export type AppointmentLookup =
+  | { kind: 'ok'; body: Record<string, unknown> }
+  | { kind: 'unknown' }
+  | { kind: 'blocked'; retryAfterSeconds: number };
+
+/**
+ * What the patient's page needs about the appointment, by link token: for the API below and for
+ * the page itself (server.ts puts it into /p/<token>, saving the phone a round trip). A valid
+ * link always works, whatever others behind the same address (a care home's NAT) guessed; an
+ * unknown token counts as a guess, and past the limit the address is told to wait ('blocked').
+ */
+export async function lookupAppointment(deps: PatientDeps, token: string | null | undefined, ip: string): Promise<AppointmentLookup> {
+  const found = token ? await findParticipantByToken(deps.ds, token, { includeRevoked: true }) : null;
+  const p = found?.participant;
+  if (!p) {
+    const waiting = await deps.linkGuesses.wait(ip);
+    const { failures } = await deps.linkGuesses.fail(ip);
+    deps.logger.warn({ client: clientTag(ip), failures }, 'unknown patient link');
+    return waiting > 0 ? { kind: 'blocked', retryAfterSeconds: waiting } : { kind: 'unknown' };
+  }
+  const c = await loadConsult(deps.ds.manager, p.appointmentId);
+  if (!c) return { kind: 'unknown' };
+  const rows = (await deps.ds.query(
+    `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
+    [c.appointmentId],
+  )) as Array<{ clinician_name: string }>;
+  return {
+    kind: 'ok',
+    body: {
       appointmentId: c.appointmentId,
       clinic: { name: c.clinicName, helpdeskPhone: c.helpdeskPhone },
       clinician: { name: rows[0]?.clinician_name ?? '' },
@@ -38,7 +55,22 @@ export function createPatientRouter(deps: { ds: DataSource; linkGuesses: Failure
       participant: { kind: p.kind === 'guest' ? 'guest' : 'patient', guestRole: p.guestRole ?? null },
       // A revoked link (consult ended, appointment cancelled) still tells the patient why.
       state: snapshot(c, new Date(), p.kind === 'guest' ? 'guest' : 'patient'),
-    };
+    },
+  };
+}
+
+export function createPatientRouter(deps: PatientDeps): Router {
+  const router = new Router({ prefix: '/api/patient' });
+
+  router.get('/appointment', async (ctx) => {
+    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+    const r = await lookupAppointment(deps, token, ctx.ip);
+    if (r.kind === 'blocked') {
+      throw new HttpError(429, 'too_many_attempts', 'too many invalid links from this address; try again later', undefined, { 'Retry-After': String(r.retryAfterSeconds) });
+    }
+    if (r.kind === 'unknown') throw new HttpError(404, 'unknown_link', 'this link is not valid');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = r.body;
   });
 
   return router;

@@ -235,7 +235,7 @@ function renderLanes(): void {
   // Lanes are drawn anew on card changes: keep the focus (and the caret) where the assistant is typing.
   const active = document.activeElement as HTMLInputElement | null;
   const typingIn = active?.dataset.testid === 'lane-delay-input' && board.contains(active) ? active.id : null;
-  const caret = typingIn ? [active!.selectionStart, active!.selectionEnd] : null;
+  const caret: [number | null, number | null] | null = typingIn ? [active!.selectionStart, active!.selectionEnd] : null;
   board.textContent = '';
   board.setAttribute('aria-busy', String(!loaded));
   if (!loaded) {

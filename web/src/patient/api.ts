@@ -28,6 +28,31 @@ export function tokenFromPath(pathname: string): string | null {
   }
 }
 
+/** A body from the server is an appointment only if it has what the page needs. */
+function asAppointment(v: unknown): Appointment | null {
+  const a = v as Appointment | null;
+  return a && typeof a.appointmentId === 'string' && a.state ? a : null;
+}
+
+/**
+ * The appointment the server put into the page (`<script type="application/json"
+ * id="spk-appointment">`): no round trip before the first screen. Null when it is not there
+ * (then ask the API).
+ */
+export function embeddedAppointment(): AppointmentResult | null {
+  const el = document.getElementById('spk-appointment');
+  if (!el?.textContent) return null;
+  el.remove();
+  try {
+    const v = JSON.parse(el.textContent) as unknown;
+    if ((v as { unknown?: boolean } | null)?.unknown === true) return { ok: false, reason: 'unknown' };
+    const appointment = asAppointment(v);
+    return appointment ? { ok: true, appointment } : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function fetchAppointment(token: string): Promise<AppointmentResult> {
   let res: Response;
   try {
@@ -43,11 +68,8 @@ export async function fetchAppointment(token: string): Promise<AppointmentResult
   if (res.status === 404 || res.status === 401 || res.status === 403) return { ok: false, reason: 'unknown' };
   if (!res.ok) return { ok: false, reason: 'failed' };
   try {
-    const appointment = (await res.json()) as Appointment;
-    if (!appointment || typeof appointment.appointmentId !== 'string' || !appointment.state) {
-      return { ok: false, reason: 'failed' };
-    }
-    return { ok: true, appointment };
+    const appointment = asAppointment(await res.json());
+    return appointment ? { ok: true, appointment } : { ok: false, reason: 'failed' };
   } catch {
     return { ok: false, reason: 'failed' };
   }

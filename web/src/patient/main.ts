@@ -25,7 +25,7 @@ import {
 import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
 import { formatDate, formatDuration, formatTime, ServerClock, wholeDays } from '../lib/time.js';
 import { thisBrowser } from '../lib/platform.js';
-import { fetchAppointment, tokenFromPath, type Appointment } from './api.js';
+import { embeddedAppointment, fetchAppointment, tokenFromPath, type Appointment } from './api.js';
 import { addChatMessage, chatCues, chatSection, clearChatAlert, setChatHistory } from './chat.js';
 import { deviceTestSection, lastDeviceTest } from './device-test.js';
 import { FINAL, screenFor, type Screen } from './screens.js';
@@ -747,7 +747,8 @@ async function main(): Promise<void> {
   bindText(document.querySelector('title') ?? h('title'), 'patient.title');
   setLang(lang());
   if (!token) return show('unknown');
-  const r = await fetchAppointment(token);
+  // Usually the appointment came with the page; otherwise (an older server, a refused lookup) ask.
+  const r = embeddedAppointment() ?? (await fetchAppointment(token));
   if (!r.ok) return show(r.reason === 'unknown' ? 'unknown' : 'error');
   appt = r.appointment;
   const key = langKey();
