@@ -26,6 +26,7 @@ import { createCallbacksRouter } from './staff/callbacks.js';
 import { createAuthRouter } from './staff/auth.js';
 import { createOidcRouter } from './staff/oidc.js';
 import { createAdminRouter } from './admin/routes.js';
+import { createReportsRouter } from './reports/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { createDashboardRouter, DashboardFeed, visitClinicResolver } from './dashboard/index.js';
 import { roomSecret } from './consult/context.js';
@@ -134,6 +135,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   int.use(oidcRoutes.routes()).use(oidcRoutes.allowedMethods());
   const adminRoutes = createAdminRouter({ ds, config, logger, hub, assets });
   int.use(adminRoutes.routes()).use(adminRoutes.allowedMethods());
+  const reportRoutes = createReportsRouter({ ds, assets });
+  int.use(reportRoutes.routes()).use(reportRoutes.allowedMethods());
   // Fallback phone calls (the callback list); the telephony webhook call is queued for the worker.
   const messages = deps.messages;
   const telephony = messages?.queueCall ? { queueCall: (id: string) => messages.queueCall!(id) } : null;
