@@ -27,6 +27,7 @@ const entries = {
   login: 'src/staff/login.ts',
   dashboard: 'src/dashboard/main.ts',
   admin: 'src/admin/main.ts',
+  reports: 'src/reports/main.ts',
 };
 
 const options = {

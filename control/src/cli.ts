@@ -2,8 +2,8 @@
  * The operator's command line: `npm run -s cli -- <command>` (same environment as the server).
  *
  *   migrate
- *   api-key create --name NAME
- *   staff create --email E --name N --role clinician|assistant|admin --clinic CODE [--clinic CODE2]
+ *   api-key create --name NAME [--report-clinic CODE …]   (reports API limited to those clinics)
+ *   staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE2]
  *                [--password P | --sso-only]      (else SPK_PASSWORD, else a prompt)
  *   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
  *   seed-demo [--json]
@@ -46,7 +46,7 @@ export class UsageError extends Error {
   }
 }
 
-const ROLES: readonly StaffRole[] = ['admin', 'clinician', 'assistant'];
+const ROLES: readonly StaffRole[] = ['admin', 'clinician', 'assistant', 'manager'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 // ---------------------------------------------------------------------------------------
@@ -64,11 +64,20 @@ export interface ApiKeyCreated {
   key: string;
 }
 
-export async function createApiKey(ds: DataSource, opts: { name: string }): Promise<ApiKeyCreated> {
+/** `reportClinics`: clinic codes this key may read reports of (the reports API); none: all. */
+export async function createApiKey(ds: DataSource, opts: { name: string; reportClinics?: string[] }): Promise<ApiKeyCreated> {
   const name = opts.name.trim();
   if (!name || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
+  const codes = opts.reportClinics ?? [];
+  const clinics = codes.length ? ((await ds.query(`SELECT id, code FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string; code: string }>) : [];
+  const missing = codes.find((c) => !clinics.some((k) => k.code === c));
+  if (missing) throw new UsageError(`--report-clinic: no clinic with code ${missing}`);
   const key = generateApiKey();
-  const integration = await insertIntegration(ds.manager, name, key);
+  const integration = await ds.transaction(async (m) => {
+    const made = await insertIntegration(m, name, key);
+    if (clinics.length) await m.query(`INSERT INTO integration_clinic (integration_id, clinic_id) SELECT $1, unnest($2::uuid[])`, [made.id, clinics.map((c) => c.id)]);
+    return made;
+  });
   return { id: integration.id, name, prefix: integration.keyPrefix, key };
 }
 
@@ -105,7 +114,7 @@ export interface CreateStaffOptions {
   email: string;
   name: string;
   role: StaffRole;
-  /** Clinic codes; required for clinicians and assistants. */
+  /** Clinic codes; required for clinicians, assistants and managers. */
   clinics: string[];
   /** null: SSO only, no local password. */
   password: string | null;
@@ -116,7 +125,7 @@ export async function createStaff(ds: DataSource, opts: CreateStaffOptions): Pro
   if (!EMAIL.test(email) || email.length > 254) throw new UsageError('--email must be an e-mail address');
   if (!opts.name.trim() || opts.name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
   if (!ROLES.includes(opts.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  if (opts.role !== 'admin' && opts.clinics.length === 0) throw new UsageError('--clinic is required for clinicians and assistants');
+  if (opts.role !== 'admin' && opts.clinics.length === 0) throw new UsageError('--clinic is required for clinicians, assistants and managers');
   if (opts.password !== null && opts.password.length < 10) throw new UsageError('the password must be at least 10 characters');
   const passwordHash = opts.password === null ? null : await argon2.hash(opts.password, { type: argon2.argon2id });
   return ds.transaction(async (m) => {
@@ -301,8 +310,8 @@ export interface CliIo {
 const USAGE = `usage: npm run -s cli -- <command>
 
   migrate
-  api-key create --name NAME
-  staff create --email E --name N --role clinician|assistant|admin --clinic CODE [--clinic CODE]
+  api-key create --name NAME [--report-clinic CODE]…
+  staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE]
                [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
   clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
   seed-demo [--json]
@@ -363,9 +372,9 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return 0;
       }
       case 'api-key create': {
-        const v = parse(args, { name: { type: 'string' } });
+        const v = parse(args, { name: { type: 'string' }, 'report-clinic': { type: 'string', multiple: true } });
         const name = required(v, 'name');
-        const created = await createApiKey(await open(), { name });
+        const created = await createApiKey(await open(), { name, reportClinics: v['report-clinic'] as string[] | undefined });
         io.out(`API key for integration "${created.name}" (${created.id}).\nIt is shown only now; store it in the EHR's configuration:\n\n${created.key}`);
         return 0;
       }

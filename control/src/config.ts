@@ -110,7 +110,7 @@ const Env = z.object({
   /** Scopes asked for; `openid` and `email` are needed to match staff by e-mail. */
   OIDC_SCOPES: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'must be space-separated scope names').default('openid email profile'),
   /** Unknown SSO users: `none` (refused, the default) or a role they get, without clinics, until an admin assigns some. */
-  OIDC_AUTO_PROVISION: z.enum(['none', 'assistant', 'clinician']).default('none'),
+  OIDC_AUTO_PROVISION: z.enum(['none', 'assistant', 'clinician', 'manager']).default('none'),
   /** Login rate limiting (Redis, across processes): failed sign-ins per e-mail address per window, then 429. */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(10),
   /** Failed sign-ins per client address per window, then 429. */

@@ -27,6 +27,7 @@ import { createAuthRouter } from './staff/auth.js';
 import { createOidcRouter } from './staff/oidc.js';
 import { createAdminRouter } from './admin/routes.js';
 import { createJanusRouter } from './janus/routes.js';
+import { createReportsRouter } from './reports/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
 import { createFhirRouter } from './fhir/routes.js';
 import { warmUp as warmUpFhir } from './fhir/definitions.js';
@@ -165,6 +166,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   int.use(adminRoutes.routes()).use(adminRoutes.allowedMethods());
   const janusRoutes = createJanusRouter({ ds, gateway, logger });
   int.use(janusRoutes.routes()).use(janusRoutes.allowedMethods());
+  const reportRoutes = createReportsRouter({ ds, assets });
+  int.use(reportRoutes.routes()).use(reportRoutes.allowedMethods());
   // Fallback phone calls (the callback list); the telephony webhook call is queued for the worker.
   const messages = deps.messages;
   const telephony = messages?.queueCall ? { queueCall: (id: string) => messages.queueCall!(id) } : null;

@@ -9,7 +9,7 @@
  *              [--assistants-may-admit yes|no] [--delay-message TEXT]   ("" clears it)
  *              [--telephony-url URL|none] [--rotate-telephony-secret] [--message-schedule JSON|default]
  *   staff list
- *   staff set --email E [--name N] [--role admin|clinician|assistant] [--clinic CODE …]
+ *   staff set --email E [--name N] [--role admin|clinician|assistant|manager] [--clinic CODE …]
  *   staff deactivate --email E          (ends every session at once)
  *   staff activate --email E
  *   staff reset-password --email E [--password P]   (else SPK_PASSWORD, else a prompt)
@@ -35,7 +35,7 @@ export const ADMIN_USAGE = `  clinic list
              [--telephony-url URL|none] [--rotate-telephony-secret]     (a new secret is printed once)
              [--message-schedule JSON|default]   e.g. '{"reminderMinutes":{"reminder_15m":30},"channels":["email"]}'
   staff list
-  staff set --email E [--name N] [--role admin|clinician|assistant] [--clinic CODE]…
+  staff set --email E [--name N] [--role admin|clinician|assistant|manager] [--clinic CODE]…
   staff deactivate --email E      (ends every session at once) | staff activate --email E
   staff reset-password --email E [--password P]   (else SPK_PASSWORD, else a prompt)
   staff revoke-sessions --email E | staff unlink-sso --email E

@@ -256,7 +256,7 @@ async function clinicIds(m: EntityManager, codes: string[]): Promise<string[]> {
 }
 
 export async function createStaff(ds: DataSource, input: CreateStaff, actor: AdminActor): Promise<StaffView> {
-  if (input.role !== 'admin' && input.clinics.length === 0) throw Validation('clinics', 'clinicians and assistants need at least one clinic');
+  if (input.role !== 'admin' && input.clinics.length === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return ds.transaction(async (m) => {
     const ids = await clinicIds(m, input.clinics);
@@ -319,7 +319,7 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
       }
     }
     const finalClinics = ((await m.query(`SELECT count(*)::int AS n FROM staff_clinic WHERE staff_id = $1`, [id])) as [{ n: number }])[0].n;
-    if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians and assistants need at least one clinic');
+    if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
     let revoked = 0;
     if (patch.active !== undefined && patch.active !== before.active) {
       await m.query(`UPDATE staff SET active = $2 WHERE id = $1`, [id, patch.active]);
@@ -404,7 +404,11 @@ export async function createApiKey(ds: DataSource, input: CreateApiKey, actor: A
   return ds.transaction(async (m) => {
     const key = generateApiKey();
     const integration = await insertIntegration(m, input.name, key);
-    await audit(m, actor, 'api_key.created', { integrationId: integration.id, prefix: integration.keyPrefix });
+    if (input.reportClinics) {
+      const ids = await clinicIds(m, input.reportClinics);
+      await m.query(`INSERT INTO integration_clinic (integration_id, clinic_id) SELECT $1, unnest($2::uuid[])`, [integration.id, ids]);
+    }
+    await audit(m, actor, 'api_key.created', { integrationId: integration.id, prefix: integration.keyPrefix, ...(input.reportClinics ? { reportClinics: input.reportClinics } : {}) });
     const [row] = (await m.query(`SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id = $1`, [integration.id])) as any[];
     return { apiKey: presentKey(row), key };
   });

@@ -9,7 +9,7 @@ import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
 import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
 import type { ReminderKind } from '../jobs/plan.js';
 
-export const ROLES = ['admin', 'clinician', 'assistant'] as const;
+export const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 export const DELAY_MESSAGE_MAX = 500;
 
 export const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be 1 to 64 characters a-z, 0-9 or -');
@@ -180,6 +180,10 @@ export const ResetPassword = z.object({ password: Password }).strict();
 export type ResetPassword = z.infer<typeof ResetPassword>;
 
 export const CreateApiKey = z
-  .object({ name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters') })
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    /** The clinics this key may read reports of (GET /api/v1/reports/...); omitted: all. */
+    reportClinics: ClinicCodes.min(1, 'give at least one clinic, or leave reportClinics out').optional(),
+  })
   .strict();
 export type CreateApiKey = z.infer<typeof CreateApiKey>;

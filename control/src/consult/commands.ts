@@ -5,6 +5,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import type { VisitState } from '../realtime/protocol.js';
+import type { StaffRole } from '../db/entities.js';
 import { loadConsult, OPEN_CONSULT, type ConsultContext } from './context.js';
 import { windowsFor } from './windows.js';
 import { transition, type VisitEvent } from '../domain/visit-state.js';
@@ -36,7 +37,7 @@ export interface Actor {
 
 export interface StaffIdentity {
   id: string;
-  role: 'admin' | 'clinician' | 'assistant';
+  role: StaffRole;
   clinicIds: string[];
 }
 

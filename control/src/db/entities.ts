@@ -7,7 +7,8 @@
 import { EntitySchema, type ValueTransformer } from 'typeorm';
 import type { DeviceTestResult, VisitState } from '../realtime/protocol.js';
 
-export type StaffRole = 'admin' | 'clinician' | 'assistant';
+/** `manager`: reads the reports of their clinics, nothing else (control/src/reports). */
+export type StaffRole = 'admin' | 'clinician' | 'assistant' | 'manager';
 export type Language = 'nl' | 'en';
 export type ParticipantKind = 'patient' | 'clinician' | 'guest';
 export type ActorKind = 'staff' | 'patient' | 'integration' | 'system';

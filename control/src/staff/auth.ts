@@ -30,6 +30,9 @@ export interface AuthRouteDeps {
   hub: Hub;
 }
 
+/** What a manager's session may reach: who am I, sign out, the reports. */
+const MANAGER_PATHS = /^\/staff\/api\/(?:me|logout|reports)(?:\/|$)/;
+
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
 
 /** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
@@ -40,6 +43,8 @@ export function staffAuth(ds: DataSource): Middleware {
     if (!['GET', 'HEAD'].includes(ctx.method) && !csrfMatches(session.csrfToken, ctx.get('x-csrf-token'))) {
       throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
     }
+    // Managers read the reports of their clinics; everything else (patients' names) is closed to them.
+    if (session.role === 'manager' && !MANAGER_PATHS.test(ctx.path)) throw new HttpError(403, 'forbidden', 'manager accounts see the reports only');
     await enforceClinicScope(ds, ctx, session);
     ctx.state.staff = session;
     await next();

@@ -72,7 +72,7 @@ type Match = { ok: true; staff: MatchedStaff; linked: boolean; provisioned: bool
 export async function matchStaff(
   ds: DataSource,
   identity: { sub: string; email: string | null; emailVerified: boolean | undefined; name: string | null },
-  autoProvision: 'none' | 'assistant' | 'clinician',
+  autoProvision: 'none' | 'assistant' | 'clinician' | 'manager',
 ): Promise<Match> {
   const bySub = (await ds.query(`SELECT id, role, active FROM staff WHERE oidc_subject = $1`, [identity.sub])) as Array<{
     id: string;
@@ -245,7 +245,7 @@ export function createOidcRouter(deps: OidcRouteDeps): Router {
     // Not a redirect: this response ends a cross-site redirect chain (the provider → us), and a
     // SameSite=Strict session cookie is not sent along such a chain. A page of our own that moves
     // on by itself starts a same-site navigation, which carries the cookie (/staff/admin checks it).
-    const target = match.staff.role === 'admin' ? '/staff/admin' : '/staff/';
+    const target = match.staff.role === 'admin' ? '/staff/admin' : match.staff.role === 'manager' ? '/staff/reports' : '/staff/';
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = signedInPage(target);
   });
@@ -253,7 +253,7 @@ export function createOidcRouter(deps: OidcRouteDeps): Router {
   return router;
 }
 
-function signedInPage(target: '/staff/' | '/staff/admin'): string {
+function signedInPage(target: '/staff/' | '/staff/admin' | '/staff/reports'): string {
   return `<!doctype html>
 <html lang="nl">
 <head>

@@ -9,7 +9,7 @@ import { announce, h } from '../lib/dom.js';
 import { lang, setLang, t, type Key, type Lang } from './strings.js';
 
 const LANG_KEY = 'spk.lang.staff';
-const ROLES = ['admin', 'clinician', 'assistant'] as const;
+const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 type Role = (typeof ROLES)[number];
 
 interface Me { id: string; name: string; role: Role }

@@ -101,6 +101,7 @@ export const nl = {
   'role.admin': 'Beheerder',
   'role.clinician': 'Zorgverlener',
   'role.assistant': 'Poliassistent',
+  'role.manager': 'Manager (rapportages)',
 
   'keys.title': 'Koppelingen (API-sleutels)',
   'keys.intro': 'Het EPD of planningssysteem maakt afspraken aan met een API-sleutel. Een nieuwe sleutel ziet u maar één keer.',
@@ -225,6 +226,7 @@ export const en: { [K in Key]: string } = {
   'role.admin': 'Administrator',
   'role.clinician': 'Clinician',
   'role.assistant': 'Clinic assistant',
+  'role.manager': 'Manager (reports)',
 
   'keys.title': 'Integrations (API keys)',
   'keys.intro': 'The EHR or scheduling system creates appointments with an API key. You see a new key only once.',

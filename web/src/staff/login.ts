@@ -53,7 +53,7 @@ function main(): void {
     submit.disabled = true;
     bindText(submit, 'login.busy');
     login(email.value.trim(), password.value).then(
-      (r) => location.assign(r.staff.role === 'admin' ? '/staff/admin' : r.staff.role === 'assistant' ? '/staff/dashboard' : '/staff/'),
+      (r) => location.assign(r.staff.role === 'admin' ? '/staff/admin' : r.staff.role === 'assistant' ? '/staff/dashboard' : r.staff.role === 'manager' ? '/staff/reports' : '/staff/'),
       (err: unknown) => {
         submit.disabled = false;
         bindText(submit, 'login.submit');

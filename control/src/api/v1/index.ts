@@ -15,6 +15,7 @@ import { integrationAuth } from './auth.js';
 import { mountAppointmentRoutes } from './appointments/routes.js';
 import { mountReportRoutes } from './appointments/report.js';
 import { mountParticipantRoutes } from './appointments/participants.js';
+import { mountReportsApi } from '../../reports/routes.js';
 import type { Hub } from '../../realtime/hub.js';
 import type { MessageScheduler } from '../../jobs/queue.js';
 
@@ -39,6 +40,7 @@ export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
   mountAppointmentRoutes(router, deps);
   mountReportRoutes(router, deps);
   mountParticipantRoutes(router, deps);
+  mountReportsApi(router, deps);
   // Anything else under /api/v1: a JSON 405 for known paths, a JSON 404 otherwise.
   router.all('/{*rest}', (ctx) => {
     const path = ctx.path.slice('/api/v1'.length).replace(/\/+$/, '');
@@ -48,6 +50,7 @@ export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
       : /^\/appointments\/[^/]+\/report$/.test(path) ? 'GET'
       : /^\/appointments\/[^/]+\/participants$/.test(path) ? 'GET, POST'
       : /^\/appointments\/[^/]+\/participants\/[^/]+$/.test(path) ? 'DELETE'
+      : /^\/reports\/(?:figures|consults)(?:\.csv)?$/.test(path) ? 'GET'
       : null;
     if (!allow) throw NotFound('resource');
     throw new HttpError(405, 'method_not_allowed', `use ${allow}`, undefined, { Allow: allow });

@@ -8,5 +8,7 @@ import { ConsultRecord1795530000000 } from './1795530000000-consult-record.js';
 import { StaffSsoSessions1795510000000 } from './1795510000000-staff-sso-sessions.js';
 import { ClinicianDelayMessage1795550000000 } from './1795550000000-clinician-delay-message.js';
 import { ConsultRating1796400000000 } from './1796400000000-consult-rating.js';
+import { ManagerRole1796400010000 } from './1796400010000-manager-role.js';
+import { Reports1796400020000 } from './1796400020000-reports.js';
 
-export const migrations = [Initial1732300000000, NotificationSent1795390554607, VisitDeviceTestCompanion1795400000000, CallbacksAndMessageSettings1795500000000, StaffSsoSessions1795510000000, VisitNoShow1795520000000, ConsultRecord1795530000000, ClinicianDelayMessage1795550000000, ConsultRating1796400000000];
+export const migrations = [Initial1732300000000, NotificationSent1795390554607, VisitDeviceTestCompanion1795400000000, CallbacksAndMessageSettings1795500000000, StaffSsoSessions1795510000000, VisitNoShow1795520000000, ConsultRecord1795530000000, ClinicianDelayMessage1795550000000, ConsultRating1796400000000, ManagerRole1796400010000, Reports1796400020000];

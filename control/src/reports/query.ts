@@ -1,0 +1,78 @@
+/**
+ * Reading the consults and ratings of a period from PostgreSQL: the visits (outcome, times,
+ * device test) and the audit trail (drops, connection problems). One row per consult, no
+ * personal data selected at all: no patient field, no appointment id, no time of day.
+ * A period's days are the clinic's own calendar days (its time zone).
+ */
+import type { DataSource } from 'typeorm';
+import type { ConsultRow, RatingRow } from './figures.js';
+
+export async function readConsults(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<ConsultRow[]> {
+  if (clinicIds.length === 0) return [];
+  const rows = (await ds.query(
+    `SELECT to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD') AS day,
+            c.code AS clinic, a.clinician_id, s.name AS clinician_name,
+            CASE
+              WHEN v.state = 'cancelled' OR a.cancelled_at IS NOT NULL THEN 'cancelled'
+              WHEN v.state = 'ended' AND v.ended_reason = 'phone' THEN 'phone'
+              WHEN v.state = 'ended' AND v.admitted_at IS NOT NULL THEN 'held'
+              WHEN v.state = 'no_show' OR (v.state = 'expired' AND v.waiting_since IS NULL) THEN 'no_show'
+              WHEN v.state IN ('ended', 'expired') THEN 'not_admitted'
+              ELSE 'open'
+            END AS outcome,
+            CASE WHEN v.admitted_at >= v.waiting_since THEN floor(extract(epoch FROM v.admitted_at - v.waiting_since))::int END AS wait_s,
+            CASE WHEN v.state = 'ended' AND v.ended_at IS NOT NULL AND v.admitted_at IS NOT NULL
+                 THEN floor(extract(epoch FROM v.ended_at - coalesce(v.consult_started_at, v.admitted_at)))::int END AS consult_s,
+            v.waiting_since IS NOT NULL AS arrived,
+            coalesce(v.device_tested_at < a.start
+                     AND v.device_test->>'camera' = 'ok' AND v.device_test->>'microphone' = 'ok'
+                     AND v.device_test->'network'->>'grade' IN ('good', 'fair'), false) AS device_ok,
+            coalesce(q.drops, 0)::int AS drops, coalesce(q.graded, false) AS graded, coalesce(q.ice, 0)::int AS ice
+       FROM clinic c
+       JOIN appointment a ON a.clinic_id = c.id
+        AND a.start >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'
+        AND a.start >= $2::date::timestamp AT TIME ZONE c.timezone AND a.start < ($3::date + 1)::timestamp AT TIME ZONE c.timezone
+       JOIN staff s ON s.id = a.clinician_id
+       JOIN visit v ON v.appointment_id = a.id
+       LEFT JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE e.action = 'drop') AS drops,
+                bool_or(e.action = 'connection.problem' AND e.data->>'kind' IN ('fair', 'poor')) AS graded,
+                count(*) FILTER (WHERE e.action = 'connection.problem' AND e.data->>'kind' = 'ice_failed') AS ice
+           FROM audit_event e
+          WHERE e.appointment_id = a.id AND e.action IN ('drop', 'connection.problem')
+       ) q ON v.waiting_since IS NOT NULL
+      WHERE c.id = ANY($1::uuid[]) AND ($4::uuid IS NULL OR a.clinician_id = $4::uuid)`,
+    [clinicIds, from, to, clinicianId ?? null],
+  )) as Array<{
+    day: string; clinic: string; clinician_id: string; clinician_name: string; outcome: ConsultRow['outcome'];
+    wait_s: number | null; consult_s: number | null; arrived: boolean; device_ok: boolean; drops: number; graded: boolean; ice: number;
+  }>;
+  return rows
+    .map((r) => ({
+      day: r.day,
+      clinic: r.clinic,
+      clinicianId: r.clinician_id,
+      clinicianName: r.clinician_name,
+      outcome: r.outcome,
+      waitSeconds: r.wait_s,
+      consultSeconds: r.outcome === 'held' ? r.consult_s : null,
+      arrived: r.arrived,
+      deviceTestPassed: r.device_ok,
+      drops: r.drops,
+      poorConnection: r.graded,
+      iceFailures: r.ice,
+    }))
+    .sort((a, b) => a.day.localeCompare(b.day) || a.clinic.localeCompare(b.clinic) || a.clinicianName.localeCompare(b.clinicianName));
+}
+
+export async function readRatings(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<RatingRow[]> {
+  if (clinicIds.length === 0) return [];
+  const rows = (await ds.query(
+    `SELECT r.day::text AS day, c.code AS clinic, r.clinician_id, r.score, r.comment
+       FROM consult_rating r JOIN clinic c ON c.id = r.clinic_id
+      WHERE r.clinic_id = ANY($1::uuid[]) AND r.day BETWEEN $2::date AND $3::date
+        AND ($4::uuid IS NULL OR r.clinician_id = $4::uuid)`,
+    [clinicIds, from, to, clinicianId ?? null],
+  )) as Array<{ day: string; clinic: string; clinician_id: string; score: number | null; comment: string | null }>;
+  return rows.map((r) => ({ day: r.day, clinic: r.clinic, clinicianId: r.clinician_id, score: r.score, comment: r.comment }));
+}
