@@ -36,6 +36,7 @@ import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
 import { readinessCheck, statusReport } from './metrics/status.js';
 import { janusEventIntake } from './quality/intake.js';
+import { connectionProblemRecorder } from './quality/problems.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -105,7 +106,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const int = new Koa();
   common(int, 'internal');
   // Janus's event handler (its own basic-auth credentials): live call quality, ICE metrics.
-  int.use(janusEventIntake({ credentials: config.janusEvents, redis: hub.redis, hub, logger }));
+  int.use(janusEventIntake({ credentials: config.janusEvents, redis: hub.redis, hub, logger, recordProblem: connectionProblemRecorder(ds, hub.redis) }));
   int.use(assets.middleware());
   int.use(async (ctx, next) => {
     if (ctx.method === 'GET') {
