@@ -24,6 +24,7 @@ import { measureBareJoin } from './bare-janus.js';
 import { summary } from './stats.js';
 import { benchImport } from './import.js';
 import { benchDashboard } from './dashboard.js';
+import { benchReport } from './report.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -34,6 +35,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['backbone', backbone],
   // Arrival → card on 500 dashboards with 200 waiting (its own stack).
   ['dashboard', benchDashboard],
+  // The managers' report of a 20,000-consult month (its own database, no browsers).
+  ['report', benchReport],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {
