@@ -43,6 +43,7 @@ import { pendingMigrations } from './db/data-source.js';
 import { forwardedHeaderFilter } from './http/proxy.js';
 import type { Duplex } from 'node:stream';
 import { janusEventIntake } from './quality/intake.js';
+import { connectionProblemRecorder } from './quality/problems.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -134,7 +135,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const int = new Koa();
   common(int, 'internal');
   // Janus's event handler (its own basic-auth credentials): live call quality, ICE metrics.
-  int.use(janusEventIntake({ credentials: config.janusEvents, redis: hub.redis, hub, logger }));
+  int.use(janusEventIntake({ credentials: config.janusEvents, redis: hub.redis, hub, logger, recordProblem: connectionProblemRecorder(ds, hub.redis) }));
   int.use(assets.middleware());
   int.use(async (ctx, next) => {
     if (ctx.method === 'GET') {

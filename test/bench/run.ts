@@ -30,6 +30,7 @@ import { benchImport } from './import.js';
 import { benchDashboard } from './dashboard.js';
 import { benchCapacity } from './capacity.js';
 import { benchSlowPhone } from './slow-phone.js';
+import { benchReport } from './report.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -44,6 +45,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['capacity', benchCapacity],
   // The patient page on a cheap phone on a weak mobile line (Lighthouse's mobile profile).
   ['slow-phone', benchSlowPhone],
+  // The managers' report of a 20,000-consult month (its own database, no browsers).
+  ['report', benchReport],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {

@@ -30,6 +30,7 @@ import {
 import { eventsOf, parseJanusEvent, type JanusEvent } from './events.js';
 import { handleOwners } from './handles.js';
 import { measureHandle, recordParticipantQuality } from './store.js';
+import type { ProblemRecorder } from './problems.js';
 
 export interface EventIntakeOptions {
   /** Basic-auth credentials Janus sends (janus.eventhandler.sampleevh.jcfg); null: intake off. */
@@ -37,6 +38,8 @@ export interface EventIntakeOptions {
   redis: RedisClientType;
   hub: Pick<Hub, 'publishClinic'>;
   logger: Logger;
+  /** Keeps fair/poor grades and ICE failures of consults for the managers' report (problems.ts). */
+  recordProblem?: ProblemRecorder;
 }
 
 /** Janus groups up to 100 events per POST; compact stats events are ~1 KB each. */
@@ -101,18 +104,26 @@ export function janusEventIntake(opts: EventIntakeOptions): Koa.Middleware {
   };
 }
 
-export async function processEvents(events: JanusEvent[], opts: Pick<EventIntakeOptions, 'redis' | 'hub'>): Promise<void> {
+export async function processEvents(events: JanusEvent[], opts: Pick<EventIntakeOptions, 'redis' | 'hub' | 'recordProblem'>): Promise<void> {
   const stats: Array<Extract<JanusEvent, { kind: 'stats' }>> = [];
+  const iceFailed: number[] = [];
   for (const e of events) {
     janusEventsTotal.inc({ kind: e.kind === 'stats' || e.kind === 'slow-link' ? 'media' : e.kind === 'ice' || e.kind === 'connection' ? 'webrtc' : e.kind });
-    if (e.kind === 'ice' && e.state === 'failed') iceFailuresTotal.inc({ janus: e.emitter });
+    if (e.kind === 'ice' && e.state === 'failed') {
+      iceFailuresTotal.inc({ janus: e.emitter });
+      iceFailed.push(e.handleId);
+    }
     if (e.kind === 'connection' && e.state === 'webrtcup') webrtcUpTotal.inc({ janus: e.emitter });
     if (e.kind === 'slow-link') slowLinksTotal.inc({ direction: e.direction });
     if (e.kind === 'stats') stats.push(e);
   }
   // Redis away: the metrics above are counted, live quality waits for Redis (no offline queue piling up).
-  if (stats.length === 0 || !opts.redis.isReady) return;
-  const owners = await handleOwners(opts.redis, [...new Set(stats.map((s) => s.handleId))]);
+  if ((stats.length === 0 && (iceFailed.length === 0 || !opts.recordProblem)) || !opts.redis.isReady) return;
+  const owners = await handleOwners(opts.redis, [...new Set([...stats.map((s) => s.handleId), ...iceFailed])]);
+  for (const h of iceFailed) {
+    const owner = owners.get(h);
+    if (owner && opts.recordProblem) await opts.recordProblem({ appointmentId: owner.appointmentId, role: owner.role, kind: 'ice_failed' });
+  }
   for (const s of stats) {
     const m = await measureHandle(opts.redis, s.handleId, s.stats);
     if (m.rttMs !== undefined) mediaRtt.observe(m.rttMs / 1000);
@@ -123,6 +134,9 @@ export async function processEvents(events: JanusEvent[], opts: Pick<EventIntake
     if (!owner) continue;
     const { summary, publish } = await recordParticipantQuality(opts.redis, owner, s.handleId, m);
     qualityGradesTotal.inc({ grade: summary.grade });
+    if (summary.grade !== 'good' && opts.recordProblem) {
+      await opts.recordProblem({ appointmentId: owner.appointmentId, role: owner.role, kind: summary.grade });
+    }
     if (publish) {
       await opts.hub.publishClinic(owner.clinicId, { kind: 'quality', appointmentId: owner.appointmentId, ...summary });
     }

@@ -68,7 +68,7 @@ export interface Figures {
 /** Nearest-rank percentile of unsorted values; null for none. */
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   const rank = Math.max(1, Math.ceil(p * sorted.length));
   return sorted[rank - 1]!;
 }
@@ -76,38 +76,56 @@ export function percentile(values: number[], p: number): number | null {
 const round = (n: number, places: number) => Math.round(n * 10 ** places) / 10 ** places;
 
 export function figures(consults: ConsultRow[], ratings: RatingRow[]): Figures {
-  const count = (o: Outcome) => consults.filter((c) => c.outcome === o).length;
-  const waits = consults.filter((c) => c.waitSeconds !== null).map((c) => c.waitSeconds!);
-  const lengths = consults.filter((c) => c.outcome === 'held' && c.consultSeconds !== null).map((c) => c.consultSeconds!);
-  const arrived = consults.filter((c) => c.arrived);
-  const passed = arrived.filter((c) => c.deviceTestPassed).length;
-  const problem = (c: ConsultRow) => c.drops > 0 || c.poorConnection || c.iceFailures > 0;
-  const scores = ratings.filter((r) => r.score !== null).map((r) => r.score!);
+  // One pass over the rows (this runs for every clinic and every clinician of the period).
+  const n = { held: 0, phone: 0, no_show: 0, cancelled: 0, not_admitted: 0, open: 0 };
+  const waits: number[] = [];
+  const lengths: number[] = [];
+  let arrived = 0;
+  let passed = 0;
+  let problems = 0;
+  let drops = 0;
+  let poor = 0;
+  let ice = 0;
+  for (const c of consults) {
+    n[c.outcome]++;
+    if (c.waitSeconds !== null) waits.push(c.waitSeconds);
+    if (c.outcome === 'held' && c.consultSeconds !== null) lengths.push(c.consultSeconds);
+    if (!c.arrived) continue;
+    arrived++;
+    if (c.deviceTestPassed) passed++;
+    if (c.drops > 0 || c.poorConnection || c.iceFailures > 0) problems++;
+    if (c.drops > 0) drops++;
+    if (c.poorConnection) poor++;
+    if (c.iceFailures > 0) ice++;
+  }
   const distribution: [number, number, number, number, number] = [0, 0, 0, 0, 0];
-  for (const s of scores) distribution[s - 1]! += 1;
+  let sum = 0;
+  let count = 0;
+  for (const r of ratings) {
+    if (r.score === null) continue;
+    distribution[r.score - 1]! += 1;
+    sum += r.score;
+    count++;
+  }
   return {
     appointments: consults.length,
-    held: count('held'),
-    phone: count('phone'),
-    noShow: count('no_show'),
-    cancelled: count('cancelled'),
-    notAdmitted: count('not_admitted'),
-    open: count('open'),
+    held: n.held,
+    phone: n.phone,
+    noShow: n.no_show,
+    cancelled: n.cancelled,
+    notAdmitted: n.not_admitted,
+    open: n.open,
     waitMedianSeconds: percentile(waits, 0.5),
     waitP90Seconds: percentile(waits, 0.9),
     consultMedianSeconds: percentile(lengths, 0.5),
-    arrived: arrived.length,
+    arrived,
     deviceTestPassed: passed,
-    deviceTestPassedShare: arrived.length ? round(passed / arrived.length, 4) : null,
-    connectionProblems: arrived.filter(problem).length,
-    withDrops: arrived.filter((c) => c.drops > 0).length,
-    withPoorGrade: arrived.filter((c) => c.poorConnection).length,
-    withIceFailures: arrived.filter((c) => c.iceFailures > 0).length,
-    ratings: {
-      count: scores.length,
-      mean: scores.length ? round(scores.reduce((a, b) => a + b, 0) / scores.length, 2) : null,
-      distribution,
-    },
+    deviceTestPassedShare: arrived ? round(passed / arrived, 4) : null,
+    connectionProblems: problems,
+    withDrops: drops,
+    withPoorGrade: poor,
+    withIceFailures: ice,
+    ratings: { count, mean: count ? round(sum / count, 2) : null, distribution },
   };
 }
 
@@ -152,26 +170,34 @@ export function buildReport(input: {
   previousRatings: RatingRow[];
 }): Report {
   const { consults, ratings } = input;
+  // Grouped once: a month of a large hospital has 20,000 consults and hundreds of clinicians.
+  const consultsOf = groupBy(consults, (r) => r.clinic);
+  const ratingsOf = groupBy(ratings, (r) => r.clinic);
   const byClinic = input.clinics.map((c) => ({
     clinic: c.code,
     name: c.name,
-    figures: figures(consults.filter((r) => r.clinic === c.code), ratings.filter((r) => r.clinic === c.code)),
+    figures: figures(consultsOf.get(c.code) ?? [], ratingsOf.get(c.code) ?? []),
   }));
   const clinicians = new Map<string, string>();
   for (const c of consults) clinicians.set(c.clinicianId, c.clinicianName);
+  const consultsBy = groupBy(consults, (r) => r.clinicianId);
+  const ratingsBy = groupBy(ratings, (r) => r.clinicianId);
   const byClinician = [...clinicians]
     .sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0]))
     .map(([id, name]) => ({
       clinicianId: id,
       name,
-      figures: figures(consults.filter((r) => r.clinicianId === id), ratings.filter((r) => r.clinicianId === id)),
+      figures: figures(consultsBy.get(id) ?? [], ratingsBy.get(id) ?? []),
     }));
   const weeks = new Map<string, Report['byWeek'][number]>();
   for (let d = weekStart(input.period.from); d <= input.period.to; d = addDays(d, 7)) {
     weeks.set(d, { weekStart: d, held: 0, phone: 0, noShow: 0, cancelled: 0 });
   }
+  const weekOf = new Map<string, string>();
   for (const c of consults) {
-    const w = weeks.get(weekStart(c.day));
+    let ws = weekOf.get(c.day);
+    if (ws === undefined) weekOf.set(c.day, (ws = weekStart(c.day)));
+    const w = weeks.get(ws);
     if (!w) continue;
     if (c.outcome === 'held') w.held++;
     else if (c.outcome === 'phone') w.phone++;
@@ -192,6 +218,17 @@ export function buildReport(input: {
       .sort((a, b) => b.day.localeCompare(a.day))
       .map((r) => ({ day: r.day, clinic: r.clinic, score: r.score, comment: r.comment! })),
   };
+}
+
+function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
 }
 
 export function addDays(day: string, n: number): string {

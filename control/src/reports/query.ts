@@ -10,8 +10,25 @@ import type { ConsultRow, RatingRow } from './figures.js';
 export async function readConsults(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<ConsultRow[]> {
   if (clinicIds.length === 0) return [];
   const rows = (await ds.query(
-    `SELECT to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD') AS day,
-            c.code AS clinic, a.clinician_id, s.name AS clinician_name,
+    `WITH period AS (
+       SELECT a.id, a.start, a.clinician_id, a.cancelled_at, c.code, c.timezone
+         FROM clinic c
+         JOIN appointment a ON a.clinic_id = c.id
+          AND a.start >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'
+          AND a.start >= $2::date::timestamp AT TIME ZONE c.timezone AND a.start < ($3::date + 1)::timestamp AT TIME ZONE c.timezone
+        WHERE c.id = ANY($1::uuid[]) AND ($4::uuid IS NULL OR a.clinician_id = $4::uuid)
+     ), q AS (
+       -- Drops and connection problems of these consults, in one pass over the partial index.
+       SELECT e.appointment_id,
+              count(*) FILTER (WHERE e.action = 'drop') AS drops,
+              bool_or(e.action = 'connection.problem' AND e.data->>'kind' IN ('fair', 'poor')) AS graded,
+              count(*) FILTER (WHERE e.action = 'connection.problem' AND e.data->>'kind' = 'ice_failed') AS ice
+         FROM audit_event e
+        WHERE e.action IN ('drop', 'connection.problem') AND e.appointment_id IN (SELECT id FROM period)
+        GROUP BY e.appointment_id
+     )
+     SELECT to_char(a.start AT TIME ZONE a.timezone, 'YYYY-MM-DD') AS day,
+            a.code AS clinic, a.clinician_id, s.name AS clinician_name,
             CASE
               WHEN v.state = 'cancelled' OR a.cancelled_at IS NOT NULL THEN 'cancelled'
               WHEN v.state = 'ended' AND v.ended_reason = 'phone' THEN 'phone'
@@ -28,20 +45,10 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
                      AND v.device_test->>'camera' = 'ok' AND v.device_test->>'microphone' = 'ok'
                      AND v.device_test->'network'->>'grade' IN ('good', 'fair'), false) AS device_ok,
             coalesce(q.drops, 0)::int AS drops, coalesce(q.graded, false) AS graded, coalesce(q.ice, 0)::int AS ice
-       FROM clinic c
-       JOIN appointment a ON a.clinic_id = c.id
-        AND a.start >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'
-        AND a.start >= $2::date::timestamp AT TIME ZONE c.timezone AND a.start < ($3::date + 1)::timestamp AT TIME ZONE c.timezone
+       FROM period a
        JOIN staff s ON s.id = a.clinician_id
        JOIN visit v ON v.appointment_id = a.id
-       LEFT JOIN LATERAL (
-         SELECT count(*) FILTER (WHERE e.action = 'drop') AS drops,
-                bool_or(e.action = 'connection.problem' AND e.data->>'kind' IN ('fair', 'poor')) AS graded,
-                count(*) FILTER (WHERE e.action = 'connection.problem' AND e.data->>'kind' = 'ice_failed') AS ice
-           FROM audit_event e
-          WHERE e.appointment_id = a.id AND e.action IN ('drop', 'connection.problem')
-       ) q ON v.waiting_since IS NOT NULL
-      WHERE c.id = ANY($1::uuid[]) AND ($4::uuid IS NULL OR a.clinician_id = $4::uuid)`,
+       LEFT JOIN q ON q.appointment_id = a.id AND v.waiting_since IS NOT NULL`,
     [clinicIds, from, to, clinicianId ?? null],
   )) as Array<{
     day: string; clinic: string; clinician_id: string; clinician_name: string; outcome: ConsultRow['outcome'];
@@ -62,8 +69,11 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
       poorConnection: r.graded,
       iceFailures: r.ice,
     }))
-    .sort((a, b) => a.day.localeCompare(b.day) || a.clinic.localeCompare(b.clinic) || a.clinicianName.localeCompare(b.clinicianName));
+    // Plain code-unit order (localeCompare is slow on 20,000 rows): by day, clinic, clinician.
+    .sort((a, b) => cmp(a.day, b.day) || cmp(a.clinic, b.clinic) || cmp(a.clinicianName, b.clinicianName));
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function readRatings(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<RatingRow[]> {
   if (clinicIds.length === 0) return [];

@@ -91,7 +91,9 @@ export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: St
   const clinic = CLINIC_PATH.exec(path);
   if (clinic) codes.push(clinic[1]!);
   const q = ctx.query.clinic;
-  for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) if (CLINIC_CODE.test(c)) codes.push(c);
+  // Every value is checked, in every form a route might read it ('a,b' too): what names no clinic
+  // the lookup simply does not find.
+  for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) codes.push(...c.split(',').map((x) => x.trim()).filter(Boolean));
   if (codes.length) {
     const rows = (await ds.query(`SELECT id FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string }>;
     if (rows.some((r) => !staff.clinicIds.includes(r.id))) throw outOfScope();
