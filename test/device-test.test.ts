@@ -97,6 +97,8 @@ describe('the network test through Janus', () => {
     expect(r).toMatchObject({ stop: 'reply', maxSeconds: 30 });
     expect((r as any).framesDecoded).toBeGreaterThan(0);
     expect((r as any).audioPackets).toBeGreaterThan(0);
+    // Janus's answer asks for no recording.
+    expect((r as any).answerHasRecord).toBe(false);
   });
 
   test('inside the waiting room too', async () => {

@@ -67,18 +67,20 @@ describe('an appointment becomes a live consult', () => {
   test('Janus restarts mid-consult: media is back on both sides within 10 s, no new admission', async () => {
     const before = await Promise.all([mediaStats(patient.page), mediaStats(clinician.page)]);
     expect(before[0].framesDecoded).toBeGreaterThan(0);
+    // The clock starts at the kill: Janus's own stop and start count too.
+    const killedAt = Date.now();
     await stack.janus.restart();
-    const restartedAt = Date.now();
-    // Fresh peer connections after renegotiation start counting from zero; wait for new frames.
-    await Promise.all([waitForFreshMedia(patient, 10_000), waitForFreshMedia(clinician, 10_000)]);
-    const recoveredMs = Date.now() - restartedAt;
+    // Fresh peer connections after renegotiation start counting from zero; wait for new frames
+    // (generously: the claim is checked on the time measured, not by the wait giving up).
+    const [p, c] = await Promise.all([waitForFreshMedia(patient, 30_000), waitForFreshMedia(clinician, 30_000)]);
+    const recoveredMs = Math.max(p, c) - killedAt;
     expect(recoveredMs).toBeLessThan(10_000);
     const admissions = await stack.ds.query(
       `SELECT count(*)::int AS n FROM audit_event WHERE appointment_id = $1 AND action = 'admission'`,
       [appointmentId],
     );
     expect(admissions[0].n).toBe(1);
-    console.log(`media back ${recoveredMs} ms after the Janus restart`);
+    console.log(`media back on both sides ${recoveredMs} ms after Janus was stopped`);
   });
 
   test('the patient reloads mid-consult: straight back in, no new admission', async () => {
@@ -117,8 +119,10 @@ describe('an appointment becomes a live consult', () => {
   });
 });
 
-async function waitForFreshMedia(b: TestBrowser, timeoutMs: number) {
+/** Resolves with the time (Date.now()) at which fresh remote frames were first seen rising. */
+async function waitForFreshMedia(b: TestBrowser, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
+  let risingSince = 0;
   // Frames decoded by a peer connection created after the restart.
   let baseline = await mediaStats(b.page);
   let lastTotal = baseline.framesDecoded;
@@ -127,10 +131,11 @@ async function waitForFreshMedia(b: TestBrowser, timeoutMs: number) {
     await new Promise((r) => setTimeout(r, 200));
     const s = await mediaStats(b.page);
     // Counters fall when old PCs are closed; media is back when the total rises steadily again.
-    if (s.framesDecoded > lastTotal) rising++;
-    else rising = 0;
+    if (s.framesDecoded > lastTotal) {
+      if (rising++ === 0) risingSince = Date.now();
+    } else rising = 0;
     lastTotal = s.framesDecoded;
-    if (rising >= 3 && s.audioPacketsReceived > 0) return;
+    if (rising >= 3 && s.audioPacketsReceived > 0) return risingSince;
   }
   throw new Error(`no fresh remote media within ${timeoutMs} ms`);
 }

@@ -1,14 +1,15 @@
 /**
  * The clinician's privacy pause on the real stack: refused for patients, pushed to the patient,
  * kept for a patient who (re)connects while it lasts, lifted when the clinician leaves; and
- * applied at Janus on a real publisher (Chromium).
+ * applied at Janus in a real consult (two Chromiums): the patient's decoded frames and audio
+ * packets from the clinician stop during the pause and resume after it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClient } from 'redis';
 import { startStack, type Stack } from './support/stack.js';
-import { launchBrowser, type TestBrowser } from './support/browser.js';
-import { installPageRelay } from './support/page-relay.js';
-import { seedClinic, type SeededClinic } from './support/scenario.js';
+import type { Page } from 'playwright-core';
+import { launchBrowser, mediaStats, waitForRemoteMedia } from './support/browser.js';
+import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
 import { RelayClient, appointmentFor, staffSignIn, tokenOf } from './support/relay-client.js';
 
 let stack: Stack;
@@ -94,57 +95,60 @@ describe('privacy pause', () => {
     }
   });
 
-  test('applied at Janus on a real publisher (Chromium clinician)', async () => {
-    const { a, patient } = await waitingPatient();
-    let browser: TestBrowser | null = null;
+  test('applied at Janus on a real publisher: the patient stops getting the clinician\'s frames and audio, then gets them again', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const [patient, clinician] = await Promise.all([launchBrowser(), launchBrowser()]);
     try {
-      browser = await launchBrowser();
-      await installPageRelay(browser.page);
-      await browser.page.goto(`${stack.control.internalUrl}/staff/login`);
-      const r = await browser.page.evaluate(
-        async ({ email, password, appointmentId }) => {
-          const login = await fetch('/staff/api/login', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ email, password }),
-          });
-          if (login.status !== 200) return { error: `login ${login.status}` };
-          const { ws, req } = await window.__spkRelay('/staff/ws');
-          if ((await req({ t: 'hello', appointmentId })).t !== 'reply') return { error: 'hello' };
-          if ((await req({ t: 'join' })).t !== 'reply') return { error: 'join' };
-          const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-          const pc = new RTCPeerConnection();
-          for (const t of stream.getTracks()) pc.addTrack(t, stream);
-          const early: RTCIceCandidate[] = [];
-          let started = false;
-          pc.onicecandidate = (e) => {
-            if (!started) return void (e.candidate && early.push(e.candidate));
-            void req({ t: 'trickle', target: 'publisher', candidate: e.candidate ? e.candidate.toJSON() : null });
-          };
-          await pc.setLocalDescription(await pc.createOffer());
-          const pub = await req({ t: 'publish', jsep: { type: 'offer', sdp: pc.localDescription!.sdp } });
-          if (pub.t !== 'reply') return { error: pub };
-          started = true;
-          for (const c of early) void req({ t: 'trickle', target: 'publisher', candidate: c.toJSON() });
-          await pc.setRemoteDescription(pub.data.jsep);
-          const deadline = Date.now() + 10_000;
-          while (pc.connectionState !== 'connected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-          const pause = await req({ t: 'pause', paused: true });
-          const mute = await req({ t: 'mute', audio: true, video: true });
-          const resume = await req({ t: 'pause', paused: false });
-          ws.close();
-          pc.close();
-          return { connection: pc.connectionState, pause, mute, resume };
-        },
-        { email: seeded.clinician.email, password: seeded.clinician.password, appointmentId: a.id },
-      );
-      expect(r).not.toHaveProperty('error');
-      expect(r).toMatchObject({ pause: { t: 'reply' }, mute: { t: 'reply' }, resume: { t: 'reply' } });
-      await patient.waitFor((m) => m.t === 'peer-paused' && m.paused === true);
-      await patient.waitFor((m) => m.t === 'peer-paused' && m.paused === false);
+      clinician.page.on('dialog', (d) => void d.accept());
+      await signInClinician(clinician.page, stack, seeded);
+      await patient.page.goto(a.patientLink);
+      await patient.page.getByTestId('start-visit').click();
+      await patient.page.waitForSelector('[data-testid="screen"][data-state="waiting"]', { timeout: 30_000 });
+      await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
+      await clinician.page.locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`).click({ timeout: 30_000 });
+      await patient.page.waitForSelector('[data-testid="screen"][data-state="consult"]', { timeout: 45_000 });
+      // Positive signal first: the patient decodes the clinician's video and receives audio.
+      await waitForRemoteMedia(patient.page, 45_000);
+
+      const pause = clinician.page.getByTestId('privacy-pause');
+      await pause.click();
+      await clinician.page.waitForSelector('[data-testid="privacy-pause"][aria-pressed="true"]');
+      // Applied at Janus: the patient's decoded frames and audio packets stand still.
+      const stopped = await mediaStandsStill(patient.page);
+      // Lifted: they flow again.
+      await pause.click();
+      await clinician.page.waitForSelector('[data-testid="privacy-pause"][aria-pressed="false"]');
+      await mediaFlowsAgain(patient.page, stopped);
     } finally {
-      await browser?.close();
       await patient.close();
+      await clinician.close();
     }
-  });
+  }, 240_000);
 });
+
+/** Waits until the page's received frames and audio packets have not moved for `quietMs`; returns them. */
+async function mediaStandsStill(page: Page, quietMs = 1500, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = await mediaStats(page);
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await mediaStats(page);
+    if (now.framesDecoded !== last.framesDecoded || now.audioPacketsReceived !== last.audioPacketsReceived) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return now;
+  }
+  throw new Error(`the patient kept receiving the paused clinician's media: ${JSON.stringify(last)}`);
+}
+
+/** Waits until the page has decoded new frames and received new audio packets since `from`. */
+async function mediaFlowsAgain(page: Page, from: { framesDecoded: number; audioPacketsReceived: number }, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await mediaStats(page);
+    if (now.framesDecoded > from.framesDecoded + 5 && now.audioPacketsReceived > from.audioPacketsReceived + 10) return;
+    if (Date.now() > deadline) throw new Error(`media did not resume after the pause: ${JSON.stringify({ from, now })}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
