@@ -132,7 +132,7 @@ export async function spawnControlPlane(env: Record<string, string>, logFile: st
     stdio: ['ignore', out, out, 'ipc'],
   });
   const ready = await new Promise<{ publicUrl: string; internalUrl: string }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane did not start; see ${logFile}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`control plane did not start within 90 s; see ${logFile}`)), 90_000);
     child.once('message', (m: any) => {
       clearTimeout(timer);
       resolveReady(m);
