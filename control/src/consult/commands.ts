@@ -122,15 +122,26 @@ export async function admitPatient(
   prepareRoom: (c: ConsultContext) => Promise<void>,
   now = new Date(),
 ) {
-  return withConsult(ds, appointmentId, async (m, c) => {
+  /** True: already admitted (nothing to do); throws when the patient may not be let in. */
+  const alreadyIn = (c: ConsultContext): boolean => {
     if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
     if (!staffMayAdmit(staff, c)) throw new ConsultError('not_allowed', 'you may not admit patients of this clinician');
     refuseClosed(c);
-    if (OPEN_CONSULT.has(c.state)) return { changed: false, state: c.state };
+    if (OPEN_CONSULT.has(c.state)) return true;
     if (c.state !== 'waiting') throw new ConsultError('invalid_state', 'the patient is not in the waiting room');
     if (windowsFor(c).phase(now) === 'expired') throw new ConsultError('expired', 'the link has expired');
-    // The room exists before anyone is told they may join; if Janus is down, nothing changes.
-    await prepareRoom(c);
+    return false;
+  };
+  const before = await loadConsult(ds.manager, appointmentId);
+  if (!before) throw new ConsultError('not_found', 'no such appointment');
+  if (alreadyIn(before)) return { changed: false, state: before.state };
+  // The room exists before anyone is told they may join; if Janus is down, nothing changes.
+  // The Janus round trip happens outside the transaction: no row lock or pool connection is
+  // held while Janus answers (a room made for a visit that changed meanwhile is harmless).
+  await prepareRoom(before);
+  return withConsult(ds, appointmentId, async (m, c) => {
+    // Checked again under the lock: the visit may have changed while Janus answered.
+    if (alreadyIn(c)) return { changed: false, state: c.state };
     const state = await move(m, c, 'admit', { kind: 'staff', id: staff.id }, {
       set: { admitted_at: now, admitted_by: staff.id },
       audit: 'admission',

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import pg from 'pg';
+import { createClient } from 'redis';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conflict, HttpError, NotFound, Validation, errorMiddleware, parseJsonBody } from './errors.js';
@@ -55,6 +57,23 @@ describe('errorMiddleware', () => {
     expect(res.body).toEqual({ error });
     expect(JSON.stringify(res.body)).not.toContain('a@b.nl');
   });
+
+  it('answers 503 with Retry-After, never 500, when PostgreSQL or Redis is away (real client errors)', async () => {
+    // PostgreSQL: a socket directory where no server listens (a stopped server looks so).
+    const client = new pg.Client({ host: '/nonexistent-spk-socket-dir', port: 5, user: 'x', database: 'x' });
+    const pgError: unknown = await client.connect().then(() => null, (e: unknown) => e);
+    // Redis: a client that is closed (as after a lost connection given up on).
+    const redis = createClient({ url: 'redis://127.0.0.1:1' });
+    const redisError: unknown = await redis.get('x').then(() => null, (e: unknown) => e);
+    for (const err of [pgError, redisError, Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })]) {
+      expect(err).toBeTruthy();
+      toThrow = err;
+      const res = await fetch(`${base}/throw`, { method: 'POST' });
+      expect(res.status, String(err)).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toMatchObject({ error: { code: 'unavailable' } });
+    }
+  }, 30_000);
 
   it('hides unknown errors behind a request id and logs them without details', async () => {
     toThrow = Object.assign(new Error('secret internals at /srv/db'), { detail: 'Key (phone)=(+31612345678)' });

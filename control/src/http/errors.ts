@@ -80,9 +80,35 @@ function pgCode(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/** PostgreSQL going away: connection exceptions (class 08), shutting down, not yet up, full. */
+const PG_UNAVAILABLE = /^(08...|57P01|57P02|57P03|53300)$/;
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTCONN']);
+const UNAVAILABLE_NAMES = new Set(['ClientClosedError', 'ClientOfflineError', 'ConnectionTimeoutError', 'SocketClosedUnexpectedlyError', 'ReconnectStrategyError']);
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|The client is closed|Socket closed unexpectedly|Connection is closed|connect ECONNREFUSED/i;
+
+/** PostgreSQL or Redis is not answering (stopped, restarting, unreachable). */
+export function isDependencyUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; driverError?: { code?: unknown; message?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  if (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code))) return true;
+  if (typeof e.name === 'string' && UNAVAILABLE_NAMES.has(e.name)) return true;
+  const message = typeof e.message === 'string' ? e.message : typeof e.driverError?.message === 'string' ? e.driverError.message : '';
+  return UNAVAILABLE_MESSAGE.test(message);
+}
+
+/** Seconds a client should wait before trying again while a dependency is away. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Maps any thrown value to status + body. Exported so tests and other listeners can reuse it. */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
+  // A dependency that is away is the caller's cue to retry, never a 500.
+  if (isDependencyUnavailable(err)) {
+    return new HttpError(503, 'unavailable', 'the service is briefly unavailable; try again shortly', undefined, {
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    });
+  }
   if (err instanceof z.ZodError) return fromZodError(err);
   if (err && typeof err === 'object' && 'name' in err && (err as Error).name === 'InvalidTransition') {
     return Conflict((err as Error).message, 'invalid_state');
