@@ -1,0 +1,73 @@
+/**
+ * A frame meter inside a page (patient or staff): which peer connections decode remote video,
+ * when the last new frame came, and when the first frame came on a connection made after a
+ * mark (a Janus failover renegotiates: new connections, new frames). Uses window.spkDebug.pcs().
+ */
+import type { Page } from 'playwright-core';
+
+export async function installFrameMeter(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as any;
+    clearInterval(w.__fm?.timer);
+    const frames = new Map<RTCPeerConnection, number>();
+    const fm = {
+      old: new Set<RTCPeerConnection>(),
+      markedAt: 0,
+      /** Epoch ms of the first remote video frame on a connection made after mark(). */
+      freshAt: null as number | null,
+      lastProgress: Date.now(),
+      maxGap: 0,
+      seen: new Set<RTCPeerConnection>(),
+      timer: 0 as any,
+    };
+    w.__fm = fm;
+    fm.timer = setInterval(async () => {
+      let progressed = false;
+      for (const pc of w.spkDebug.pcs() as RTCPeerConnection[]) {
+        fm.seen.add(pc);
+        let n = 0;
+        (await pc.getStats()).forEach((s: any) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
+        });
+        if (n > (frames.get(pc) ?? 0)) {
+          progressed = true;
+          if (fm.freshAt === null && fm.markedAt && !fm.old.has(pc)) fm.freshAt = Date.now();
+        }
+        frames.set(pc, n);
+      }
+      const now = Date.now();
+      if (progressed) fm.lastProgress = now;
+      fm.maxGap = Math.max(fm.maxGap, now - fm.lastProgress);
+    }, 50);
+  });
+}
+
+/** From now on: count gaps afresh, and watch for frames on connections made after this. */
+export async function markFrames(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as any;
+    const fm = w.__fm;
+    fm.old = new Set(w.spkDebug.pcs());
+    fm.seen = new Set(w.spkDebug.pcs());
+    fm.markedAt = Date.now();
+    fm.freshAt = null;
+    fm.maxGap = 0;
+    fm.lastProgress = Date.now();
+  });
+}
+
+/** Epoch ms of the first frame on a connection made after the mark (waits up to `timeoutMs`). */
+export async function waitFreshFrames(page: Page, timeoutMs = 30_000): Promise<number> {
+  const handle = await page.waitForFunction(() => (window as any).__fm.freshAt as number | null, undefined, { timeout: timeoutMs, polling: 100 });
+  return (await handle.jsonValue()) as number;
+}
+
+/** Since the mark: the longest gap without a new frame, whether frames come now, connections seen. */
+export async function frameReport(page: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number; fresh: boolean }> {
+  const before = await page.evaluate(() => (window as any).__fm.lastProgress as number);
+  await new Promise((r) => setTimeout(r, 600));
+  return page.evaluate((b) => {
+    const fm = (window as any).__fm;
+    return { maxGapMs: Math.round(fm.maxGap), flowing: fm.lastProgress > b, connections: fm.seen.size, fresh: fm.freshAt !== null };
+  }, before);
+}
