@@ -42,6 +42,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # --checks-only: skip lint, debootstrap and converge; check the root the last run left.
+# --reconverge: keep the root the last run left (no debootstrap), converge it twice, check
+# (quick while changing roles; the real test starts from nothing).
+REUSE=0; [[ "${1:-}" == --reconverge ]] && REUSE=1
 if [[ "${1:-}" == --checks-only ]]; then
   [[ -x "$R/usr/sbin/nginx" ]] || die "--checks-only needs the root of an earlier run ($R)"
   unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
@@ -54,6 +57,10 @@ for inv in one-server multi-server; do
 done
 ok "ansible-lint clean, syntax of both inventories"
 
+if (( REUSE )) && [[ -x "$R/usr/bin/python3" ]]; then
+  say "deploy: reusing the root of the last run ($R)"
+  unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
+else
 say "deploy: a fresh Debian 12 root with debootstrap"
 unmount_root
 rm -rf --one-file-system "$D"; mkdir -p "$D"
@@ -71,6 +78,7 @@ cp /etc/resolv.conf "$R/etc/resolv.conf"
 # Node.js 20 (Debian 12 ships 18, NodeSource is not reachable here): this machine's binary.
 cp "$(command -v node)" "$R/usr/bin/node"
 ok "debootstrap ($((SECONDS - START)) s so far)"
+fi
 
 say "deploy: the release archive (this checkout with node_modules and web/dist)"
 [[ -f web/dist/patient.js ]] || node web/build.mjs >/dev/null
@@ -125,7 +133,24 @@ for f in "$D"/janus-script/*.jcfg; do
 done
 if (( same )); then ok "the role renders deploy/janus exactly as scripts/janus-config.mjs"; else bad "the role and scripts/janus-config.mjs render deploy/janus differently"; fi
 check "TURN: shared secret, UDP 3478, TLS 443" bash -c "grep -q '^use-auth-secret' '$R/etc/turnserver.conf' && grep -q '^listening-port=3478' '$R/etc/turnserver.conf' && grep -q '^tls-listening-port=443' '$R/etc/turnserver.conf'"
-check "the control plane gets the same TURN secret" bash -c "grep -qx \"TURN_SECRET=\$(cat '$SECRETS/turn_secret')\" '$R/etc/spreekkamer/spreekkamer.env' && grep -qx \"static-auth-secret=\$(cat '$SECRETS/turn_secret')\" '$R/etc/turnserver.conf'"
+check "the control plane gets the same TURN secret" bash -c "grep -qx \"TURN_SECRET=\\\"\$(cat '$SECRETS/turn_secret')\\\"\" '$R/etc/spreekkamer/spreekkamer.env' && grep -qx \"static-auth-secret=\$(cat '$SECRETS/turn_secret')\" '$R/etc/turnserver.conf'"
+
+# The env file: sh (the migrate step, the CLI) reads what the inventory wrote, byte for byte,
+# for the example inventory's MAIL_FROM and for a value full of shell characters. (systemd
+# reads the same double-quoted form alike — systemd.exec(5); not run here: no systemd.)
+ENVF="$R/etc/spreekkamer/spreekkamer.env"
+sh_reads() { sh -c 'set -a; . "$1"; set +a; printf %s "$(printenv "$2")"' sh "$ENVF" "$1"; }
+EXAMPLE_FROM="$(python3 -c 'import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))["spreekkamer_env"]["MAIL_FROM"], end="")' "$A/inventories/one-server/group_vars/all.yml")"
+check "env file: sh reads the example inventory's MAIL_FROM unchanged" test "$(sh_reads MAIL_FROM)" = "$EXAMPLE_FROM"
+PROBE="$(python3 -c 'import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))["all"]["vars"]["spreekkamer_env"]["SPK_QUOTING_PROBE"], end="")' test/deploy/inventory.yml)"
+check "env file: sh reads quotes, \$, backquotes, backslashes unchanged" test "$(sh_reads SPK_QUOTING_PROBE)" = "$PROBE"
+check "env file: every line NAME=\"value\" (quote, backslash, backquote, dollar escaped): read alike by systemd and sh" python3 -c 'import re,sys; sys.exit(0 if all(re.fullmatch(r"#.*|[A-Z][A-Z0-9_]*=\"(?:[^\"\\$`]|\\[\"\\$`])*\"", l) for l in open(sys.argv[1]).read().splitlines()) else 1)' "$ENVF"
+check "the migrate step ran from the release, before it went live" grep -q 'TASK \[spreekkamer : Migrate the database\]' "$D/first.log"
+
+# Alertmanager as the role configured it.
+check "amtool check-config (Alertmanager's configuration)" chroot "$R" amtool check-config /etc/prometheus/alertmanager.yml
+check "promtool check rules (the installed alert rules)" chroot "$R" promtool check rules /etc/prometheus/rules/spreekkamer-alerts.yml
+check "Prometheus scrapes the jobs the alerts name" bash -c "for j in spreekkamer-control spreekkamer-worker node alertmanager; do grep -q \"job_name: \$j\$\" '$R/etc/prometheus/prometheus.yml' || exit 1; done"
 
 say "deploy: services started from the chroot in network namespace $NS"
 ip netns add "$NS"
@@ -160,6 +185,14 @@ fi
 in_ns chroot "$R" turnserver -c /etc/turnserver.conf --pidfile /tmp/turnserver-test.pid -o >/dev/null 2>&1 || bad "coturn did not start"
 if wait_for "coturn" bash -c "ip netns exec $NS ss -Huln 'sport = :3478' | grep -q 10.78.0.2"; then
   check "coturn: TURN over TLS on 10.78.0.2:443" bash -c "ip netns exec $NS ss -Htln 'sport = :443' | grep -q 10.78.0.2"
+  # A real allocation with the control plane's kind of credentials: a permission to Janus is
+  # granted, to anything else refused (403 Forbidden IP).
+  TURN_PEERS="$(in_ns node test/deploy/turn-permission.mjs 10.78.0.2 3478 "$(cat "$SECRETS/turn_secret")" 10.78.0.1 10.78.0.2 127.0.0.1 100.64.0.1 198.18.0.1 192.0.2.7 8.8.8.8 2>&1 || true)"
+  check "TURN: an allocation may reach Janus (10.78.0.1)" grep -qx '10.78.0.1 200' <<<"$TURN_PEERS"
+  for peer in 10.78.0.2 127.0.0.1 100.64.0.1 198.18.0.1 192.0.2.7 8.8.8.8; do
+    check "TURN: an allocation may not reach $peer (403)" grep -qx "$peer 403" <<<"$TURN_PEERS"
+  done
+  check "TURN: no TCP relay, IPv6 peers denied" bash -c "grep -qx no-tcp-relay '$R/etc/turnserver.conf' && grep -qx 'denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' '$R/etc/turnserver.conf'"
 fi
 
 # nginx as configured, in front of a stand-in for the control plane's two listeners.
@@ -181,7 +214,18 @@ if wait_for "nginx" in_ns curl -sk -o /dev/null https://10.78.0.1/; then
   check "public site: port 80 redirects to https" test "$(status http://10.78.0.1/p/x)" = 301
   check "public site: large bodies refused (413)" test "$(head -c 200000 /dev/zero | ip netns exec "$NS" curl -sk -o /dev/null -w '%{http_code}' --data-binary @- https://10.78.0.1/api/patient/appointment)" = 413
   check "internal site: /metrics and /staff/ reach the internal listener" bash -c "ip netns exec $NS curl -sk https://10.78.0.1:8443/metrics | grep -q 'stand-in internal /metrics' && ip netns exec $NS curl -sk https://10.78.0.1:8443/staff/ | grep -q 'stand-in internal'"
-  check "public site: rate limit answers 429" bash -c "for i in \$(seq 1 80); do ip netns exec $NS curl -sk -o /dev/null -w '%{http_code}\n' https://10.78.0.1/p/x; done | grep -q 429"
+  # The TLS profile (NCSC "good"), on a real handshake with each listener.
+  tls() { in_ns openssl s_client -connect "$1" -servername video.test.invalid "${@:2}" </dev/null >/dev/null 2>&1; }
+  for site in 10.78.0.1:443 10.78.0.1:8443; do
+    check "TLS $site: TLS 1.1 refused" bash -c "! ip netns exec $NS openssl s_client -connect $site -tls1_1 </dev/null >/dev/null 2>&1"
+    check "TLS $site: TLS 1.2 with RSA key exchange/CBC (AES128-SHA) refused" bash -c "! ip netns exec $NS openssl s_client -connect $site -tls1_2 -cipher AES128-SHA </dev/null >/dev/null 2>&1"
+    check "TLS $site: TLS 1.2 with ECDHE-RSA-AES128-GCM-SHA256 accepted" tls "$site" -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+    check "TLS $site: TLS 1.3 accepted" tls "$site" -tls1_3
+  done
+  check "TLS: the server's cipher order, only ECDHE with AES-GCM or ChaCha20-Poly1305 for 1.2" python3 -c 'import re,sys; t=open(sys.argv[1]).read(); c=re.search(r"^ssl_ciphers (.*);$", t, re.M).group(1).split(":"); sys.exit(0 if "ssl_prefer_server_ciphers on;" in t and all(re.fullmatch(r"ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)", x) for x in c) else 1)' "$R/etc/nginx/snippets/spreekkamer-tls.conf"
+  # (150 requests in parallel from one curl: on a busy machine one after another may stay under
+  # the rate)
+  check "public site: rate limit answers 429" bash -c "ip netns exec $NS curl -sk --parallel --parallel-max 100 -o /dev/null -w '%{http_code}\n' 'https://10.78.0.1/p/x?n=[1-150]' 2>/dev/null | grep -q '^429\$'"
 fi
 
 # The real control plane and a worker, as their systemd units would run them (user, env file,
@@ -197,6 +241,7 @@ run_unit() {  # the ExecStart of a unit, as the unit runs it
 }
 run_unit spreekkamer.service
 run_unit spreekkamer-worker@.service "WORKER_METRICS_PORT=8091"
+
 if wait_for "the control plane" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/readyz"; then
   check "internal site: /readyz says ready (PostgreSQL, Redis, Janus)" bash -c "ip netns exec $NS curl -sk https://10.78.0.1:8443/readyz | grep -q '\"ready\":true'"
   check "public site: the real patient page" bash -c "ip netns exec $NS curl -skf https://10.78.0.1/p/AbCdEfGhIjKlMnOpQrStUv | grep -q 'src=\"/assets/patient.js\"'"
@@ -205,6 +250,31 @@ if wait_for "the control plane" bash -c "ip netns exec $NS curl -skf https://10.
   check "internal site: the staff page" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/staff/ | grep -qi '<html'"
   check "internal site: the control plane's metrics" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/metrics | grep -q '^spreekkamer_'"
   check "the worker's metrics (port of worker 1)" wait_for "worker metrics" bash -c "ip netns exec $NS curl -sf http://127.0.0.1:8091/metrics | grep -q '^spreekkamer_'"
+  # Prometheus and Alertmanager as their Debian units run them (user prometheus, $ARGS from
+  # /etc/default), and the hospital's mail relay (a test SMTP server); started only now, with
+  # the control plane up, so that no alert fires before the kill.
+  in_ns node test/deploy/smtp-sink.mjs > "$D/smtp.log" 2>&1 &
+  disown
+  for svc in prometheus prometheus-alertmanager; do
+    args="$(sed -n 's/^ARGS="\(.*\)"$/\1/p' "$R/etc/default/$svc")"
+    in_ns chroot "$R" runuser -u prometheus -- bash -c "exec /usr/bin/$svc $args" > "$D/$svc.log" 2>&1 &
+    disown
+  done
+  # Kill the control plane (as a crash would): an e-mail from Alertmanager reaches the relay.
+  scraped=0  # (up to 2 minutes: Prometheus starts slowly on a busy machine)
+  for _ in $(seq 1 120); do
+    in_ns curl -sf 'http://127.0.0.1:9090/api/v1/query?query=up%7Bjob%3D%22spreekkamer-control%22%7D' 2>/dev/null | grep -q '"value":\[[0-9.]*,"1"\]' && { scraped=1; break; }
+    sleep 1
+  done
+  check "Prometheus (from the root) scrapes the control plane as up" test "$scraped" = 1
+  if (( scraped )); then
+    t0=$SECONDS; before="$(wc -l < "$D/smtp.log")"
+    check "no alert e-mail before the kill" bash -c "! grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane' '$D/smtp.log'"
+    for pid in $(in_ns_pids_of control/src/main.ts); do kill -9 "$pid"; done
+    for _ in $(seq 1 240); do tail -n "+$((before + 1))" "$D/smtp.log" | grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane' && break; sleep 1; done
+    check "a killed control plane: Alertmanager's e-mail at the relay ($((SECONDS - t0)) s after the kill)" bash -c "tail -n +$((before + 1)) '$D/smtp.log' | grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane'"
+    check "the alert e-mail goes to monitoring_alert_email_to" grep -q '^--- mail to it-oncall@test.invalid' "$D/smtp.log"
+  fi
 else
   tail -20 "$D/spreekkamer.log" >&2
 fi
@@ -213,6 +283,29 @@ say "deploy: database, migrations and backup"
 check "migrations ran (the migrations table exists)" bash -c "chroot '$R' runuser -u postgres -- psql -tAc \"select count(*) from migrations\" spreekkamer | grep -Eq '^[1-9]'"
 DUMP="$(chroot "$R" /usr/local/sbin/spreekkamer-backup 2>"$D/backup.log" || true)"
 check "the backup script writes a dump pg_restore can read" bash -c "[ -n '$DUMP' ] && chroot '$R' pg_restore --list '$DUMP' | grep -q 'TABLE public migrations'"
+
+say "deploy: production settings refused"
+role_alone() { ANSIBLE_ROLES_PATH="$A/roles" ansible-playbook -i test/deploy/inventory.yml test/deploy/role-only.yml -e "ansible_host=$R" -e "spk_role=$1" "${@:2}" 2>&1 || true; }
+check "a production run without certificates stops (nginx)" grep -q 'a self-signed' <<<"$(role_alone nginx -e spreekkamer_allow_self_signed=false)"
+check "a production run without certificates stops (coturn)" grep -q 'self-signed certificate' <<<"$(role_alone coturn -e spreekkamer_allow_self_signed=false)"
+
+say "deploy: secrets"
+check "every task a secret passes has no_log (test/deploy/secrets-logged.py)" python3 test/deploy/secrets-logged.py "$A/roles"
+SECRETS_COPY="$R/var/backups/spreekkamer/spreekkamer-secrets.json"
+check "the secrets are kept with the backups (root, 0600, the same secret_key)" bash -c "[ \"\$(stat -c '%U %a' '$SECRETS_COPY')\" = 'root 600' ] && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))[\"secret_key\"] == open(sys.argv[2]).read().strip() else 1)' '$SECRETS_COPY' '$SECRETS/secret_key'"
+# A lost secret_key while the database holds an appointment: the run stops, no new key.
+chroot "$R" runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 spreekkamer >/dev/null <<'SQL'
+WITH c AS (INSERT INTO clinic (code, name) VALUES ('deploy-test', 'Deploy test') RETURNING id),
+     s AS (INSERT INTO staff (email, name, role) VALUES ('deploy-test@test.invalid', 'Deploy test', 'clinician') RETURNING id)
+INSERT INTO appointment (clinic_id, clinician_id, start, duration_minutes, patient_name, patient_birth_date)
+SELECT c.id, s.id, now() + interval '1 day', 15, 'Test', '1970-01-01' FROM c, s;
+SQL
+mv "$SECRETS/secret_key" "$D/secret_key.kept"
+KEY_RUN="$(ANSIBLE_ROLES_PATH="$A/roles" ansible-playbook -i test/deploy/inventory.yml test/deploy/secrets-only.yml -e "ansible_host=$R" 2>&1 || true)"
+check "a lost secret_key with appointments in the database: the run stops" grep -q 'a new key would break every patient link' <<<"$KEY_RUN"
+check "…and no new secret_key was made" test ! -e "$SECRETS/secret_key"
+mv "$D/secret_key.kept" "$SECRETS/secret_key"
+chroot "$R" runuser -u postgres -- psql -q -c "DELETE FROM appointment; DELETE FROM staff WHERE email = 'deploy-test@test.invalid'; DELETE FROM clinic WHERE code = 'deploy-test'" spreekkamer >/dev/null
 
 say "deploy test: $FAILS failure(s), $((SECONDS - START)) s"
 (( FAILS == 0 )) || exit 1

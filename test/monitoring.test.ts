@@ -40,6 +40,50 @@ describe('promtool', () => {
   });
 });
 
+/** Job names of a scrape configuration (the lines `- job_name: X`; also in a Jinja template). */
+function jobNames(text: string): Set<string> {
+  return new Set([...text.matchAll(/^\s*- job_name: ([A-Za-z0-9_-]+)\s*$/gm)].map((m) => m[1]!));
+}
+/** Metrics that come from files the deployment writes (node_exporter's textfile collector). */
+const TEXTFILE_METRICS = new Set(['spreekkamer_backup_last_success_timestamp_seconds', 'spreekkamer_certificate_expiry_timestamp_seconds']);
+
+describe('alert rules and the scrape configurations that ship (issue 12, defect 6)', () => {
+  const shipped = {
+    'monitoring/prometheus.yml': jobNames(readFileSync(join(MON, 'prometheus.yml'), 'utf8')),
+    'the Ansible role': jobNames(readFileSync(join(ROOT, 'deploy/ansible/roles/monitoring/templates/prometheus.yml.j2'), 'utf8')),
+  };
+
+  test('every job an alert names is scraped under that name, by monitoring/prometheus.yml and by the role', () => {
+    const named = new Set([...alertsText.matchAll(/job="([^"]+)"/g)].map((m) => m[1]!));
+    expect(named.size).toBeGreaterThan(0);
+    for (const job of named) {
+      const optional = job === 'redis'; // only where a Redis exporter runs (the role adds the job then)
+      for (const [where, jobs] of Object.entries(shipped)) {
+        if (optional && where === 'monitoring/prometheus.yml') continue;
+        expect(jobs.has(job), `alerts.yml names job="${job}", ${where} scrapes ${[...jobs].join(', ')}`).toBe(true);
+      }
+    }
+  });
+
+  test('the unit tests feed series only with job labels the role scrapes', () => {
+    const tests = readFileSync(join(MON, 'alerts.test.yml'), 'utf8');
+    for (const [, job] of tests.matchAll(/job="([^"]+)"/g)) expect(shipped['the Ansible role'].has(job!), `alerts.test.yml uses job="${job}"`).toBe(true);
+  });
+
+  test('a total outage fires: every scraped Spreekkamer job has an absent() rule, and Watchdog always fires', () => {
+    for (const job of ['spreekkamer-control', 'spreekkamer-worker', 'node']) {
+      expect(alertsText, job).toMatch(new RegExp(`absent\\(up\\{job="${job}"\\} == 1\\)`));
+    }
+    expect(alertsText).toMatch(/- alert: Watchdog\n\s+expr: vector\(1\)/);
+  });
+
+  test('the textfile metrics the alerts use are written by the deployment', () => {
+    const roles = join(ROOT, 'deploy/ansible/roles');
+    const written = execFileSync('grep', ['-rhoE', 'spreekkamer_[a-z_]+_seconds', roles], { encoding: 'utf8' });
+    for (const name of TEXTFILE_METRICS) expect(written, name).toContain(name);
+  });
+});
+
 describe('alert rules', () => {
   const required = ['Janus', 'NoJanusReady', 'IceFailureRatioHigh', 'PatientsWaitingTooLong', 'ReminderDeliveryFailing', 'JobQueueBacklog', 'HttpErrorRatioHigh', 'ReadinessFailing'];
 
@@ -54,7 +98,7 @@ describe('alert rules', () => {
     for (const [i, block] of alertBlocks.entries()) {
       const name = alertNames[i]!;
       expect(block, name).toMatch(/\n\s+for: \d+[smh]/);
-      expect(block, name).toMatch(/\n\s+severity: (critical|warning)/);
+      expect(block, name).toMatch(name === 'Watchdog' ? /\n\s+severity: none/ : /\n\s+severity: (critical|warning)/);
       expect(block, name).toMatch(/\n\s+summary: "/);
       expect(block, name).toMatch(/\n\s+description: "/);
       const runbook = /runbook_url: "docs\/monitoring\.md#([a-z0-9-]+)"/.exec(block)?.[1];
@@ -118,7 +162,9 @@ describe('the Grafana dashboard', () => {
       }
     }
     // …and the alert rules too.
-    for (const name of alertsText.match(/\bspreekkamer_[a-z_]+/g) ?? []) expect(exported.has(name), `alerts.yml: ${name}`).toBe(true);
+    for (const name of alertsText.match(/\bspreekkamer_[a-z_]+/g) ?? []) {
+      expect(exported.has(name) || TEXTFILE_METRICS.has(name), `alerts.yml: ${name}`).toBe(true);
+    }
   });
 });
 

@@ -75,7 +75,7 @@ const readyMetric = async (check: string) => {
 describe('/readyz follows Redis', () => {
   test('all up: 200, every check true', async () => {
     const r = await readyz();
-    expect(r).toEqual({ status: 200, body: { ready: true, checks: { postgresql: true, redis: true, janus: true } } });
+    expect(r).toEqual({ status: 200, body: { ready: true, checks: { postgresql: true, schema: true, redis: true, janus: true } } });
     expect(await readyMetric('redis')).toBe(1);
   });
 
@@ -88,7 +88,7 @@ describe('/readyz follows Redis', () => {
     const r = await readyz();
     const answeredIn = Date.now() - started;
     console.log(`readyz: 503 ${failedAfter} ms after Redis stopped; answered in ${answeredIn} ms`);
-    expect(r.body).toEqual({ ready: false, checks: { postgresql: true, redis: false, janus: true } });
+    expect(r.body).toEqual({ ready: false, checks: { postgresql: true, schema: true, redis: false, janus: true } });
     // A stopped Redis must not make the check hang (the client queues commands while offline).
     expect(answeredIn).toBeLessThan(3_000);
     expect((await fetch(`${stack.control.internalUrl}/livez`)).status).toBe(200);
@@ -105,7 +105,7 @@ describe('/readyz follows Redis', () => {
     const backAt = Date.now();
     await expect.poll(async () => (await readyz()).status, { timeout: 20_000, interval: 250 }).toBe(200);
     console.log(`readyz: 200 again ${Date.now() - backAt} ms after Redis came back`);
-    expect((await readyz()).body.checks).toEqual({ postgresql: true, redis: true, janus: true });
+    expect((await readyz()).body.checks).toEqual({ postgresql: true, schema: true, redis: true, janus: true });
     expect(stack.control.child.pid).toBe(pid);
     expect(stack.control.child.exitCode).toBeNull();
     expect(await readyMetric('redis')).toBe(1);
