@@ -288,8 +288,8 @@ check "the backup script writes a dump pg_restore can read" bash -c "[ -n '$DUMP
 
 say "deploy: production settings refused"
 role_alone() { ANSIBLE_ROLES_PATH="$A/roles" ansible-playbook -i test/deploy/inventory.yml test/deploy/role-only.yml -e "ansible_host=$R" -e "spk_role=$1" "${@:2}" 2>&1 || true; }
-check "a production run without certificates stops (nginx)" grep -q 'a self-signed' <<<"$(role_alone nginx -e spreekkamer_allow_self_signed=false)"
-check "a production run without certificates stops (coturn)" grep -q 'self-signed certificate' <<<"$(role_alone coturn -e spreekkamer_allow_self_signed=false)"
+check "a production run without certificates stops (nginx)" grep -q 'For a test install only' <<<"$(role_alone nginx -e '{"spreekkamer_allow_self_signed": false}')"
+check "a production run without certificates stops (coturn)" grep -q 'For a test install only' <<<"$(role_alone coturn -e '{"spreekkamer_allow_self_signed": false}')"
 
 say "deploy: secrets"
 check "every task a secret passes has no_log (test/deploy/secrets-logged.py)" python3 test/deploy/secrets-logged.py "$A/roles"
