@@ -31,6 +31,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchCapacity } from './capacity.js';
 import { benchSlowPhone } from './slow-phone.js';
 import { benchReport } from './report.js';
+import { benchFailover } from './failover.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -47,6 +48,8 @@ const SECTIONS: [string, () => Promise<Record<string, unknown>>][] = [
   ['slow-phone', benchSlowPhone],
   // The managers' report of a 20,000-consult month (its own database, no browsers).
   ['report', benchReport],
+  // SIGKILL of a Janus server → frames again on both sides, 5 kills × 3 consults (two Janus servers).
+  ['failover', benchFailover],
 ];
 
 async function backbone(): Promise<Record<string, unknown>> {
