@@ -20,10 +20,10 @@ function problems(env: Record<string, string>): string {
 }
 
 describe('sign-in configuration', () => {
-  test('without OIDC_ISSUER: local accounts only, default login limits', () => {
+  test('without OIDC_ISSUER: local accounts only, default login limits and idle sign-out', () => {
     const c = loadConfig(valid);
     expect(c.oidc).toBeNull();
-    expect(c.login).toEqual({ maxFailuresPerAccount: 10, maxFailuresPerClient: 50, windowSeconds: 900 });
+    expect(c.login).toEqual({ maxFailuresPerAccount: 10, maxFailuresPerClient: 50, windowSeconds: 900, idleMinutes: 30 });
   });
 
   test('an issuer needs its client id and secret, and scopes with openid', () => {
