@@ -98,7 +98,7 @@ describe('the network test through Janus', () => {
     expect((r as any).framesDecoded).toBeGreaterThan(0);
     expect((r as any).audioPackets).toBeGreaterThan(0);
     // Janus's answer asks for no recording.
-    expect((r as any).answerHasRecord).toBe(false);
+    expect((r as { answerHasRecord?: boolean }).answerHasRecord).toBe(false);
   });
 
   test('inside the waiting room too', async () => {

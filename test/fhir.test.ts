@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import { Client, type FhirResource } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Appointment, Bundle, CapabilityStatement, OperationOutcome } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, CapabilityStatement, OperationOutcome, Patient, Practitioner } from '@medplum/fhirtypes';
 import { createFhirRouter } from '../control/src/fhir/routes.js';
 import { r4Errors } from '../control/src/fhir/definitions.js';
 import { VIRTUAL_SERVICE_URL } from '../control/src/fhir/appointment.js';
@@ -89,8 +89,8 @@ function appointment(overrides: Partial<Appointment> = {}, patient: Record<strin
 async function counts() {
   const [r] = (await db.ds.query(
     `SELECT (SELECT count(*) FROM appointment)::int AS a, (SELECT count(*) FROM participant)::int AS p, (SELECT count(*) FROM visit)::int AS v, (SELECT count(*) FROM audit_event)::int AS e`,
-  )) as any[];
-  return r;
+  )) as Array<{ a: number; p: number; v: number; e: number }>;
+  return r!;
 }
 
 /** A raw request, for what a FHIR client library will not send. */
@@ -139,11 +139,11 @@ describe('Appointment', () => {
       minutesDuration: 15,
       serviceType: [{ coding: [{ code: 'cardio' }] }],
     });
-    const patient = created.contained!.find((r) => r.resourceType === 'Patient') as any;
+    const patient = created.contained!.find((r): r is Patient => r.resourceType === 'Patient')!;
     expect(patient).toMatchObject({ name: [{ text: 'Joëlle van Dijk' }], birthDate: '1961-03-04' });
     expect(patient.telecom).toEqual(expect.arrayContaining([{ system: 'phone', value: '+31612345678', use: 'mobile' }]));
-    const practitioner = created.contained!.find((r) => r.resourceType === 'Practitioner') as any;
-    expect(practitioner.identifier[0].value).toBe(clinician.id);
+    const practitioner = created.contained!.find((r): r is Practitioner => r.resourceType === 'Practitioner')!;
+    expect(practitioner.identifier![0]!.value).toBe(clinician.id);
     const vs = created.extension!.find((e) => e.url === VIRTUAL_SERVICE_URL)!;
     const link = vs.extension!.find((e) => e.url === 'address')!.valueUrl!;
     expect(link).toMatch(/^https:\/\/video\.test-hospital\.nl\/p\//);
@@ -182,13 +182,13 @@ describe('Appointment', () => {
     moved.start = '2031-05-07T09:00:00+02:00';
     moved.end = '2031-05-07T09:20:00+02:00';
     moved.minutesDuration = 20;
-    const p = moved.contained!.find((r) => r.resourceType === 'Patient') as any;
+    const p = moved.contained!.find((r): r is Patient => r.resourceType === 'Patient')!;
     p.telecom = [{ system: 'email', value: 'nieuw@example.test' }];
     const updated = (await client.update({ resourceType: 'Appointment', id: created.id!, body: loose(moved), options: { headers: { 'if-match': `W/"${read.meta!.versionId}"` } } })) as unknown as Appointment;
     expect(updated).toMatchObject({ start: '2031-05-07T09:00:00+02:00', minutesDuration: 20, status: 'booked' });
     expect(updated.meta!.versionId).not.toBe(read.meta!.versionId);
     expect(r4Errors(updated)).toEqual([]);
-    const [row] = (await db.ds.query(`SELECT patient_email, patient_phone FROM appointment WHERE id = $1`, [created.id])) as any[];
+    const [row] = (await db.ds.query(`SELECT patient_email, patient_phone FROM appointment WHERE id = $1`, [created.id])) as Array<{ patient_email: string | null; patient_phone: string | null }>;
     expect(row).toEqual({ patient_email: 'nieuw@example.test', patient_phone: null });
 
     const stale = await refused(client.update({ resourceType: 'Appointment', id: created.id!, body: loose(moved), options: { headers: { 'if-match': `W/"${read.meta!.versionId}"` } } }));
@@ -222,8 +222,8 @@ describe('Appointment', () => {
     expect(cancelled.extension ?? []).toEqual([]);
     expect(r4Errors(cancelled)).toEqual([]);
     expect(told).toEqual([created.id]);
-    const [v] = (await db.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [created.id])) as any[];
-    expect(v.state).toBe('cancelled');
+    const [v] = (await db.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [created.id])) as Array<{ state: string }>;
+    expect(v!.state).toBe('cancelled');
     const rebook = await refused(client.update({ resourceType: 'Appointment', id: created.id!, body: loose({ ...cancelled, status: 'booked' }) }));
     expect(rebook.status).toBe(422);
     expect(rebook.outcome.issue[0]!.expression).toEqual(['Appointment.status']);
@@ -263,7 +263,7 @@ describe('refusals: an OperationOutcome naming the element, nothing written, nev
     expect((await raw('POST', '/Appointment', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
     const noKey = await fetch(`${base}/Appointment/${'0'.repeat(8)}-0000-0000-0000-000000000000`);
     expect(noKey.status).toBe(401);
-    expect(((await noKey.json()) as any).resourceType).toBe('OperationOutcome');
+    expect(((await noKey.json()) as { resourceType?: string }).resourceType).toBe('OperationOutcome');
     expect((await raw('GET', '/Patient/1')).status).toBe(404);
     expect((await raw('DELETE', '/Appointment/1')).status).toBe(405);
     expect((await raw('GET', '/Appointment?date=gibberish')).status).toBe(400);

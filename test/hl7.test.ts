@@ -85,15 +85,15 @@ async function row(externalId: string) {
     `SELECT a.id, a.start, a.duration_minutes, a.patient_name, a.patient_birth_date::text AS patient_birth_date, a.patient_phone, a.patient_email, a.language, v.state
        FROM appointment a JOIN visit v ON v.appointment_id = a.id WHERE a.external_id = $1`,
     [externalId],
-  )) as any[];
-  return r as { id: string; start: Date; duration_minutes: number; patient_name: string; patient_birth_date: string; patient_phone: string | null; patient_email: string | null; language: string; state: string } | undefined;
+  )) as Array<{ id: string; start: Date; duration_minutes: number; patient_name: string; patient_birth_date: string; patient_phone: string | null; patient_email: string | null; language: string; state: string }>;
+  return r;
 }
 
 async function counts() {
   const [r] = (await db.ds.query(
     `SELECT (SELECT count(*) FROM appointment)::int AS a, (SELECT count(*) FROM participant)::int AS p, (SELECT count(*) FROM audit_event)::int AS e,
             (SELECT string_agg(state || ':' || updated_at, ',' ORDER BY id) FROM visit) AS v`,
-  )) as any[];
+  )) as Array<{ a: number; p: number; e: number; v: string | null }>;
   return r;
 }
 

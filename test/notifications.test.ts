@@ -80,7 +80,7 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
     headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const parsed = (await res.json()) as any;
+  const parsed = (await res.json()) as { patient?: Parameters<typeof personal.addPatient>[0]; patientLink?: string } | null;
   personal.addPatient(parsed?.patient);
   personal.addLink(parsed?.patientLink);
   return { status: res.status, body: parsed };

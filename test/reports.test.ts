@@ -186,9 +186,9 @@ describe('the managers\' report', () => {
     expect(Object.keys(lines[0]!)).toEqual(['day', 'clinic', 'clinician_id', 'clinician', 'outcome', 'wait_s', 'consult_s', 'arrived', 'device_test_passed', 'drops', 'poor_connection', 'ice_failures']);
     expect(consults.text).not.toContain('Proefpatiënt');
     for (const id of appointmentIds) expect(consults.text).not.toContain(id);
-    const audited = (await stack.ds.query(`SELECT actor_id, data FROM audit_event WHERE action = 'reports.exported' ORDER BY id`)) as any[];
+    const audited = (await stack.ds.query(`SELECT actor_id, data FROM audit_event WHERE action = 'reports.exported' ORDER BY id`)) as Array<{ actor_id: string; data: { what?: string } }>;
     expect(audited.map((a) => a.data.what)).toEqual(['figures.csv', 'consults.csv']);
-    expect(audited[0].actor_id).toBe(manager.id);
+    expect(audited[0]!.actor_id).toBe(manager.id);
   });
 
   test('the integration API gives the same figures (no comments); keys limited to clinics get 403 elsewhere', async () => {
@@ -247,7 +247,7 @@ describe('the managers\' report', () => {
       });
     const ok = await post({ email: 'teamleider@hospital.test', name: 'Teamleider', role: 'manager', clinics: ['cardio'] });
     expect(ok.status).toBe(201);
-    expect(((await ok.json()) as any).staff).toMatchObject({ role: 'manager', clinics: ['cardio'] });
+    expect(((await ok.json()) as { staff?: unknown }).staff).toMatchObject({ role: 'manager', clinics: ['cardio'] });
     const none = await post({ email: 'teamleider2@hospital.test', name: 'Teamleider 2', role: 'manager', clinics: [] });
     expect(none.status).toBe(400);
   });
