@@ -242,6 +242,17 @@ describe('peers', () => {
   });
 });
 
+/** What browserPage() puts on the page's window (a bare WebRTC client, no app). */
+interface BarePage {
+  publish(): Promise<{ type: 'offer'; sdp: string }>;
+  published(answer: RTCSessionDescriptionInit): Promise<void>;
+  subscribe(offer: RTCSessionDescriptionInit): Promise<{ type: 'answer'; sdp: string }>;
+  received(): Promise<{ frames: number; audio: number }>;
+  pub: RTCPeerConnection;
+  sub: RTCPeerConnection;
+  frames: number;
+}
+
 /**
  * A headless Chromium page as the browser side of a PeerConnection: synthetic media (canvas and
  * oscillator, no devices), non-trickle (waits for ICE gathering, so no candidates are relayed).
@@ -249,7 +260,7 @@ describe('peers', () => {
 async function browserPage(browser: Browser): Promise<Page> {
   const page = await browser.newPage();
   await page.evaluate(() => {
-    const w = window as any;
+    const w = window as unknown as BarePage;
     const waitGathered = (pc: RTCPeerConnection) =>
       new Promise<void>((done) => {
         if (pc.iceGatheringState === 'complete') return done();
@@ -302,7 +313,7 @@ async function browserPage(browser: Browser): Promise<Page> {
 }
 
 type Received = { frames: number; audio: number };
-const received = (page: Page) => page.evaluate(() => (window as any).received() as Promise<Received>);
+const received = (page: Page) => page.evaluate(() => (window as unknown as BarePage).received() as Promise<Received>);
 
 /** Waits until a page's received frames and audio packets have both stood still for `quietMs`. */
 async function mediaStops(page: Page, quietMs = 1500, timeoutMs = 20_000): Promise<void> {
@@ -360,9 +371,9 @@ describe('media through Janus (headless Chromium)', () => {
     const { me: patientFeed } = await patient.join();
 
     const pageB = await browserPage(browser);
-    const answer = await patient.publish(await pageB.evaluate(() => (window as any).publish()), { audio: true, video: true });
+    const answer = await patient.publish(await pageB.evaluate(() => (window as unknown as BarePage).publish()), { audio: true, video: true });
     expect(answer.type).toBe('answer');
-    await pageB.evaluate((a) => (window as any).published(a), answer);
+    await pageB.evaluate((a) => (window as unknown as BarePage).published(a), answer);
     await wait(eventsB, (e) => e.type === 'webrtc-up' && e.target === 'publisher', 'publisher webrtc-up');
     await wait(eventsA, (e) => e.type === 'feed-joined' && e.feed.feed === patientFeed, 'feed-joined');
     expect(eventsA.find((e) => e.type === 'feed-joined')).toEqual({
@@ -373,10 +384,10 @@ describe('media through Janus (headless Chromium)', () => {
     const pageA = await browserPage(browser);
     const offer = await clinician.subscribe(patientFeed);
     expect(offer.type).toBe('offer');
-    await clinician.answer(patientFeed, await pageA.evaluate((o) => (window as any).subscribe(o), offer));
+    await clinician.answer(patientFeed, await pageA.evaluate((o) => (window as unknown as BarePage).subscribe(o), offer));
     await clinician.trickle(patientFeed, null);
     await wait(eventsA, (e) => e.type === 'webrtc-up' && e.target === patientFeed, 'subscriber webrtc-up');
-    await pageA.waitForFunction(() => (window as any).frames > 5, null, { timeout: 10_000 });
+    await pageA.waitForFunction(() => (window as unknown as BarePage).frames > 5, null, { timeout: 10_000 });
 
     await patient.mute({ audio: false, video: false });
     await patient.mute({ audio: true, video: true });
@@ -420,8 +431,8 @@ describe('nothing recorded: every request the gateway sends to Janus', () => {
     const echoPage = await browserPage(browser);
     let echoUp = false;
     const echo = await gw.openEcho({ onEvent: (e) => void (e.type === 'webrtc-up' && (echoUp = true)) });
-    const echoAnswer = await echo.start(await echoPage.evaluate(() => (window as any).publish()));
-    await echoPage.evaluate((a) => (window as any).published(a), echoAnswer);
+    const echoAnswer = await echo.start(await echoPage.evaluate(() => (window as unknown as BarePage).publish()));
+    await echoPage.evaluate((a) => (window as unknown as BarePage).published(a), echoAnswer);
     await waitFor<void>('echo webrtc-up', 15_000, (done) => {
       const t = setInterval(() => echoUp && (clearInterval(t), done()), 50);
     });
@@ -440,16 +451,16 @@ describe('nothing recorded: every request the gateway sends to Janus', () => {
     for (const [who, peer] of Object.entries(peers)) {
       feeds[who] = (await peer.join()).me;
       const page = await browserPage(browser);
-      const offer = (await page.evaluate(() => (window as any).publish())) as { type: string; sdp: string };
+      const offer = (await page.evaluate(() => (window as unknown as BarePage).publish())) as { type: string; sdp: string };
       // Whatever a caller adds to the offer, none of it may reach Janus.
       const sneaky = { ...offer, record: true, filename: '/tmp/x', rec_dir: '/tmp' } as never;
-      await page.evaluate((a) => (window as any).published(a), await peer.publish(sneaky, { audio: true, video: true }));
+      await page.evaluate((a) => (window as unknown as BarePage).published(a), await peer.publish(sneaky, { audio: true, video: true }));
       await wait(who, (e) => e.type === 'webrtc-up' && e.target === 'publisher', `${who} publisher webrtc-up`);
     }
     const watch = async (feed: number) => {
       const page = await browserPage(browser!);
       const offer = await peers.clinician.subscribe(feed);
-      await peers.clinician.answer(feed, await page.evaluate((o) => (window as any).subscribe(o), offer));
+      await peers.clinician.answer(feed, await page.evaluate((o) => (window as unknown as BarePage).subscribe(o), offer));
       await peers.clinician.trickle(feed, null);
       return page;
     };

@@ -28,9 +28,9 @@ beforeAll(async () => {
   patient = await launchBrowser({ viewport: PHONE });
   // navigator.vibrate is recorded (headless Chromium has no motor to tell).
   await patient.page.context().addInitScript(() => {
-    (window as any).__vibrations = 0;
+    (window as unknown as { __vibrations: number }).__vibrations = 0;
     navigator.vibrate = () => {
-      (window as any).__vibrations++;
+      (window as unknown as { __vibrations: number }).__vibrations++;
       return true;
     };
   });
@@ -107,8 +107,8 @@ describe('the patient notices and understands', () => {
     expect(await page.getByTestId('chat-alert-text').textContent()).toBe('De dokter loopt 10 minuten uit.');
     expect(await page.getByTestId('chat-live').textContent()).toContain('loopt 10 minuten uit');
     expect(await page.getByTestId('chat-unread').textContent()).toBe('1 nieuw bericht');
-    expect(await page.evaluate(() => (window as any).__vibrations)).toBeGreaterThan(0);
-    expect((await page.evaluate(() => (window as any).spkDebug.chatCues())).sound).toBeGreaterThan(0);
+    expect(await page.evaluate(() => (window as unknown as { __vibrations: number }).__vibrations)).toBeGreaterThan(0);
+    expect((await page.evaluate(() => window.spkDebug!.chatCues!())).sound).toBeGreaterThan(0);
     expect(await axeViolations(page)).toEqual([]);
 
     // A second one before she looked: plural, the banner shows the newest.

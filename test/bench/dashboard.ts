@@ -113,7 +113,7 @@ export async function benchDashboard() {
       if (e.got < CLIENTS) missed.push(CLIENTS - e.got);
       for (const b of browsers) {
         const at = (await b.page
-          .waitForFunction((id) => (window as any).spkDashboard.rendered[id]?.status === 'waiting' && (window as any).spkDashboard.rendered[id].at, a.id, { timeout: RENDER_TIMEOUT_MS })
+          .waitForFunction((id) => (window as unknown as { spkDashboard: { rendered: Record<string, { status: string; at: number } | undefined> } }).spkDashboard.rendered[id]?.status === 'waiting' && (window as unknown as { spkDashboard: { rendered: Record<string, { status: string; at: number } | undefined> } }).spkDashboard.rendered[id]!.at, a.id, { timeout: RENDER_TIMEOUT_MS })
           .then((h) => h.jsonValue())
           .catch(() => null)) as number | null;
         if (!e.record) continue;

@@ -75,9 +75,9 @@ async function oneLoad(browser: Browser, link: string, slow: boolean): Promise<L
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: SLOW.cpu });
     }
     await page.goto(link, { waitUntil: 'commit' });
-    await page.waitForFunction(() => !!(window as any).__spk?.ready, undefined, { timeout: 60_000, polling: 50 });
+    await page.waitForFunction(() => !!(window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk?.ready, undefined, { timeout: 60_000, polling: 50 });
     const { ready, before, htmlEnd } = await page.evaluate(() => {
-      const r = (window as any).__spk.ready as number;
+      const r = (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.ready!;
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
       return {
         ready: r,
@@ -88,8 +88,8 @@ async function oneLoad(browser: Browser, link: string, slow: boolean): Promise<L
       };
     });
     await page.getByTestId('start-visit').tap();
-    await page.waitForFunction(() => !!(window as any).__spk?.self, undefined, { timeout: 60_000, polling: 50 });
-    const waiting = await page.evaluate(() => (window as any).__spk.self - (window as any).__spk.tap);
+    await page.waitForFunction(() => !!(window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk?.self, undefined, { timeout: 60_000, polling: 50 });
+    const waiting = await page.evaluate(() => (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.self! - (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.tap!);
     return { ready, waiting, before, htmlEnd };
   } finally {
     await context.close();

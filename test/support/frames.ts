@@ -5,9 +5,23 @@
  */
 import type { Page } from 'playwright-core';
 
+/** What installFrameMeter() keeps on the page's window (type only: page code is serialised). */
+interface FrameMeterPage {
+  __fm: {
+    old: Set<RTCPeerConnection>;
+    markedAt: number;
+    freshAt: number | null;
+    lastProgress: number;
+    maxGap: number;
+    seen: Set<RTCPeerConnection>;
+    timer: ReturnType<typeof setInterval> | undefined;
+  };
+  spkDebug: { pcs(): RTCPeerConnection[] };
+}
+
 export async function installFrameMeter(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as any;
+    const w = window as unknown as FrameMeterPage;
     clearInterval(w.__fm?.timer);
     const frames = new Map<RTCPeerConnection, number>();
     const fm = {
@@ -18,7 +32,7 @@ export async function installFrameMeter(page: Page): Promise<void> {
       lastProgress: Date.now(),
       maxGap: 0,
       seen: new Set<RTCPeerConnection>(),
-      timer: 0 as any,
+      timer: undefined as ReturnType<typeof setInterval> | undefined,
     };
     w.__fm = fm;
     fm.timer = setInterval(async () => {
@@ -45,7 +59,7 @@ export async function installFrameMeter(page: Page): Promise<void> {
 /** From now on: count gaps afresh, and watch for frames on connections made after this. */
 export async function markFrames(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as any;
+    const w = window as unknown as FrameMeterPage;
     const fm = w.__fm;
     fm.old = new Set(w.spkDebug.pcs());
     fm.seen = new Set(w.spkDebug.pcs());
@@ -58,16 +72,16 @@ export async function markFrames(page: Page): Promise<void> {
 
 /** Epoch ms of the first frame on a connection made after the mark (waits up to `timeoutMs`). */
 export async function waitFreshFrames(page: Page, timeoutMs = 30_000): Promise<number> {
-  const handle = await page.waitForFunction(() => (window as any).__fm.freshAt as number | null, undefined, { timeout: timeoutMs, polling: 100 });
+  const handle = await page.waitForFunction(() => (window as unknown as FrameMeterPage).__fm.freshAt as number | null, undefined, { timeout: timeoutMs, polling: 100 });
   return (await handle.jsonValue()) as number;
 }
 
 /** Since the mark: the longest gap without a new frame, whether frames come now, connections seen. */
 export async function frameReport(page: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number; fresh: boolean }> {
-  const before = await page.evaluate(() => (window as any).__fm.lastProgress as number);
+  const before = await page.evaluate(() => (window as unknown as FrameMeterPage).__fm.lastProgress as number);
   await new Promise((r) => setTimeout(r, 600));
   return page.evaluate((b) => {
-    const fm = (window as any).__fm;
+    const fm = (window as unknown as FrameMeterPage).__fm;
     return { maxGapMs: Math.round(fm.maxGap), flowing: fm.lastProgress > b, connections: fm.seen.size, fresh: fm.freshAt !== null };
   }, before);
 }
