@@ -9,6 +9,7 @@ import { h, tx } from '../lib/dom.js';
 import { bindText, lang, onLangChange, pluralKey, t } from '../lib/i18n.js';
 import { SignallingError, type Signalling } from '../lib/signalling.js';
 import { formatTime } from '../lib/time.js';
+import { playTones } from '../lib/tones.js';
 
 export const CHAT_MAX = 1000;
 
@@ -70,21 +71,7 @@ function cue(): void {
       audioCtx ??= new Ctor();
       const ctx = audioCtx;
       void ctx.resume().catch(() => undefined);
-      const t0 = ctx.currentTime + 0.02;
-      for (const [freq, at] of [
-        [784, 0],
-        [1047, 0.18],
-      ] as const) {
-        const osc = ctx.createOscillator();
-        const gain = ctx.createGain();
-        osc.frequency.value = freq;
-        gain.gain.setValueAtTime(0, t0 + at);
-        gain.gain.linearRampToValueAtTime(0.25, t0 + at + 0.02);
-        gain.gain.linearRampToValueAtTime(0, t0 + at + 0.3);
-        osc.connect(gain).connect(ctx.destination);
-        osc.start(t0 + at);
-        osc.stop(t0 + at + 0.32);
-      }
+      playTones(ctx, [[784, 0], [1047, 0.18]], { lead: 0.02, peak: 0.25, attack: 0.02, decay: 0.3, stop: 0.32 });
       cues.sound++;
     }
   } catch {

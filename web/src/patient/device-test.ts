@@ -10,6 +10,7 @@ import { announce, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, t, unbind, type Key } from '../lib/i18n.js';
 import { listCameras, type LocalMedia, type MediaProblem } from '../lib/media.js';
 import { gradeNetwork } from '../lib/network-grade.js';
+import { playTones } from '../lib/tones.js';
 import type { Signalling } from '../lib/signalling.js';
 import { Cancelled, runNetworkTest, TEST_SECONDS, type NetworkTestRun } from './network-test.js';
 
@@ -233,21 +234,7 @@ export function deviceTestSection(host: DeviceTestHost, opts: { startOpen?: bool
   play.addEventListener('click', () => {
     const ctx = audio();
     if (ctx) {
-      const t0 = ctx.currentTime + 0.05;
-      for (const [freq, at] of [
-        [660, 0],
-        [880, 0.45],
-      ] as const) {
-        const osc = ctx.createOscillator();
-        const gain = ctx.createGain();
-        osc.frequency.value = freq;
-        gain.gain.setValueAtTime(0, t0 + at);
-        gain.gain.linearRampToValueAtTime(0.4, t0 + at + 0.03);
-        gain.gain.linearRampToValueAtTime(0, t0 + at + 0.4);
-        osc.connect(gain).connect(ctx.destination);
-        osc.start(t0 + at);
-        osc.stop(t0 + at + 0.45);
-      }
+      playTones(ctx, [[660, 0], [880, 0.45]], { lead: 0.05, peak: 0.4, attack: 0.03, decay: 0.4, stop: 0.45 });
     }
     question.hidden = false;
     speakerStatus.textContent = '';
