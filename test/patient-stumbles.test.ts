@@ -175,22 +175,37 @@ test('the bare address answers a short page in Dutch and English, not JSON', asy
   expect(await axeViolations(page)).toEqual([]);
 });
 
-test('the appointment comes with the page: no round trip to the API before the first screen (slow-phone bench)', async () => {
+test('one request before the first screen: the appointment, style and script come with the page, admitted by hash (slow-phone bench)', async () => {
   const page = patient.page;
-  const apiCalls: string[] = [];
+  const requests: string[] = [];
   const onRequest = (r: { url(): string }) => {
-    if (r.url().includes('/api/patient/appointment')) apiCalls.push(r.url());
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith('/api/patient/appointment') || path === '/assets/patient.js' || path === '/assets/app.css') requests.push(path);
   };
   page.on('request', onRequest);
   try {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
-    const html = await (await fetch(a.patientLink)).text();
+    const res = await fetch(a.patientLink);
+    const html = await res.text();
     expect(html).toContain('<script type="application/json" id="spk-appointment">');
+    expect(html).toMatch(/<style>[^<]+<\/style>/);
+    // Inline script and style only by their hash: no 'unsafe-inline' anywhere.
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).toMatch(/style-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).not.toContain('unsafe-inline');
+    // The browser agrees with our hashes: nothing refused, and the page draws (the screen below).
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        ((window as unknown as { __cspViolations?: string[] }).__cspViolations ??= []).push(e.violatedDirective);
+      });
+    });
     await page.goto(a.patientLink);
     await expectScreen(page, 'ready');
+    expect(await page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? [])).toEqual([]);
     await page.goto(`${stack.control.publicUrl}/p/${'y'.repeat(43)}`);
     await expectScreen(page, 'unknown');
-    expect(apiCalls).toEqual([]);
+    expect(requests).toEqual([]);
   } finally {
     page.off('request', onRequest);
   }

@@ -16,6 +16,7 @@ import type { Gateway } from '../../gateway/src/types.js';
 import { Hub } from './realtime/hub.js';
 import { Relay, roomSpec } from './realtime/relay.js';
 import { AssetStore } from './http/assets.js';
+import { PatientPage } from './http/patient-page.js';
 import { requestId, securityHeaders } from './http/security.js';
 import { errorMiddleware } from './http/errors.js';
 import { createPatientRouter, lookupAppointment, type AppointmentLookup } from './patient/routes.js';
@@ -71,6 +72,7 @@ const TOKEN_PATH = /^\/p\/[A-Za-z0-9_-]{20,100}$/;
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, logger, ds, gateway, hub } = deps;
   const assets = new AssetStore([join(ROOT, 'web', 'public'), join(ROOT, 'web', 'dist')]);
+  const patientPage = new PatientPage({ html: assets.text('patient.html'), css: assets.text('app.css'), js: assets.text('patient.js') });
   const hsts = config.publicBaseUrl.startsWith('https://');
 
   const common = (app: Koa, listener: 'public' | 'internal') => {
@@ -111,7 +113,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       // The appointment comes with the page: on a slow phone line that is a round trip less
       // before "Start bezoek" (the page asks /api/patient/appointment only when it is missing).
       const found = await lookupAppointment({ ds, linkGuesses, logger }, ctx.path.slice('/p/'.length), ctx.ip).catch(() => null);
-      if (!sendPatientPage(ctx, assets, found)) assets.send(ctx, 'patient.html', 'none');
+      if (!sendPatientPage(ctx, patientPage, found)) assets.send(ctx, 'patient.html', 'none');
       return;
     }
     if (ctx.method === 'GET' && ctx.path === '/livez') {
@@ -248,17 +250,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 }
 
 /**
- * patient.html with the appointment (or "unknown link") as a JSON data block — not a script
- * (CSP: nothing inline runs), read by the page. Blocked or failed lookups: false (the plain page
- * asks the API, which answers 429 or retries).
+ * The patient page with the appointment (or "unknown link") as a JSON data block — never
+ * executed — and its style and script inside (http/patient-page.ts). Blocked or failed lookups:
+ * false (the plain page asks the API, which answers 429 or retries).
  */
-function sendPatientPage(ctx: Koa.Context, assets: AssetStore, found: AppointmentLookup | null): boolean {
-  const html = assets.text('patient.html');
-  if (!html || !found || found.kind === 'blocked' || !html.includes('</head>')) return false;
-  const data = JSON.stringify(found.kind === 'ok' ? found.body : { unknown: true }).replace(/</g, '\\u003c');
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = html.replace('</head>', () => `<script type="application/json" id="spk-appointment">${data}</script>\n</head>`);
+function sendPatientPage(ctx: Koa.Context, page: PatientPage, found: AppointmentLookup | null): boolean {
+  if (!page.available || !found || found.kind === 'blocked') return false;
+  page.send(ctx, found.kind === 'ok' ? found.body : { unknown: true });
   return true;
 }
 

@@ -1,15 +1,19 @@
 /**
  * Security headers for every response: a strict Content-Security-Policy (nothing from
- * third parties, no inline script or style), HSTS, no framing, no referrer (patient links
+ * third parties, no inline script or style but what a response names by its hash), HSTS, no framing, no referrer (patient links
  * carry their token in the path), and camera/microphone for our own origin only.
  */
 import type { Middleware } from 'koa';
 
-export function securityHeaders(opts: { hsts: boolean }): Middleware {
-  const csp = [
+/**
+ * The policy; `script`/`style` add sources (CSP level 2 hashes of an inline script or style
+ * that one response carries — the patient page), nothing else ever runs inline.
+ */
+export function cspWith(extra: { script?: string[]; style?: string[] } = {}): string {
+  return [
     "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
+    ["script-src 'self'", ...(extra.script ?? [])].join(' '),
+    ["style-src 'self'", ...(extra.style ?? [])].join(' '),
     "img-src 'self' data: blob:",
     "media-src 'self' blob: mediastream:",
     "connect-src 'self'",
@@ -19,6 +23,10 @@ export function securityHeaders(opts: { hsts: boolean }): Middleware {
     "form-action 'self'",
     "frame-ancestors 'none'",
   ].join('; ');
+}
+
+export function securityHeaders(opts: { hsts: boolean }): Middleware {
+  const csp = cspWith();
   return async (ctx, next) => {
     ctx.set('Content-Security-Policy', csp);
     ctx.set('X-Content-Type-Options', 'nosniff');
