@@ -58,6 +58,19 @@ describe('cli', () => {
     expect(integ.key_hash).toBe(hashApiKey(plain));
     expect(integ.key_prefix).toBe(plain.slice(0, 8));
     expect(JSON.stringify(await db.ds.query(`SELECT * FROM integration`))).not.toContain(plain);
+
+    // The same commands as the admin API, so the same audit trail, with `cli` as the actor.
+    const trail = (await db.ds.query(`SELECT action, actor_kind, actor_id FROM audit_event WHERE action IN ('clinic.created', 'staff.created', 'api_key.created') ORDER BY id`)) as any[];
+    expect(trail).toEqual([
+      { action: 'clinic.created', actor_kind: 'system', actor_id: 'cli' },
+      { action: 'staff.created', actor_kind: 'system', actor_id: 'cli' },
+      { action: 'api_key.created', actor_kind: 'system', actor_id: 'cli' },
+    ]);
+    // A refused change names the problem and writes nothing.
+    const dup = await run(['clinic', 'create', '--code', 'kno', '--name', 'KNO 2', '--helpdesk-phone', '088-123 45 67']);
+    expect(dup.code).toBe(2);
+    expect(dup.err).toMatch(/already exists/);
+    expect((await db.ds.query(`SELECT count(*)::int AS n FROM clinic WHERE code = 'kno'`))[0].n).toBe(1);
   });
 
   it('seeds the demo idempotently: same key, same links, fresh times', async () => {

@@ -25,11 +25,10 @@ import {
   AppointmentEntity, ClinicEntity, IntegrationEntity, ParticipantEntity, StaffEntity, VisitEntity,
   type Clinic, type Staff, type StaffRole,
 } from './db/entities.js';
-import { generateApiKey, hashApiKey, insertIntegration } from './api/v1/auth.js';
+import { hashApiKey, insertIntegration } from './api/v1/auth.js';
 import { createAppointment, getAppointment } from './domain/appointments.js';
 import { recordAudit } from './domain/audit.js';
 import { exportAudit } from './domain/audit-export.js';
-import { normalisePhone } from './domain/contact.js';
 import { linkFor } from './domain/links.js';
 import { isoInZone } from './domain/time-windows.js';
 import { runWorkerProcess } from './worker.js';
@@ -46,106 +45,12 @@ export class UsageError extends Error {
   }
 }
 
-const ROLES: readonly StaffRole[] = ['admin', 'clinician', 'assistant', 'manager'];
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 // ---------------------------------------------------------------------------------------
 // Commands
 
 export async function runMigrate(ds: DataSource): Promise<string[]> {
   return migrate(ds);
-}
-
-export interface ApiKeyCreated {
-  id: string;
-  name: string;
-  prefix: string;
-  /** Shown once; only its hash is stored. */
-  key: string;
-}
-
-/** `reportClinics`: clinic codes this key may read reports of (the reports API); none: all. */
-export async function createApiKey(ds: DataSource, opts: { name: string; reportClinics?: string[] }): Promise<ApiKeyCreated> {
-  const name = opts.name.trim();
-  if (!name || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
-  const codes = opts.reportClinics ?? [];
-  const clinics = codes.length ? ((await ds.query(`SELECT id, code FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string; code: string }>) : [];
-  const missing = codes.find((c) => !clinics.some((k) => k.code === c));
-  if (missing) throw new UsageError(`--report-clinic: no clinic with code ${missing}`);
-  const key = generateApiKey();
-  const integration = await ds.transaction(async (m) => {
-    const made = await insertIntegration(m, name, key);
-    if (clinics.length) await m.query(`INSERT INTO integration_clinic (integration_id, clinic_id) SELECT $1, unnest($2::uuid[])`, [made.id, clinics.map((c) => c.id)]);
-    return made;
-  });
-  return { id: integration.id, name, prefix: integration.keyPrefix, key };
-}
-
-export interface CreateClinicOptions {
-  code: string;
-  name: string;
-  helpdeskPhone: string;
-  timezone?: string;
-}
-
-export async function createClinic(ds: DataSource, opts: CreateClinicOptions): Promise<Clinic> {
-  if (!/^[a-z0-9-]{1,64}$/.test(opts.code)) throw new UsageError('--code must be 1 to 64 characters a-z, 0-9 or -');
-  if (!opts.name.trim() || opts.name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
-  if (!normalisePhone(opts.helpdeskPhone)) throw new UsageError('--helpdesk-phone must be a phone number, e.g. 088-123 45 67');
-  const timezone = opts.timezone ?? 'Europe/Amsterdam';
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: timezone });
-  } catch {
-    throw new UsageError(`--timezone: unknown time zone ${timezone}`);
-  }
-  if (await ds.manager.findOne(ClinicEntity, { where: { code: opts.code } })) {
-    throw new UsageError(`a clinic with code ${opts.code} already exists`);
-  }
-  // The helpdesk number is shown to patients as written ("088-123 45 67").
-  return ds.manager.save(ClinicEntity, {
-    code: opts.code,
-    name: opts.name.trim(),
-    helpdeskPhone: opts.helpdeskPhone.trim(),
-    timezone,
-  });
-}
-
-export interface CreateStaffOptions {
-  email: string;
-  name: string;
-  role: StaffRole;
-  /** Clinic codes; required for clinicians, assistants and managers. */
-  clinics: string[];
-  /** null: SSO only, no local password. */
-  password: string | null;
-}
-
-export async function createStaff(ds: DataSource, opts: CreateStaffOptions): Promise<Staff> {
-  const email = opts.email.trim().toLowerCase();
-  if (!EMAIL.test(email) || email.length > 254) throw new UsageError('--email must be an e-mail address');
-  if (!opts.name.trim() || opts.name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
-  if (!ROLES.includes(opts.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  if (opts.role !== 'admin' && opts.clinics.length === 0) throw new UsageError('--clinic is required for clinicians, assistants and managers');
-  if (opts.password !== null && opts.password.length < 10) throw new UsageError('the password must be at least 10 characters');
-  const passwordHash = opts.password === null ? null : await argon2.hash(opts.password, { type: argon2.argon2id });
-  return ds.transaction(async (m) => {
-    const clinics = await clinicsByCode(m, opts.clinics);
-    if (await m.findOne(StaffEntity, { where: { email } })) throw new UsageError(`staff member ${email} already exists`);
-    const staff = await m.save(StaffEntity, { email, name: opts.name.trim(), role: opts.role, passwordHash, active: true });
-    await linkClinics(m, staff.id, clinics);
-    await recordAudit(m, { actorKind: 'system', actorId: 'cli', action: 'staff.created', data: { staffId: staff.id, role: opts.role } });
-    return staff;
-  });
-}
-
-async function clinicsByCode(m: EntityManager, codes: string[]): Promise<Clinic[]> {
-  const out: Clinic[] = [];
-  for (const code of codes) {
-    const clinic = await m.findOne(ClinicEntity, { where: { code } });
-    if (!clinic) throw new UsageError(`--clinic: no clinic with code ${code}`);
-    out.push(clinic);
-  }
-  return out;
 }
 
 async function linkClinics(m: EntityManager, staffId: string, clinics: Clinic[]): Promise<void> {
@@ -310,10 +215,6 @@ export interface CliIo {
 const USAGE = `usage: npm run -s cli -- <command>
 
   migrate
-  api-key create --name NAME [--report-clinic CODE]…
-  staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE]
-               [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
-  clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
   seed-demo [--json]
   audit export --from DATE --to DATE [--format csv|json]
                          (audit events with from <= time < to; DATE as 2026-01-31 (UTC midnight) or an ISO time)
@@ -369,52 +270,6 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         parse(args, {});
         const done = await runMigrate(await open());
         io.out(done.length ? `applied: ${done.join(', ')}` : 'database is up to date');
-        return 0;
-      }
-      case 'api-key create': {
-        const v = parse(args, { name: { type: 'string' }, 'report-clinic': { type: 'string', multiple: true } });
-        const name = required(v, 'name');
-        const created = await createApiKey(await open(), { name, reportClinics: v['report-clinic'] as string[] | undefined });
-        io.out(`API key for integration "${created.name}" (${created.id}).\nIt is shown only now; store it in the EHR's configuration:\n\n${created.key}`);
-        return 0;
-      }
-      case 'clinic create': {
-        const v = parse(args, {
-          code: { type: 'string' }, name: { type: 'string' }, 'helpdesk-phone': { type: 'string' }, timezone: { type: 'string' },
-        });
-        const clinic = await createClinic(await open(), {
-          code: required(v, 'code'),
-          name: required(v, 'name'),
-          helpdeskPhone: required(v, 'helpdesk-phone'),
-          timezone: v.timezone as string | undefined,
-        });
-        io.out(`clinic ${clinic.code} created (${clinic.id})`);
-        return 0;
-      }
-      case 'staff create': {
-        const v = parse(args, {
-          email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' },
-          clinic: { type: 'string', multiple: true }, password: { type: 'string' }, 'sso-only': { type: 'boolean' },
-        });
-        const role = required(v, 'role') as StaffRole;
-        if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-        const email = required(v, 'email');
-        const name = required(v, 'name');
-        let password: string | null;
-        if (v['sso-only']) {
-          if (v.password !== undefined) throw new UsageError('--password and --sso-only exclude each other');
-          password = null;
-        } else if (typeof v.password === 'string') password = v.password;
-        else if (io.env.SPK_PASSWORD) password = io.env.SPK_PASSWORD;
-        else if (io.promptPassword) {
-          password = await io.promptPassword(`password for ${email}: `);
-          const again = await io.promptPassword('again: ');
-          if (again !== password) throw new UsageError('the passwords differ');
-        } else {
-          throw new UsageError('no password: pass --password, set SPK_PASSWORD, run in a terminal, or use --sso-only');
-        }
-        const staff = await createStaff(await open(), { email, name, role, clinics: (v.clinic as string[] | undefined) ?? [], password });
-        io.out(`staff member ${staff.email} (${staff.role}) created (${staff.id})`);
         return 0;
       }
       case 'audit export': {
@@ -476,7 +331,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return 0;
       }
       default: {
-        // clinic list|set, staff list|set|deactivate|activate|reset-password|revoke-sessions, api-key list|revoke
+        // clinic create|list|set, staff create|list|set|deactivate|activate|reset-password|revoke-sessions|unlink-sso,
+        // api-key create|list|revoke: the admin commands, with the admin API's validation and audit trail
         const done = await runAdminCommand(key, args, open, io);
         if (done !== null) return done;
         throw new UsageError(`unknown command: ${argv.join(' ')}`);

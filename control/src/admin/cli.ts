@@ -3,11 +3,13 @@
  * control/src/cli.ts. Same commands and validation as the admin API; the actor in the audit
  * trail is `cli`. Bad arguments or refused changes: a message and exit code 2.
  *
+ *   clinic create --code C --name N --helpdesk-phone P [--timezone TZ]
  *   clinic list
  *   clinic set --code C [--name N] [--helpdesk-phone P] [--timezone TZ] [--waiting-room-opens MIN]
  *              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
  *              [--assistants-may-admit yes|no] [--delay-message TEXT]   ("" clears it)
  *              [--telephony-url URL|none] [--rotate-telephony-secret] [--message-schedule JSON|default]
+ *   staff create --email E --name N --role R [--clinic CODE …] [--password P | --sso-only]
  *   staff list
  *   staff set --email E [--name N] [--role admin|clinician|assistant|manager] [--clinic CODE …]
  *   staff deactivate --email E          (ends every session at once)
@@ -15,30 +17,38 @@
  *   staff reset-password --email E [--password P]   (else SPK_PASSWORD, else a prompt)
  *   staff revoke-sessions --email E
  *   staff unlink-sso --email E           (forget the linked SSO identity)
+ *   api-key create --name NAME [--report-clinic CODE …]   (the key is printed once)
  *   api-key list
  *   api-key revoke --id ID-OR-PREFIX
+ *
+ * The creating commands are the admin API's too (admin/commands.ts): a clinic, staff member or
+ * key made here leaves the same audit event, with `cli` as the actor.
  */
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { HttpError } from '../http/errors.js';
 import { check } from '../http/validate.js';
 import {
-  CLI_ACTOR, findStaffId, getClinic, listApiKeys, listClinics, listStaff, resetPassword, revokeApiKey, revokeStaffSessions,
+  CLI_ACTOR, createApiKey, createClinic, createStaff, findStaffId, getClinic, listApiKeys, listClinics, listStaff, resetPassword, revokeApiKey, revokeStaffSessions,
   unlinkSso, updateClinic, updateStaff,
 } from './commands.js';
-import { ResetPassword, UpdateClinic, UpdateStaff } from './schema.js';
+import { CreateApiKey, CreateClinic, CreateStaff, ResetPassword, UpdateClinic, UpdateStaff } from './schema.js';
 
-export const ADMIN_USAGE = `  clinic list
+export const ADMIN_USAGE = `  clinic create --code C --name N --helpdesk-phone P [--timezone Europe/Amsterdam]
+  clinic list
   clinic set --code C [--name N] [--helpdesk-phone P] [--timezone TZ] [--waiting-room-opens MIN]
              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
              [--assistants-may-admit yes|no] [--delay-message TEXT]     ("" clears it)
              [--telephony-url URL|none] [--rotate-telephony-secret]     (a new secret is printed once)
              [--message-schedule JSON|default]   e.g. '{"reminderMinutes":{"reminder_15m":30},"channels":["email"]}'
+  staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE]…
+               [--password P | --sso-only]   (else SPK_PASSWORD, else a prompt)
   staff list
   staff set --email E [--name N] [--role admin|clinician|assistant|manager] [--clinic CODE]…
   staff deactivate --email E      (ends every session at once) | staff activate --email E
   staff reset-password --email E [--password P]   (else SPK_PASSWORD, else a prompt)
   staff revoke-sessions --email E | staff unlink-sso --email E
+  api-key create --name NAME [--report-clinic CODE]…   (the key is shown once)
   api-key list
   api-key revoke --id ID-OR-PREFIX`;
 
@@ -95,6 +105,9 @@ function scheduleArg(v: Values): unknown {
   }
 }
 
+/** The given options only (an option left out is not a change, nor a null). */
+const defined = (raw: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined));
+
 const table = (rows: string[][]): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -107,6 +120,44 @@ const table = (rows: string[][]): string => {
 export async function runAdminCommand(key: string, args: string[], open: () => Promise<DataSource>, io: AdminCliIo): Promise<number | null> {
   try {
     switch (key) {
+      case 'clinic create': {
+        const v = parse(args, { code: { type: 'string' }, name: { type: 'string' }, 'helpdesk-phone': { type: 'string' }, timezone: { type: 'string' } });
+        const input = check(CreateClinic, defined({ code: required(v, 'code'), name: required(v, 'name'), helpdeskPhone: required(v, 'helpdesk-phone'), timezone: v.timezone }));
+        const clinic = await createClinic(await open(), input, CLI_ACTOR);
+        io.out(`clinic ${clinic.code} created (${clinic.id})`);
+        return 0;
+      }
+      case 'staff create': {
+        const v = parse(args, {
+          email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' },
+          clinic: { type: 'string', multiple: true }, password: { type: 'string' }, 'sso-only': { type: 'boolean' },
+        });
+        const email = required(v, 'email');
+        // Everything but the password first: a prompt is not asked for a command that is refused anyway.
+        const base = check(CreateStaff, { email, name: required(v, 'name'), role: required(v, 'role'), clinics: v.clinic ?? [] });
+        let password: string | null;
+        if (v['sso-only']) {
+          if (v.password !== undefined) throw new AdminUsage('--password and --sso-only exclude each other');
+          password = null;
+        } else if (typeof v.password === 'string') password = v.password;
+        else if (io.env.SPK_PASSWORD) password = io.env.SPK_PASSWORD;
+        else if (io.promptPassword) {
+          password = await io.promptPassword(`password for ${base.email}: `);
+          if ((await io.promptPassword('again: ')) !== password) throw new AdminUsage('the passwords differ');
+        } else throw new AdminUsage('no password: pass --password, set SPK_PASSWORD, run in a terminal, or use --sso-only');
+        const input = check(CreateStaff, { ...base, password });
+        const staff = await createStaff(await open(), input, CLI_ACTOR);
+        io.out(`staff member ${staff.email} (${staff.role}) created (${staff.id})`);
+        return 0;
+      }
+      case 'api-key create': {
+        const v = parse(args, { name: { type: 'string' }, 'report-clinic': { type: 'string', multiple: true } });
+        const input = check(CreateApiKey, defined({ name: required(v, 'name'), reportClinics: v['report-clinic'] }));
+        const { apiKey, key } = await createApiKey(await open(), input, CLI_ACTOR);
+        // Last line alone: shown only now.
+        io.out(`API key for integration "${apiKey.name}" (${apiKey.id}).\nIt is shown only now; store it in the EHR's configuration:\n\n${key}`);
+        return 0;
+      }
       case 'clinic list': {
         parse(args, {});
         const rows = await listClinics(await open());
@@ -141,7 +192,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           rotateTelephonySecret: v['rotate-telephony-secret'] ? true : undefined,
           messageSchedule: scheduleArg(v),
         };
-        const patch = check(UpdateClinic, Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)));
+        const patch = check(UpdateClinic, defined(raw));
         const ds = await open();
         await getClinic(ds, code);
         const { changed, telephonySecret } = await updateClinic(ds, code, patch, CLI_ACTOR);
@@ -165,7 +216,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
       case 'staff set': {
         const v = parse(args, { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, clinic: { type: 'string', multiple: true } });
         const raw = { name: v.name, role: v.role, clinics: v.clinic };
-        const patch = check(UpdateStaff, Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)));
+        const patch = check(UpdateStaff, defined(raw));
         const ds = await open();
         const s = await updateStaff(ds, await findStaffId(ds, required(v, 'email')), patch, CLI_ACTOR);
         io.out(`staff member ${s.email}: ${s.role}, clinics ${s.clinics.join(', ') || '-'}`);
@@ -236,7 +287,8 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
       return 2;
     }
     if (err instanceof HttpError && err.status < 500) {
-      io.err(err.message);
+      // Bad input (400) is a usage problem; a refused change (404, 409) only needs its reason.
+      io.err(err.status === 400 ? `${err.message}\n\nusage:\n${ADMIN_USAGE}` : err.message);
       return 2;
     }
     throw err;
