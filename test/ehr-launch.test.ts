@@ -29,7 +29,8 @@ describe('launch link checks (no stack)', () => {
     expect(checkLaunch(query(), SECRET, 300, (p.exp + 31) * 1000)).toEqual({ ok: false, reason: 'expired' });
     expect(checkLaunch(query(), SECRET, 300, (p.exp + 29) * 1000).ok).toBe(true); // a little clock skew is fine
     expect(checkLaunch(query(), SECRET, 300, (p.exp - 3600) * 1000)).toEqual({ ok: false, reason: 'too_long' });
-    for (const bad of [{ sig: 'abc' }, { exp: '-5' }, { appointment: 'x' }, { clinician: 'no one' }, { exp: '1e9' }]) {
+    const bads: Array<Record<string, string>> = [{ sig: 'abc' }, { exp: '-5' }, { appointment: 'x' }, { clinician: 'no one' }, { exp: '1e9' }];
+    for (const bad of bads) {
       expect(checkLaunch(query(bad), SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'malformed' });
     }
     expect(checkLaunch({ ...query(), sig: ['a', 'b'] }, SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'malformed' });

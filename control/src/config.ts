@@ -240,6 +240,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       link: deriveKey(e.SECRET_KEY, 'patient-link'),
       room: deriveKey(e.SECRET_KEY, 'janus-room'),
       session: deriveKey(e.SECRET_KEY, 'staff-session'),
+      /** OAuth2 access tokens of /fhir/ (fhir/oauth.ts). */
+      fhirToken: deriveKey(e.SECRET_KEY, 'fhir-access-token'),
     },
   };
 }
