@@ -37,6 +37,7 @@ import { createLogger } from './logger.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin/cli.js';
 import { DRAINING_KEY, setDrainingMark } from './janus/placements.js';
 import { createClient } from 'redis';
+import { setWriteback } from './ehr/outbox.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -215,6 +216,9 @@ export interface CliIo {
 const USAGE = `usage: npm run -s cli -- <command>
 
   migrate
+  api-key writeback --id INTEGRATION_ID (--fhir BASE_URL | --webhook URL | --off)
+               status changes written back to the EHR; the secret (webhook HMAC key, FHIR bearer
+               token) from SPK_WRITEBACK_SECRET, never from the command line
   seed-demo [--json]
   audit export --from DATE --to DATE [--format csv|json]
                          (audit events with from <= time < to; DATE as 2026-01-31 (UTC midnight) or an ISO time)
@@ -270,6 +274,24 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         parse(args, {});
         const done = await runMigrate(await open());
         io.out(done.length ? `applied: ${done.join(', ')}` : 'database is up to date');
+        return 0;
+      }
+      case 'api-key writeback': {
+        const v = parse(args, { id: { type: 'string' }, fhir: { type: 'string' }, webhook: { type: 'string' }, off: { type: 'boolean' } });
+        const id = required(v, 'id');
+        const chosen = [v.fhir, v.webhook, v.off].filter((x) => x !== undefined);
+        if (chosen.length !== 1) throw new UsageError('give one of --fhir, --webhook and --off');
+        if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError('--id must be the integration id (a UUID)');
+        const kind = v.fhir !== undefined ? 'fhir' : 'webhook';
+        const url = (v.fhir ?? v.webhook) as string | undefined;
+        if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--${kind} must be an http(s) URL`);
+        const secret = io.env.SPK_WRITEBACK_SECRET || null;
+        if (kind === 'webhook' && url !== undefined && (!secret || secret.length < 16)) {
+          throw new UsageError('a webhook needs SPK_WRITEBACK_SECRET of at least 16 characters (the HMAC key)');
+        }
+        const ok = await setWriteback(await open(), id, v.off ? null : { kind, url: url!, secret });
+        if (!ok) throw new UsageError(`no integration with id ${id}`);
+        io.out(v.off ? `write-back of integration ${id} switched off` : `status changes of integration ${id} are written back to ${url} (${kind})`);
         return 0;
       }
       case 'audit export': {

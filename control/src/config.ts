@@ -118,6 +118,10 @@ const Env = z.object({
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   /** FHIR R4 Appointment endpoint under /fhir/ on the internal listener (docs/integration-fhir.md). Loads the R4 definitions at start-up (~100 MB). */
   FHIR_ENABLED: bool.default(false),
+  /** Launch from the record: the EHR's HMAC key for signed launch links (/staff/launch, docs/integration-fhir.md); unset: off. */
+  EHR_LAUNCH_SECRET: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)').optional(),
+  /** The longest a launch link may be valid (its exp minus now). */
+  EHR_LAUNCH_MAX_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   /** Open WebSockets per client address and process (a care home behind one NAT: be generous). */
   WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
   /** A WebSocket that has not sent hello within this many seconds is closed. */
@@ -214,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       idleMinutes: e.STAFF_IDLE_MINUTES,
     },
     fhir: { enabled: e.FHIR_ENABLED },
+    ehrLaunch: e.EHR_LAUNCH_SECRET ? { secret: e.EHR_LAUNCH_SECRET, maxSeconds: e.EHR_LAUNCH_MAX_SECONDS } : null,
     sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },
     hl7: e.HL7_MLLP_ENABLED
       ? {
@@ -235,6 +240,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       link: deriveKey(e.SECRET_KEY, 'patient-link'),
       room: deriveKey(e.SECRET_KEY, 'janus-room'),
       session: deriveKey(e.SECRET_KEY, 'staff-session'),
+      /** OAuth2 access tokens of /fhir/ (fhir/oauth.ts). */
+      fhirToken: deriveKey(e.SECRET_KEY, 'fhir-access-token'),
     },
   };
 }

@@ -30,6 +30,7 @@ import { createAdminRouter } from './admin/routes.js';
 import { createJanusRouter } from './janus/routes.js';
 import { createReportsRouter } from './reports/routes.js';
 import { createIntegrationApiRouter } from './api/v1/index.js';
+import { createLaunchRouter } from './ehr/launch.js';
 import { createFhirRouter } from './fhir/routes.js';
 import { warmUp as warmUpFhir } from './fhir/definitions.js';
 import { startHl7Listener } from './hl7/listener.js';
@@ -163,6 +164,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   const staffAuthRoutes = createAuthRouter({ ds, config, logger, hub });
   int.use(staffAuthRoutes.routes()).use(staffAuthRoutes.allowedMethods());
+  // Launch from the record: a signed link from the EHR opens the console on that consult (ehr/launch.ts).
+  const launch = createLaunchRouter({ ds, config });
+  int.use(launch.routes());
   const oidcRoutes = createOidcRouter({ ds, config, logger, hub });
   int.use(oidcRoutes.routes()).use(oidcRoutes.allowedMethods());
   const adminRoutes = createAdminRouter({ ds, config, logger, hub, assets });

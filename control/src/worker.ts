@@ -3,7 +3,8 @@
  *   node --import tsx control/src/worker.ts      or      npm run cli -- worker
  *  - notifications: patient messages by e-mail and SMS (notify/);
  *  - fallback: the no-show check and the telephony webhook calls (callbacks/);
- *  - housekeeping: repeatable sweeps (jobs/housekeeping.ts).
+ *  - housekeeping: repeatable sweeps (jobs/housekeeping.ts);
+ *  - ehr-writeback: visit status changes written back to the EHR (ehr/outbox.ts).
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish within a deadline of our own,
  * then close the database. A job cut off by the deadline (or by a crash) runs again later;
  * the sent-records keep it from sending twice.
@@ -12,8 +13,8 @@ import type { Config } from './config.js';
 import { installCrashPolicy, isEntryPoint, loadConfigOrExit } from './process.js';
 import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import {
-  FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
-  type FallbackQueueData, type NotificationWorker,
+  EHR_WRITEBACK_QUEUE, EhrWritebackQueue, FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
+  type EhrWritebackJobData, type FallbackQueueData, type NotificationWorker,
 } from './jobs/queue.js';
 import { closeOverdueConsults, closedAmong, purgeContactData } from './jobs/housekeeping.js';
 import { purgeAuditEvents } from './domain/audit-export.js';
@@ -26,7 +27,8 @@ import { callTelephony, markCallFailed, performNoShowCheck, sweepFallbacks, type
 import { expireOverdueVisits } from './consult/expiry.js';
 import { Hub } from './realtime/hub.js';
 import { forgetConsult, sweepClosedConsults } from './realtime/chat.js';
-import { countNotification } from './metrics/registry.js';
+import { countNotification, ehrWritebackTotal } from './metrics/registry.js';
+import { deliverAppointment, giveUp, pendingWriteback } from './ehr/outbox.js';
 import { startMetricsListener } from './metrics/http.js';
 
 export const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -34,6 +36,8 @@ export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** How often each housekeeping sweep runs. */
 export const SWEEPS = [
   { name: 'fallback-sweep', everyMs: 15_000 },
+  // Finds status changes for the EHR (written by a trigger with the change) and queues their delivery.
+  { name: 'ehr-writeback', everyMs: 2_000 },
   { name: 'expire-links', everyMs: 60_000 },
   { name: 'close-overdue-consults', everyMs: 60_000 },
   { name: 'forget-chats', everyMs: 5 * 60_000 },
@@ -94,8 +98,30 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     return outcome;
   }, { describe: (d) => ({ job: d && 'callbackId' in d ? 'telephony' : 'no_show' }) }));
 
+  const writeback = new EhrWritebackQueue(config, logger);
+  workers.push(startQueueWorker<EhrWritebackJobData>(EHR_WRITEBACK_QUEUE, config, logger, async (data, job) => {
+    try {
+      const result = await deliverAppointment(ds, data.appointmentId);
+      for (const d of result.delivered) ehrWritebackTotal.inc({ kind: d.kind, outcome: 'delivered' });
+      // Ids only: the appointment id and the outbox event ids, never names or contact data.
+      if (result.delivered.length || result.dropped) {
+        logger.info({ jobId: job.id, delivered: result.delivered.map((d) => d.id), dropped: result.dropped }, 'ehr write-back done');
+      }
+      return { delivered: result.delivered.length, dropped: result.dropped };
+    } catch (err) {
+      ehrWritebackTotal.inc({ kind: 'any', outcome: 'failed' });
+      if (job.final) await giveUp(ds, data.appointmentId);
+      throw err;
+    }
+  }));
+
   const housekeeping: Record<(typeof SWEEPS)[number]['name'], () => Promise<unknown>> = {
     'fallback-sweep': () => sweepFallbacks(callbackDeps),
+    'ehr-writeback': async () => {
+      const pending = await pendingWriteback(ds);
+      await writeback.add(pending);
+      return { queued: pending.length };
+    },
     'expire-links': async () => {
       const ids = await expireOverdueVisits(ds);
       for (const id of ids) {
@@ -133,6 +159,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     async stop() {
       await Promise.all(workers.map((w) => w.close(SHUTDOWN_DEADLINE_MS)));
       await scheduler.close().catch(() => undefined);
+      await writeback.close().catch(() => undefined);
       mailer?.close();
       await hub.stop().catch(() => undefined);
       await ds.destroy().catch(() => undefined);

@@ -15,8 +15,18 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
-        documentation: 'Authenticate with the integration API key: Authorization: Bearer spk_…. Each key sees only the appointments it made.',
-        security: { cors: false, description: 'API key as a bearer token (the same keys as /api/v1).' },
+        documentation:
+          'Authenticate with the integration API key: Authorization: Bearer spk_…, or with an OAuth2 access token from ' +
+          `${baseUrl}/fhir/auth/token (grant_type=client_credentials; client_id = integration id, client_secret = API key). ` +
+          'Each key sees only the appointments it made.',
+        security: {
+          cors: false,
+          description: 'API key as a bearer token (the same keys as /api/v1), or an OAuth2 client-credentials access token got with it.',
+          extension: [{
+            url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+            extension: [{ url: 'token', valueUri: `${baseUrl}/fhir/auth/token` }],
+          }],
+        },
         resource: [
           {
             type: 'Appointment',

@@ -15,7 +15,8 @@ import {
 import type { LinkConfig } from '../domain/links.js';
 import { parseJsonBody, type ErrorLogger } from '../http/errors.js';
 import { isUuid } from '../http/validate.js';
-import { integrationAuth, integrationOf } from '../api/v1/auth.js';
+import { integrationOf } from '../api/v1/auth.js';
+import { TOKEN_PATH, fhirAuth, tokenEndpoint } from './oauth.js';
 import { listGuests } from '../consult/guests.js';
 import { appointmentEffects, type EffectsDeps } from '../integration/effects.js';
 import { capabilityStatement } from './capability.js';
@@ -72,7 +73,9 @@ export function createFhirRouter(deps: FhirDeps): Router {
   // The CapabilityStatement is public on the internal listener: clients read it before they authenticate.
   router.get('fhir.metadata', '/metadata', (ctx) => send(ctx, 200, capabilityStatement(config.internalBaseUrl)));
 
-  const auth = integrationAuth(ds);
+  // The API key as bearer, or an OAuth2 access token got with it (client credentials).
+  const auth = fhirAuth(ds, config.keys.fhirToken);
+  router.post('fhir.token', TOKEN_PATH, tokenEndpoint(ds, config.keys.fhirToken));
 
   router.post('fhir.appointment.create', '/Appointment', auth, async (ctx) => {
     const resource = await readAppointment(ctx);
@@ -149,7 +152,7 @@ export function createFhirRouter(deps: FhirDeps): Router {
 
   router.all('/{*rest}', (ctx) => {
     const path = ctx.path.slice('/fhir'.length).replace(/\/+$/, '');
-    const allow = path === '/metadata' ? 'GET' : path === '/Appointment' ? 'GET, POST' : /^\/Appointment\/[^/]+$/.test(path) ? 'GET, PUT' : null;
+    const allow = path === '/metadata' ? 'GET' : path === TOKEN_PATH ? 'POST' : path === '/Appointment' ? 'GET, POST' : /^\/Appointment\/[^/]+$/.test(path) ? 'GET, PUT' : null;
     if (!allow) throw new FhirError(404, [issue('not-supported', 'only Appointment and metadata are served here')]);
     throw new FhirError(405, [issue('not-supported', `use ${allow}`)], { Allow: allow });
   });

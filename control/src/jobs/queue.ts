@@ -5,7 +5,8 @@
  * Three queues, jobs named after their kind and ids derived from what they are about (plan.ts):
  *  - `notifications`: patient messages (invitation, reminders, cancellation);
  *  - `fallback`: the no-show check per appointment and the telephony webhook call per callback;
- *  - `housekeeping`: repeatable sweeps run by the worker (worker.ts).
+ *  - `housekeeping`: repeatable sweeps run by the worker (worker.ts);
+ *  - `ehr-writeback`: status changes written back to the EHR, one job per appointment and newest change (ehr/outbox.ts).
  * Retries back off exponentially; finished jobs are kept for a bounded time and number; every
  * queue and worker has an error listener.
  */
@@ -26,6 +27,11 @@ import {
 export const NOTIFICATION_QUEUE = 'notifications';
 export const FALLBACK_QUEUE = 'fallback';
 export const HOUSEKEEPING_QUEUE = 'housekeeping';
+export const EHR_WRITEBACK_QUEUE = 'ehr-writeback';
+
+export interface EhrWritebackJobData {
+  appointmentId: string;
+}
 
 export type FallbackQueueData = FallbackJobData | TelephonyJobData;
 
@@ -287,6 +293,40 @@ export function startNotificationWorker(
   perform: (data: NotificationJobData, job: JobInfo) => Promise<unknown>,
 ): NotificationWorker {
   return startQueueWorker(NOTIFICATION_QUEUE, cfg, logger, perform, { describe: (d) => ({ kind: d?.kind }) });
+}
+
+/**
+ * The producer of write-back jobs (the worker's sweep): one job per appointment, newest change
+ * and give-up round; a job id that is there already (waiting, retrying, done) is not added again.
+ */
+export class EhrWritebackQueue {
+  readonly queue: Queue<EhrWritebackJobData>;
+  private readonly redis: RedisClient;
+
+  constructor(cfg: JobsConfig, private readonly logger: Logger) {
+    this.redis = redisFor(cfg.redisUrl, logger, 'ehr-writeback');
+    this.queue = new Queue<EhrWritebackJobData>(EHR_WRITEBACK_QUEUE, {
+      connection: this.redis,
+      prefix: cfg.jobs.prefix,
+      defaultJobOptions: notificationJobOptions(cfg.jobs),
+    });
+    this.queue.on('error', (err) => this.logger.error({ err: String(err), queue: EHR_WRITEBACK_QUEUE }, 'queue connection error'));
+  }
+
+  async add(pending: Array<{ appointmentId: string; lastId: string; round: number }>): Promise<void> {
+    if (pending.length === 0) return;
+    const defaults = this.queue.defaultJobOptions;
+    await this.queue.addBulk(pending.map((p) => ({
+      name: 'writeback',
+      data: { appointmentId: p.appointmentId },
+      opts: { ...defaults, jobId: `ehr-${p.appointmentId}-${p.lastId}-${p.round}` },
+    })));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await closeRedis(this.redis);
+  }
 }
 
 /**

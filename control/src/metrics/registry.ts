@@ -319,6 +319,49 @@ new client.Gauge({
   },
 });
 
+type WritebackRow = { integration: string; pending: number; failed: number; oldest_seconds: number };
+let writebackCache: Promise<WritebackRow[] | null> | null = null;
+/** The EHR write-back outbox (ehr/outbox.ts): one query per scrape for its three gauges. */
+function writebackOnce(): Promise<WritebackRow[] | null> {
+  const db = sources.db;
+  if (!db) return Promise.resolve(null);
+  writebackCache ??= within(
+    db(`SELECT i.name AS integration,
+               count(*) FILTER (WHERE o.failed_at IS NULL)::int AS pending,
+               count(*) FILTER (WHERE o.failed_at IS NOT NULL)::int AS failed,
+               coalesce(extract(epoch FROM now() - min(o.occurred_at)), 0)::float8 AS oldest_seconds
+          FROM ehr_outbox o JOIN integration i ON i.id = o.integration_id
+         WHERE o.delivered_at IS NULL
+         GROUP BY i.name`) as Promise<WritebackRow[]>,
+  ).finally(() => setTimeout(() => (writebackCache = null), 500).unref());
+  return writebackCache;
+}
+
+for (const [name, help, pick] of [
+  ['spreekkamer_ehr_writeback_backlog', 'Status changes waiting to be written back to the EHR, per integration (being retried included).', (r: WritebackRow) => r.pending],
+  ['spreekkamer_ehr_writeback_failed', 'Status changes whose delivery to the EHR was given up on (retried every 15 minutes), per integration.', (r: WritebackRow) => r.failed],
+  ['spreekkamer_ehr_writeback_oldest_seconds', 'Age of the oldest status change not yet written back to the EHR, per integration.', (r: WritebackRow) => r.oldest_seconds],
+] as const) {
+  new client.Gauge({
+    name,
+    help,
+    labelNames: ['integration'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await writebackOnce();
+      this.reset();
+      for (const r of rows ?? []) this.set({ integration: r.integration }, Number(pick(r)));
+    },
+  });
+}
+
+export const ehrWritebackTotal = new client.Counter({
+  name: 'spreekkamer_ehr_writeback_total',
+  help: 'Status changes sent to the EHR by target kind (fhir, webhook) and outcome (delivered, failed: an attempt that will be retried).',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [registry],
+});
+
 // ---- counters kept by PostgreSQL ------------------------------------------------------------
 
 /**

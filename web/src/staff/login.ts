@@ -12,6 +12,12 @@ import { ApiError, call, login, STAFF_LANG_KEY } from './api.js';
 const SSO_REASONS = ['not_registered', 'inactive', 'failed', 'expired', 'unavailable', 'not_configured', 'too_many'] as const;
 type SsoReason = (typeof SSO_REASONS)[number];
 
+/** Back to a launch link from the record after signing in (only there: no open redirect). */
+function launchNext(): string | null {
+  const next = new URLSearchParams(location.search).get('next');
+  return next && /^\/staff\/launch\?[A-Za-z0-9=&%._@-]+$/.test(next) ? next : null;
+}
+
 function main(): void {
   setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), () => STAFF_LANG_KEY);
   const form = byId<HTMLFormElement>('login-form');
@@ -53,7 +59,7 @@ function main(): void {
     submit.disabled = true;
     bindText(submit, 'login.busy');
     login(email.value.trim(), password.value).then(
-      (r) => location.assign(r.staff.role === 'admin' ? '/staff/admin' : r.staff.role === 'assistant' ? '/staff/dashboard' : r.staff.role === 'manager' ? '/staff/reports' : '/staff/'),
+      (r) => location.assign(launchNext() ?? (r.staff.role === 'admin' ? '/staff/admin' : r.staff.role === 'assistant' ? '/staff/dashboard' : r.staff.role === 'manager' ? '/staff/reports' : '/staff/')),
       (err: unknown) => {
         submit.disabled = false;
         bindText(submit, 'login.submit');

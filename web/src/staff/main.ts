@@ -137,6 +137,7 @@ async function refresh(): Promise<void> {
     listLoaded = true;
     if (listProblem && listProblem.dataset.kind === 'stale') listProblem.hidden = true;
     drawRows();
+    followLaunch();
   } catch (err) {
     if (loginRedirect(err) || view !== 'list' || !listProblem) return;
     bindText(listProblem, 'list.stale');
@@ -145,10 +146,45 @@ async function refresh(): Promise<void> {
   }
 }
 
+/**
+ * Opened from the patient's record (/staff/launch → /staff/?consult=<id>): once the list is in,
+ * that consult's row is marked and brought into view; a consult in progress or its report opens
+ * at once, a waiting patient's "let in" gets the focus (admitting stays the clinician's click).
+ */
+let launchTarget: string | null = ((id) => (id && /^[0-9a-f-]{36}$/i.test(id) ? id : null))(new URLSearchParams(location.search).get('consult'));
+
+function followLaunch(): void {
+  const id = launchTarget;
+  if (!id) return;
+  launchTarget = null;
+  history.replaceState(null, '', '/staff/');
+  const a = appointments.find((x) => x.id === id);
+  const row = rows.get(id);
+  if (!a || !row) {
+    if (listProblem) {
+      bindText(listProblem, 'list.launchNotToday');
+      listProblem.dataset.kind = 'launch';
+      listProblem.hidden = false;
+    }
+    return;
+  }
+  row.tr.dataset.launched = 'true';
+  row.tr.scrollIntoView({ block: 'center' });
+  const button = row.actionCell.querySelector('button');
+  const action = rowAction(a);
+  if (button && (action === 'open' || action === 'report')) button.click();
+  else if (button) button.focus();
+  else {
+    row.tr.tabIndex = -1;
+    row.tr.focus();
+  }
+}
+
 function drawRows(): void {
   if (!tbody || !listEmpty) return;
   const sorted = appointments.slice().sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const seen = new Set<string>();
+  let position = 0;
   for (const a of sorted) {
     seen.add(a.id);
     let row = rows.get(a.id);
@@ -169,8 +205,11 @@ function drawRows(): void {
       row = { tr, status, quality, name, time, actionCell, action: undefined };
       rows.set(a.id, row);
     }
-    // Re-appending keeps the order by time; the nodes (and focus) stay the same.
-    tbody.append(row.tr);
+    // In order by time, moving only rows out of place: a moved row loses the keyboard focus
+    // (it used to be re-appended on every refresh, every 2 s, taking the focus off "let in").
+    const here = tbody.children[position] ?? null;
+    if (here !== row.tr) tbody.insertBefore(row.tr, here);
+    position++;
     row.tr.dataset.state = a.visitState;
     row.tr.dataset.phase = a.phase;
     row.tr.dataset.online = String(a.online);
