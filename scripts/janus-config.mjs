@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     'admin-port': { type: 'string', default: '7188' },
     'ice-enforce-list': { type: 'string' },
     bind: { type: 'string', default: '127.0.0.1' },
+    // The Admin API's address (default: --bind); the Ansible role keeps it on loopback.
+    'admin-bind': { type: 'string' },
     'rtp-ports': { type: 'string', default: '20000-40000' },
     'janus-lib': { type: 'string' },
     'events-backend': { type: 'string', default: 'http://127.0.0.1:8081/janus/events' },
@@ -117,6 +119,8 @@ const disabled = (kind, suffix = '') =>
     .join(',');
 
 const loopback = args.bind.startsWith('127.');
+const adminBind = args['admin-bind'] ?? args.bind;
+if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(adminBind) || adminBind.startsWith('0.')) fail('--admin-bind: one IPv4 address, never 0.0.0.0');
 const vars = {
   CONFIG_DIR: out,
   API_SECRET: secrets.apiSecret,
@@ -125,12 +129,13 @@ const vars = {
   WS_PORT: String(Number(args['ws-port'])),
   ADMIN_PORT: String(Number(args['admin-port'])),
   BIND: args.bind,
+  ADMIN_BIND: adminBind,
   RTP_PORT_RANGE: args['rtp-ports'],
   // Janus ignores the ignore list once an enforce list is set, so write one or the other.
   ICE_LINE: args['ice-enforce-list'] ? `\tice_enforce_list = "${args['ice-enforce-list']}"` : '\tice_ignore_list = "vmnet"',
   // On loopback, also refuse any peer that is not local (libwebsockets-level ACL).
   WS_ACL_LINE: loopback ? '\tws_acl = "127."' : '',
-  ADMIN_WS_ACL_LINE: loopback ? '\tadmin_ws_acl = "127."' : '',
+  ADMIN_WS_ACL_LINE: adminBind.startsWith('127.') ? '\tadmin_ws_acl = "127."' : '',
   DISABLED_PLUGINS: disabled('plugins'),
   DISABLED_TRANSPORTS: disabled('transports'),
   DISABLED_EVENTS: disabled('events'),

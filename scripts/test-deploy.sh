@@ -35,6 +35,10 @@ cleanup() {
     ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
   fi
+  for ns in "$NS-srv" "$NS-cli"; do
+    ip netns pids "$ns" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
   if [[ -x "$R/usr/bin/pg_ctlcluster" ]]; then chroot "$R" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
   unmount_root
   exit $rc
@@ -308,6 +312,139 @@ check "a lost secret_key with appointments in the database: the run stops" grep 
 check "…and no new secret_key was made" test ! -e "$SECRETS/secret_key"
 mv "$D/secret_key.kept" "$SECRETS/secret_key"
 chroot "$R" runuser -u postgres -- psql -q -c "DELETE FROM appointment; DELETE FROM staff WHERE email = 'deploy-test@test.invalid'; DELETE FROM clinic WHERE code = 'deploy-test'" spreekkamer >/dev/null
+
+say "deploy: the host firewall and NAT of the multi-server inventory"
+# What the roles write on each server of inventories/multi-server (rendered here, not installed).
+M="$D/multi"; rm -rf "$M"
+ANSIBLE_ROLES_PATH="$A/roles" ansible-playbook -i "$A/inventories/multi-server" test/deploy/render-multi.yml -e "out=$M" > "$D/render-multi.log" 2>&1 \
+  || { tail -20 "$D/render-multi.log" >&2; bad "rendering the multi-server inventory's configuration"; }
+check "nft -c: the converged server's ruleset" chroot "$R" nft -c -f /etc/nftables.conf
+for f in "$M"/*/nftables.conf; do
+  check "nft -c: the ruleset of $(basename "$(dirname "$f")")" nft -c -f "$f"
+done
+# Janus and coturn behind the documented 1:1 NAT: both addresses, no hairpin (defect 3).
+JM="$M/media1.hospital.local"
+check "Janus behind 1:1 NAT: nat_1_1_mapping public and keep_private_host" bash -c "grep -qx \$'\\tnat_1_1_mapping = \"203.0.113.21\"' '$JM/janus.jcfg' && grep -qx \$'\\tkeep_private_host = true' '$JM/janus.jcfg'"
+check "coturn behind 1:1 NAT: external-ip=public/private" grep -qx 'external-ip=203.0.113.30/10.20.30.30' "$M/turn1.hospital.local/turnserver.conf"
+check "Janus Admin API on loopback only, also on a media server of its own" bash -c "grep -qx \$'\\tadmin_ws_ip = \"127.0.0.1\"' '$JM/janus.transport.websockets.jcfg' && grep -qx \$'\\tadmin_ws_acl = \"127.\"' '$JM/janus.transport.websockets.jcfg'"
+
+# Each server's ruleset loaded in a network namespace with that server's address; a second
+# namespace holds the other servers', a stranger's and the internet's addresses and probes.
+fw_ns_up() {  # <server address> <client addresses...>
+  local srv="$1" ns a; shift
+  for ns in "$NS-srv" "$NS-cli"; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; ip -n "$ns" link set lo up; done
+  ip -n "$NS-srv" link add s0 type veth peer name c0 netns "$NS-cli"
+  ip -n "$NS-srv" addr add "$srv/32" dev s0; ip -n "$NS-srv" link set s0 up; ip -n "$NS-srv" route add default dev s0
+  for a in "$@"; do [[ -z "$a" || "$a" == "$srv" ]] || ip -n "$NS-cli" addr add "$a/32" dev c0; done
+  ip -n "$NS-cli" link set c0 up; ip -n "$NS-cli" route add "$srv/32" dev c0
+}
+fw_ns_down() {
+  local ns
+  for ns in "$NS-srv" "$NS-cli"; do
+    ip netns pids "$ns" 2>/dev/null | while read -r pid; do kill "$pid" 2>/dev/null || true; done
+  done
+  sleep 0.3
+  for ns in "$NS-srv" "$NS-cli"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+INTERNET=203.0.113.50; STRANGER=10.20.30.110; STAFF=10.99.0.5
+CLIENTS=(10.20.30.10 10.20.30.11 10.20.30.12 10.20.30.21 10.20.30.30 10.20.30.40 "$STRANGER" "$STAFF" "$INTERNET")
+fw_probe() {  # <server name> <server address>; stdin: lines "<source> <proto:port> open|closed"
+  local name="$1" srv="$2" specs rules src spec want got; rules="$(cat)"
+  specs="$(awk '{print $2}' <<<"$rules" | sort -u | paste -sd,)"
+  fw_ns_up "$srv" "${CLIENTS[@]}"
+  if ! ip netns exec "$NS-srv" nft -f "$M/$name/nftables.conf"; then bad "$name: the ruleset did not load"; fw_ns_down; return 0; fi
+  ip netns exec "$NS-srv" python3 test/deploy/fw-probe.py serve "$specs" > "$D/fw-serve.log" 2>&1 &
+  if wait_for "the probe listener ($name)" grep -q ready "$D/fw-serve.log"; then
+    # (one probe process per source: process start-up is slow on a busy machine)
+    local results="" s
+    for s in $(awk '{print $1}' <<<"$rules" | sort -u); do
+      results+="$(ip netns exec "$NS-cli" python3 test/deploy/fw-probe.py probe "$s" "$srv" $(awk -v s="$s" '$1 == s {print $2}' <<<"$rules") | sed "s/^/$s /")"$'\n'
+    done
+    while read -r src spec want; do
+      got="$(awk -v s="$src" -v p="$spec" '$1 == s && $2 == p {print $3}' <<<"$results")"
+      if [[ "$got" == "$want" ]]; then ok "firewall $name: $spec from $src $want"; else bad "firewall $name: $spec from $src is ${got:-?} (want $want)"; fi
+    done <<<"$rules"
+  fi
+  fw_ns_down
+}
+fw_probe edge1.hospital.local 10.20.30.10 <<RULES
+$INTERNET tcp:443 open
+$INTERNET tcp:80 open
+$INTERNET tcp:8443 closed
+$STAFF tcp:8443 open
+$INTERNET tcp:9100 closed
+10.20.30.40 tcp:9100 open
+10.20.30.11 tcp:9100 closed
+$INTERNET tcp:22 closed
+$STAFF tcp:22 open
+$INTERNET tcp:8080 closed
+RULES
+fw_probe media1.hospital.local 10.20.30.21 <<RULES
+10.20.30.11 tcp:8188 open
+10.20.30.12 tcp:8188 open
+$STRANGER tcp:8188 closed
+10.20.30.10 tcp:8188 closed
+$INTERNET tcp:8188 closed
+10.20.30.11 tcp:7188 closed
+$INTERNET udp:20000 open
+$INTERNET udp:39999 open
+10.20.30.30 udp:30000 open
+$INTERNET udp:40001 closed
+$INTERNET tcp:9100 closed
+RULES
+fw_probe app1.hospital.local 10.20.30.11 <<RULES
+10.20.30.10 tcp:8080 open
+10.20.30.10 tcp:8081 open
+$STRANGER tcp:8080 closed
+$STRANGER tcp:8081 closed
+$INTERNET tcp:8080 closed
+10.20.30.21 tcp:8081 open
+10.20.30.21 tcp:8080 closed
+10.20.30.40 tcp:8081 open
+10.20.30.40 tcp:8091 open
+10.20.30.10 tcp:8091 closed
+RULES
+fw_probe data1.hospital.local 10.20.30.40 <<RULES
+10.20.30.11 tcp:5432 open
+10.20.30.12 tcp:6379 open
+$STRANGER tcp:5432 closed
+$STRANGER tcp:6379 closed
+10.20.30.21 tcp:5432 closed
+10.20.30.10 tcp:6379 closed
+$INTERNET tcp:5432 closed
+RULES
+fw_probe turn1.hospital.local 10.20.30.30 <<RULES
+$INTERNET udp:3478 open
+$INTERNET tcp:3478 open
+$INTERNET tcp:443 open
+$INTERNET udp:49160 open
+$INTERNET tcp:8188 closed
+$INTERNET tcp:5432 closed
+RULES
+
+# Defect 5: Janus's ws_acl matches by substring (strstr), so media1's "10.20.30.11" also
+# admits 10.20.30.110. The real Janus with media1's rendered transport: without the firewall
+# the ACL alone decides; with media1's ruleset only the control planes get in.
+JD="$R/tmp/janus-media1"; rm -rf "$JD"; cp -a "$J" "$JD"
+cp "$JM/janus.transport.websockets.jcfg" "$JD/janus.transport.websockets.jcfg"
+chroot "$R" chown root:janus /tmp/janus-media1/janus.transport.websockets.jcfg
+chmod 0640 "$JD/janus.transport.websockets.jcfg"
+fw_ns_up 10.20.30.21 "${CLIENTS[@]}"
+ip netns exec "$NS-srv" chroot "$R" runuser -u janus -- janus --disable-colors --log-stdout -F /tmp/janus-media1 -C /tmp/janus-media1/janus.jcfg > "$D/janus-media1.log" 2>&1 &
+if wait_for "Janus on 10.20.30.21" ip netns exec "$NS-cli" bash -c 'echo > /dev/tcp/10.20.30.21/8188'; then
+  ACL="$(ip netns exec "$NS-cli" node test/deploy/janus-acl.mjs ws://10.20.30.21:8188 10.20.30.11 "$STRANGER" 10.20.30.10 2>&1)"
+  check "Janus's ACL alone: the control plane 10.20.30.11 admitted" grep -qx '10.20.30.11 admitted' <<<"$ACL"
+  check "Janus's ACL alone: 10.20.30.10 refused" grep -qx '10.20.30.10 refused' <<<"$ACL"
+  echo "  (Janus's ACL alone: $(grep "^$STRANGER " <<<"$ACL" || echo "$STRANGER ?") — a substring match)"
+  ip netns exec "$NS-srv" nft -f "$M/media1.hospital.local/nftables.conf"
+  ACL="$(ip netns exec "$NS-cli" node test/deploy/janus-acl.mjs ws://10.20.30.21:8188 10.20.30.11 10.20.30.12 "$STRANGER" 10.20.30.10 "$INTERNET" 2>&1)"
+  check "Janus API with media1's firewall: 10.20.30.11 and .12 admitted" bash -c "grep -qx '10.20.30.11 admitted' <<<'$ACL' && grep -qx '10.20.30.12 admitted' <<<'$ACL'"
+  for a in "$STRANGER" 10.20.30.10 "$INTERNET"; do
+    check "Janus API with media1's firewall: $a refused" grep -qx "$a refused" <<<"$ACL"
+  done
+  check "Janus Admin API not on 10.20.30.21 at all" bash -c "! ip netns exec $NS-srv bash -c 'echo > /dev/tcp/10.20.30.21/7188'"
+fi
+fw_ns_down
 
 say "deploy test: $FAILS failure(s), $((SECONDS - START)) s"
 (( FAILS == 0 )) || exit 1
