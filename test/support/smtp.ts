@@ -26,8 +26,11 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-/** delayMs: answer each RCPT TO that late (keeps a batch in flight). */
-export async function startSmtp(opts: { delayMs?: number; port?: number } = {}): Promise<TestSmtp> {
+/**
+ * delayMs: answer each RCPT TO that late (keeps a batch in flight). onRcptTo: the test decides
+ * when each RCPT TO is answered (`answer()`), e.g. to kill the sender while a message is held.
+ */
+export async function startSmtp(opts: { delayMs?: number; port?: number; onRcptTo?: (answer: () => void) => void } = {}): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -35,7 +38,8 @@ export async function startSmtp(opts: { delayMs?: number; port?: number } = {}):
     logger: false,
     // A slow server, slow before DATA: the accept itself stays as quick as a real MTA's.
     onRcptTo(_address, _session, callback) {
-      if (opts.delayMs) setTimeout(() => callback(), opts.delayMs);
+      if (opts.onRcptTo) opts.onRcptTo(() => callback());
+      else if (opts.delayMs) setTimeout(() => callback(), opts.delayMs);
       else callback();
     },
     onData(stream, session, callback) {
