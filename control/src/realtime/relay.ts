@@ -664,7 +664,7 @@ class Connection {
   private async savePeer(): Promise<void> {
     const state = this.peer?.state();
     if (!state || !this.who || this.closed) return;
-    await this.deps.hub.redis.set(peerKey(this.who.participantId), JSON.stringify(state), { EX: PEER_STATE_TTL_SECONDS }).catch(() => undefined);
+    await this.deps.hub.redis.set(peerKey(this.who), JSON.stringify(state), { EX: PEER_STATE_TTL_SECONDS }).catch(() => undefined);
   }
 
   /**
@@ -673,18 +673,22 @@ class Connection {
    */
   private async resume(who: Who): Promise<boolean> {
     const redis = this.deps.hub.redis;
-    const saved = await redis.get(peerKey(who.participantId)).catch(() => null);
+    // The key of the release before (per participant) during an upgrade; the room check below guards it.
+    const saved = (await redis.get(peerKey(who)).catch(() => null)) ?? (await redis.get(`spk:peer:${who.participantId}`).catch(() => null));
     if (!saved) return false;
     const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
     if (!c || !OPEN_CONSULT.has(c.state) || this.peer) return false;
+    const state = JSON.parse(saved) as PeerState;
+    // Handles of another room are never this consult's (a key from before keys named the consult).
+    if (state.roomId !== c.roomId) return false;
     let peer: PeerSession | null = null;
     try {
-      peer = await this.deps.gateway.resumePeer({ state: JSON.parse(saved) as PeerState, ...this.peerOptions(who, c, () => peer) });
+      peer = await this.deps.gateway.resumePeer({ state, ...this.peerOptions(who, c, () => peer) });
     } catch (err) {
       this.log.warn({ err: String(err) }, 'could not take the peer over');
     }
     if (!peer) {
-      await redis.del(peerKey(who.participantId)).catch(() => undefined);
+      await redis.del(peerKey(who)).catch(() => undefined);
       return false;
     }
     this.peer = peer;
@@ -744,7 +748,7 @@ class Connection {
     const peer = this.peer;
     this.peer = null;
     if (peer) await peer.leave().catch(() => undefined);
-    if (peer && this.who) await this.deps.hub.redis.del(peerKey(this.who.participantId)).catch(() => undefined);
+    if (peer && this.who) await this.deps.hub.redis.del(peerKey(this.who)).catch(() => undefined);
   }
 
   async close() {
@@ -785,7 +789,12 @@ class Connection {
 const PEER_STATE_TTL_SECONDS = 120;
 /** How often a staff socket re-checks its session (revocation reaches open sockets this fast). */
 const STAFF_SESSION_CHECK_MS = 5_000;
-const peerKey = (participantId: string) => `spk:peer:${participantId}`;
+/**
+ * A participant's Janus handles in one consult. Per consult, not per participant alone: a
+ * clinician (`staff:<id>`) is in several consults, and the hello of her second consult must
+ * not take the first one's handles over.
+ */
+const peerKey = (who: Pick<Who, 'appointmentId' | 'participantId'>) => `spk:peer:${who.appointmentId}:${who.participantId}`;
 
 export function roomSpec(c: ConsultContext, roomKey: Buffer) {
   return {
