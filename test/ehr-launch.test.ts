@@ -22,6 +22,8 @@ describe('launch link checks (no stack)', () => {
 
   test('a genuine link passes; every tampered part, the wrong key, expiry and too long a validity do not', () => {
     expect(checkLaunch(query(), SECRET, 300, at(p.exp))).toEqual({ ok: true, params: p });
+    const byEhr = { ...p, appointment: `${p.appointment}/HIX-APT-1001` };
+    expect(checkLaunch({ ...query(), appointment: byEhr.appointment, sig: launchSignature(SECRET, byEhr) }, SECRET, 300, at(p.exp))).toEqual({ ok: true, params: byEhr });
     expect(checkLaunch(query({ appointment: '8f6f1a52-3c1e-4a8e-9f43-2b7d3c9a1e11' }), SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'signature' });
     expect(checkLaunch(query({ clinician: 'collega@ziekenhuis.nl' }), SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'signature' });
     expect(checkLaunch(query({ exp: String(p.exp + 3600) }), SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'signature' });
@@ -29,7 +31,10 @@ describe('launch link checks (no stack)', () => {
     expect(checkLaunch(query(), SECRET, 300, (p.exp + 31) * 1000)).toEqual({ ok: false, reason: 'expired' });
     expect(checkLaunch(query(), SECRET, 300, (p.exp + 29) * 1000).ok).toBe(true); // a little clock skew is fine
     expect(checkLaunch(query(), SECRET, 300, (p.exp - 3600) * 1000)).toEqual({ ok: false, reason: 'too_long' });
-    const bads: Array<Record<string, string>> = [{ sig: 'abc' }, { exp: '-5' }, { appointment: 'x' }, { clinician: 'no one' }, { exp: '1e9' }];
+    const bads: Array<Record<string, string>> = [
+      { sig: 'abc' }, { exp: '-5' }, { appointment: 'x' }, { clinician: 'no one' }, { exp: '1e9' },
+      { appointment: `${p.appointment}/a|b` }, { appointment: `${p.appointment}/` }, { appointment: 'not-a-uuid/HIX-1' }, { clinician: 'a|b@c.nl' },
+    ];
     for (const bad of bads) {
       expect(checkLaunch(query(bad), SECRET, 300, at(p.exp))).toEqual({ ok: false, reason: 'malformed' });
     }
@@ -99,6 +104,16 @@ describe('launch from the record, in the browser', () => {
     await page.goto(link(earlier.id, seeded.clinician.id));
     await page.waitForURL(`${stack.control.internalUrl}/staff/`);
     await page.locator(`tr[data-launched="true"][data-appointment-id="${earlier.id}"]`).waitFor({ timeout: 20_000 });
+
+    // An EHR that never learnt our id (HL7 SIU) names the appointment by its integration and its own id.
+    const byEhr = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 12, externalId: 'HIX/2027-0042' });
+    const [{ integration_id: integrationId }] = (await stack.ds.query(`SELECT integration_id FROM appointment WHERE id = $1`, [byEhr.id])) as [{ integration_id: string }];
+    await page.goto(link(`${integrationId}/HIX/2027-0042`, seeded.clinician.email));
+    await page.locator(`tr[data-launched="true"][data-appointment-id="${byEhr.id}"]`).waitFor({ timeout: 20_000 });
+    // The same EHR id under another integration is not this appointment.
+    const [{ id: otherIntegration }] = (await stack.ds.query(`SELECT id FROM integration WHERE id <> $1 LIMIT 1`, [integrationId])) as [{ id: string }];
+    const r = await refusal(page, link(`${otherIntegration}/HIX/2027-0042`, seeded.clinician.email));
+    expect(r).toMatchObject({ status: 404, reason: 'not_found' });
   }, 120_000);
 
   test('tampered, expired, too long valid, malformed, another clinician\'s and another clinic\'s links are refused and say why', async () => {

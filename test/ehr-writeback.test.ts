@@ -28,10 +28,11 @@ import { r4Errors } from '../control/src/fhir/definitions.js';
 import { registry, setMetricSources } from '../control/src/metrics/registry.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
 import { createClient } from 'redis';
+import { main as cli, type CliIo } from '../control/src/cli.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildIntegration, buildStaff } from './support/factories.js';
 
-interface Received { headers: http.IncomingHttpHeaders; body: string; url: string; status: number | 'cut' }
+interface Received { headers: http.IncomingHttpHeaders; body: string; url: string; status: number | 'cut'; at: number }
 
 /**
  * A receiver: records every request. `failNext`: answer 500 that many times; `hold`: keep the
@@ -44,7 +45,7 @@ async function startReceiver(path: string) {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const r: Received = { headers: req.headers, body, url: req.url ?? '', status: 200 };
+      const r: Received = { headers: req.headers, body, url: req.url ?? '', status: 200, at: Date.now() };
       requests.push(r);
       const answer = () => {
         if (res.destroyed || req.socket.destroyed) {
@@ -143,6 +144,36 @@ async function metric(name: string): Promise<number> {
   return m.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
+describe('api-key writeback (CLI)', () => {
+  async function run(argv: string[], env: Record<string, string> = {}) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env: { ...process.env, ...env, DATABASE_URL: db.url, SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789abcdef', JANUS_API_SECRET: 'x'.repeat(16), JANUS_ADMIN_KEY: 'y'.repeat(16), PUBLIC_BASE_URL: 'https://video.test-hospital.nl' } };
+    const code = await cli(argv, io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+  const target = async (id: string) => (await db.ds.query(`SELECT kind, url, secret FROM integration_writeback WHERE integration_id = $1`, [id])) as Array<{ kind: string; url: string; secret: string | null }>;
+
+  it('sets a FHIR base or a webhook per integration, takes the secret from the environment only, and switches off', async () => {
+    const { integration } = await buildIntegration(db.ds, { name: 'cli-test' });
+    const id = integration.id;
+    expect((await run(['api-key', 'writeback', '--id', id, '--webhook', 'https://engine.test/status'])).code).toBe(2); // no secret
+    expect((await run(['api-key', 'writeback', '--id', id, '--webhook', 'https://engine.test/status'], { SPK_WRITEBACK_SECRET: 'short' })).code).toBe(2);
+    expect((await run(['api-key', 'writeback', '--id', id, '--fhir', 'ftp://x'])).code).toBe(2);
+    expect((await run(['api-key', 'writeback', '--id', id, '--fhir', 'https://fhir.test/R4', '--off'])).code).toBe(2);
+    expect((await run(['api-key', 'writeback', '--id', '00000000-0000-4000-8000-000000000000', '--off'])).code).toBe(2);
+    expect(await target(id)).toEqual([]);
+    expect((await run(['api-key', 'writeback', '--id', id, '--fhir', 'https://fhir.test/R4'])).code).toBe(0);
+    expect(await target(id)).toEqual([{ kind: 'fhir', url: 'https://fhir.test/R4', secret: null }]);
+    const done = await run(['api-key', 'writeback', '--id', id, '--webhook', 'https://engine.test/status'], { SPK_WRITEBACK_SECRET: SECRET });
+    expect(done.code).toBe(0);
+    expect(done.out).not.toContain(SECRET);
+    expect(await target(id)).toEqual([{ kind: 'webhook', url: 'https://engine.test/status', secret: SECRET }]);
+    expect((await run(['api-key', 'writeback', '--id', id, '--off'])).code).toBe(0);
+    expect(await target(id)).toEqual([]);
+  });
+});
+
 describe('FHIR target', () => {
   let fhir: Awaited<ReturnType<typeof startReceiver>>;
   let worker: RunningWorker;
@@ -171,9 +202,12 @@ describe('FHIR target', () => {
     await arrive(db.ds, id, a.patient.id); // a repeat changes nothing: no second event
     await admitPatient(db.ds, id, staff, async () => undefined);
     await endConsult(db.ds, id, staff);
+    const endedAt = Date.now();
 
     const mine = () => fhir.accepted().filter((r) => r.body.includes(id));
     await until('three bundles', () => mine().length >= 3);
+    // The sweep runs every 2 s: the end reaches the EHR within that plus one job.
+    console.log(`[ehr write-back] consult end → EHR accepted the Bundle after ${mine()[2]!.at - endedAt} ms`);
     await new Promise((r) => setTimeout(r, 2_500)); // a sweep more: nothing is sent twice
     const got = mine();
     expect(got).toHaveLength(3);
@@ -331,5 +365,5 @@ describe('worker killed mid-delivery', () => {
     expect(logs.join('')).not.toMatch(/Jansen|example\.test|\+316/);
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));
-  }, 180_000);
+  }, 240_000);
 });

@@ -85,9 +85,9 @@ describe('OAuth2 client credentials', () => {
     expect(got.headers.get('cache-control')).toBe('no-store');
     expect(got.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'system/Appointment.*' });
     const client = new Client({ baseUrl: base, bearerToken: got.body.access_token as string });
-    const made = (await client.create({ resourceType: 'Appointment', body: appointment() as FhirResource })) as Appointment;
+    const made = (await client.create({ resourceType: 'Appointment', body: appointment() as unknown as FhirResource })) as unknown as Appointment;
     expect(made.id).toBeTruthy();
-    const read = (await client.read({ resourceType: 'Appointment', id: made.id! })) as Appointment;
+    const read = (await client.read({ resourceType: 'Appointment', id: made.id! })) as unknown as Appointment;
     expect(read.identifier).toEqual(made.identifier);
     // The other integration's token does not see it.
     const theirs = await token({ body: `grant_type=client_credentials&client_id=${hix.integration.id}&client_secret=${encodeURIComponent(hix.key)}` });

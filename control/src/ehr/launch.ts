@@ -3,6 +3,8 @@
  * SMART on FHIR, the way Epic's context-aware links and many HiX set-ups work):
  *
  *   GET /staff/launch?appointment=<appointment id>&clinician=<staff e-mail or id>&exp=<unix seconds>&sig=<hex>
+ *   (appointment: Spreekkamer's id, or `<integration id>/<the EHR's id>` for an EHR that never
+ *   learns ours, such as one booking over HL7 SIU)
  *   sig = hex HMAC-SHA256(EHR_LAUNCH_SECRET, "spreekkamer-launch.v1|<appointment>|<clinician>|<exp>")
  *
  * The link proves the EHR made it (for this clinician, this appointment, until exp); it does
@@ -49,7 +51,18 @@ export type LaunchRefusal = 'malformed' | 'signature' | 'expired' | 'too_long' |
 
 export type LaunchCheck = { ok: true; params: LaunchParams } | { ok: false; reason: LaunchRefusal };
 
-const CLINICIAN = /^([0-9a-f-]{36}|[^\s@]{1,64}@[^\s@]{1,190})$/i;
+const CLINICIAN = /^([0-9a-f-]{36}|[^\s@|]{1,64}@[^\s@|]{1,190})$/i;
+/** The EHR's own id, after the integration id: printable, no `|` (the signed text's separator). */
+const BY_EHR_ID = /^([0-9a-f-]{36})\/([^\x00-\x1f\x7f|]{1,200})$/i;
+
+/** Spreekkamer's id, or the integration and the EHR's id. */
+export type AppointmentRef = { id: string } | { integrationId: string; externalId: string };
+
+export function appointmentRef(value: string): AppointmentRef | null {
+  if (isUuid(value)) return { id: value };
+  const m = BY_EHR_ID.exec(value);
+  return m && isUuid(m[1]) ? { integrationId: m[1]!, externalId: m[2]! } : null;
+}
 
 /** Checks the link's form, signature and time; says nothing about who may use it. */
 export function checkLaunch(query: Record<string, unknown>, secret: string, maxSeconds: number, nowMs = Date.now()): LaunchCheck {
@@ -58,7 +71,7 @@ export function checkLaunch(query: Record<string, unknown>, secret: string, maxS
   const clinician = one('clinician');
   const expText = one('exp');
   const sig = one('sig');
-  if (!appointment || !isUuid(appointment) || !clinician || !CLINICIAN.test(clinician) || !expText || !/^\d{1,12}$/.test(expText) || !sig || !/^[0-9a-f]{64}$/i.test(sig)) {
+  if (!appointment || !appointmentRef(appointment) || !clinician || !CLINICIAN.test(clinician) || !expText || !/^\d{1,12}$/.test(expText) || !sig || !/^[0-9a-f]{64}$/i.test(sig)) {
     return { ok: false, reason: 'malformed' };
   }
   const params: LaunchParams = { appointment, clinician, exp: Number(expText) };
@@ -118,7 +131,11 @@ export function createLaunchRouter(deps: LaunchDeps): Router {
     }
     const named = params.clinician.includes('@') ? session.email.toLowerCase() === params.clinician.toLowerCase() : session.id === params.clinician;
     if (!named) return refuse(ctx, 'other_clinician');
-    const c = await loadConsult(deps.ds.manager, params.appointment);
+    const ref = appointmentRef(params.appointment)!;
+    const id = 'id' in ref
+      ? ref.id
+      : ((await deps.ds.query(`SELECT id FROM appointment WHERE integration_id = $1 AND external_id = $2`, [ref.integrationId, ref.externalId])) as Array<{ id: string }>)[0]?.id;
+    const c = id ? await loadConsult(deps.ds.manager, id) : null;
     if (!c) return refuse(ctx, 'not_found');
     if (!staffMaySee(session, c)) return refuse(ctx, 'not_allowed');
     await recordAudit(deps.ds.manager, { actorKind: 'staff', actorId: session.id, action: 'ehr_launch', appointmentId: c.appointmentId, data: {} });

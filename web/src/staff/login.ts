@@ -15,7 +15,7 @@ type SsoReason = (typeof SSO_REASONS)[number];
 /** Back to a launch link from the record after signing in (only there: no open redirect). */
 function launchNext(): string | null {
   const next = new URLSearchParams(location.search).get('next');
-  return next && /^\/staff\/launch\?[A-Za-z0-9=&%._@-]+$/.test(next) ? next : null;
+  return next && /^\/staff\/launch\?[A-Za-z0-9=&%._@~:+/-]+$/.test(next) ? next : null;
 }
 
 function main(): void {
