@@ -13,8 +13,11 @@ import { startStack, type Stack } from '../support/stack.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { seedClinic, signInClinician } from '../support/scenario.js';
 import { admit, roomsOn, waitingPatient, type Consult } from '../support/multi-janus.js';
-import { installFrameMeter, markFrames, waitFreshFrames } from '../support/frames.js';
-import { summary } from './stats.js';
+import { freshTrace, installFrameMeter, markFrames, waitFreshFrames } from '../support/frames.js';
+import { percentile, summary } from './stats.js';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import os from 'node:os';
 
 const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 5);
 const CONSULTS = Number(process.env.BENCH_FAILOVER_CONSULTS ?? 3);
@@ -22,6 +25,73 @@ const CONSULTS = Number(process.env.BENCH_FAILOVER_CONSULTS ?? 3);
 async function janusStatus(stack: Stack): Promise<Array<{ name: string; up: boolean; draining: boolean }>> {
   const res = await fetch(`${stack.control.internalUrl}/status`);
   return ((await res.json()) as { janus: Array<{ name: string; up: boolean; draining: boolean }> }).janus;
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const PORT = 18900;
+const LOG = join(ROOT, '.run', 'test', 'bench-failover', `control-${PORT}.log`);
+
+interface LogLine { time: number; msg: string; room?: number; appointment?: string; role?: string; server?: string }
+/** The control plane's log lines (pino JSON, LOG_LEVEL=info) from `since` on. */
+function logSince(since: number): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of readFileSync(LOG, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const l = JSON.parse(line) as LogLine;
+      if (l.time >= since) out.push(l);
+    } catch {
+      // a line being written
+    }
+  }
+  return out;
+}
+
+/**
+ * The steps of one consult's failover, ms after the kill: the control plane saw the server go
+ * (janode's socket close, or the health check), re-created the room elsewhere, told each
+ * browser; each browser's first new connection, its publisher and a subscriber connected, the
+ * first frame decoded on a new connection.
+ */
+const STEPS = ['detected', 'room_created', 'told_patient', 'told_clinician', 'new_pc', 'publisher_up', 'subscriber_up', 'first_frame'] as const;
+type Trace = Partial<Record<(typeof STEPS)[number], number>>;
+
+async function traceOf(c: Consult, killedAt: number, victim: string): Promise<Trace> {
+  const log = logSince(killedAt);
+  const at = (pred: (l: LogLine) => boolean) => {
+    const l = log.find(pred);
+    return l ? l.time - killedAt : undefined;
+  };
+  const ours = (l: LogLine) => l.room === c.roomId || l.appointment === c.appointmentId;
+  const [p, s] = await Promise.all([freshTrace(c.patient), freshTrace(c.clinician)]);
+  const late = (a: number | null, b: number | null) => (a === null || b === null ? undefined : Math.max(a, b) - killedAt);
+  return {
+    detected: at((l) => l.msg === 'janus connection lost' && l.server === victim),
+    room_created: at((l) => l.msg === 'room created' && l.room === c.roomId),
+    told_patient: at((l) => l.msg === 'browser told to renegotiate' && ours(l) && l.role === 'patient'),
+    told_clinician: at((l) => l.msg === 'browser told to renegotiate' && ours(l) && l.role !== 'patient'),
+    new_pc: late(p.newPcAt, s.newPcAt),
+    publisher_up: late(p.pubUpAt, s.pubUpAt),
+    subscriber_up: late(p.subUpAt, s.subUpAt),
+    first_frame: late(p.freshAt, s.freshAt),
+  };
+}
+
+/** What a page's connections are doing (printed when frames do not come back). */
+async function pageState(page: Page): Promise<unknown> {
+  return page.evaluate(async () => {
+    const w = window as unknown as { spkDebug?: { pcs(): RTCPeerConnection[]; state(): string }; __fm?: { old: Set<RTCPeerConnection> } };
+    if (!w.spkDebug || !w.__fm) return { url: location.href, spkDebug: !!w.spkDebug, meter: !!w.__fm };
+    const out: unknown[] = [];
+    for (const pc of w.spkDebug.pcs()) {
+      let frames = 0;
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; framesDecoded?: number }) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded ?? 0;
+      });
+      out.push({ old: w.__fm.old.has(pc), conn: pc.connectionState, ice: pc.iceConnectionState, sig: pc.signalingState, frames });
+    }
+    return { url: location.href, screen: w.spkDebug.state(), pcs: out };
+  });
 }
 
 async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
@@ -33,7 +103,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000): 
 }
 
 export async function benchFailover(): Promise<Record<string, unknown>> {
-  const stack = await startStack({ name: 'bench-failover', basePort: 18900, janusCount: 2 });
+  const stack = await startStack({ name: 'bench-failover', basePort: PORT, janusCount: 2, env: { LOG_LEVEL: 'info' } });
   let patients: TestBrowser | null = null;
   let clinician: TestBrowser | null = null;
   try {
@@ -55,9 +125,15 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
     await redis.quit();
     const pages: Page[] = consults.flatMap((c) => [c.patient, c.clinician]);
     for (const p of pages) await installFrameMeter(p);
+    for (const p of pages) {
+      p.on('crash', () => process.stdout.write(`page crashed: ${p.url()}\n`));
+      p.on('framenavigated', (f) => f === p.mainFrame() && process.stdout.write(`page navigated: ${f.url()}\n`));
+    }
 
     const perConsult: number[] = [];
     const perSide: number[] = [];
+    const traces: Trace[] = [];
+    const loads: number[] = [];
     let victim = 0;
     for (let k = 0; k < KILLS; k++) {
       const rooms = await roomsOn(stack.januses[victim]!);
@@ -67,11 +143,18 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
       const killedAt = Date.now();
       stack.januses[victim]!.kill('SIGKILL');
       for (const c of consults) {
-        const [p, s] = await Promise.all([waitFreshFrames(c.patient, 60_000), waitFreshFrames(c.clinician, 60_000)]);
+        const [p, s] = await Promise.all([waitFreshFrames(c.patient, 60_000), waitFreshFrames(c.clinician, 60_000)]).catch(async (err: unknown) => {
+          for (const page of [c.patient, c.clinician]) process.stdout.write(`${JSON.stringify(await pageState(page))}\n`);
+          throw err;
+        });
         perSide.push(p - killedAt, s - killedAt);
         perConsult.push(Math.max(p, s) - killedAt);
       }
-      process.stdout.write(`kill ${k + 1}: ${perConsult.slice(-consults.length).join(', ')} ms\n`);
+      loads.push(os.loadavg()[0]!);
+      // The log lines are written by now (the frames came after them).
+      for (const c of consults) traces.push(await traceOf(c, killedAt, `janus-${victim + 1}`));
+      process.stdout.write(`kill ${k + 1}: ${perConsult.slice(-consults.length).join(', ')} ms (load ${os.loadavg()[0]!.toFixed(1)})\n`);
+      for (const t of traces.slice(-consults.length)) process.stdout.write(`  ${STEPS.map((n) => `${n} ${t[n] ?? '-'}`).join(' · ')}\n`);
       // Bring the killed server back; the next kill takes the other one, where the consults are now.
       await stack.januses[victim]!.restart();
       await until('the restarted Janus is connected', async () => (await janusStatus(stack))[victim]!.up);
@@ -82,6 +165,17 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
     return {
       janus_failover: { ...summary(perConsult, 'ms'), kills: KILLS, consults: consults.length, target_p95: 5000, note: 'SIGKILL of the Janus server → first remote frame on a new connection in both browsers (the slower), per consult' },
       janus_failover_per_side: { ...summary(perSide, 'ms'), note: 'the same, each browser on its own' },
+      janus_failover_trace: {
+        ...Object.fromEntries(
+          STEPS.map((n) => {
+            const v = traces.map((t) => t[n]).filter((x): x is number => x !== undefined);
+            return [n, { p50: percentile(v, 50), p95: percentile(v, 95), n: v.length }];
+          }),
+        ),
+        load_1m: { min: Math.min(...loads), max: Math.max(...loads) },
+        unit: 'ms after the SIGKILL',
+        note: 'per consult: detected (control plane), room re-created, each browser told; the slower browser: first new connection, publisher and subscriber connected, first fresh frame',
+      },
     };
   } finally {
     await patients?.close();

@@ -14,6 +14,12 @@ interface FrameMeterPage {
     lastProgress: number;
     maxGap: number;
     seen: Set<RTCPeerConnection>;
+    /** Since the mark: first new connection seen, first new publisher / subscriber connected. */
+    newPcAt: number | null;
+    /** New connections (made after the mark) that have decoded a frame. */
+    freshPcs: Set<RTCPeerConnection>;
+    pubUpAt: number | null;
+    subUpAt: number | null;
     timer: ReturnType<typeof setInterval> | undefined;
   };
   spkDebug: { pcs(): RTCPeerConnection[] };
@@ -32,6 +38,10 @@ export async function installFrameMeter(page: Page): Promise<void> {
       lastProgress: Date.now(),
       maxGap: 0,
       seen: new Set<RTCPeerConnection>(),
+      newPcAt: null as number | null,
+      freshPcs: new Set<RTCPeerConnection>(),
+      pubUpAt: null as number | null,
+      subUpAt: null as number | null,
       timer: undefined as ReturnType<typeof setInterval> | undefined,
     };
     w.__fm = fm;
@@ -39,20 +49,32 @@ export async function installFrameMeter(page: Page): Promise<void> {
       let progressed = false;
       for (const pc of w.spkDebug.pcs() as RTCPeerConnection[]) {
         fm.seen.add(pc);
+        if (fm.markedAt && !fm.old.has(pc)) {
+          const t = Date.now();
+          fm.newPcAt ??= t;
+          if (pc.connectionState === 'connected') {
+            const sends = pc.getTransceivers().some((x) => x.direction === 'sendonly' || x.direction === 'sendrecv');
+            if (sends) fm.pubUpAt ??= t;
+            else fm.subUpAt ??= t;
+          }
+        }
         let n = 0;
         (await pc.getStats()).forEach((s: any) => {
           if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
         });
         if (n > (frames.get(pc) ?? 0)) {
           progressed = true;
-          if (fm.freshAt === null && fm.markedAt && !fm.old.has(pc)) fm.freshAt = Date.now();
+          if (fm.markedAt && !fm.old.has(pc)) {
+            if (fm.freshAt === null) fm.freshAt = Date.now();
+            fm.freshPcs.add(pc);
+          }
         }
         frames.set(pc, n);
       }
       const now = Date.now();
       if (progressed) fm.lastProgress = now;
       fm.maxGap = Math.max(fm.maxGap, now - fm.lastProgress);
-    }, 50);
+    }, 100);
   });
 }
 
@@ -65,6 +87,8 @@ export async function markFrames(page: Page): Promise<void> {
     fm.seen = new Set(w.spkDebug.pcs());
     fm.markedAt = Date.now();
     fm.freshAt = null;
+    fm.newPcAt = fm.pubUpAt = fm.subUpAt = null;
+    fm.freshPcs = new Set();
     fm.maxGap = 0;
     fm.lastProgress = Date.now();
   });
@@ -76,6 +100,11 @@ export async function waitFreshFrames(page: Page, timeoutMs = 30_000): Promise<n
   return (await handle.jsonValue()) as number;
 }
 
+/** Waits until `feeds` connections made after the mark (one per remote participant) decode frames. */
+export async function waitFreshFeeds(page: Page, feeds: number, timeoutMs = 30_000): Promise<void> {
+  await page.waitForFunction((n) => (window as unknown as FrameMeterPage).__fm.freshPcs.size >= n, feeds, { timeout: timeoutMs, polling: 200 });
+}
+
 /** Since the mark: the longest gap without a new frame, whether frames come now, connections seen. */
 export async function frameReport(page: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number; fresh: boolean }> {
   const before = await page.evaluate(() => (window as unknown as FrameMeterPage).__fm.lastProgress as number);
@@ -84,4 +113,12 @@ export async function frameReport(page: Page): Promise<{ maxGapMs: number; flowi
     const fm = (window as unknown as FrameMeterPage).__fm;
     return { maxGapMs: Math.round(fm.maxGap), flowing: fm.lastProgress > b, connections: fm.seen.size, fresh: fm.freshAt !== null };
   }, before);
+}
+
+/** Since the mark (epoch ms, null when not yet): first new connection, publisher and subscriber connected, first fresh frame. */
+export async function freshTrace(page: Page): Promise<{ newPcAt: number | null; pubUpAt: number | null; subUpAt: number | null; freshAt: number | null }> {
+  return page.evaluate(() => {
+    const fm = (window as unknown as FrameMeterPage).__fm;
+    return { newPcAt: fm.newPcAt, pubUpAt: fm.pubUpAt, subUpAt: fm.subUpAt, freshAt: fm.freshAt };
+  });
 }

@@ -725,18 +725,24 @@ class Connection {
   /**
    * Called when the gateway reports a (re)connected Janus, and when this connection's Janus
    * server was lost while another is up (failover). A connection whose peer is alive (on
-   * another server) has nothing to do.
+   * another server) has nothing to do. The browser is told at once: its `join` places and
+   * creates the room (ensureRoom) like any join, and the room is made meanwhile here too, so
+   * that the join usually finds it ready. Nobody is admitted again (join lets an admitted
+   * participant back in).
    */
   async onMediaServerBack() {
     if (!this.inRoom || !this.who || this.closed || this.peer) return;
-    const c = await loadConsult(this.deps.ds.manager, this.who.appointmentId).catch(() => null);
+    const who = this.who;
+    this.send({ t: 'renegotiate', reason: 'media server restarted' });
+    // The failover bench's trace reads this line (room, role, time).
+    this.log.info({ appointment: who.appointmentId, role: who.label }, 'browser told to renegotiate');
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId).catch(() => null);
     if (!c || !OPEN_CONSULT.has(c.state)) return;
     try {
       await this.deps.gateway.ensureRoom(roomSpec(c, this.deps.roomKey));
     } catch (err) {
       this.log.warn({ err: String(err) }, 'room re-creation failed; the browser will retry on join');
     }
-    this.send({ t: 'renegotiate', reason: 'media server restarted' });
   }
 
   private requirePeer(): PeerSession {

@@ -41,6 +41,8 @@ export interface SignallingEvents {
   chat: Push<'chat'>;
   'chat-history': Push<'chat-history'>;
   'peer-paused': Push<'peer-paused'>;
+  /** The network test's echo ended at the server (time limit, media server lost, not allowed). */
+  'echo-ended': Push<'echo-ended'>;
   /** An error push without request id, or a refused `hello`. */
   error: Push<'error'>;
   /** `hello` was accepted again after the socket had dropped; carries the hello reply data. */
@@ -264,6 +266,7 @@ export class Signalling {
       case 'chat':
       case 'chat-history':
       case 'peer-paused':
+      case 'echo-ended':
       case 'error':
         this.emit(msg.t, msg as never);
         break;

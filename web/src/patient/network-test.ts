@@ -38,6 +38,21 @@ interface Sample {
   availableKbps: number | null;
 }
 
+/**
+ * The media server under the test may go away (a Janus server dies; the server says
+ * `echo-ended`, reason `media_server`): the test starts again by itself on a new connection,
+ * which the server places on a live Janus server, at most this many times.
+ */
+const MAX_MOVES = 2;
+
+/** The echo's media server went away under this attempt. */
+class Moved extends Error {
+  constructor() {
+    super('media server moved');
+    this.name = 'Moved';
+  }
+}
+
 /** `onTick(secondsLeft)` while measuring; `onConnecting()` before the media flows. */
 export function runNetworkTest(
   sig: Signalling,
@@ -45,17 +60,9 @@ export function runNetworkTest(
   on: { connecting(): void; tick(secondsLeft: number): void },
 ): NetworkTestRun {
   let cancelled = false;
+  /** Bumped when the server says the echo's media server went away. */
+  let moves = 0;
   let wake: () => void = () => undefined;
-  const pc = newPeerConnection(false);
-  let started = false;
-
-  const stop = (): void => {
-    closePc(pc);
-    if (started) sig.request({ t: 'echo-stop' }, 5000).catch(() => undefined);
-  };
-  const check = (): void => {
-    if (cancelled) throw new Cancelled();
-  };
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const timer = window.setTimeout(resolve, ms);
@@ -64,8 +71,21 @@ export function runNetworkTest(
         resolve();
       };
     });
+  const offEnded = sig.on('echo-ended', (m) => {
+    if (m.reason !== 'media_server') return;
+    moves++;
+    wake();
+  });
 
-  const result = (async (): Promise<NetworkMeasurement> => {
+  /** One echo connection: connect, then sample for TEST_SECONDS. */
+  const attempt = async (): Promise<NetworkMeasurement> => {
+    const movesAtStart = moves;
+    const check = (): void => {
+      if (cancelled) throw new Cancelled();
+      if (moves !== movesAtStart) throw new Moved();
+    };
+    const pc = newPeerConnection(false);
+    let started = false;
     try {
       on.connecting();
       for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
@@ -96,7 +116,7 @@ export function runNetworkTest(
       check();
       if (!reply?.jsep?.sdp) throw new Error('echo-start: no answer');
       await pc.setRemoteDescription(reply.jsep);
-      await connected(pc, () => cancelled, sleep);
+      await connected(pc, () => cancelled || moves !== movesAtStart, sleep);
       check();
 
       const samples: Sample[] = [];
@@ -110,8 +130,29 @@ export function runNetworkTest(
       samples.push(await sample(pc));
       on.tick(0);
       return summarise(samples);
+    } catch (err) {
+      // The server dropped the echo (its media server went): whatever failed here failed for that.
+      if (!cancelled && moves !== movesAtStart) throw new Moved();
+      throw err;
     } finally {
-      stop();
+      closePc(pc);
+      // After a move the server has ended that echo already; a stop now could end the next one.
+      if (started && moves === movesAtStart) sig.request({ t: 'echo-stop' }, 5000).catch(() => undefined);
+    }
+  };
+
+  const result = (async (): Promise<NetworkMeasurement> => {
+    try {
+      for (;;) {
+        const movesBefore = moves;
+        try {
+          return await attempt();
+        } catch (err) {
+          if (!(err instanceof Moved) || movesBefore >= MAX_MOVES) throw err;
+        }
+      }
+    } finally {
+      offEnded();
     }
   })();
 
