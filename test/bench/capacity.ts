@@ -190,14 +190,17 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
     });
   });
   await new Promise<void>((ok) => sink.listen(18987, '127.0.0.1', ok));
-  const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989, iceEnforceList: 'v0', eventsBackend: 'http://127.0.0.1:18987/janus/events' });
+  const cores = os.cpus().length;
+  const pinned = cores >= 2;
+  // The shipped configuration as it is now (rendered afresh), sized as for a server of one
+  // core: Janus gets core 0 alone.
+  rmSync(join(dir, 'janus.jcfg'), { force: true });
+  const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989, iceEnforceList: 'v0', eventsBackend: 'http://127.0.0.1:18987/janus/events', eventLoops: pinned ? 1 : cores });
   const quiet = () => undefined;
   const gateway = createGateway({
     servers: [{ name: 'janus-capacity', url: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
     logger: { info: quiet, warn: quiet, error: quiet, debug: quiet },
   });
-  const cores = os.cpus().length;
-  const pinned = cores >= 2;
   if (pinned) {
     pin(janus.pid, 0);
     pin(process.pid, 1);
@@ -518,7 +521,8 @@ async function benchVariants(spec: string): Promise<Record<string, unknown>> {
       for (const [vi, variant] of variants.entries()) {
         const dir = join(ROOT, '.run', 'bench', `capacity-variant-${vi}`);
         rmSync(dir, { recursive: true, force: true });
-        execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', dir, '--ws-port', '18988', '--admin-port', '18989', '--ice-enforce-list', 'v0', '--events-backend', 'http://127.0.0.1:18987/janus/events'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+        // Rendered for one core (Janus is pinned to core 0); a variant may set event_loops otherwise.
+        execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', dir, '--ws-port', '18988', '--admin-port', '18989', '--ice-enforce-list', 'v0', '--events-backend', 'http://127.0.0.1:18987/janus/events', '--event-loops', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
         const cfgPath = join(dir, 'janus.jcfg');
         // `generator.light_rx=false`: the generator's receivers decrypt every packet (werift's path).
         const parts = variant.split('+');
