@@ -6,10 +6,12 @@
 //   node scripts/janus-config.mjs --out DIR [--ws-port 8188] [--admin-port 7188]
 //     [--ice-enforce-list v0] [--bind 127.0.0.1] [--rtp-ports 20000-40000] [--janus-lib DIR]
 //     [--events-backend http://127.0.0.1:8081/janus/events] [--stats-period 3]
+//     [--event-loops N (Janus's media loops; default: this machine's cores)]
 //
 // Prints the path of secrets.json. Plain Node, no dependencies.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -49,6 +51,7 @@ const { values: args } = parseArgs({
     'janus-lib': { type: 'string' },
     'events-backend': { type: 'string', default: 'http://127.0.0.1:8081/janus/events' },
     'stats-period': { type: 'string', default: '3' },
+    'event-loops': { type: 'string', default: String(availableParallelism()) },
   },
 });
 
@@ -72,6 +75,8 @@ if (!/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[\w./-]*$/.test(args['events-backend'
 }
 const statsPeriod = Number(args['stats-period']);
 if (!Number.isInteger(statsPeriod) || statsPeriod < 1 || statsPeriod > 60) problems.push('--stats-period: seconds between media stats, 1 to 60');
+const eventLoops = Number(args['event-loops']);
+if (!Number.isInteger(eventLoops) || eventLoops < 1 || eventLoops > 256) problems.push('--event-loops: Janus media loops, 1 to 256 (one per core)');
 const lib = args['janus-lib'] ?? LIB_CANDIDATES.find((d) => existsSync(join(d, 'plugins', 'libjanus_videoroom.so')));
 if (!lib) problems.push('--janus-lib: Janus plugin folder not found; pass the folder holding plugins/ and transports/');
 if (problems.length) fail(problems.join('\n  '));
@@ -143,6 +148,7 @@ const vars = {
   EVENTS_USER: secrets.eventsUser ?? 'janus',
   EVENTS_PASSWORD: secrets.eventsPassword,
   STATS_PERIOD: String(statsPeriod),
+  EVENT_LOOPS: String(eventLoops),
 };
 
 // Remove configs of modules we do not load, left by an older render or copied in by hand.

@@ -130,7 +130,8 @@ mkdir -p "$D/janus-script"
 node -e 'const [d]=process.argv.slice(1);const r=(n)=>require("fs").readFileSync(d+"/"+n,"utf8").trim();
   require("fs").writeFileSync(process.argv[2]+"/secrets.json",JSON.stringify({apiSecret:r("janus_api_secret"),adminSecret:r("janus_admin_secret"),adminKey:r("janus_admin_key"),eventsUser:"janus",eventsPassword:r("janus_events_password")}))' \
   "$SECRETS" "$D/janus-script"
-node scripts/janus-config.mjs --out "$D/janus-script" >/dev/null
+# The role sizes event_loops by the target's cores: the script is given the number it wrote.
+node scripts/janus-config.mjs --out "$D/janus-script" --event-loops "$(sed -n 's/^\tevent_loops = \([0-9]*\)$/\1/p' "$J/janus.jcfg")" >/dev/null
 same=1
 for f in "$D"/janus-script/*.jcfg; do
   sed "s#$D/janus-script#/etc/janus/spreekkamer#g" "$f" | cmp -s - "$J/$(basename "$f")" || { same=0; diff <(sed "s#$D/janus-script#/etc/janus/spreekkamer#g" "$f") "$J/$(basename "$f")" | grep -v secret | head -10 >&2 || true; }

@@ -15,6 +15,7 @@ import {
   MediaStreamTrack,
   RtpHeader,
   RtpPacket,
+  SrtpAuthenticationError,
   useSdesMid,
   type RTCSessionDescription,
 } from 'werift';
@@ -84,6 +85,8 @@ export class RxStats {
 export interface ParticipantRx {
   audio: RxStats;
   video: RxStats;
+  /** Counted before SRTP (BENCH_CAPACITY_LIGHT_RX) once the subscription's DTLS was up. */
+  beforeSrtp?: boolean;
 }
 
 interface Sending {
@@ -134,6 +137,49 @@ async function gathered(pc: RTCPeerConnection): Promise<RTCSessionDescription> {
   const desc = pc.localDescription;
   if (!desc) throw new Error('no local description');
   return desc;
+}
+
+/**
+ * BENCH_CAPACITY_LIGHT_RX (default on): receivers count each packet from its RTP header, which
+ * SRTP leaves in the clear, and drop it before werift decrypts, authenticates, parses and
+ * dispatches it. What the bench measures of a received packet is its sequence number,
+ * timestamp and size; decrypting it was half the generator's CPU, spent only to starve it.
+ * Off (=0): every packet goes through werift's receiver (NACKs for gaps, receiver reports).
+ */
+/** The bench's variants mode switches it per run (`generator.light_rx=false`). */
+export const generatorOptions = { lightRx: process.env.BENCH_CAPACITY_LIGHT_RX !== '0' };
+/** Thrown by the counting hook: werift's receive loop drops a packet that fails SRTP silently. */
+const COUNTED = new SrtpAuthenticationError('counted by the capacity bench, not decrypted');
+
+/** First payload type of each m-line of kind `kind` in an SDP. */
+function payloadTypes(sdp: string, kind: 'audio' | 'video'): number[] {
+  return [...sdp.matchAll(new RegExp(`^m=${kind} \\d+ [\\w/]+ (\\d+)`, 'gm'))].map((m) => Number(m[1]));
+}
+
+/** Once the subscription's DTLS is up, count its RTP packets before SRTP (see generatorOptions). */
+function countBeforeDecrypt(pc: RTCPeerConnection, offer: string, rx: ParticipantRx): void {
+  const audio = new Set(payloadTypes(offer, 'audio'));
+  const hook = () => {
+    const transport = pc.getTransceivers()[0]?.dtlsTransport as unknown as { srtp?: { decrypt: (b: Buffer) => Buffer } } | undefined;
+    if (!transport?.srtp) return false;
+    // AES-CM profiles carry a 10-byte tag, AEAD-GCM a 16-byte one; the difference is immaterial here.
+    rx.beforeSrtp = true;
+    transport.srtp.decrypt = (b: Buffer) => {
+      const cc = b[0]! & 0x0f;
+      let off = 12 + 4 * cc;
+      if (b[0]! & 0x10) off += 4 + 4 * b.readUInt16BE(off + 2);
+      const stats = audio.has(b[1]! & 0x7f) ? rx.audio : rx.video;
+      stats.add(b.readUInt16BE(2), b.readUInt32BE(4), b.length - off - 10 + 12, performance.now());
+      throw COUNTED;
+    };
+    return true;
+  };
+  // SRTP keys exist once DTLS is done; until then packets take werift's own path.
+  let tries = 0;
+  const poll = () => {
+    if (!hook() && ++tries < 600 && pc.connectionState !== 'closed') setTimeout(poll, 100).unref();
+  };
+  poll();
 }
 
 /** One side of a consult: a publisher PeerConnection and one subscription to the other side. */
@@ -204,6 +250,7 @@ export class Participant {
     await pc.setLocalDescription(await pc.createAnswer());
     const answer = await gathered(pc);
     await this.peer.answer(feed, { type: 'answer', sdp: answer.sdp });
+    if (generatorOptions.lightRx) countBeforeDecrypt(pc, offer.sdp ?? '', this.rx);
   }
 
   /** Send every packet due by `now` (called by the generator's clock; catches up after a late tick). */

@@ -16,7 +16,7 @@
  * Writes the figures and docs/bench/janus-capacity.svg (CPU and loss against consults).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ import os from 'node:os';
 import { createGateway } from '../../gateway/src/index.js';
 import { startJanus } from '../support/janus.js';
 import { loadMedia, packetsPerSecond } from './capacity-media.js';
-import { Generator, type Participant } from './capacity-generator.js';
+import { Generator, generatorOptions, type Participant } from './capacity-generator.js';
 import { percentile } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -67,6 +67,10 @@ export interface Step {
   rtt_ms_p50: number | null;
   rtt_ms_p95: number | null;
   generator_cpu_core_pct: number;
+  /** The generator's CPU per packet it handled (sent into Janus or received from it), µs: what BENCH_CAPACITY_LIGHT_RX saves. */
+  generator_cpu_us_per_packet: number;
+  /** Subscriptions counted before SRTP (BENCH_CAPACITY_LIGHT_RX), of all. */
+  generator_light_receivers: string;
   generator_rss_mb: number;
   generator_late_ticks_pct: number;
   janus_rss_mb: number;
@@ -164,6 +168,7 @@ async function until(ok: () => boolean, ms: number): Promise<boolean> {
 }
 
 export async function benchCapacity(): Promise<Record<string, unknown>> {
+  if (process.env.BENCH_CAPACITY_VARIANTS) return benchVariants(process.env.BENCH_CAPACITY_VARIANTS);
   const steps = (process.env.BENCH_CAPACITY_STEPS ?? '5,10,20,40,80,160,320').split(',').map(Number).filter((n) => n > 0);
   const windowS = Number(process.env.BENCH_CAPACITY_WINDOW_S ?? 15);
   // Steps always run even when the generator (not Janus) is the limit, so that Janus's CPU per
@@ -185,14 +190,17 @@ export async function benchCapacity(): Promise<Record<string, unknown>> {
     });
   });
   await new Promise<void>((ok) => sink.listen(18987, '127.0.0.1', ok));
-  const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989, iceEnforceList: 'v0', eventsBackend: 'http://127.0.0.1:18987/janus/events' });
+  const cores = os.cpus().length;
+  const pinned = cores >= 2;
+  // The shipped configuration as it is now (rendered afresh), sized as for a server of one
+  // core: Janus gets core 0 alone.
+  rmSync(join(dir, 'janus.jcfg'), { force: true });
+  const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989, iceEnforceList: 'v0', eventsBackend: 'http://127.0.0.1:18987/janus/events', eventLoops: pinned ? 1 : cores });
   const quiet = () => undefined;
   const gateway = createGateway({
     servers: [{ name: 'janus-capacity', url: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
     logger: { info: quiet, warn: quiet, error: quiet, debug: quiet },
   });
-  const cores = os.cpus().length;
-  const pinned = cores >= 2;
   if (pinned) {
     pin(janus.pid, 0);
     pin(process.pid, 1);
@@ -309,6 +317,8 @@ function measure(n: number, withMedia: number, a: Snap, b: Snap, parts: Particip
     rtt_ms_p50: null,
     rtt_ms_p95: null,
     generator_cpu_core_pct: r1(((b.self - a.self) / secs) * 100),
+    generator_cpu_us_per_packet: r1(sent + packets ? ((b.self - a.self) / (sent + packets)) * 1e6 : NaN),
+    generator_light_receivers: `${parts.filter((p) => p.rx.beforeSrtp).length}/${parts.length}`,
     generator_rss_mb: rssMb('self'),
     generator_late_ticks_pct: r1(ticks ? ((b.late - a.late) / ticks) * 100 : 100),
     janus_rss_mb: 0,
@@ -459,4 +469,122 @@ ${line(steps.map((s) => yLoss(s.loss_pct)), '#c00')}
   const out = join(ROOT, 'docs', 'bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'janus-capacity.svg'), svg);
+}
+
+/**
+ * Apply a variant to a rendered janus.jcfg: `section.key=value` settings joined by `+`
+ * (e.g. `general.event_loops=1+media.nack_optimizations=true`); `shipped` = unchanged. A key
+ * already in the section is replaced, a new one added at the top of the section.
+ */
+export function applyVariant(cfg: string, variant: string): string {
+  if (variant === 'shipped') return cfg;
+  let out = cfg;
+  for (const part of variant.split('+')) {
+    const m = /^(\w+)\.(\w+)=(.+)$/.exec(part.trim());
+    if (!m) throw new Error(`capacity variant: ${part}: expected section.key=value`);
+    const [, section, key, raw] = m as unknown as [string, string, string, string];
+    const value = /^(true|false|-?\d+)$/.test(raw) ? raw : JSON.stringify(raw);
+    const start = out.search(new RegExp(`^${section}: \\{`, 'm'));
+    if (start < 0) throw new Error(`capacity variant: no section ${section}`);
+    const end = out.indexOf('\n}', start);
+    const body = out.slice(start, end);
+    const line = new RegExp(`^\\t${key} = .*$`, 'm');
+    const next = line.test(body) ? body.replace(line, `\t${key} = ${value}`) : body.replace(/\{\n/, `{\n\t${key} = ${value}\n`);
+    out = out.slice(0, start) + next + out.slice(end);
+  }
+  return out;
+}
+
+/**
+ * `BENCH_CAPACITY_VARIANTS="shipped;general.event_loops=1;…"`: the same number of consults
+ * (BENCH_CAPACITY_VARIANT_CONSULTS, default 20) against Janus configured each way in turn,
+ * BENCH_CAPACITY_ROUNDS times (default 2, interleaved A B C A B C so that the machine's load
+ * drifts over all alike). Per run: Janus CPU per forwarded packet and per consult; per variant
+ * the median over rounds and its ratio to the first variant. Figures `janus_capacity_variants`.
+ */
+async function benchVariants(spec: string): Promise<Record<string, unknown>> {
+  const variants = spec.split(';').map((v) => v.trim()).filter(Boolean);
+  const n = Number(process.env.BENCH_CAPACITY_VARIANT_CONSULTS ?? 20);
+  const rounds = Number(process.env.BENCH_CAPACITY_ROUNDS ?? 2);
+  const windowS = Number(process.env.BENCH_CAPACITY_WINDOW_S ?? 15);
+  const media = await loadMedia(Number(process.env.BENCH_CAPACITY_VIDEO_KBPS ?? 1000));
+  const ppsPerConsult = 2 * packetsPerSecond(media);
+  const sink: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((ok) => sink.listen(18987, '127.0.0.1', ok));
+  const runs: (Step & { variant: string; round: number; idle_core_pct: number; load_avg_1m: number })[] = [];
+  const quiet = () => undefined;
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [vi, variant] of variants.entries()) {
+        const dir = join(ROOT, '.run', 'bench', `capacity-variant-${vi}`);
+        rmSync(dir, { recursive: true, force: true });
+        // Rendered for one core (Janus is pinned to core 0); a variant may set event_loops otherwise.
+        execFileSync(process.execPath, ['scripts/janus-config.mjs', '--out', dir, '--ws-port', '18988', '--admin-port', '18989', '--ice-enforce-list', 'v0', '--events-backend', 'http://127.0.0.1:18987/janus/events', '--event-loops', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+        const cfgPath = join(dir, 'janus.jcfg');
+        // `generator.light_rx=false`: the generator's receivers decrypt every packet (werift's path).
+        const parts = variant.split('+');
+        generatorOptions.lightRx = !parts.includes('generator.light_rx=false');
+        const janusPart = parts.filter((p) => !p.startsWith('generator.')).join('+') || 'shipped';
+        writeFileSync(cfgPath, applyVariant(readFileSync(cfgPath, 'utf8'), janusPart));
+        const janus = await startJanus({ dir, wsPort: 18988, adminPort: 18989 });
+        const gateway = createGateway({
+          servers: [{ name: 'janus-capacity', url: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey }],
+          logger: { info: quiet, warn: quiet, error: quiet, debug: quiet },
+        });
+        pin(janus.pid, 0);
+        pin(process.pid, 1);
+        const g = new Generator(gateway, media, randomBytes(32), 900_000_000 + (round * variants.length + vi) * 1000);
+        try {
+          await gateway.start();
+          const c0 = cpuSeconds(janus.pid);
+          const t0 = performance.now();
+          await new Promise((r) => setTimeout(r, 3000));
+          const idle = r1(((cpuSeconds(janus.pid) - c0) / ((performance.now() - t0) / 1000)) * 100);
+          g.start();
+          await g.grow(n);
+          const withMedia = () => g.consults.filter((c) => c.participants.every((p) => p.rx.video.unique > 0 && p.rx.audio.unique > 0)).length;
+          await until(() => withMedia() >= n, 30_000 + n * 500);
+          await new Promise((r) => setTimeout(r, 3000));
+          const a = snap(janus.pid, g);
+          await new Promise((r) => setTimeout(r, windowS * 1000));
+          const b = snap(janus.pid, g);
+          const step = measure(n, withMedia(), a, b, g.participants(), ppsPerConsult, idle);
+          const run = { variant, round, idle_core_pct: idle, load_avg_1m: r2(os.loadavg()[0]!), ...step };
+          runs.push(run);
+          process.stdout.write(`capacity variant ${variant} round ${round}: ${JSON.stringify(run)}\n`);
+        } finally {
+          await g.stop().catch(() => undefined);
+          await gateway.stop().catch(() => undefined);
+          await janus.stop();
+        }
+      }
+    }
+  } finally {
+    sink.close();
+  }
+  const base = variants[0]!;
+  // Only runs where the generator kept up (≥ 80 % of the consults' packets forwarded): a starved
+  // generator sends few packets per handle, and the handles' fixed cost then weighs on each.
+  const kept = (v: string) => runs.filter((r) => r.variant === v && r.consults_with_media === n && r.consult_equivalents >= 0.8 * n);
+  const med = (v: string, f: (s: Step) => number) => {
+    const xs = kept(v).map(f).filter(Number.isFinite);
+    return xs.length ? percentile(xs, 50) : NaN;
+  };
+  const perVariant = variants.map((v) => {
+    const us = med(v, (s) => s.janus_cpu_us_per_forwarded_packet);
+    const ms = med(v, (s) => s.janus_cpu_ms_per_consult_s);
+    return {
+      variant: v,
+      runs_counted: kept(v).length,
+      janus_cpu_us_per_forwarded_packet: r1(us),
+      generator_cpu_us_per_packet: r1(med(v, (s) => s.generator_cpu_us_per_packet)),
+      janus_cpu_ms_per_consult_s: r2(ms),
+      ratio_to_first: r2(us / med(base, (s) => s.janus_cpu_us_per_forwarded_packet)),
+      consults_per_core_implied: Number.isFinite(ms) ? Math.floor(1000 / ms) : null,
+    };
+  });
+  return { janus_capacity_variants: { consults: n, rounds, window_s: windowS, variants: perVariant, runs } };
 }

@@ -21,6 +21,8 @@ export interface StartJanusOptions {
   eventsBackend?: string;
   /** RTP port range, e.g. "20000-24999" (several Janus servers in one namespace each get their own). */
   rtpPorts?: string;
+  /** Janus's media loops (`--event-loops`; default the machine's cores): the cores Janus is given. */
+  eventLoops?: number;
   /**
    * Run Janus as the deployment does (deploy/ansible/roles/janus: its own user, ProtectSystem=
    * strict, PrivateTmp, no writable directory): as `nobody` with no capabilities, in a mount
@@ -87,6 +89,7 @@ export async function startJanus(opts: StartJanusOptions): Promise<RunningJanus>
     if (opts.iceEnforceList) args.push('--ice-enforce-list', opts.iceEnforceList);
     if (opts.eventsBackend) args.push('--events-backend', opts.eventsBackend);
     if (opts.rtpPorts) args.push('--rtp-ports', opts.rtpPorts);
+    if (opts.eventLoops) args.push('--event-loops', String(opts.eventLoops));
     execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as {

@@ -100,7 +100,8 @@ export async function startStack(opts: {
       ...env,
       PUBLIC_PORT: String(ports.public),
       INTERNAL_PORT: String(ports.internal),
-      INTERNAL_BASE_URL: `http://127.0.0.1:${ports.internal}`,
+      // Behind a proxy (the caller set INTERNAL_BASE_URL to it): every process keeps the proxy's.
+      INTERNAL_BASE_URL: opts.env?.INTERNAL_BASE_URL ?? `http://127.0.0.1:${ports.internal}`,
     }, join(dir, `control-${ports.public}.log`));
     controls.push(cp);
     return cp;
