@@ -1,5 +1,5 @@
 # Spreekkamer — the two commands (and a few more). Run as root on Debian 12.
-.PHONY: run clean-demo test test-deploy bench build typecheck clean
+.PHONY: run clean-demo test test-deploy bench build typecheck clean release
 
 run:        ## install what is missing, start everything, serve the appliance with demo data
 	@scripts/run.sh
@@ -16,6 +16,9 @@ test-deploy: ## the Ansible deployment for real: lint, converge a debootstrapped
 
 bench:      ## benchmarks; writes .run/bench/latest.json
 	@scripts/bench.sh
+
+release:    ## the versioned tarball the Ansible role installs offline (.run/release/; VERSION=v1.4.0 to name it)
+	@scripts/release.sh
 
 build:
 	@npm run -s build

@@ -84,16 +84,14 @@ cp "$(command -v node)" "$R/usr/bin/node"
 ok "debootstrap ($((SECONDS - START)) s so far)"
 fi
 
-say "deploy: the release archive (this checkout with node_modules and web/dist)"
-[[ -f web/dist/patient.js ]] || node web/build.mjs >/dev/null
-{ git ls-files -co --exclude-standard | grep -v '^\.run/'; echo node_modules; echo web/dist; } \
-  | sort -u | tar -cf "$D/release.tar" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-      --exclude=node_modules/.cache -T - 2>/dev/null
-VERSION="t$(sha256sum "$D/release.tar" | cut -c1-12)"
+say "deploy: the release archive (make release: compiled JavaScript, production node_modules)"
+REL="$(VERSION=0.0.0-deploy-test RELEASE_DIR="$D/release" scripts/release.sh 2>"$D/release.log" | tail -1)" \
+  || { tail -20 "$D/release.log" >&2; die "make release failed; see $D/release.log"; }
+VERSION="t$(sha256sum "$REL" | cut -c1-12)"
 
 converge() {
   ansible-playbook -i test/deploy/inventory.yml "$A/site.yml" \
-    -e "ansible_host=$R" -e "spreekkamer_release_archive=$D/release.tar" -e "spreekkamer_release_version=$VERSION" \
+    -e "ansible_host=$R" -e "spreekkamer_release_archive=$REL" -e "spreekkamer_release_version=$VERSION" \
     > "$D/$1.log" 2>&1 || { tail -40 "$D/$1.log"; die "converge ($1) failed; see $D/$1.log"; }
   grep -A1 '^PLAY RECAP' "$D/$1.log" | tail -1
 }
@@ -151,6 +149,10 @@ PROBE="$(python3 -c 'import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))["a
 check "env file: sh reads quotes, \$, backquotes, backslashes unchanged" test "$(sh_reads SPK_QUOTING_PROBE)" = "$PROBE"
 check "env file: every line NAME=\"value\" (quote, backslash, backquote, dollar escaped): read alike by systemd and sh" python3 -c 'import re,sys; sys.exit(0 if all(re.fullmatch(r"#.*|[A-Z][A-Z0-9_]*=\"(?:[^\"\\$`]|\\[\"\\$`])*\"", l) for l in open(sys.argv[1]).read().splitlines()) else 1)' "$ENVF"
 check "the migrate step ran from the release, before it went live" grep -q 'TASK \[spreekkamer : Migrate the database\]' "$D/first.log"
+check "the release's checksums were checked on the server" grep -q "TASK \\[spreekkamer : Check the release's checksums" "$D/first.log"
+check "the units run the compiled JavaScript (no TypeScript loader)" bash -c "grep -qx 'ExecStart=/usr/bin/node control/src/main.js' '$R/etc/systemd/system/spreekkamer.service' && grep -qx 'ExecStart=/usr/bin/node control/src/cli.js worker' '$R/etc/systemd/system/spreekkamer-worker@.service'"
+check "the release holds no TypeScript sources and no dev dependencies" bash -c "[ ! -e '$R/opt/spreekkamer/current/control/src/main.ts' ] && [ ! -e '$R/opt/spreekkamer/current/node_modules/typescript' ] && [ ! -e '$R/opt/spreekkamer/current/node_modules/vitest' ]"
+check "the spreekkamer command on the PATH (spreekkamer help)" chroot "$R" /usr/local/bin/spreekkamer help
 
 # Alertmanager as the role configured it.
 check "amtool check-config (Alertmanager's configuration)" chroot "$R" amtool check-config /etc/prometheus/alertmanager.yml
@@ -277,7 +279,7 @@ if wait_for "the control plane" bash -c "ip netns exec $NS curl -skf https://10.
   if (( scraped )); then
     t0=$SECONDS; before="$(wc -l < "$D/smtp.log")"
     check "no alert e-mail before the kill" bash -c "! grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane' '$D/smtp.log'"
-    for pid in $(in_ns_pids_of control/src/main.ts); do kill -9 "$pid"; done
+    for pid in $(in_ns_pids_of control/src/main.js); do kill -9 "$pid"; done
     for _ in $(seq 1 240); do tail -n "+$((before + 1))" "$D/smtp.log" | grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane' && break; sleep 1; done
     check "a killed control plane: Alertmanager's e-mail at the relay ($((SECONDS - t0)) s after the kill)" bash -c "tail -n +$((before + 1)) '$D/smtp.log' | grep -q 'Subject: \[FIRING:[0-9]*\] SpreekkamerControlPlane'"
     check "the alert e-mail goes to monitoring_alert_email_to" grep -q '^--- mail to it-oncall@test.invalid' "$D/smtp.log"
@@ -327,6 +329,8 @@ done
 JM="$M/media1.hospital.local"
 check "Janus behind 1:1 NAT: nat_1_1_mapping public and keep_private_host" bash -c "grep -qx \$'\\tnat_1_1_mapping = \"203.0.113.21\"' '$JM/janus.jcfg' && grep -qx \$'\\tkeep_private_host = true' '$JM/janus.jcfg'"
 check "coturn behind 1:1 NAT: external-ip=public/private" grep -qx 'external-ip=203.0.113.30/10.20.30.30' "$M/turn1.hospital.local/turnserver.conf"
+check "PostgreSQL across servers: ssl on, TLS 1.2 at least" bash -c "grep -qx 'ssl = on' '$M/data1.hospital.local/postgresql.conf' && grep -qx \"ssl_min_protocol_version = 'TLSv1.2'\" '$M/data1.hospital.local/postgresql.conf'"
+check "the control planes connect with sslmode=verify-full against the hospital CA" grep -qx 'postgres://spreekkamer:s@10.20.30.40:5432/spreekkamer?sslmode=verify-full&sslrootcert=/etc/spreekkamer/database-ca.crt' "$M/app1.hospital.local/database_url"
 check "Janus Admin API on loopback only, also on a media server of its own" bash -c "grep -qx \$'\\tadmin_ws_ip = \"127.0.0.1\"' '$JM/janus.transport.websockets.jcfg' && grep -qx \$'\\tadmin_ws_acl = \"127.\"' '$JM/janus.transport.websockets.jcfg'"
 
 # Each server's ruleset loaded in a network namespace with that server's address; a second
