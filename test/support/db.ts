@@ -41,8 +41,8 @@ function templateName(): string {
   return `${PREFIX}tpl_${fp.digest('hex').slice(0, 12)}`;
 }
 
-async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: baseDatabaseUrl() });
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>, base = baseDatabaseUrl()): Promise<T> {
+  const client = new pg.Client({ connectionString: base });
   await client.connect();
   try {
     return await fn(client);
@@ -102,8 +102,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = baseDatabaseUrl();
+/** `base`: another server's URL (e.g. a private cluster, test/support/private-postgres.ts). */
+export async function createTestDatabase(base = baseDatabaseUrl()): Promise<TestDatabase> {
   const name = `${PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   await withAdmin(async (admin) => {
     await admin.query(`SELECT pg_advisory_lock($1)`, [LOCK_KEY]);
@@ -114,7 +114,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     } finally {
       await admin.query(`SELECT pg_advisory_unlock($1)`, [LOCK_KEY]);
     }
-  });
+  }, base);
   const url = urlForDatabase(base, name);
   const ds = createDataSource(url, { poolSize: 5 });
   await ds.initialize();
@@ -124,7 +124,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     async drop() {
       if (ds.isInitialized) await ds.destroy();
-      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`), base);
     },
   };
 }

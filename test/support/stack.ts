@@ -47,6 +47,8 @@ export async function startStack(opts: {
   env?: Record<string, string>;
   janusCount?: number;
   janusUnprivileged?: boolean;
+  /** Another PostgreSQL server for the test database (test/support/private-postgres.ts). */
+  databaseUrl?: string;
 }): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
@@ -72,7 +74,7 @@ export async function startStack(opts: {
   };
   const janus = await startOne(0);
   const januses = [janus, ...(await Promise.all(Array.from({ length: (opts.janusCount ?? 1) - 1 }, (_, i) => startOne(i + 1))))];
-  const db = await createTestDatabase();
+  const db = await createTestDatabase(opts.databaseUrl);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.SPK_TEST_LOG_LEVEL ?? 'warn',

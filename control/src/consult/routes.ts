@@ -23,7 +23,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
-import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import { HttpError, RETRY_AFTER_SECONDS, fromZodError, parseJsonBody } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
 import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
@@ -131,7 +131,9 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     }
     await afterConsultEnded(deps, id, result);
     if (callbackFailed) {
-      throw new HttpError(503, 'callback_unavailable', 'the video consult has ended, but the call could not be put on the callback list; try again');
+      throw new HttpError(503, 'callback_unavailable', 'the video consult has ended, but the call could not be put on the callback list; try again', undefined, {
+        'Retry-After': String(RETRY_AFTER_SECONDS),
+      });
     }
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
+import { ClientClosedError, ClientOfflineError, ConnectionTimeoutError, ReconnectStrategyError, SocketClosedUnexpectedlyError, TimeoutError as RedisCommandTimeout } from 'redis';
 
 export class HttpError extends Error {
   constructor(
@@ -89,6 +90,11 @@ const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying 
 /** PostgreSQL or Redis is not answering (stopped, restarting, unreachable). */
 export function isDependencyUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
+  // The `redis` client's errors leave `name` as 'Error': recognise them by class. A command
+  // timeout (5 s) means Redis is away and the client dropped the command (never sent later).
+  for (const cls of [ClientOfflineError, ClientClosedError, ConnectionTimeoutError, ReconnectStrategyError, SocketClosedUnexpectedlyError, RedisCommandTimeout]) {
+    if (err instanceof cls) return true;
+  }
   const e = err as { name?: unknown; message?: unknown; code?: unknown; driverError?: { code?: unknown; message?: unknown } };
   const code = e.driverError?.code ?? e.code;
   if (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code))) return true;

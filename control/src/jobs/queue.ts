@@ -46,7 +46,10 @@ type RedisClient = RedisClientType;
 
 /** A `redis` client for one BullMQ object; BullMQ connects it (and duplicates it for blocking reads). */
 function redisFor(redisUrl: string, logger: Logger, role: string): RedisClient {
-  const client = createClient({ url: redisUrl });
+  // The producer (API requests schedule messages through it) fails at once while Redis is away,
+  // so the request answers 503 at once instead of waiting out the 5-s command timeout per
+  // command (test/faults-dependencies.test.ts). Workers keep the offline queue: they just wait.
+  const client = createClient({ url: redisUrl, disableOfflineQueue: role === 'queue' });
   // The URL may carry a password: log the error, never the URL.
   client.on('error', (err: Error) => logger.warn({ err: err.message, role }, 'redis connection error (reconnecting)'));
   return client;

@@ -8,6 +8,7 @@
  */
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../logger.js';
+import { isDependencyUnavailable } from '../http/errors.js';
 import type { ChatMessage } from './protocol.js';
 
 export type HubEvent =
@@ -59,10 +60,31 @@ export class Hub {
   private clinicOf: ClinicResolver | null = null;
 
   constructor(redisUrl: string, private logger: Logger) {
-    this.pub = createClient({ url: redisUrl });
+    // While Redis is away a command fails at once (ClientOfflineError: the API answers 503 with
+    // Retry-After) instead of waiting in the client's offline queue for its 5-s timeout: requests
+    // that touch Redis several times hung for 10 s and more (test/faults-dependencies.test.ts).
+    // Subscriptions are renewed by the client itself when it reconnects.
+    this.pub = createClient({ url: redisUrl, disableOfflineQueue: true });
     this.sub = this.pub.duplicate();
     for (const c of [this.pub, this.sub]) {
       c.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis connection problem'));
+    }
+    // Events published while Redis was away are lost: once the subscriber is back (the client
+    // renews the subscriptions first), every local listener re-reads as if told of a change.
+    let lost = false;
+    this.sub.on('reconnecting', () => (lost = true));
+    this.sub.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.logger.info({ channels: this.listeners.size }, 'redis back; listeners re-read');
+      this.resync();
+    });
+  }
+
+  private resync(): void {
+    for (const ch of [...this.listeners.keys()]) {
+      const events = ch.startsWith('spk:clinic:') ? [{ kind: 'clinic-changed' }, { kind: 'callbacks-changed' }] : [{ kind: 'changed' }];
+      for (const e of events) this.dispatch(ch, JSON.stringify(e));
     }
   }
 
@@ -86,8 +108,14 @@ export class Hub {
     }
   }
 
+  /**
+   * Tell every listener of this appointment (in every process). Callers publish after their
+   * change is committed: with Redis away the event is lost (logged, not thrown — the change
+   * stands, and the request that made it must not answer 503 as if it had failed); listeners
+   * re-read once Redis is back (resync).
+   */
   async publish(appointmentId: string, event: HubEvent): Promise<void> {
-    await this.pub.publish(channel(appointmentId), JSON.stringify(event));
+    if (!(await this.send(channel(appointmentId), event))) return;
     // Every visit change (and chat message) also reaches the clinic's dashboards, so no call
     // site has to remember to tell them. Without a resolver (tests, CLI) only the visit hears.
     if (event.kind === 'changed' || event.kind === 'ended' || event.kind === 'chat') await this.tellClinicOf(appointmentId, event);
@@ -120,7 +148,19 @@ export class Hub {
   }
 
   async publishClinic(clinicId: string, event: ClinicEvent): Promise<void> {
-    await this.pub.publish(clinicChannel(clinicId), JSON.stringify(event));
+    await this.send(clinicChannel(clinicId), event);
+  }
+
+  /** PUBLISH; false (logged) when Redis is away. Other errors are thrown. */
+  private async send(ch: string, event: HubEvent | ClinicEvent): Promise<boolean> {
+    try {
+      await this.pub.publish(ch, JSON.stringify(event));
+      return true;
+    } catch (err) {
+      if (!isDependencyUnavailable(err)) throw err;
+      this.logger.warn({ err: String(err), kind: event.kind }, 'event not published (Redis away); listeners re-read when it is back');
+      return false;
+    }
   }
 
   /** Listen to one clinic's events; returns the unsubscribe function. */

@@ -10,7 +10,7 @@ import type { LinkConfig } from '../../../domain/links.js';
 import {
   cancelAppointment, createAppointment, getAppointment, presentAppointment, updateAppointment,
 } from '../../../domain/appointments.js';
-import { HttpError } from '../../../http/errors.js';
+import { HttpError, RETRY_AFTER_SECONDS } from '../../../http/errors.js';
 import { bodyOf, uuidParam, validate } from '../../../http/validate.js';
 import type { MessageScheduler } from '../../../jobs/queue.js';
 import type { AppointmentRecord } from '../../../domain/appointments.js';
@@ -31,7 +31,9 @@ export function mountAppointmentRoutes(
     try {
       await deps.messages.scheduleAppointmentMessages({ id: a.id, start: a.start, cancelled: record.visit.state === 'cancelled' }, opts);
     } catch {
-      throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request');
+      throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request', undefined, {
+        'Retry-After': String(RETRY_AFTER_SECONDS),
+      });
     }
   };
   // Dashboards, consoles and a waiting patient's page hear of it at once (cancelled: the
