@@ -109,9 +109,10 @@ describe('clinic scope', () => {
       ['POST', '/staff/api/admin/staff', { email: 'x@hospital.test', name: 'X', role: 'admin' }],
       ['POST', '/staff/api/admin/api-keys', { name: 'sneaky' }],
     ];
-    // The callback list (issue 5) when it is mounted: same rule.
+    // The callback list: her own clinic's answers, the other clinic's is refused like the rest.
     const callbacksOwn = await staffFetch(s, 'GET', `/staff/api/callbacks?clinic=${a.clinicCode}`);
-    if (callbacksOwn.status !== 404) refused.push(['GET', `/staff/api/callbacks?clinic=${b.clinicCode}`]);
+    expect(callbacksOwn.status).toBe(200);
+    refused.push(['GET', `/staff/api/callbacks?clinic=${b.clinicCode}`]);
 
     for (const [method, path, body] of refused) {
       const res = await staffFetch(s, method, path, body);

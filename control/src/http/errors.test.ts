@@ -75,6 +75,28 @@ describe('errorMiddleware', () => {
     }
   }, 30_000);
 
+  it('recognises the redis client\'s own errors by class (their name is just "Error"): offline, command timeout', async () => {
+    const offline = createClient({ url: 'redis://127.0.0.1:1', disableOfflineQueue: true, socket: { reconnectStrategy: 50 } });
+    const queued = createClient({ url: 'redis://127.0.0.1:1', commandOptions: { timeout: 50 }, socket: { reconnectStrategy: 50 } });
+    try {
+      for (const c of [offline, queued]) {
+        c.on('error', () => undefined);
+        c.connect().catch(() => undefined);
+      }
+      const errors: unknown[] = await Promise.all([offline, queued].map((c) => c.get('x').then(() => null, (e: unknown) => e)));
+      for (const err of errors) {
+        expect((err as Error).name).toBe('Error');
+        toThrow = err;
+        const res = await fetch(`${base}/throw`, { method: 'POST' });
+        expect(res.status, String(err)).toBe(503);
+        expect(res.headers.get('retry-after')).toBe('5');
+      }
+    } finally {
+      offline.destroy();
+      queued.destroy();
+    }
+  });
+
   it('hides unknown errors behind a request id and logs them without details', async () => {
     toThrow = Object.assign(new Error('secret internals at /srv/db'), { detail: 'Key (phone)=(+31612345678)' });
     const res = await send('/throw');

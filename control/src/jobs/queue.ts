@@ -44,6 +44,12 @@ const DAY_SECONDS = 24 * 3600;
 
 type RedisClient = RedisClientType;
 
+/** The text of an error and of the replies of a failed MULTI (MultiErrorReply). */
+function noScriptText(err: unknown): string {
+  const replies = (err as { replies?: unknown[] } | null)?.replies;
+  return [String(err), ...(Array.isArray(replies) ? replies.map(String) : [])].join(' ');
+}
+
 /** A `redis` client for one BullMQ object; BullMQ connects it (and duplicates it for blocking reads). */
 function redisFor(redisUrl: string, logger: Logger, role: string): RedisClient {
   // The producer (API requests schedule messages through it) fails at once while Redis is away,
@@ -175,7 +181,17 @@ export class NotificationScheduler implements MessageScheduler {
     }
     // Default job options (attempts, back-off, retention) apply to bulk adds only when given.
     const defaults = this.queue.defaultJobOptions;
-    await this.queue.addBulk(messages.map((m) => ({ ...m, opts: { ...defaults, ...m.opts } })));
+    const jobs = messages.map((m) => ({ ...m, opts: { ...defaults, ...m.opts } }));
+    try {
+      await this.queue.addBulk(jobs);
+    } catch (err) {
+      // A restarted Redis has no Lua scripts cached, and BullMQ's node-redis adapter does not
+      // fall back to EVAL on NOSCRIPT inside MULTI (addBulk): every schedule failed until the
+      // process restarted (test/faults-dependencies.test.ts). One at a time it does fall back,
+      // which caches the script again (adding is idempotent: job ids).
+      if (!/NOSCRIPT/.test(noScriptText(err))) throw err;
+      for (const j of jobs) await this.queue.add(j.name, j.data, j.opts);
+    }
 
     // The no-show check, also replaced when the start moves.
     const checkStart = check ? (check.data as FallbackJobData).start : null;
