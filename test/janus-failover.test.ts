@@ -165,7 +165,24 @@ describe('two Janus servers', { timeout: 400_000 }, () => {
     await waiting.patient.getByTestId('dt-net-start').click();
     await until('the network test runs on janus-1', async () => (await statusOf('janus-1')).handles > handlesBefore, 60_000);
     expect((await drain('janus-2', false)).status).toBe(200);
-    // Still measuring when the server dies (it takes 10 s once connected).
+    // Measuring for two seconds or more (of ten) when the server dies; the page notes when
+    // the result shows.
+    await waiting.patient.waitForFunction(
+      () => ((document.querySelector('[data-testid="dt-net-progress"]') as HTMLProgressElement | null)?.value ?? 0) >= 2,
+      undefined,
+      { timeout: 60_000, polling: 100 },
+    );
+    await waiting.patient.evaluate(() => {
+      const w = window as unknown as { __resultAt: number | null };
+      w.__resultAt = null;
+      const timer = setInterval(() => {
+        const el = document.querySelector<HTMLElement>('[data-testid="dt-net-result"]');
+        if (el && !el.hidden && el.offsetParent !== null) {
+          w.__resultAt = Date.now();
+          clearInterval(timer);
+        }
+      }, 100);
+    });
     expect(await waiting.patient.getByTestId('dt-net-result').isVisible()).toBe(false);
     const killedAt = Date.now();
     stack.januses[0]!.kill('SIGKILL');
@@ -193,6 +210,10 @@ describe('two Janus servers', { timeout: 400_000 }, () => {
 
     // The network test moved with her and finished by itself; she is still waiting.
     await waiting.patient.getByTestId('dt-net-result').waitFor({ state: 'visible', timeout: 90_000 });
+    // Measured afresh for its ten seconds after the kill, on the live server: a test that kept
+    // sampling the dead connection would have ended within 8 s of the kill.
+    const resultAt = await waiting.patient.evaluate(() => (window as unknown as { __resultAt: number | null }).__resultAt);
+    expect(resultAt! - killedAt, 'the network test ran again after the kill').toBeGreaterThanOrEqual(10_000);
     const result = (await waiting.patient.evaluate(() => (window as unknown as { spkDebug: { deviceTest(): unknown } }).spkDebug.deviceTest())) as {
       network: { grade: string } | null;
     };

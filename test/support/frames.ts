@@ -45,12 +45,16 @@ export async function installFrameMeter(page: Page): Promise<void> {
       timer: undefined as ReturnType<typeof setInterval> | undefined,
     };
     w.__fm = fm;
+    let busy = false;
     fm.timer = setInterval(async () => {
       let progressed = false;
-      for (const pc of w.spkDebug.pcs() as RTCPeerConnection[]) {
+      // Connections first, without awaiting (a slow getStats must not delay these times);
+      // then every connection's stats at once, not one after the other.
+      const pcs = w.spkDebug.pcs() as RTCPeerConnection[];
+      const t = Date.now();
+      for (const pc of pcs) {
         fm.seen.add(pc);
         if (fm.markedAt && !fm.old.has(pc)) {
-          const t = Date.now();
           fm.newPcAt ??= t;
           if (pc.connectionState === 'connected') {
             const sends = pc.getTransceivers().some((x) => x.direction === 'sendonly' || x.direction === 'sendrecv');
@@ -58,14 +62,25 @@ export async function installFrameMeter(page: Page): Promise<void> {
             else fm.subUpAt ??= t;
           }
         }
-        let n = 0;
-        (await pc.getStats()).forEach((s: any) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
-        });
+      }
+      if (busy) return;
+      busy = true;
+      const decoded = await Promise.all(
+        pcs.map(async (pc) => {
+          let n = 0;
+          (await pc.getStats()).forEach((s: any) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
+          });
+          return n;
+        }),
+      ).finally(() => (busy = false));
+      const at = Date.now();
+      for (const [i, pc] of pcs.entries()) {
+        const n = decoded[i]!;
         if (n > (frames.get(pc) ?? 0)) {
           progressed = true;
           if (fm.markedAt && !fm.old.has(pc)) {
-            if (fm.freshAt === null) fm.freshAt = Date.now();
+            if (fm.freshAt === null) fm.freshAt = at;
             fm.freshPcs.add(pc);
           }
         }
