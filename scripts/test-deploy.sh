@@ -36,7 +36,7 @@ cleanup() {
     ip netns del "$NS" 2>/dev/null || true
   fi
   for ns in "$NS-srv" "$NS-cli"; do
-    ip netns pids "$ns" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
+    { ip netns pids "$ns" 2>/dev/null || true; } | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
   if [[ -x "$R/usr/bin/pg_ctlcluster" ]]; then chroot "$R" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
@@ -346,7 +346,7 @@ fw_ns_up() {  # <server address> <client addresses...>
 fw_ns_down() {
   local ns
   for ns in "$NS-srv" "$NS-cli"; do
-    ip netns pids "$ns" 2>/dev/null | while read -r pid; do kill "$pid" 2>/dev/null || true; done
+    { ip netns pids "$ns" 2>/dev/null || true; } | while read -r pid; do kill "$pid" 2>/dev/null || true; done
   done
   sleep 0.3
   for ns in "$NS-srv" "$NS-cli"; do ip netns del "$ns" 2>/dev/null || true; done
