@@ -34,7 +34,11 @@ beforeAll(async () => {
     env: {
       // The EHR signs clinicians in with the hospital's identity provider (the same issuer).
       OIDC_ISSUER: ehr.issuer, OIDC_CLIENT_ID: ehr.clientId, OIDC_CLIENT_SECRET: ehr.clientSecret,
-      SMART_ISSUERS: JSON.stringify([{ iss: ehr.fhirBase, clientId: ehr.clientId, clientSecret: ehr.clientSecret, integration: INTEGRATION }]),
+      SMART_ISSUERS: JSON.stringify([
+        { iss: ehr.fhirBase, clientId: ehr.clientId, clientSecret: ehr.clientSecret, integration: INTEGRATION },
+        // Trusted, but nothing listens there: the EHR is away.
+        { iss: 'http://127.0.0.1:9/fhir', clientId: 'spk', clientSecret: 'x', integration: INTEGRATION },
+      ]),
     },
   });
   expect(stack.control.internalUrl).toBe(internal);
@@ -121,12 +125,16 @@ describe('SMART on FHIR EHR launch', () => {
     }
   });
 
-  test('an untrusted iss, a missing launch and a callback without the browser’s pending launch or with a wrong state are refused', async () => {
+  test('an untrusted iss, a missing launch, an EHR that is away (503) and a callback without the browser’s pending launch or with a wrong state are refused', async () => {
     const get = (path: string, cookie?: string) => fetch(`${stack.control.internalUrl}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-    const untrusted = await get(`/staff/launch?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`);
+    const untrusted = await get(`/staff/launch?iss=${encodeURIComponent(`${ehr.fhirBase}/other`)}&launch=x`);
     expect(untrusted.status).toBe(403);
     expect(await untrusted.text()).toContain('data-launch-refused="untrusted_iss"');
     expect((await get(`/staff/launch?iss=${encodeURIComponent(ehr.fhirBase)}`)).status).toBe(400);
+    const away = await get(`/staff/launch?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`);
+    expect(away.status).toBe(503);
+    expect(away.headers.get('retry-after')).toBe('60');
+    expect(await away.text()).toContain('data-launch-refused="ehr_unavailable"');
     const noFlow = await get('/staff/launch/callback?code=abc&state=def');
     expect(noFlow.status).toBe(403);
     expect(await noFlow.text()).toContain('data-launch-refused="bad_state"');
@@ -140,6 +148,6 @@ describe('SMART on FHIR EHR launch', () => {
     expect(wrong.status).toBe(403);
     expect(await wrong.text()).toContain('data-launch-refused="bad_state"');
     const reasons = (await stack.ds.query(`SELECT data->>'reason' AS r FROM audit_event WHERE action = 'ehr_launch_refused'`)).map((x: any) => x.r);
-    expect(reasons).toEqual(expect.arrayContaining(['untrusted_iss', 'malformed', 'bad_state']));
+    expect(reasons).toEqual(expect.arrayContaining(['untrusted_iss', 'malformed', 'ehr_unavailable', 'bad_state']));
   });
 });
