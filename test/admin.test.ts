@@ -471,6 +471,11 @@ describe('admin page in Chromium', () => {
     await page.locator('tr[data-key="Epic test"] [data-testid="key-revoke"]').click();
     await page.getByTestId('confirm-yes').click();
     await page.locator('tr[data-key="Epic test"][data-revoked="true"]').waitFor();
+    // Write-back per integration: not configured here; the one whose receiver answered 500 (above) shows it.
+    expect(await page.locator('tr[data-key="Epic test"] [data-testid="key-writeback"]').innerText()).toMatch(/^(Niet ingesteld|Not configured)$/);
+    if (await page.locator('tr[data-key="Nexus status"]').count()) {
+      expect(await page.locator('tr[data-key="Nexus status"] [data-testid="key-writeback"]').innerText()).toMatch(/Webhook[\s\S]*1 (wachtend|waiting)[\s\S]*1 (mislukt|failed)[\s\S]*write-back: (HTTP 500|ECONNREFUSED)/); // the receiver is gone by now
+    }
     const probe = await fetch(`${stack.control.internalUrl}/api/v1/appointments/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${shown}` } });
     expect(probe.status).toBe(401);
 
