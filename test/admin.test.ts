@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
-import { buildAppointment, buildClinic, buildStaff } from './support/factories.js';
+import { buildAppointment, buildClinic, buildIntegration, buildStaff } from './support/factories.js';
+import { arrive } from '../control/src/consult/commands.js';
+import { deliverAppointment, giveUp, setWriteback } from '../control/src/ehr/outbox.js';
 import { callTelephony, requestCallback, signTelephonyRequest, verifyTelephonySignature } from '../control/src/callbacks/index.js';
 import { main as cli, type CliIo } from '../control/src/cli.js';
 import { axeViolations } from './support/patient-page.js';
@@ -225,6 +227,42 @@ describe('admin API', () => {
     expect(JSON.stringify(await auditOf('api_key.created'))).not.toContain(key);
     expect((await call(s, 'POST', '/api-keys', { name: '' })).body.error.field).toBe('name');
   });
+
+  test('write-back failures show per integration: configured, backlog, failed, oldest pending, last error; no personal data', async () => {
+    const hits: number[] = [];
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits.push(Date.now());
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('Jan Jansen kapot');
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    try {
+      const s = await signIn(admin.email);
+      const plain = (await buildIntegration(stack.ds, { name: 'Zonder write-back' })).integration;
+      const { integration } = await buildIntegration(stack.ds, { name: 'Nexus status' });
+      await setWriteback(stack.ds, integration.id, { kind: 'webhook', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'x'.repeat(32) });
+      const clean = await call(s, 'GET', '/api-keys');
+      expect(clean.body.apiKeys.find((k: any) => k.id === integration.id).writeback).toMatchObject({ kind: 'webhook', backlog: 0, failed: 0, oldestPendingSeconds: null, lastError: null });
+      expect(clean.body.apiKeys.find((k: any) => k.id === plain.id).writeback).toMatchObject({ kind: null, backlog: 0 });
+
+      const b = await buildAppointment(stack.ds, stack.config, { integration, start: new Date(Date.now() + 60_000) });
+      await arrive(stack.ds, b.appointment.id, b.patient.id);
+      await expect(deliverAppointment(stack.ds, b.appointment.id)).rejects.toThrow('HTTP 500');
+      expect(hits.length).toBeGreaterThan(0);
+      const pending = (await call(s, 'GET', '/api-keys')).body.apiKeys.find((k: any) => k.id === integration.id).writeback;
+      expect(pending).toMatchObject({ kind: 'webhook', backlog: 1, lastError: 'write-back: HTTP 500' });
+      expect(pending.oldestPendingSeconds).toBeGreaterThanOrEqual(0);
+      await giveUp(stack.ds, b.appointment.id);
+      const list = await call(s, 'GET', '/api-keys');
+      expect(list.body.apiKeys.find((k: any) => k.id === integration.id).writeback).toMatchObject({ backlog: 1, failed: 1, lastError: 'write-back: HTTP 500' });
+      expect(JSON.stringify(list.body)).not.toMatch(/Jansen|example\.test|\+316|kapot/);
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
+  });
 });
 
 /** A PBX stand-in on loopback: records each POST with its headers and raw body. */
@@ -433,6 +471,11 @@ describe('admin page in Chromium', () => {
     await page.locator('tr[data-key="Epic test"] [data-testid="key-revoke"]').click();
     await page.getByTestId('confirm-yes').click();
     await page.locator('tr[data-key="Epic test"][data-revoked="true"]').waitFor();
+    // Write-back per integration: not configured here; the one whose receiver answered 500 (above) shows it.
+    expect(await page.locator('tr[data-key="Epic test"] [data-testid="key-writeback"]').innerText()).toMatch(/^(Niet ingesteld|Not configured)$/);
+    if (await page.locator('tr[data-key="Nexus status"]').count()) {
+      expect(await page.locator('tr[data-key="Nexus status"] [data-testid="key-writeback"]').innerText()).toMatch(/Webhook[\s\S]*1 (wachtend|waiting)[\s\S]*1 (mislukt|failed)[\s\S]*write-back: (HTTP 500|ECONNREFUSED)/); // the receiver is gone by now
+    }
     const probe = await fetch(`${stack.control.internalUrl}/api/v1/appointments/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${shown}` } });
     expect(probe.status).toBe(401);
 

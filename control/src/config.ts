@@ -120,6 +120,36 @@ const Env = z.object({
   FHIR_ENABLED: bool.default(false),
   /** Launch from the record: the EHR's HMAC key for signed launch links (/staff/launch, docs/integration-fhir.md); unset: off. */
   EHR_LAUNCH_SECRET: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)').optional(),
+  /**
+   * SMART on FHIR EHR launch (/staff/launch?iss=…&launch=…, docs/integration-ehr.md): the EHRs
+   * trusted to launch, as JSON: [{"iss":"<FHIR base>","clientId":"…","clientSecret":"…","integration":"<integration id>"}].
+   * `integration`: whose appointment ids (external ids) the launch context names. Unset: off.
+   */
+  SMART_ISSUERS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z
+        .array(
+          z.object({
+            iss: z.string().url().max(500).refine((u) => /^https:\/\//.test(u) || /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\//.test(`${u}/`), 'must be https (plain http only on loopback)'),
+            clientId: z.string().min(1).max(255),
+            clientSecret: z.string().min(1).max(1000),
+            integration: z.string().uuid(),
+          }).strict(),
+        )
+        .min(1)
+        .max(20)
+        .refine((a) => new Set(a.map((i) => i.iss.replace(/\/+$/, ''))).size === a.length, 'an iss is listed twice'),
+    )
+    .optional(),
   /** The longest a launch link may be valid (its exp minus now). */
   EHR_LAUNCH_MAX_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   /** Open WebSockets per client address and process (a care home behind one NAT: be generous). */
@@ -219,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     fhir: { enabled: e.FHIR_ENABLED },
     ehrLaunch: e.EHR_LAUNCH_SECRET ? { secret: e.EHR_LAUNCH_SECRET, maxSeconds: e.EHR_LAUNCH_MAX_SECONDS } : null,
+    smartIssuers: (e.SMART_ISSUERS ?? []).map((i) => ({ ...i, iss: i.iss.replace(/\/+$/, '') })),
     sockets: { maxPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS, helloTimeoutMs: Math.round(e.WS_HELLO_TIMEOUT_SECONDS * 1000) },
     hl7: e.HL7_MLLP_ENABLED
       ? {

@@ -165,7 +165,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const staffAuthRoutes = createAuthRouter({ ds, config, logger, hub });
   int.use(staffAuthRoutes.routes()).use(staffAuthRoutes.allowedMethods());
   // Launch from the record: a signed link from the EHR opens the console on that consult (ehr/launch.ts).
-  const launch = createLaunchRouter({ ds, config });
+  const launch = createLaunchRouter({ ds, config, hub, logger });
   int.use(launch.routes());
   const oidcRoutes = createOidcRouter({ ds, config, logger, hub });
   int.use(oidcRoutes.routes()).use(oidcRoutes.allowedMethods());

@@ -27,6 +27,12 @@ export interface TestOidcProvider {
   tamperIdToken: ((payload: Record<string, unknown>) => Record<string, unknown>) | null;
   /** ID tokens the token endpoint has handed out (after tampering). */
   issuedIdTokens: string[];
+  /** With `smart`: the FHIR base whose .well-known/smart-configuration points here (the EHR's iss). */
+  fhirBase: string;
+  /** With `smart`: per `launch` value, the launch context added to the token response. */
+  launchContexts: Map<string, Record<string, unknown>>;
+  /** The query of every authorization request (launch, aud, scope, code_challenge_method, …). */
+  authRequests: Array<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,7 @@ function resign(jwt: string, key: KeyObject, change: (p: Record<string, unknown>
  * browser those are different sites, so the sign-in is cross-site as with a real provider
  * (SameSite cookie rules apply as in production).
  */
-export async function startOidcProvider(opts: { port: number; redirectUri: string }): Promise<TestOidcProvider> {
+export async function startOidcProvider(opts: { port: number; redirectUri: string; smart?: { redirectUri: string } }): Promise<TestOidcProvider> {
   const issuer = `http://localhost:${opts.port}`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'test-key-1', use: 'sig', alg: 'RS256' };
@@ -57,7 +63,7 @@ export async function startOidcProvider(opts: { port: number; redirectUri: strin
       {
         client_id: clientId,
         client_secret: clientSecret,
-        redirect_uris: [opts.redirectUri],
+        redirect_uris: [opts.redirectUri, ...(opts.smart ? [opts.smart.redirectUri] : [])],
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
@@ -65,14 +71,15 @@ export async function startOidcProvider(opts: { port: number; redirectUri: strin
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], ...(opts.smart ? { fhirUser: ['fhirUser'] } : {}) },
+    ...(opts.smart ? { scopes: ['openid', 'offline_access', 'launch'], extraParams: ['launch', 'aud'] } : {}),
     pkce: { required: () => true },
     findAccount: async (_ctx: unknown, id: string) => {
       const a = accounts.get(id);
       if (!a) return undefined;
       return {
         accountId: id,
-        claims: async () => ({ sub: a.sub, email: a.email, email_verified: a.emailVerified ?? true, name: a.name }),
+        claims: async () => ({ sub: a.sub, email: a.email, email_verified: a.emailVerified ?? true, name: a.name, fhirUser: `${issuer}/fhir/Practitioner/${a.sub}` }),
       };
     },
   });
@@ -84,13 +91,34 @@ export async function startOidcProvider(opts: { port: number; redirectUri: strin
     accounts,
     tamperIdToken: null,
     issuedIdTokens: [],
+    fhirBase: `${issuer}/fhir`,
+    launchContexts: new Map(),
+    authRequests: [],
     close: async () => undefined,
   };
-  provider.use(async (ctx: { path: string; method: string; body: unknown }, next: () => Promise<void>) => {
+  let lastLaunch: string | undefined;
+  provider.use(async (ctx: { path: string; method: string; body: unknown; query: Record<string, string>; type: string }, next: () => Promise<void>) => {
+    if (opts.smart && ctx.method === 'GET' && ctx.path === '/fhir/.well-known/smart-configuration') {
+      ctx.type = 'application/json';
+      ctx.body = {
+        issuer,
+        jwks_uri: `${issuer}/jwks`,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        capabilities: ['launch-ehr', 'client-confidential-symmetric', 'sso-openid-connect', 'context-ehr-encounter'],
+        code_challenge_methods_supported: ['S256'],
+      };
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      state.authRequests.push({ ...ctx.query });
+      lastLaunch = ctx.query.launch;
+    }
     await next();
     if (ctx.method !== 'POST' || ctx.path !== '/token') return;
     const body = (typeof ctx.body === 'string' ? JSON.parse(ctx.body) : ctx.body) as { id_token?: string } | undefined;
     if (!body?.id_token) return;
+    if (lastLaunch !== undefined) Object.assign(body, state.launchContexts.get(lastLaunch) ?? {});
     if (state.tamperIdToken) body.id_token = resign(body.id_token, privateKey, state.tamperIdToken);
     state.issuedIdTokens.push(body.id_token);
     ctx.body = body;

@@ -383,6 +383,23 @@ export interface ApiKeyView {
   prefix: string;
   createdAt: string;
   revokedAt: string | null;
+  /** Status write-back to the EHR (issue 17); only in the list. */
+  writeback?: WritebackView;
+}
+
+/** An integration's write-back state; no personal data (the error is the sender's own message). */
+export interface WritebackView {
+  /** null: not configured (changes are not written back). */
+  kind: 'fhir' | 'webhook' | null;
+  /** Changes not yet delivered (being retried included). */
+  backlog: number;
+  /** Of those, the ones whose retries were given up on (tried again later). */
+  failed: number;
+  /** Age in seconds of the oldest undelivered change; null when none. */
+  oldestPendingSeconds: number | null;
+  /** The most recent delivery error of an undelivered change, e.g. `write-back: HTTP 500`. */
+  lastError: string | null;
+  lastErrorAt: string | null;
 }
 
 function presentKey(r: any): ApiKeyView {
@@ -396,7 +413,34 @@ function presentKey(r: any): ApiKeyView {
 }
 
 export async function listApiKeys(ds: DataSource): Promise<ApiKeyView[]> {
-  return ((await ds.query(`SELECT id, name, key_prefix, created_at, revoked_at FROM integration ORDER BY revoked_at IS NOT NULL, created_at DESC`)) as any[]).map(presentKey);
+  const rows = (await ds.query(
+    `SELECT i.id, i.name, i.key_prefix, i.created_at, i.revoked_at, w.kind,
+            coalesce(p.backlog, 0)::int AS backlog, coalesce(p.failed, 0)::int AS failed, p.oldest_seconds,
+            e.last_error, e.last_error_at
+       FROM integration i
+       LEFT JOIN integration_writeback w ON w.integration_id = i.id
+       LEFT JOIN LATERAL (
+         SELECT count(*) AS backlog, count(*) FILTER (WHERE o.failed_at IS NOT NULL) AS failed,
+                extract(epoch FROM now() - min(o.occurred_at))::float8 AS oldest_seconds
+           FROM ehr_outbox o WHERE o.integration_id = i.id AND o.delivered_at IS NULL) p ON true
+       LEFT JOIN LATERAL (
+         SELECT o.last_error, coalesce(o.failed_at, o.occurred_at) AS last_error_at
+           FROM ehr_outbox o
+          WHERE o.integration_id = i.id AND o.delivered_at IS NULL AND o.last_error IS NOT NULL
+          ORDER BY o.id DESC LIMIT 1) e ON true
+      ORDER BY i.revoked_at IS NOT NULL, i.created_at DESC`,
+  )) as any[];
+  return rows.map((r) => ({
+    ...presentKey(r),
+    writeback: {
+      kind: r.kind ?? null,
+      backlog: r.backlog,
+      failed: r.failed,
+      oldestPendingSeconds: r.oldest_seconds == null ? null : Math.max(0, Math.round(Number(r.oldest_seconds))),
+      lastError: r.last_error ?? null,
+      lastErrorAt: r.last_error_at ? new Date(r.last_error_at).toISOString() : null,
+    },
+  }));
 }
 
 /** A new key; `key` is shown once and only its hash is stored. */

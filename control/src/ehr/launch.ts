@@ -24,6 +24,10 @@ import { staffMaySee } from '../consult/commands.js';
 import { recordAudit } from '../domain/audit.js';
 import { isUuid } from '../http/validate.js';
 import { SESSION_COOKIE, loadSession } from '../staff/sessions.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Hub } from '../realtime/hub.js';
+import { SMART_CALLBACK_PATH, smartCallback, smartLaunch } from './smart.js';
 
 export const LAUNCH_PATH = '/staff/launch';
 const VERSION = 'spreekkamer-launch.v1';
@@ -110,12 +114,17 @@ function refuse(ctx: Context, reason: LaunchRefusal): void {
 
 export interface LaunchDeps {
   ds: DataSource;
-  config: { ehrLaunch: { secret: string; maxSeconds: number } | null };
+  config: Config;
+  hub: Hub;
+  logger: Logger;
 }
 
 export function createLaunchRouter(deps: LaunchDeps): Router {
   const router = new Router();
+  // SMART on FHIR EHR launch (smart.ts): iss and launch instead of a signed link.
+  router.get(SMART_CALLBACK_PATH, (ctx) => smartCallback(deps, ctx));
   router.get(LAUNCH_PATH, async (ctx) => {
+    if (ctx.query.iss !== undefined || ctx.query.launch !== undefined) return smartLaunch(deps, ctx);
     const launch = deps.config.ehrLaunch;
     if (!launch) return refuse(ctx, 'not_configured');
     const check = checkLaunch(ctx.query, launch.secret, launch.maxSeconds);

@@ -25,7 +25,8 @@ interface StaffMember {
   id: string; email: string; name: string; role: Role; active: boolean; clinics: string[];
   hasPassword: boolean; ssoLinked: boolean; liveSessions: number;
 }
-interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null }
+interface Writeback { kind: 'fhir' | 'webhook' | null; backlog: number; failed: number; oldestPendingSeconds: number | null; lastError: string | null; lastErrorAt: string | null }
+interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null; writeback?: Writeback }
 
 let csrf = '';
 let me: Me | null = null;
@@ -455,6 +456,26 @@ function renderStaff(section: HTMLElement): void {
 
 // ---------------------------------------------------------------- API keys
 
+/** Write-back to the EHR: configured or not, backlog, failed deliveries, oldest pending, last error. */
+function writebackCell(w: Writeback | undefined): HTMLElement {
+  const cell = h('td', { 'data-testid': 'key-writeback' });
+  if (!w || (!w.kind && w.backlog === 0)) {
+    cell.append(text('keys.wbOff'));
+    return cell;
+  }
+  const lines: string[] = [w.kind ? text(w.kind === 'fhir' ? 'keys.wbFhir' : 'keys.wbWebhook') : text('keys.wbOff')];
+  if (w.backlog === 0) lines.push(text('keys.wbUpToDate'));
+  else {
+    const minutes = Math.max(1, Math.round((w.oldestPendingSeconds ?? 0) / 60));
+    lines.push(text('keys.wbBacklog', { n: w.backlog, minutes }));
+  }
+  if (w.failed > 0) lines.push(text('keys.wbFailed', { n: w.failed }));
+  if (w.lastError) lines.push(text('keys.wbLastError', { error: w.lastError, when: w.lastErrorAt ? when(w.lastErrorAt) : '' }));
+  cell.classList.toggle('problem', w.failed > 0 || Boolean(w.lastError));
+  for (const l of lines) cell.append(h('div', {}, l));
+  return cell;
+}
+
 function renderKeys(section: HTMLElement): void {
   const rows = keys.map((k) => {
     const cell = h('td', { class: 'actions' });
@@ -478,9 +499,10 @@ function renderKeys(section: HTMLElement): void {
     }
     return h('tr', { 'data-key': k.name, 'data-revoked': String(Boolean(k.revokedAt)) },
       h('td', {}, k.name), h('td', {}, h('code', {}, `${k.prefix}…`)), h('td', {}, when(k.createdAt)),
-      h('td', { 'data-testid': 'key-status' }, k.revokedAt ? text('keys.revokedAt', { when: when(k.revokedAt) }) : text('keys.active')), cell);
+      h('td', { 'data-testid': 'key-status' }, k.revokedAt ? text('keys.revokedAt', { when: when(k.revokedAt) }) : text('keys.active')),
+      writebackCell(k.writeback), cell);
   });
-  const head = (['keys.name', 'keys.prefix', 'keys.created', 'keys.status', 'actions'] as Key[]).map((k) => h('th', { scope: 'col' }, text(k)));
+  const head = (['keys.name', 'keys.prefix', 'keys.created', 'keys.status', 'keys.writeback', 'actions'] as Key[]).map((k) => h('th', { scope: 'col' }, text(k)));
 
   const box = problemBox();
   const form = h('form', { class: 'form admin-form', 'data-testid': 'key-new', 'aria-labelledby': 'key-new-h' },

@@ -120,6 +120,14 @@ export const nl = {
   'keys.revokeConfirm': 'Sleutel {name} intrekken? Het systeem dat hem gebruikt kan daarna geen afspraken meer aanmaken.',
   'keys.revokedDone': 'Sleutel {name} is ingetrokken.',
   'keys.empty': 'Nog geen sleutels.',
+  'keys.writeback': 'Status naar EPD',
+  'keys.wbOff': 'Niet ingesteld',
+  'keys.wbFhir': 'FHIR',
+  'keys.wbWebhook': 'Webhook',
+  'keys.wbUpToDate': 'Alles afgeleverd',
+  'keys.wbBacklog': '{n} wachtend, oudste {minutes} min',
+  'keys.wbFailed': '{n} mislukt (wordt later opnieuw geprobeerd)',
+  'keys.wbLastError': 'Laatste fout: {error} {when}',
 } as const;
 
 export type Key = keyof typeof nl;
@@ -245,6 +253,14 @@ export const en: { [K in Key]: string } = {
   'keys.revokeConfirm': 'Revoke key {name}? The system using it can no longer create appointments.',
   'keys.revokedDone': 'Key {name} has been revoked.',
   'keys.empty': 'No keys yet.',
+  'keys.writeback': 'Status to EHR',
+  'keys.wbOff': 'Not configured',
+  'keys.wbFhir': 'FHIR',
+  'keys.wbWebhook': 'Webhook',
+  'keys.wbUpToDate': 'All delivered',
+  'keys.wbBacklog': '{n} waiting, oldest {minutes} min',
+  'keys.wbFailed': '{n} failed (tried again later)',
+  'keys.wbLastError': 'Last error: {error} {when}',
 };
 
 export type Lang = 'nl' | 'en';
