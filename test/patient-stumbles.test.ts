@@ -154,7 +154,7 @@ test('a link opened over plain http from another device names the missing HTTPS,
     expect(await reason.textContent()).toContain('https');
     expect(await page.locator('h1').textContent()).toContain('beveiligde verbinding');
     expect(await page.getByTestId('unsupported-it').textContent()).toContain('ICT');
-    expect(await page.textContent('body')).not.toContain('Open Chrome, Edge, Firefox of Safari');
+    expect(await page.locator('body').innerText()).not.toContain('Open Chrome, Edge, Firefox of Safari');
     expect(await axeViolations(page)).toEqual([]);
   } finally {
     await browser.close();
