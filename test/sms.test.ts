@@ -185,8 +185,11 @@ describe('generic HTTP template, channels and landlines', () => {
     expect(body.message).toContain('Sun 31 Oct at 10:00'); // winter time: 09:00 UTC is 10:00 in Amsterdam
     expect(body.message).toContain(en.patientLink);
     for (const a of [landline, emailOnly]) {
-      const job = await scheduler.queue.getJob(jobIdFor(a.appointment.id, 'invitation'));
-      await until('job completed', async () => (await job!.getState()) === 'completed');
+      const id = jobIdFor(a.appointment.id, 'invitation');
+      await until('job completed', async () => (await scheduler.queue.getJob(id))?.finishedOn !== undefined);
+      // Read again once finished: a job fetched while it ran keeps the snapshot without a return value.
+      const job = await scheduler.queue.getJob(id);
+      expect(await job!.getState()).toBe('completed');
       expect(job!.returnvalue).toMatchObject({ sms: a === landline ? 'no-address' : 'channel-disabled' });
       expect(gw.requests.filter(forRef(a.appointment.id))).toHaveLength(0);
     }
