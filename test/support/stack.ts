@@ -3,6 +3,7 @@
  * fresh PostgreSQL database, the namespace's Redis, and the control plane as a child process
  * (exactly as `make run` starts it). Call inside the test namespace (scripts/with-netns.sh).
  */
+import { createClient } from 'redis';
 import { fork, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -96,6 +97,7 @@ export async function startStack(opts: {
     ...opts.env,
   };
   const config = loadConfig(env);
+  await forgetRoomPlacements(env.REDIS_URL!);
   const controls: ControlPlane[] = [];
   const startControlPlane = async (ports: { public: number; internal: number }) => {
     const cp = await spawnControlPlane({
@@ -158,4 +160,25 @@ export async function spawnControlPlane(env: Record<string, string>, logFile: st
     },
   };
   void ready;
+}
+
+/**
+ * A fresh database numbers its rooms from the start again, so room pins (and a draining mark)
+ * that an earlier test file left in the shared test Redis would place this stack's new rooms on
+ * the server an old room was on, whatever its load or drain. Forget them before the stack starts.
+ */
+async function forgetRoomPlacements(url: string): Promise<void> {
+  const redis = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 5000 } });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const keys: string[] = [];
+    for await (const batch of redis.scanIterator({ MATCH: 'spk:janus-room:*', COUNT: 500 })) keys.push(...(Array.isArray(batch) ? batch : [batch]));
+    if (keys.length) await redis.del(keys);
+    await redis.del('spk:janus-draining');
+  } catch {
+    // No Redis yet (a test that starts its own later): nothing to forget.
+  } finally {
+    if (redis.isOpen) await redis.quit().catch(() => undefined);
+  }
 }
