@@ -34,9 +34,9 @@ const PROBE = `(() => {
   const s = (window.__spk = {});
   const check = () => {
     const b = document.querySelector('[data-testid="start-visit"]');
-    if (!s.ready && b && !b.disabled && b.getClientRects().length > 0) s.ready = performance.now();
+    if (!s.ready && b && !b.disabled && b.getClientRects().length > 0) { s.ready = performance.now(); console.log('spk-ready'); }
     const v = document.querySelector('[data-testid="local-video"]');
-    if (s.tap && !s.self && v && v.readyState >= 2 && v.videoWidth > 0 && v.getClientRects().length > 0) s.self = performance.now();
+    if (s.tap && !s.self && v && v.readyState >= 2 && v.videoWidth > 0 && v.getClientRects().length > 0) { s.self = performance.now(); console.log('spk-self'); }
   };
   new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true });
   document.addEventListener('click', (ev) => {
@@ -74,8 +74,22 @@ async function oneLoad(browser: Browser, link: string, slow: boolean): Promise<L
       });
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: SLOW.cpu });
     }
+    // The page says when (console), rather than Playwright polling it: polling runs Playwright's
+    // injected script on the page's main thread, under the 4× CPU slowdown, while the page loads.
+    const said = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${text} within 60 s`)), 60_000);
+        const on = (m: { text(): string }) => {
+          if (m.text() !== text) return;
+          clearTimeout(timer);
+          page.off('console', on);
+          resolve();
+        };
+        page.on('console', on);
+      });
+    const isReady = said('spk-ready');
     await page.goto(link, { waitUntil: 'commit' });
-    await page.waitForFunction(() => !!(window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk?.ready, undefined, { timeout: 60_000, polling: 50 });
+    await isReady;
     const { ready, before, htmlEnd } = await page.evaluate(() => {
       const r = (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.ready!;
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
@@ -87,8 +101,9 @@ async function oneLoad(browser: Browser, link: string, slow: boolean): Promise<L
           .map((e) => ({ name: new URL(e.name).pathname.replace(/\/p\/.*/, '/p/…'), start: Math.round(e.startTime), end: Math.round(e.responseEnd) })),
       };
     });
+    const isSelf = said('spk-self');
     await page.getByTestId('start-visit').tap();
-    await page.waitForFunction(() => !!(window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk?.self, undefined, { timeout: 60_000, polling: 50 });
+    await isSelf;
     const waiting = await page.evaluate(() => (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.self! - (window as unknown as { __spk?: { ready?: number; self?: number; tap?: number } }).__spk!.tap!);
     return { ready, waiting, before, htmlEnd };
   } finally {
