@@ -89,7 +89,7 @@ async function launchFromRecord(launch: string): Promise<{ page: Page; close: ()
 
 const me = (page: Page) => page.evaluate(async () => {
   const r = await fetch('/staff/api/me', { credentials: 'same-origin' });
-  return { status: r.status, body: (await r.json().catch(() => null)) as any };
+  return { status: r.status, body: (await r.json().catch(() => null)) as { staff?: { id: string } } | null };
 });
 
 describe('SMART on FHIR EHR launch', () => {
@@ -99,7 +99,7 @@ describe('SMART on FHIR EHR launch', () => {
     try {
       expect(new URL(page.url()).pathname).toBe('/staff/');
       expect(new URL(page.url()).searchParams.get('consult')).toBe(own);
-      expect((await me(page)).body.staff).toMatchObject({ id: clinician.id });
+      expect((await me(page)).body?.staff).toMatchObject({ id: clinician.id });
       const auth = ehr.authRequests.find((a) => a.launch === 'launch-own')!;
       expect(auth).toMatchObject({ aud: ehr.fhirBase, scope: SMART_SCOPE, code_challenge_method: 'S256', response_type: 'code' });
       expect(auth.state).toMatch(/^[A-Za-z0-9_-]{20,}$/);

@@ -60,7 +60,7 @@ describe('cli', () => {
     expect(JSON.stringify(await db.ds.query(`SELECT * FROM integration`))).not.toContain(plain);
 
     // The same commands as the admin API, so the same audit trail, with `cli` as the actor.
-    const trail = (await db.ds.query(`SELECT action, actor_kind, actor_id FROM audit_event WHERE action IN ('clinic.created', 'staff.created', 'api_key.created') ORDER BY id`)) as any[];
+    const trail = (await db.ds.query(`SELECT action, actor_kind, actor_id FROM audit_event WHERE action IN ('clinic.created', 'staff.created', 'api_key.created') ORDER BY id`)) as Array<{ action: string; actor_kind: string; actor_id: string }>;
     expect(trail).toEqual([
       { action: 'clinic.created', actor_kind: 'system', actor_id: 'cli' },
       { action: 'staff.created', actor_kind: 'system', actor_id: 'cli' },

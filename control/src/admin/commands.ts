@@ -402,7 +402,26 @@ export interface WritebackView {
   lastErrorAt: string | null;
 }
 
-function presentKey(r: any): ApiKeyView {
+/** An integration row as the key queries select it. */
+interface KeyRow {
+  id: string;
+  name: string;
+  key_prefix: string;
+  created_at: Date | string;
+  revoked_at: Date | string | null;
+}
+
+/** listApiKeys' row: the key plus its write-back state. */
+interface KeyWritebackRow extends KeyRow {
+  kind: 'fhir' | 'webhook' | null;
+  backlog: number;
+  failed: number;
+  oldest_seconds: number | null;
+  last_error: string | null;
+  last_error_at: Date | string | null;
+}
+
+function presentKey(r: KeyRow): ApiKeyView {
   return {
     id: r.id,
     name: r.name,
@@ -429,7 +448,7 @@ export async function listApiKeys(ds: DataSource): Promise<ApiKeyView[]> {
           WHERE o.integration_id = i.id AND o.delivered_at IS NULL AND o.last_error IS NOT NULL
           ORDER BY o.id DESC LIMIT 1) e ON true
       ORDER BY i.revoked_at IS NOT NULL, i.created_at DESC`,
-  )) as any[];
+  )) as KeyWritebackRow[];
   return rows.map((r) => ({
     ...presentKey(r),
     writeback: {
