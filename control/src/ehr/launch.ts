@@ -101,15 +101,20 @@ const MESSAGES: Record<LaunchRefusal, { status: number; nl: string; en: string }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function refuse(ctx: Context, reason: LaunchRefusal): void {
-  const m = MESSAGES[reason];
+/** The one refusal page of a launch from the record (signed link and SMART alike). */
+export function sendRefusalPage(ctx: Context, reason: string, m: { status: number; nl: string; en: string }): void {
   ctx.status = m.status;
+  if (m.status === 503) ctx.set('Retry-After', '60');
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = `<!doctype html><html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Spreekkamer</title></head><body data-launch-refused="${reason}">
+<title>Spreekkamer</title></head><body data-launch-refused="${escapeHtml(reason)}">
 <main><h1>Consult niet geopend</h1><p>${escapeHtml(m.nl)}</p><h2 lang="en">Consultation not opened</h2><p lang="en">${escapeHtml(m.en)}</p>
 <p><a href="/staff/">Naar de lijst van vandaag / Today's list</a></p></main></body></html>`;
+}
+
+function refuse(ctx: Context, reason: LaunchRefusal): void {
+  sendRefusalPage(ctx, reason, MESSAGES[reason]);
 }
 
 export interface LaunchDeps {

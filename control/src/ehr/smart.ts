@@ -33,6 +33,7 @@ import { recordAudit } from '../domain/audit.js';
 import { isUuid } from '../http/validate.js';
 import { signIn } from '../staff/auth.js';
 import { isLoopbackUrl } from '../staff/oidc.js';
+import { sendRefusalPage } from './launch.js';
 
 export const SMART_CALLBACK_PATH = '/staff/launch/callback';
 export const SMART_SCOPE = 'launch openid fhirUser';
@@ -55,7 +56,6 @@ const MESSAGES: Record<SmartRefusal, { status: number; nl: string; en: string }>
   not_allowed: { status: 403, nl: 'U hebt geen toegang tot dit consult (het hoort bij een andere zorgverlener of polikliniek).', en: 'You have no access to this consultation (it belongs to another clinician or clinic).' },
 };
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const flowKey = (id: string) => `spk:smart-flow:${sha256(id)}`;
 
@@ -79,15 +79,7 @@ export const smartRedirectUri = (config: Pick<Config, 'internalBaseUrl'>) => `${
 async function refuse(deps: SmartDeps, ctx: Context, reason: SmartRefusal, detail: string, extra: Record<string, string> = {}): Promise<void> {
   deps.logger.warn({ reason, detail }, 'SMART launch refused');
   await recordAudit(deps.ds.manager, { actorKind: 'system', actorId: 'smart', action: 'ehr_launch_refused', data: { method: 'smart', reason, detail, ...extra } }).catch(() => undefined);
-  const m = MESSAGES[reason];
-  ctx.status = m.status;
-  if (m.status === 503) ctx.set('Retry-After', '60');
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = `<!doctype html><html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Spreekkamer</title></head><body data-launch-refused="${reason}">
-<main><h1>Consult niet geopend</h1><p>${escapeHtml(m.nl)}</p><h2 lang="en">Consultation not opened</h2><p lang="en">${escapeHtml(m.en)}</p>
-<p><a href="/staff/">Naar de lijst van vandaag / Today's list</a></p></main></body></html>`;
+  sendRefusalPage(ctx, reason, MESSAGES[reason]);
 }
 
 const httpUrl = (v: unknown): v is string => typeof v === 'string' && v.length <= 2000 && /^https?:\/\//.test(v) && URL.canParse(v);
