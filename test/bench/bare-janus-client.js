@@ -3,7 +3,7 @@
 // Plain browser JS, no imports. Exposes window.bareJanus = { prepare(cfg), go(), join(cfg), hangup() }:
 //  - prepared floor: prepare() does before t0 what the product has done before the click
 //    (socket open, session created, both handles attached, camera on, publisher offer made and
-//    ICE gathering complete); go() starts t0 (Date.now() in this page) and joins, publishes and
+//    ICE gathering complete, the subscriber's RTCPeerConnection constructed); go() starts t0 (Date.now() in this page) and joins, publishes and
 //    subscribes as soon as the other feed is announced, like the product;
 //  - cold floor: join() does everything inside the timed window (socket, session, handles,
 //    getUserMedia, offer), t0 again Date.now() in this page when join() is called.
@@ -137,8 +137,8 @@
   }
 
   // Subscribe to one feed (multistream: streams [{ feed }]); resolves at its first presented frame.
-  async function subscribe(conn, state, subId, feedId, cfg) {
-    const subPc = new RTCPeerConnection({ iceServers: [] });
+  async function subscribe(conn, state, subId, feedId, cfg, spare = null) {
+    const subPc = spare ?? new RTCPeerConnection({ iceServers: [] });
     state.pcs.push(subPc);
     const subTrickle = trickler(conn, subPc, subId);
     const frame = new Promise((resolve) => {
@@ -186,21 +186,23 @@
     });
     const [{ pubId, subId }] = await Promise.all([conn.setUp(), camera(state, pubPc)]);
     await Promise.race([gathered, new Promise((_, reject) => setTimeout(() => reject(new Error('ICE gathering did not complete')), 10_000))]);
-    state.prepared = { conn, pubPc, pubId, subId };
+    // The subscriber's connection made ahead too, as the product's prepared publisher does.
+    const subPc = new RTCPeerConnection({ iceServers: [] });
+    state.prepared = { conn, pubPc, pubId, subId, subPc };
   }
 
   /** t0: join, publish the prepared offer (its candidates gathered), subscribe as soon as possible. */
   async function go() {
     const state = current;
     if (!state?.prepared) throw new Error('go() before prepare()');
-    const { conn, pubPc, pubId, subId } = state.prepared;
+    const { conn, pubPc, pubId, subId, subPc } = state.prepared;
     const cfg = state.cfg;
     const startedAt = Date.now();
     const run = async () => {
       const watch = feedWatcher(conn, pubId);
       // Subscribe the moment the other feed is known (as the product does on `joined` /
       // `feed-joined`), in parallel with our own publish.
-      const framed = watch.feed.then((feedId) => subscribe(conn, state, subId, feedId, cfg).then((at) => ({ at, feedId })));
+      const framed = watch.feed.then((feedId) => subscribe(conn, state, subId, feedId, cfg, subPc).then((at) => ({ at, feedId })));
       framed.catch(() => undefined);
       const joined = await conn.message(pubId, { request: 'join', ptype: 'publisher', room: cfg.room, display: cfg.display });
       watch.joined(joined.plugindata.data);

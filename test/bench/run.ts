@@ -139,8 +139,11 @@ async function backbone(): Promise<Record<string, unknown>> {
     // the clinician's patients waits) is live before the admission, as it would be.
     await clinician.page.waitForSelector('[data-testid="camera-preview"]:not([hidden])', { timeout: 15_000 });
     await Promise.all([resetFirstFrame(patient.page), resetFirstFrame(clinician.page)]);
-    await admit.click();
-    const [p, c] = await Promise.all([waitFirstFrame(patient.page), waitFirstFrame(clinician.page)]).catch(async (err) => {
+    const frames = async () => {
+      await admit.click();
+      return Promise.all([waitFirstFrame(patient.page), waitFirstFrame(clinician.page)]);
+    };
+    const [p, c] = await (process.env.BENCH_PROFILE ? (await import('./trace.js')).profileAround(clinician.page, 'clinician', frames) : frames()).catch(async (err) => {
       for (const [name, pg] of [['patient', patient.page], ['clinician', clinician.page]] as const) {
         const info = await pg.evaluate(() => ({
           ff: (window as any).__spkFirstFrame,

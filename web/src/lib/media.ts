@@ -81,6 +81,13 @@ export interface PreparedPublisher {
   stream: MediaStream;
   offer: RTCSessionDescriptionInit;
   early: IceCandidate[];
+  /**
+   * An empty connection for the first subscription. Chromium's RTCPeerConnection constructor
+   * blocks the page's main thread for 50-200 ms while its WebRTC threads are busy (the
+   * publisher starting to send): made here, that wait is not between Janus announcing the
+   * other side and our `subscribe`. Not listed in spkDebug.pcs() until used.
+   */
+  spare: RTCPeerConnection | null;
 }
 
 export async function preparePublisher(stream: MediaStream): Promise<PreparedPublisher> {
@@ -90,11 +97,14 @@ export async function preparePublisher(stream: MediaStream): Promise<PreparedPub
   for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
-  return { pc, stream, offer, early };
+  return { pc, stream, offer, early, spare: newPeerConnection(false) };
 }
 
 export function discardPrepared(p: PreparedPublisher | null): void {
-  if (p) closePc(p.pc);
+  if (!p) return;
+  closePc(p.pc);
+  if (p.spare) closePc(p.spare);
+  p.spare = null;
 }
 
 function toCandidate(c: RTCIceCandidate | null): IceCandidate {
@@ -152,6 +162,8 @@ export class ConsultMedia {
   private retries = 0;
   private retryTimer = 0;
   private readonly off: Array<() => void> = [];
+  /** The prepared publisher's spare connection, taken by the first subscription. */
+  private spare: RTCPeerConnection | null = null;
   /** An ICE restart of the publisher is under way (its deadline timer). */
   private restartTimer = 0;
   private iceDownTimer = 0;
@@ -164,7 +176,24 @@ export class ConsultMedia {
     private local: MediaStream | null,
     private readonly on: MediaHandlers,
     private prepared: PreparedPublisher | null = null,
-  ) {}
+  ) {
+    if (prepared) {
+      this.spare = prepared.spare;
+      prepared.spare = null;
+    }
+  }
+
+  /** The spare connection if it is still unused, else a new one. */
+  private subscriberPc(): RTCPeerConnection {
+    const pc = this.spare;
+    this.spare = null;
+    if (pc && pc.signalingState === 'stable' && pc.connectionState === 'new') {
+      livePcs.add(pc);
+      return pc;
+    }
+    if (pc) closePc(pc);
+    return newPc();
+  }
 
   /** Joins the room, publishes `local` (if any) and subscribes to everyone else. */
   async start(): Promise<void> {
@@ -259,7 +288,7 @@ export class ConsultMedia {
   async subscribe(info: FeedInfo): Promise<void> {
     const gen = this.generation;
     if (info.feed === this.me || this.subs.has(info.feed)) return;
-    const pc = newPc();
+    const pc = this.subscriberPc();
     const sub: Subscription = { info, pc, stream: new MediaStream() };
     this.subs.set(info.feed, sub);
     pc.ontrack = (ev) => {
@@ -341,6 +370,8 @@ export class ConsultMedia {
   stop(): void {
     discardPrepared(this.prepared);
     this.prepared = null;
+    if (this.spare) closePc(this.spare);
+    this.spare = null;
     this.closeAll();
     this.running = false;
     for (const off of this.off.splice(0)) off();
