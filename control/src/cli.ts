@@ -32,7 +32,7 @@ import { exportAudit } from './domain/audit-export.js';
 import { linkFor } from './domain/links.js';
 import { isoInZone } from './domain/time-windows.js';
 import { runWorkerProcess } from './worker.js';
-import { scheduleStoredAppointments } from './jobs/queue.js';
+import { NotificationScheduler, rescheduleFromDatabase, scheduleStoredAppointments } from './jobs/queue.js';
 import { createLogger } from './logger.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin/cli.js';
 import { DRAINING_KEY, setDrainingMark } from './janus/placements.js';
@@ -223,6 +223,8 @@ const USAGE = `usage: npm run -s cli -- <command>
   audit export --from DATE --to DATE [--format csv|json]
                          (audit events with from <= time < to; DATE as 2026-01-31 (UTC midnight) or an ISO time)
   worker                 (the job worker: patient messages; runs until SIGTERM)
+  jobs reschedule        (after a restore or a loss of Redis's data: plans every message and no-show
+                          check still ahead again from the database; safe to run more than once)
   janus list             (the Janus servers and which are draining)
   janus drain NAME       (no new consults, network tests or waiting patients there; running consults stay)
   janus undrain NAME
@@ -320,6 +322,18 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case 'worker': {
         parse(args, {});
         await runWorkerProcess(config);
+        return 0;
+      }
+      case 'jobs reschedule': {
+        parse(args, {});
+        const ds = await open();
+        const scheduler = new NotificationScheduler(config, createLogger('silent', 'spreekkamer-cli'), ds);
+        try {
+          const done = await rescheduleFromDatabase(scheduler, ds);
+          io.out(`planned again: messages and no-show checks of ${done.appointments} appointment(s) still ahead, ${done.cancellations} cancellation message(s) not yet sent`);
+        } finally {
+          await scheduler.close();
+        }
         return 0;
       }
       case 'janus list':

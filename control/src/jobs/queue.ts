@@ -16,6 +16,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { NotificationKind } from '../db/entities.js';
 import type { Logger } from '../logger.js';
+import { FINAL_STATES } from '../domain/visit-state.js';
 import { countJobFailure } from '../metrics/registry.js';
 import { scrubAddresses } from '../notify/email.js';
 import { messageSettings } from '../notify/settings.js';
@@ -371,6 +372,58 @@ export async function declareHousekeeping(
   } finally {
     await queue.close();
     await closeRedis(redis);
+  }
+}
+
+/** What `jobs reschedule` planned again (counts only: no personal data). */
+export interface Rescheduled {
+  /** Appointments still ahead whose invitation, reminders and no-show check were planned. */
+  appointments: number;
+  /** Cancelled appointments still ahead whose cancellation message had not gone out. */
+  cancellations: number;
+}
+
+/**
+ * After a restore on a new host or the loss of Redis's data: plans again, from the database,
+ * every message and no-show check that is still ahead. Safe to run at any time and more than
+ * once: jobs have ids derived from what they are about, a reminder already planned for the same
+ * start is left alone, and a message already sent is not sent again (its sent-record).
+ *  - appointments not in a final state whose start is ahead, or passed less than `graceMs`
+ *    ago (their no-show check is still to come);
+ *  - cancelled appointments still ahead whose cancellation message was never sent.
+ * Pages through the appointments by start (`batch` at a time), so a year of bookings is fine.
+ */
+export async function rescheduleFromDatabase(
+  scheduler: MessageScheduler,
+  ds: DataSource,
+  opts: { now?: Date; graceMs?: number; batch?: number } = {},
+): Promise<Rescheduled> {
+  const now = opts.now ?? new Date();
+  const from = new Date(now.getTime() - (opts.graceMs ?? 2 * 3600_000));
+  const batch = opts.batch ?? 500;
+  const done: Rescheduled = { appointments: 0, cancellations: 0 };
+  let after: { start: Date; id: string } | null = null;
+  for (;;) {
+    const rows = (await ds.query(
+      `SELECT a.id, a.start, (v.state = 'cancelled' OR a.cancelled_at IS NOT NULL) AS cancelled
+         FROM appointment a JOIN visit v ON v.appointment_id = a.id
+        WHERE a.start >= $1
+          AND ($2::timestamptz IS NULL OR (a.start, a.id) > ($2::timestamptz, $3::uuid))
+          AND (v.state <> ALL($6::text[])
+               OR (v.state = 'cancelled' AND a.start > $4
+                   AND NOT EXISTS (SELECT 1 FROM notification_sent s WHERE s.appointment_id = a.id AND s.kind = 'cancellation')))
+        ORDER BY a.start, a.id
+        LIMIT $5`,
+      [from, after?.start ?? null, after?.id ?? null, now, batch, FINAL_STATES],
+    )) as Array<{ id: string; start: Date; cancelled: boolean }>;
+    for (const r of rows) {
+      await scheduler.scheduleAppointmentMessages({ id: r.id, start: new Date(r.start), cancelled: r.cancelled }, { now });
+      if (r.cancelled) done.cancellations++;
+      else done.appointments++;
+    }
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < batch) return done;
+    after = { start: new Date(last.start), id: last.id };
   }
 }
 
