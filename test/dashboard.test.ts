@@ -110,8 +110,19 @@ describe("one clinician's delay message", () => {
     // The first clinician's waiting patient (the browser from the test above) sees it…
     await patient.page.locator('[data-testid="delay-message"]').filter({ hasText: 'loopt 30 minuten uit' }).waitFor();
     await lane.getByTestId('lane-delay-current').filter({ hasText: 'loopt 30 minuten uit' }).waitFor();
-    // …the second clinician's patient keeps the clinic's message.
-    await new Promise((r) => setTimeout(r, 500));
+    // …the second clinician's patient keeps the clinic's message. Before looking for absence, a
+    // later change that must reach that patient after the first: the second clinician's own
+    // message, set (and cleared again) after the first was saved.
+    const asAssistantEarly = staffApi(stack.control.internalUrl, await staffSignIn(stack.control.internalUrl, assistant.email, assistant.password));
+    const delayPath = `/clinics/${seeded.clinicCode}/delay-message`;
+    const own = { method: 'PUT', body: { message: 'Dr. Tweede loopt 5 minuten uit.', clinician: second.id } };
+    expect((await asAssistantEarly(delayPath, own)).status).toBe(200);
+    const later = await other2.waitFor((m) => m.t === 'state' && /Tweede loopt 5 minuten/.test(m.state.delayMessage ?? ''), 10_000, since);
+    const beforeLater = other2.pushes.slice(since, other2.pushes.indexOf(later) + 1);
+    expect(beforeLater.filter((m) => m.t === 'state' && /30 minuten/.test(m.state.delayMessage ?? ''))).toEqual([]);
+    const sinceOwn = other2.pushes.length;
+    expect((await asAssistantEarly(delayPath, { method: 'PUT', body: { message: null, clinician: second.id } })).status).toBe(200);
+    await other2.waitFor((m) => m.t === 'state' && /15 minuten/.test(m.state.delayMessage ?? ''), 10_000, sinceOwn);
     expect(other2.pushes.slice(since).filter((m) => m.t === 'state' && /30 minuten/.test(m.state.delayMessage ?? ''))).toEqual([]);
     const [snap] = (await stack.ds.query(
       `SELECT coalesce(sc.delay_message, c.delay_message) AS m FROM appointment a JOIN clinic c ON c.id = a.clinic_id
