@@ -27,6 +27,7 @@ import { initialsOf as cardInitials } from '../control/src/dashboard/cards.js';
 import { phoneCallbackVia } from '../control/src/consult/phone-callback.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildStaff } from './support/factories.js';
+import { queueSettled } from './support/jobs.js';
 
 interface Recorded { headers: http.IncomingHttpHeaders; body: string; at: number }
 
@@ -137,7 +138,8 @@ describe('no-show', () => {
     // Running the check and the sweep again changes nothing: still one task, one call.
     await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
     await requestCallback({ ds: db.ds, hub, telephony: scheduler }, a.appointment.id, 'no_show');
-    await new Promise((r) => setTimeout(r, 500));
+    // The fallback queue has run everything that is due: a second call would have been made.
+    await queueSettled(scheduler.fallback);
     expect(await tasksOf(a.appointment.id)).toEqual([{ reason: 'no_show', call_status: 'sent' }]);
     expect(callsFor(a.appointment.id)).toHaveLength(1);
     expect(clinicEvents).toContainEqual({ kind: 'callbacks-changed', appointmentId: a.appointment.id });
@@ -218,7 +220,7 @@ describe('queue away right after the commit (issue 14, defect 3)', () => {
     await until('the webhook call', () => (callsFor(a.appointment.id).length ? true : null));
     await until('call status sent', async () => (await tasksOf(a.appointment.id))[0]?.call_status === 'sent');
     await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
-    await new Promise((r) => setTimeout(r, 500));
+    await queueSettled(scheduler.fallback);
     expect(callsFor(a.appointment.id)).toHaveLength(1);
   });
 });

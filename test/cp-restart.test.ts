@@ -4,7 +4,8 @@
  * Janus keeps the stopped process's session for reclaim_session_timeout: the next process
  * claims it and takes every participant's handles over when their browser reconnects
  * (gateway/src/resume.ts, Relay.resume). The consult must simply go on: this test measures,
- * in both browsers, the longest stretch without a newly decoded remote video frame.
+ * in both browsers and from WebRTC's own frame timing, the longest stretch without a newly
+ * decoded remote video frame.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -14,7 +15,7 @@ import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic
 import { expectScreen } from './support/patient-page.js';
 
 const BASE = 19800;
-/** Longer than any gap between frames of a healthy 2-core test run, far shorter than a renegotiation. */
+/** The claim: at most 1 s without a newly decoded frame (a renegotiation takes several). */
 const MAX_GAP_MS = 1000;
 let stack: Stack;
 let seeded: SeededClinic;
@@ -35,38 +36,80 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** In the page: the longest time (ms) in which no peer connection decoded a new remote video frame. */
+/**
+ * In the page, from the decoder's own clock: every remote video track's inbound-rtp stats carry
+ * the sum and the sum of squares of the delays between consecutively decoded frames, counted by
+ * WebRTC for every frame however busy the page's main thread is. Between two samples, n new
+ * delays with sum S and sum of squares Q: the largest is at most (S + √((n−1)(nQ − S²))) / n
+ * (the rest as even as they can be) and at least Q / S. The meter keeps the largest bound of
+ * any window: the longest stretch without a new frame was no longer than `boundMs`.
+ * (A JavaScript timer or requestVideoFrameCallback runs on the main thread and sees a stall
+ * there as a gap between frames; these sums do not.) A gap across a new connection is not in
+ * these sums: the test checks that the same connections carried on. Uses window.spkDebug.pcs().
+ */
 async function startGapMeter(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = window as any;
     clearInterval(w.__gapTimer);
-    const last = new Map<RTCPeerConnection, number>();
-    w.__gap = { max: 0, lastProgress: performance.now(), pcs: new Set() };
+    const last = new WeakMap<RTCPeerConnection, Map<string, { frames: number; sum: number; squares: number }>>();
+    w.__gap = { boundMs: 0, worst: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set() };
+    let busy = false;
     w.__gapTimer = setInterval(async () => {
-      let progressed = false;
-      for (const pc of w.spkDebug.pcs() as RTCPeerConnection[]) {
-        w.__gap.pcs.add(pc);
-        let frames = 0;
-        (await pc.getStats()).forEach((s: any) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-        });
-        if (frames > (last.get(pc) ?? 0)) progressed = true;
-        last.set(pc, frames);
+      if (busy) return;
+      busy = true;
+      try {
+        const pcs = w.spkDebug.pcs() as RTCPeerConnection[];
+        for (const pc of pcs) w.__gap.pcs.add(pc);
+        const reports = await Promise.all(pcs.map((pc) => pc.getStats()));
+        let progressed = false;
+        reports.forEach((stats, i) =>
+          stats.forEach((s: any) => {
+            if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+            if (typeof s.totalSquaredInterFrameDelay !== 'number') {
+              w.__gap.missing++;
+              return;
+            }
+            const pc = pcs[i]!;
+            if (!last.has(pc)) last.set(pc, new Map());
+            const prev = last.get(pc)!.get(s.id);
+            const frames = s.framesDecoded ?? 0;
+            last.get(pc)!.set(s.id, { frames, sum: s.totalInterFrameDelay, squares: s.totalSquaredInterFrameDelay });
+            // A connection's first sample is the baseline (what came before the meter is not counted).
+            if (prev && frames > prev.frames) {
+              progressed = true;
+              const n = frames - prev.frames;
+              w.__gap.frames += n;
+              const S = Math.max(0, s.totalInterFrameDelay - prev.sum);
+              const Q = Math.max(0, s.totalSquaredInterFrameDelay - prev.squares);
+              const upper = n === 1 ? S : (S + Math.sqrt(Math.max(0, (n - 1) * (n * Q - S * S)))) / n;
+              const bound = Math.min(Math.sqrt(Q), upper) * 1000;
+              if (bound > w.__gap.boundMs) {
+                w.__gap.boundMs = bound;
+                w.__gap.worst = { frames: n, sumMs: Math.round(S * 1000), atLeastMs: S > 0 ? Math.round((Q / S) * 1000) : 0 };
+              }
+            }
+          }),
+        );
+        if (progressed) w.__gap.lastProgress = performance.now();
+      } finally {
+        busy = false;
       }
-      const now = performance.now();
-      if (progressed) w.__gap.lastProgress = now;
-      w.__gap.max = Math.max(w.__gap.max, now - w.__gap.lastProgress);
-    }, 50);
+    }, 100);
   });
 }
 
-/** Longest gap so far, whether media is flowing now, and how many peer connections the page ever had. */
-async function gapReport(page: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number }> {
+/**
+ * The bound on the longest gap so far, whether frames are decoded now, how many frames were
+ * counted, and how many peer connections the page ever had.
+ */
+async function gapReport(
+  page: Page,
+): Promise<{ maxGapMs: number; worst: unknown; flowing: boolean; frames: number; missing: number; connections: number }> {
   const before = await page.evaluate(() => (window as any).__gap.lastProgress as number);
-  await new Promise((r) => setTimeout(r, 600));
+  await page.waitForFunction((b) => (window as any).__gap.lastProgress > b, before, { timeout: 5_000, polling: 100 }).catch(() => undefined);
   return page.evaluate((b) => {
     const g = (window as any).__gap;
-    return { maxGapMs: Math.round(g.max), flowing: g.lastProgress > b, connections: g.pcs.size };
+    return { maxGapMs: Math.round(g.boundMs), worst: g.worst, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing, connections: g.pcs.size };
   }, before);
 }
 
@@ -112,7 +155,14 @@ describe('control-plane restart mid-consult', () => {
       const downMs = await restart(signal);
       await reconnected();
       const [p, c] = await Promise.all([gapReport(patient.page), gapReport(clinician.page)]);
-      console.log(`${signal}: control plane away ${downMs} ms; longest gap without a new frame: patient ${p.maxGapMs} ms, clinician ${c.maxGapMs} ms`);
+      console.log(
+        `${signal}: control plane away ${downMs} ms; longest gap without a new frame at most: patient ${p.maxGapMs} ms ` +
+          `(${p.frames} frames; worst window ${JSON.stringify(p.worst)}), clinician ${c.maxGapMs} ms (${c.frames} frames; worst window ${JSON.stringify(c.worst)})`,
+      );
+      expect(p.missing + c.missing).toBe(0);
+      // The meter saw the whole restart: frames before, during and after (about 30 a second).
+      expect(p.frames).toBeGreaterThan(60);
+      expect(c.frames).toBeGreaterThan(60);
       expect(p.flowing && c.flowing).toBe(true);
       expect(p.maxGapMs).toBeLessThan(MAX_GAP_MS);
       expect(c.maxGapMs).toBeLessThan(MAX_GAP_MS);
@@ -126,7 +176,9 @@ describe('control-plane restart mid-consult', () => {
       expect(actions).not.toContain('drop');
       const [v] = await stack.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [appointmentId]);
       expect(v.state).toBe('in_consult');
-    });
+      // Generous: on a busy shared machine a new control plane has taken a minute to start; the
+      // claim is the gap measured in the pages, not how long the restart took.
+    }, 180_000);
   }
 
   test('after the takeover the consult still obeys the new process: the clinician ends it', async () => {

@@ -6,8 +6,9 @@
  *  - in the waiting room a reload and a 5-second link cut leave the patient waiting in the same
  *    place (no new "Start bezoek"), the visit `waiting` in PostgreSQL, the clinician's list
  *    showing them waiting;
- *  - a 5-second link cut during the consult recovers by itself — fresh frames both ways — with
- *    no second admission.
+ *  - a 5-second link cut during the consult tells the patient it is reconnecting (once the page's
+ *    ICE notices) and recovers by itself — fresh frames both ways — with no second admission;
+ *  - the "no connection" banner shows only when the page really lost its socket.
  *
  * The patient's Chromium runs in a namespace of its own behind a veth pair (support/patient-net.ts
  * says why: inside the test namespace all traffic between its addresses goes over `lo`, so
@@ -111,6 +112,30 @@ const visitState = async (appointmentId: string): Promise<string> => {
   return v.state;
 };
 
+/**
+ * Counts, in the page, every time the element matching `selector` comes into view (a
+ * MutationObserver on the whole document: a banner shown for a moment between two polls still
+ * counts). `shown(page, selector)` reads the count.
+ */
+async function countShowings(page: Page, selector: string): Promise<void> {
+  await page.evaluate((sel) => {
+    const w = window as unknown as { __shown?: Record<string, number> };
+    const counts = (w.__shown ??= {});
+    counts[sel] = 0;
+    let visible = false;
+    const check = () => {
+      const el = document.querySelector<HTMLElement>(sel);
+      const now = !!el && !el.hidden && el.getClientRects().length > 0;
+      if (now && !visible) counts[sel] = (counts[sel] ?? 0) + 1;
+      visible = now;
+    };
+    check();
+    new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden', 'class', 'style'] });
+  }, selector);
+}
+const shown = (page: Page, selector: string) =>
+  page.evaluate((sel) => (window as unknown as { __shown: Record<string, number> }).__shown[sel] ?? 0, selector);
+
 describe('the device test grades the patient’s network', () => {
   let healthy: Measured;
 
@@ -182,12 +207,11 @@ describe('the waiting room holds the patient’s place', () => {
     expect(await visitState(appointmentId)).toBe('waiting');
   });
 
-  test('a 5-second cut of the patient’s link: still waiting, in the database and on the clinician’s list', async () => {
+  test('a 5-second cut of the patient’s link: still waiting, in the database and on the clinician’s list; "no connection" only if the socket was lost', async () => {
     const page = patient.page;
     const socketsBefore = await socketsOpened(page);
-    let bannerSeen = false;
+    await countShowings(page, '#conn');
     let reachable = '';
-    const cutAt = Date.now();
     net.linkDown();
     try {
       // The cut is real: the page cannot reach its server.
@@ -197,11 +221,7 @@ describe('the waiting room holds the patient’s place', () => {
           () => 'unreachable',
         ),
       );
-      const until = cutAt + 5_000;
-      while (Date.now() < until) {
-        bannerSeen ||= await page.locator('#conn').isVisible();
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await new Promise((r) => setTimeout(r, 3_500));
     } finally {
       net.linkUp();
     }
@@ -216,28 +236,47 @@ describe('the waiting room holds the patient’s place', () => {
     await expect.poll(() => row().getAttribute('data-state'), { timeout: 15_000 }).toBe('waiting');
     await expect.poll(() => row().getAttribute('data-online'), { timeout: 20_000 }).toBe('true');
     expect(await row().getByTestId('admit').isVisible()).toBe(true);
-    console.log(
-      `waiting-room cut: banner shown ${bannerSeen}, sockets opened by the page during/after the cut: ${(await socketsOpened(page)) - socketsBefore}`,
-    );
+    // The "no connection" banner tells the truth: shown if and only if the page lost its socket
+    // (and opened a new one). A 5-second cut that TCP rides out needs no alarm.
+    const reopened = (await socketsOpened(page)) - socketsBefore;
+    const banners = await shown(page, '#conn');
+    console.log(`waiting-room cut: "no connection" banner shown ${banners} times; sockets opened by the page during/after the cut: ${reopened}`);
+    expect(banners > 0).toBe(reopened > 0);
   });
 
-  test('a 5-second cut in the consult: fresh media both ways within 15 s, no second admission', async () => {
+  test('a 5-second cut in the consult: the patient is told it is reconnecting once the page notices; fresh media both ways within 15 s, no second admission', async () => {
     await row().getByTestId('admit').click({ timeout: 15_000 });
     const page = patient.page;
     await expectScreen(page, 'consult');
     await Promise.all([waitForRemoteMedia(page), waitForRemoteMedia(clinician.page)]);
     expect(await visitState(appointmentId)).toBe('in_consult');
 
+    const RECONNECTING = '[data-testid="reconnecting"]';
+    await countShowings(page, RECONNECTING);
+    expect(await shown(page, RECONNECTING)).toBe(0);
+    // What the page itself noticed: its peer connections' ICE going disconnected or failed.
+    await page.evaluate(() => {
+      const w = window as unknown as { __iceDown: number; spkDebug: { pcs(): RTCPeerConnection[] } };
+      w.__iceDown = 0;
+      for (const pc of w.spkDebug.pcs()) {
+        pc.addEventListener('iceconnectionstatechange', () => {
+          if (pc.iceConnectionState === 'disconnected' || pc.iceConnectionState === 'failed') w.__iceDown++;
+        });
+      }
+    });
     net.linkDown();
     let duringCut: { patient: Awaited<ReturnType<typeof growth>>; clinician: Awaited<ReturnType<typeof growth>> };
-    let bannerSeen = false;
+    let bannerShown = 0;
+    let iceDown = 0;
     try {
       await new Promise((r) => setTimeout(r, 1_000));
       // Measured over 3 s of the cut: the cut is real (no media reaches either side).
       const [p, c] = await Promise.all([growth(page, 3_000), growth(clinician.page, 3_000)]);
       duringCut = { patient: p, clinician: c };
-      bannerSeen = await page.getByTestId('reconnecting').isVisible();
       await new Promise((r) => setTimeout(r, 1_000));
+      // Before the link comes back: whether the page noticed, and whether the patient was told.
+      bannerShown = await shown(page, RECONNECTING);
+      iceDown = await page.evaluate(() => (window as unknown as { __iceDown: number }).__iceDown);
     } finally {
       net.linkUp();
     }
@@ -247,12 +286,17 @@ describe('the waiting room holds the patient’s place', () => {
     const recoveries = await page.evaluate(() => (window as any).spkDebug.recoveries());
     console.log(
       `consult cut: during the cut patient +${duringCut.patient.videoFrames} frames/+${duringCut.patient.audioPackets} audio packets, ` +
-        `clinician +${duringCut.clinician.videoFrames}/+${duringCut.clinician.audioPackets}; reconnecting banner ${bannerSeen}; ` +
+        `clinician +${duringCut.clinician.videoFrames}/+${duringCut.clinician.audioPackets}; ICE down ${iceDown} times and reconnecting banner shown ${bannerShown} times during the cut; ` +
         `fresh media after the link came back: patient ${patientMs} ms, clinician ${clinicianMs} ms; recoveries ${JSON.stringify(recoveries)}`,
     );
     expect(duringCut.patient.videoFrames).toBeLessThan(5);
     expect(duringCut.clinician.videoFrames).toBeLessThan(5);
+    // The patient is told whenever the page knows the media stopped (ICE disconnected or failed):
+    // a frozen picture without a word is what the banner is for.
+    expect(bannerShown > 0).toBe(iceDown > 0);
     expect(recoveredMs).toBeLessThan(15_000);
+    // … and the banner goes once the media is back.
+    await expect.poll(() => page.locator(RECONNECTING).isVisible(), { timeout: 10_000 }).toBe(false);
     await expectScreen(page, 'consult');
     expect(await page.getByTestId('start-visit').count()).toBe(0);
     expect(await audit(appointmentId, 'admission')).toBe(1);

@@ -19,6 +19,7 @@ import { createTestDatabase, testConfig, type TestDatabase } from './support/db.
 import { buildClinic, buildIntegration, buildStaff } from './support/factories.js';
 import { startSmtp, type ReceivedMail, type TestSmtp } from './support/smtp.js';
 import { PersonalData, captureLogs, levelsOf } from './support/personal-data.js';
+import { queueSettled } from './support/jobs.js';
 
 const prefix = `spk-test-notify-${randomBytes(3).toString('hex')}`;
 let db: TestDatabase;
@@ -188,7 +189,8 @@ describe('invitation and reminders', () => {
     expect(mine.map((j) => j.id).sort()).toEqual(
       [jobIdFor(id, 'invitation'), jobIdFor(id, 'reminder_15m'), jobIdFor(id, 'reminder_1d'), jobIdFor(id, 'reminder_3d')].sort(),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Every job of this appointment that is due has run: a second invitation would be in by now.
+    await queueSettled(scheduler.queue, (j) => j.data.appointmentId === id);
     expect(smtp.mails.filter(ofKind(id, 'invitation'))).toHaveLength(1);
   });
 });
@@ -245,7 +247,7 @@ describe('move and cancel', () => {
     // A reminder that slipped through is dropped by the worker.
     await scheduler.queue.add('reminder_15m', { appointmentId: a.id, kind: 'reminder_15m', start: '2027-09-01T09:00:00.000Z' }, { jobId: `late-${a.id}` });
     expect((await waitForFinished(`late-${a.id}`)).returnvalue).toEqual({ email: 'not-wanted', sms: 'channel-disabled' });
-    await new Promise((r) => setTimeout(r, 300));
+    await queueSettled(scheduler.queue, (j) => j.data.appointmentId === a.id);
     expect(smtp.mails.filter(forAppointment(a.id)).map((m) => m.messageId.split('.')[1]!.replace(/@.*/, ''))).toEqual(['invitation', 'cancellation']);
   });
 

@@ -1,7 +1,8 @@
 /**
  * The realtime hub across two control-plane processes (Redis pub/sub): the patient is
  * connected to process 1, the assistant's dashboard (real Chromium, and a synthetic feed
- * client) to process 2. Arrival, chat, a device test running, admission, the end and a
+ * client) to process 2. Arrival, chat, a device test running (the patient's own page in
+ * Chromium running the network test through process 1's relay), admission, the end and a
  * change made through process 1's staff API all reach the dashboard on process 2, live.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -10,6 +11,7 @@ import { seedClinic, type SeededClinic } from './support/scenario.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 import { NOTIFICATION_STUB, openDashboard, openFeed, seedAssistant } from './support/dashboard.js';
+import { expectScreen, PHONE } from './support/patient-page.js';
 
 let stack: Stack;
 let second: ControlPlane;
@@ -76,24 +78,32 @@ test('patient on process 1, dashboard on process 2: still live', async () => {
 }, 60_000);
 
 test('a device test running shows as "testing" on the other process', async () => {
+  // The patient's own page (Chromium, fake camera and microphone) on process 1 runs the
+  // network test through the relay; the assistant's dashboard and a feed are on process 2.
   const a = await appointmentFor(stack, seeded, { startsInMinutes: 60 });
+  const page = browser.page;
+  await openDashboard(page, second.internalUrl, assistant, seeded.clinicCode);
+  const cardSel = `li.card[data-appointment-id="${a.id}"]`;
+  await page.waitForSelector(`${cardSel}[data-status="not_arrived"]`);
   const s = await staffSignIn(second.internalUrl, assistant.email, assistant.password);
   const feed = await openFeed(second.internalUrl, s.cookie, seeded.clinicCode);
-  // What the relay does when a patient's network test starts and stops.
-  const { Hub } = await import('../control/src/realtime/hub.js');
-  const { visitClinicResolver } = await import('../control/src/dashboard/index.js');
-  const { noteDeviceTest } = await import('../control/src/dashboard/cards.js');
-  const { createLogger } = await import('../control/src/logger.js');
-  const hub = new Hub(stack.env.REDIS_URL!, createLogger('warn'));
-  await hub.start();
-  hub.setClinicResolver(visitClinicResolver(stack.ds));
+  const patient = await launchBrowser({ viewport: PHONE });
   try {
-    await noteDeviceTest(hub, a.id, true);
-    await feed.waitFor((m) => m.t === 'card' && m.card.id === a.id && m.card.status === 'testing');
-    await noteDeviceTest(hub, a.id, false);
-    await feed.waitFor((m) => m.t === 'card' && m.card.id === a.id && m.card.status === 'not_arrived');
+    expect(new URL(a.patientLink).origin).toBe(new URL(stack.control.publicUrl).origin);
+    await patient.page.goto(a.patientLink);
+    await expectScreen(patient.page, 'too-early');
+    await patient.page.getByTestId('device-test-open').click();
+    const result = patient.page.getByTestId('dt-net-result');
+    await patient.page.getByTestId('dt-net-start').click();
+    // While the network test runs, process 2 shows the card as testing, in the feed and on the page.
+    await feed.waitFor((m) => m.t === 'card' && m.card.id === a.id && m.card.status === 'testing', 30_000);
+    await page.waitForSelector(`${cardSel}[data-status="testing"]`, { timeout: 10_000 });
+    // The test ends by itself (the page stops the echo): the card is back to not arrived.
+    await result.waitFor({ state: 'visible', timeout: 60_000 });
+    await feed.waitFor((m) => m.t === 'card' && m.card.id === a.id && m.card.status === 'not_arrived', 30_000);
+    await page.waitForSelector(`${cardSel}[data-status="not_arrived"]`, { timeout: 10_000 });
   } finally {
-    await hub.stop();
+    await patient.close();
     feed.close();
   }
-});
+}, 120_000);

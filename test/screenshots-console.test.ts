@@ -2,7 +2,7 @@
  * The clinician console's screens on the real stack: today's list with a waiting patient and
  * an assistant's notice, the consult with the KNMG panel and a third party in it (three
  * tiles), the consult report, and the patient's "your clinician will call you". Every screen
- * is asserted; with SPK_SCREENSHOTS=1 each is also written to docs/screenshots/:
+ * is asserted on what its test's name says is on it before the screenshot; with SPK_SCREENSHOTS=1 each is also written to docs/screenshots/:
  *
  *   node web/build.mjs && SPK_SCREENSHOTS=1 DATABASE_URL='postgres://postgres@localhost/postgres?host=/var/run/postgresql' \
  *     scripts/with-netns.sh npx vitest run test/screenshots-console.test.ts
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
 import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
+import { remotePictures, shownText } from './support/patient-page.js';
 
 const WRITE = process.env.SPK_SCREENSHOTS === '1';
 const OUT = resolve(import.meta.dirname, '..', 'docs', 'screenshots');
@@ -75,6 +76,10 @@ describe('the clinician console', () => {
     );
     await redis.quit();
     await clinician.page.locator('[data-testid="notice"]').waitFor();
+    // The waiting patient (ready to be let in) and the assistant's notice about them.
+    expect(await row.getAttribute('data-state')).toBe('waiting');
+    expect(await row.locator('[data-testid="admit"]').isVisible()).toBe(true);
+    expect(await clinician.page.getByTestId('notice').innerText()).toMatch(/De assistent vraagt u te kijken bij .+ \(\d{2}:\d{2} uur\)/);
     await shot(clinician.page, 'console-1-today');
     await clinician.page.getByTestId('notice-dismiss').click();
   });
@@ -99,6 +104,13 @@ describe('the clinician console', () => {
     await expect.poll(() => p.locator('[data-testid="remote-video"]').count(), { timeout: 20_000 }).toBe(2);
     await waitForRemoteMedia(guest.page, 20_000);
     await p.getByTestId('consult-side').evaluate((el) => (el.scrollTop = 0));
+    // Three tiles: two remote pictures playing (patient and interpreter) beside the self-view;
+    // the KNMG panel in view with what was saved.
+    await expect.poll(() => remotePictures(p), { timeout: 20_000 }).toBe(2);
+    expect(await p.locator('video').filter({ visible: true }).count()).toBe(3);
+    expect(await p.getByTestId('knmg-save').isVisible()).toBe(true);
+    expect(await p.getByTestId('knmg-consent-video').isChecked()).toBe(true);
+    await expect.poll(() => remotePictures(guest.page), { timeout: 20_000 }).toBe(2);
     await shot(clinician.page, 'console-2-consult-knmg');
     await shot(guest.page, 'console-3-guest');
   });
@@ -108,6 +120,7 @@ describe('the clinician console', () => {
     await clinician.page.getByTestId('confirm-yes').click();
     await clinician.page.waitForSelector('[data-testid="report"][data-loaded="true"]');
     expect(await clinician.page.getByTestId('report-identity').textContent()).toBe('BSN met naam, geboortedatum en adres');
+    expect(await clinician.page.getByTestId('report').isVisible()).toBe(true);
     await shot(clinician.page, 'console-4-report');
     await clinician.page.getByTestId('report-back').click();
   });
@@ -122,6 +135,10 @@ describe('the clinician console', () => {
     await clinician.page.getByTestId('switch-to-phone').click();
     await clinician.page.getByTestId('confirm-yes').click();
     await expectScreen(patient.page, 'phone');
+    // The seeded patient's phone is 0612345678: the page names its last digits.
+    const text = await shownText(patient.page);
+    expect(text).toContain('Uw zorgverlener belt u');
+    expect(text).toContain('telefoonnummer dat eindigt op 78');
     await shot(patient.page, 'patient-13-phone');
   });
 });

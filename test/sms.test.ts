@@ -20,6 +20,7 @@ import { gsm7Length } from '../control/src/notify/sms.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildStaff } from './support/factories.js';
+import { queueSettled } from './support/jobs.js';
 
 interface Recorded { path: string; headers: http.IncomingHttpHeaders; body: string }
 
@@ -120,7 +121,7 @@ describe('CM.com format', () => {
     expect(await job!.getState()).toBe('completed');
     // Scheduling again sends nothing more.
     await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start: a.appointment.start, cancelled: false });
-    await new Promise((r) => setTimeout(r, 500));
+    await queueSettled(scheduler.queue, (j) => j.data.appointmentId === a.appointment.id);
     expect(gw.requests.filter(forRef(a.appointment.id))).toHaveLength(3);
     const rows = await db.ds.query(`SELECT kind, channel FROM notification_sent WHERE appointment_id = $1`, [a.appointment.id]);
     expect(rows).toEqual([{ kind: 'invitation', channel: 'sms' }]);
@@ -137,7 +138,8 @@ describe('CM.com format', () => {
       return m.get(a.appointment.id);
     });
     expect(failed).toEqual([{ kind: 'invitation', channel: 'sms', failedAt: expect.any(Date) }]);
-    await new Promise((r) => setTimeout(r, 600));
+    // The job has finished (a retry would be waiting out its back-off, which counts as busy).
+    await queueSettled(scheduler.queue, (j) => j.data.appointmentId === a.appointment.id);
     expect(gw.requests.filter(forRef(a.appointment.id))).toHaveLength(1); // not retried
     const row = (await db.ds.query(`SELECT error FROM notification_failed WHERE appointment_id = $1`, [a.appointment.id]))[0];
     expect(row.error).toMatch(/^sms gateway: HTTP 401/);

@@ -130,3 +130,21 @@ export async function smallTargets(page: Page): Promise<string[]> {
   );
 }
 
+
+/** The text a person sees on the screen now (rendered text only: nothing hidden). */
+export async function shownText(page: Page): Promise<string> {
+  return (await page.locator('body').innerText()).replace(/\s+/g, ' ');
+}
+
+/**
+ * Remote pictures on the screen now: visible `remote-video` tiles that are playing a picture
+ * (a decoded frame with a size), as a screenshot would show them.
+ */
+export async function remotePictures(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      Array.from(document.querySelectorAll<HTMLVideoElement>('[data-testid="remote-video"]')).filter(
+        (v) => v.getClientRects().length > 0 && v.videoWidth > 0 && v.readyState >= 2 && !v.paused,
+      ).length,
+  );
+}
