@@ -26,6 +26,7 @@ import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
 import { admit, roomsOn, serverOfRoom, waitingPatient, type Consult } from './support/multi-janus.js';
 import { startJanusTap, type JanusTap } from './support/janus-tap.js';
+import { expectScreen } from './support/patient-page.js';
 
 const BASE = 21600;
 const ROOT = resolve(import.meta.dirname, '..');
@@ -295,5 +296,30 @@ describe('Janus lost at each step of a join', { timeout: 180_000 }, () => {
 
   test('frozen at join (a host that stops answering, sockets left open): the same, found by the health check, its join fails as soon as the loss is known', async () => {
     await loseJanusDuringJoin('join', 'freeze', 60_000);
+  });
+
+  test('both servers away: /readyz says so, admitting answers 503 with Retry-After (never 500) and changes nothing; once back, the admission goes through', async () => {
+    const w = await waitingPatient(stack, seeded, browser.browser);
+    const staffApi = browser.page.context().request;
+    const csrf = ((await (await staffApi.get(`${stack.control.internalUrl}/staff/api/me`)).json()) as { csrfToken: string }).csrfToken;
+    for (const j of stack.januses) j.kill('SIGKILL');
+    await until('both servers reported down', async () => (await janusStatus()).every((s) => !s.up));
+    const ready = await fetch(`${stack.control.internalUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { janus: boolean } }).checks.janus).toBe(false);
+    const refused = await staffApi.post(`${stack.control.internalUrl}/staff/api/appointments/${w.appointmentId}/admit`, { headers: { 'x-csrf-token': csrf } });
+    expect(refused.status()).toBe(503);
+    expect(refused.headers()['retry-after']).toBe('5');
+    const [visit] = (await stack.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [w.appointmentId])) as Array<{ state: string }>;
+    expect(visit!.state).toBe('waiting');
+
+    await Promise.all(stack.januses.map((j) => j.restart()));
+    await until('both servers reconnected', async () => (await janusStatus()).every((s) => s.up));
+    expect((await fetch(`${stack.control.internalUrl}/readyz`)).status).toBe(200);
+    const admitted = await staffApi.post(`${stack.control.internalUrl}/staff/api/appointments/${w.appointmentId}/admit`, { headers: { 'x-csrf-token': csrf } });
+    expect(admitted.status()).toBe(200);
+    await expectScreen(w.patient, 'consult', 60_000);
+    expect(stack.control.child.exitCode).toBeNull();
+    expect(readFileSync(LOG, 'utf8')).not.toMatch(/unhandled promise rejection|uncaught exception/);
   });
 });

@@ -52,6 +52,17 @@ interface OnServer {
   handleCount(): number;
 }
 
+/**
+ * No Janus server can take the request (none connected, or it was lost meanwhile): a passing
+ * condition, which the control plane answers with 503 and Retry-After (http/errors.ts knows
+ * the name), never 500.
+ */
+function unavailable(message: string): Error {
+  const err = new Error(message);
+  err.name = 'JanusUnavailableError';
+  return err;
+}
+
 /** janode errors carry the plugin's error code in `_code`. */
 const codeOf = (err: unknown): number | undefined => (err as { _code?: number } | null)?._code;
 
@@ -165,19 +176,24 @@ class JanusServer {
    */
   whileUp<T>(p: Promise<T>): Promise<T> {
     p.catch(() => undefined);
-    if (!this.up) return Promise.reject(new Error(`Janus server ${this.cfg.name} is not connected`));
+    if (!this.up) return Promise.reject(unavailable(`Janus server ${this.cfg.name} is not connected`));
     return new Promise<T>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.inFlight.add(fail);
       p.then(
         (v) => (this.inFlight.delete(fail), resolve(v)),
-        (err: unknown) => (this.inFlight.delete(fail), reject(err instanceof Error ? err : new Error(String(err)))),
+        (err: unknown) => {
+          this.inFlight.delete(fail);
+          // janode's "connection closed" when the server went: say so.
+          if (!this.up) reject(unavailable(`Janus server ${this.cfg.name} was lost`));
+          else reject(err instanceof Error ? err : new Error(String(err)));
+        },
       );
     });
   }
 
   private failInFlight(reason: string): void {
-    const err = new Error(reason);
+    const err = unavailable(reason);
     for (const fail of [...this.inFlight]) fail(err);
     this.inFlight.clear();
   }
@@ -313,7 +329,7 @@ class JanusServer {
 
   /** Send a VideoRoom request on the admin handle. */
   async request(body: Record<string, unknown>) {
-    if (!this.admin) throw new Error(`Janus server ${this.cfg.name} is not connected`);
+    if (!this.admin) throw unavailable(`Janus server ${this.cfg.name} is not connected`);
     return this.whileUp(this.admin.message(body));
   }
 }
@@ -668,7 +684,7 @@ class JanusGateway extends EventEmitter implements Gateway {
       })),
       roomId,
     );
-    if (!choice) throw new Error('no Janus server is connected');
+    if (!choice) throw unavailable('no Janus server is connected');
     if (!this.store) return this.server(choice)!;
     const down = this.servers.filter((s) => s.knownDown).map((s) => s.cfg.name);
     const pinned = await this.store.pin(roomId, choice, down).catch((err: unknown) => {
@@ -677,7 +693,7 @@ class JanusGateway extends EventEmitter implements Gateway {
       return choice;
     });
     const server = this.server(pinned);
-    if (!server?.up) throw new Error(`Janus server ${pinned} of room ${roomId} is not connected here yet`);
+    if (!server?.up) throw unavailable(`Janus server ${pinned} of room ${roomId} is not connected here yet`);
     return server;
   }
 
@@ -845,7 +861,7 @@ class JanusGateway extends EventEmitter implements Gateway {
       Math.floor(Math.random() * 2 ** 31),
     );
     const server = choice ? this.server(choice) : undefined;
-    if (!server?.session) throw new Error('no Janus server is connected');
+    if (!server?.session) throw unavailable('no Janus server is connected');
     const handle = await server.whileUp(server.session.attach(EchoTestPlugin));
     if (!server.up) {
       void handle.detach().catch(() => undefined);
