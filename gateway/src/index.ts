@@ -52,6 +52,17 @@ interface OnServer {
   handleCount(): number;
 }
 
+/**
+ * No Janus server can take the request (none connected, or it was lost meanwhile): a passing
+ * condition, which the control plane answers with 503 and Retry-After (http/errors.ts knows
+ * the name), never 500.
+ */
+function unavailable(message: string): Error {
+  const err = new Error(message);
+  err.name = 'JanusUnavailableError';
+  return err;
+}
+
 /** janode errors carry the plugin's error code in `_code`. */
 const codeOf = (err: unknown): number | undefined => (err as { _code?: number } | null)?._code;
 
@@ -155,6 +166,37 @@ class JanusServer {
 
   /** Connected once already in this process: a later connect never adopts an old session. */
   private connectedBefore = false;
+  /** Requests in flight (whileUp): failed at once when the server is lost or stopped. */
+  private readonly inFlight = new Set<(err: Error) => void>();
+
+  /**
+   * `p`, or a rejection as soon as this server is lost or stopped. janode fails its requests
+   * only when the socket closes, and the socket of a host that hangs closes only when janode's
+   * ping gives up (up to 15 s): meanwhile a browser's signalling would wait on the dead server.
+   */
+  whileUp<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => undefined);
+    if (!this.up) return Promise.reject(unavailable(`Janus server ${this.cfg.name} is not connected`));
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      this.inFlight.add(fail);
+      p.then(
+        (v) => (this.inFlight.delete(fail), resolve(v)),
+        (err: unknown) => {
+          this.inFlight.delete(fail);
+          // janode's "connection closed" when the server went: say so.
+          if (!this.up) reject(unavailable(`Janus server ${this.cfg.name} was lost`));
+          else reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  private failInFlight(reason: string): void {
+    const err = unavailable(reason);
+    for (const fail of [...this.inFlight]) fail(err);
+    this.inFlight.clear();
+  }
 
   /**
    * On this process's first connect, the previous process's session when it is still there
@@ -254,6 +296,7 @@ class JanusServer {
     // A destroyed session on a live socket (e.g. Janus timed it out): start afresh.
     connection?.close().catch(() => {});
     for (const peer of [...this.peers]) peer.lost(`Janus server ${this.cfg.name} was lost`);
+    this.failInFlight(`Janus server ${this.cfg.name} was lost`);
     this.onChange(this, false);
     this.scheduleReconnect();
   }
@@ -272,6 +315,7 @@ class JanusServer {
     this.timer = null;
     this.generation++; // what follows is not a loss
     for (const peer of [...this.peers]) peer.lost('the gateway was stopped', false);
+    this.failInFlight('the gateway was stopped');
     const { connection, session } = this;
     this.forget();
     // Handing over: only the socket closes; Janus keeps the session (reclaim_session_timeout)
@@ -285,8 +329,8 @@ class JanusServer {
 
   /** Send a VideoRoom request on the admin handle. */
   async request(body: Record<string, unknown>) {
-    if (!this.admin) throw new Error(`Janus server ${this.cfg.name} is not connected`);
-    return this.admin.message(body);
+    if (!this.admin) throw unavailable(`Janus server ${this.cfg.name} is not connected`);
+    return this.whileUp(this.admin.message(body));
   }
 }
 
@@ -377,7 +421,7 @@ class Peer implements PeerSession {
 
   async join(): Promise<JoinResult> {
     this.check();
-    const joined = await this.publisher.joinPublisher({ room: this.roomId, display: this.display });
+    const joined = await this.server.whileUp(this.publisher.joinPublisher({ room: this.roomId, display: this.display }));
     this.me = joined.feed;
     this.privateId = joined.private_id;
     const feeds: FeedEvent[] = [];
@@ -394,7 +438,7 @@ class Peer implements PeerSession {
     this.check();
     if (offer.type !== 'offer') throw new Error('publish needs an SDP offer');
     // Only these fields: never record or filename, whatever the browser sent.
-    const res = await this.publisher.configure({ audio: media.audio, video: media.video, jsep: { type: 'offer', sdp: offer.sdp } });
+    const res = await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video, jsep: { type: 'offer', sdp: offer.sdp } }));
     if (res.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the publish');
     return { type: 'answer', sdp: res.jsep.sdp };
   }
@@ -406,13 +450,13 @@ class Peer implements PeerSession {
     this.dropSubscriber(feed);
     const session = this.server.session;
     if (!session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
-    const handle = await session.attach(VideoRoomPlugin);
+    const handle = await this.server.whileUp(session.attach(VideoRoomPlugin));
     this.watchSubscriber(feed, handle);
     try {
       this.check();
       // Janus 1.x multistream: a subscription names the feed in `streams`; private_id ties it
       // to our publisher (rooms are created with require_pvtid).
-      const res = await handle.joinSubscriber({ room: this.roomId, streams: [{ feed }], private_id: this.privateId });
+      const res = await this.server.whileUp(handle.joinSubscriber({ room: this.roomId, streams: [{ feed }], private_id: this.privateId }));
       if (res.jsep?.type !== 'offer') throw new Error('Janus sent no SDP offer for the subscription');
       return { type: 'offer', sdp: res.jsep.sdp };
     } catch (err) {
@@ -473,26 +517,26 @@ class Peer implements PeerSession {
   async answer(feed: number, answer: Jsep): Promise<void> {
     this.check();
     if (answer.type !== 'answer') throw new Error('answer needs an SDP answer');
-    await this.subscriber(feed).start({ jsep: { type: 'answer', sdp: answer.sdp } });
+    await this.server.whileUp(this.subscriber(feed).start({ jsep: { type: 'answer', sdp: answer.sdp } }));
   }
 
   async trickle(target: 'publisher' | number, candidate: IceCandidate): Promise<void> {
     this.check();
     const handle = target === 'publisher' ? this.publisher : this.subscriber(target);
     if (candidate === null) {
-      await handle.trickleComplete();
+      await this.server.whileUp(handle.trickleComplete());
       return;
     }
     const c: Record<string, unknown> = { candidate: candidate.candidate };
     if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
     if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
-    await handle.trickle(c);
+    await this.server.whileUp(handle.trickle(c));
   }
 
   async mute(media: { audio: boolean; video: boolean }): Promise<void> {
     this.check();
     // Janus 1.x still maps top-level audio/video to every stream of that kind.
-    await this.publisher.configure({ audio: media.audio, video: media.video });
+    await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video }));
   }
 
   async leave(): Promise<void> {
@@ -550,9 +594,8 @@ class Echo implements EchoSession {
     this.check();
     if (offer.type !== 'offer') throw new Error('the network test needs an SDP offer');
     // handle.message, not janode's start(): only these three fields reach Janus.
-    const res = await this.handle.message(
-      { audio: true, video: true, bitrate: ECHO_BITRATE_CAP },
-      { type: 'offer', sdp: offer.sdp },
+    const res = await this.server.whileUp(
+      this.handle.message({ audio: true, video: true, bitrate: ECHO_BITRATE_CAP }, { type: 'offer', sdp: offer.sdp }),
     );
     const jsep = res.jsep as Jsep | undefined;
     if (jsep?.type !== 'answer' || typeof jsep.sdp !== 'string') throw new Error('Janus sent no SDP answer to the echo test');
@@ -562,13 +605,13 @@ class Echo implements EchoSession {
   async trickle(candidate: IceCandidate): Promise<void> {
     this.check();
     if (candidate === null) {
-      await this.handle.trickleComplete();
+      await this.server.whileUp(this.handle.trickleComplete());
       return;
     }
     const c: Record<string, unknown> = { candidate: candidate.candidate };
     if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
     if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
-    await this.handle.trickle(c);
+    await this.server.whileUp(this.handle.trickle(c));
   }
 
   async stop(): Promise<void> {
@@ -641,7 +684,7 @@ class JanusGateway extends EventEmitter implements Gateway {
       })),
       roomId,
     );
-    if (!choice) throw new Error('no Janus server is connected');
+    if (!choice) throw unavailable('no Janus server is connected');
     if (!this.store) return this.server(choice)!;
     const down = this.servers.filter((s) => s.knownDown).map((s) => s.cfg.name);
     const pinned = await this.store.pin(roomId, choice, down).catch((err: unknown) => {
@@ -650,7 +693,7 @@ class JanusGateway extends EventEmitter implements Gateway {
       return choice;
     });
     const server = this.server(pinned);
-    if (!server?.up) throw new Error(`Janus server ${pinned} of room ${roomId} is not connected here yet`);
+    if (!server?.up) throw unavailable(`Janus server ${pinned} of room ${roomId} is not connected here yet`);
     return server;
   }
 
@@ -766,7 +809,7 @@ class JanusGateway extends EventEmitter implements Gateway {
   }): Promise<PeerSession> {
     const server = await this.place(opts.roomId);
     if (!server.session) throw new Error(`Janus server ${server.cfg.name} is not connected`);
-    const publisher = await server.session.attach(VideoRoomPlugin);
+    const publisher = await server.whileUp(server.session.attach(VideoRoomPlugin));
     if (!server.up) {
       void publisher.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);
@@ -818,8 +861,8 @@ class JanusGateway extends EventEmitter implements Gateway {
       Math.floor(Math.random() * 2 ** 31),
     );
     const server = choice ? this.server(choice) : undefined;
-    if (!server?.session) throw new Error('no Janus server is connected');
-    const handle = await server.session!.attach(EchoTestPlugin);
+    if (!server?.session) throw unavailable('no Janus server is connected');
+    const handle = await server.whileUp(server.session.attach(EchoTestPlugin));
     if (!server.up) {
       void handle.detach().catch(() => undefined);
       throw new Error(`Janus server ${server.cfg.name} was lost`);

@@ -84,10 +84,11 @@ function pgCode(err: unknown): string | undefined {
 /** PostgreSQL going away: connection exceptions (class 08), shutting down, not yet up, full. */
 const PG_UNAVAILABLE = /^(08...|57P01|57P02|57P03|53300)$/;
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTCONN']);
-const UNAVAILABLE_NAMES = new Set(['ClientClosedError', 'ClientOfflineError', 'ConnectionTimeoutError', 'SocketClosedUnexpectedlyError', 'ReconnectStrategyError']);
+// JanusUnavailableError: the gateway has no Janus server for the request (gateway/src/index.ts).
+const UNAVAILABLE_NAMES = new Set(['ClientClosedError', 'ClientOfflineError', 'ConnectionTimeoutError', 'SocketClosedUnexpectedlyError', 'ReconnectStrategyError', 'JanusUnavailableError']);
 const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|The client is closed|Socket closed unexpectedly|Connection is closed|connect ECONNREFUSED/i;
 
-/** PostgreSQL or Redis is not answering (stopped, restarting, unreachable). */
+/** PostgreSQL, Redis or every Janus server is not answering (stopped, restarting, unreachable). */
 export function isDependencyUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   // The `redis` client's errors leave `name` as 'Error': recognise them by class. A command
