@@ -44,36 +44,44 @@ let laterPending: Promise<Later> | null = null;
  */
 function later(): Promise<Later> {
   if (L) return Promise.resolve(L);
-  if (!laterPending) {
-    laterPending = new Promise<Later>((resolve, reject) => {
-      window.spkShared = { dom, i18n, time, platform };
-      const run = (): boolean => {
-        if (!window.spkLaterFactory) return false;
-        L = window.spkLaterFactory();
-        resolve(L);
-        return true;
-      };
-      if (run()) return;
-      const named = document.getElementById('spk-later');
-      // Still on its way, unless it failed (or the page's load event, which waits for it, has passed).
-      const pending = named instanceof HTMLScriptElement && !named.dataset.failed && document.readyState !== 'complete';
-      const script = pending ? named : document.createElement('script');
-      script.addEventListener('load', () => {
-        if (!run()) reject(new Error('patient-later.js did not define its factory'));
-      });
-      script.addEventListener('error', () => {
-        laterPending = null;
-        script.dataset.failed = '1';
-        reject(new Error('patient-later.js did not load'));
-      });
-      if (script !== named) {
-        script.src = named instanceof HTMLScriptElement ? named.src : '/assets/patient-later.js';
-        script.async = true;
-        document.head.append(script);
-      }
-    });
-  }
+  laterPending ??= parsed().then(() => new Promise<Later>(runLater));
   return laterPending;
+}
+
+/** Once the parser is past the page's tags (the second script's comes after this one). */
+function parsed(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (document.readyState !== 'loading') resolve();
+    else document.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
+  });
+}
+
+function runLater(resolve: (l: Later) => void, reject: (err: Error) => void): void {
+  window.spkShared = { dom, i18n, time, platform };
+  const run = (): boolean => {
+    if (!window.spkLaterFactory) return false;
+    L = window.spkLaterFactory();
+    resolve(L);
+    return true;
+  };
+  if (run()) return;
+  const named = document.getElementById('spk-later');
+  // Still on its way, unless it failed (or the page's load event, which waits for it, has passed).
+  const pending = named instanceof HTMLScriptElement && !named.dataset.failed && document.readyState !== 'complete';
+  const script = pending ? named : document.createElement('script');
+  script.addEventListener('load', () => {
+    if (!run()) reject(new Error('patient-later.js did not define its factory'));
+  });
+  script.addEventListener('error', () => {
+    laterPending = null;
+    script.dataset.failed = '1';
+    reject(new Error('patient-later.js did not load'));
+  });
+  if (script !== named) {
+    script.src = named instanceof HTMLScriptElement ? named.src : '/assets/patient-later.js';
+    script.async = true;
+    document.head.append(script);
+  }
 }
 
 /** The second script where a screen needs it and the caller knows it is in (see show()). */
@@ -248,15 +256,23 @@ function render(s: Screen): Node[] {
 function card(): HTMLElement {
   if (!appt) return h('div');
   const a = appt;
+  const when = h('p', { class: 'card-when' });
+  // Date and time just after the screen is painted: the first Intl.DateTimeFormat in the
+  // hospital's zone loads ICU data (50–300 ms on a slow phone) and "Start bezoek" need not wait.
+  requestAnimationFrame(() =>
+    setTimeout(() =>
+      bindText(when, 'appt.when', () => ({
+        date: formatDate(snap?.start ?? a.start, lang()),
+        time: formatTime(snap?.start ?? a.start, lang()),
+      })),
+    ),
+  );
   return h(
     'section',
     { class: 'card', 'data-testid': 'appointment' },
     tx('h2', 'appt.with', { class: 'card-title' }, { clinician: a.clinician.name }),
     h('p', { class: 'card-clinic', 'data-verbatim': '' }, a.clinic.name),
-    tx('p', 'appt.when', { class: 'card-when' }, () => ({
-      date: formatDate(snap?.start ?? a.start, lang()),
-      time: formatTime(snap?.start ?? a.start, lang()),
-    })),
+    when,
     tx('p', 'privacy', { class: 'card-note' }),
   );
 }
