@@ -67,13 +67,13 @@ export interface RunningServer {
   close(opts?: { handOver?: boolean }): Promise<void>;
 }
 
-const PATIENT_ASSETS = new Set(['patient.js', 'app.css', 'favicon.svg', 'icon.svg']);
+const PATIENT_ASSETS = new Set(['patient.js', 'patient-later.js', 'app.css', 'favicon.svg', 'icon.svg']);
 const TOKEN_PATH = /^\/p\/[A-Za-z0-9_-]{20,100}$/;
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, logger, ds, gateway, hub } = deps;
   const assets = new AssetStore([join(ROOT, 'web', 'public'), join(ROOT, 'web', 'dist')]);
-  const patientPage = new PatientPage({ html: assets.text('patient.html'), css: assets.text('app.css'), js: assets.text('patient.js') });
+  const patientPage = new PatientPage({ html: assets.text('patient.html'), css: assets.text('app.css'), js: assets.text('patient.js'), laterJs: assets.text('patient-later.js') });
   const hsts = config.publicBaseUrl.startsWith('https://');
 
   const common = (app: Koa, listener: 'public' | 'internal') => {

@@ -169,11 +169,15 @@ async function backbone(): Promise<Record<string, unknown>> {
     return ms;
   }
 
-  const patientJs = readFileSync(join(ROOT, 'web', 'dist', 'patient.js'));
+  // The patient page's script in two parts: patient.js (inline in the page, the first screen)
+  // and patient-later.js (fetched once that screen is on); the budget is for both.
+  const gz = (name: string) => gzipSync(readFileSync(join(ROOT, 'web', 'dist', name)), { level: 9 }).length;
+  const firstJs = gz('patient.js');
+  const laterJs = gz('patient-later.js');
   const s = summary(consult, 'ms');
   const b = summary(bare, 'ms');
   const c = summary(cold, 'ms');
-  const js = gzipSync(patientJs, { level: 9 }).length;
+  const js = firstJs + laterJs;
   // Every key a figure: {p50, p95, unit, …}; the machine is in meta.json beside it.
   return {
     admit_to_first_frame_both_sides: s,
@@ -182,7 +186,7 @@ async function backbone(): Promise<Record<string, unknown>> {
     janus_restart_to_media_both_sides: { ...summary(restart, 'ms'), target_max: 10_000 },
     admit_vs_prepared_bare_ratio: { p50: ratio(s.p50, b.p50), p95: ratio(s.p95, b.p95), unit: 'x', target_p50: 1.2, target_p95: 1.2 },
     admit_vs_cold_bare_ratio: { p50: ratio(s.p50, c.p50), p95: ratio(s.p95, c.p95), unit: 'x', note: 'reference only: the cold floor does inside the window what the product does before the click' },
-    patient_js_gzip: { value: js, unit: 'bytes', target: 100 * 1024 },
+    patient_js_gzip: { value: js, first_screen: firstJs, later: laterJs, unit: 'bytes', target: 100 * 1024, note: 'both parts; first_screen is inline in the page' },
     ...imported,
   };
 }

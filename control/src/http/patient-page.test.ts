@@ -47,6 +47,18 @@ describe('the patient page as one response', () => {
     expect(ctx.headers['cache-control']).toBe('no-store');
   });
 
+  it('names the second script after the inline one, its address carrying its content hash', () => {
+    const withLater = HTML.replace('</head>', '<script src="/assets/patient-later.js" id="spk-later" async></script>\n</head>');
+    const laterJs = 'window.spkLaterFactory=function(){}';
+    const ctx = fakeCtx();
+    new PatientPage({ html: withLater, css: 'a{}', js: 'var a=1', laterJs }).send(ctx, {});
+    const html = String(ctx.body);
+    const v = createHash('sha256').update(laterJs).digest('base64url').slice(0, 12);
+    const tag = `<script src="/assets/patient-later.js?v=${v}" id="spk-later" async></script>`;
+    expect(html.split('patient-later.js')).toHaveLength(2);
+    expect(html.indexOf(tag)).toBeGreaterThan(html.indexOf('<script>var a=1</script>'));
+  });
+
   it('gzips for browsers that take it', () => {
     const page = new PatientPage({ html: HTML, css: 'a{}', js: 'var a=1' });
     const ctx = fakeCtx('gzip, deflate, br');

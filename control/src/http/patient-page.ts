@@ -18,6 +18,8 @@ import { cspWith } from './security.js';
 
 const STYLE_LINK = '<link rel="stylesheet" href="/assets/app.css">';
 const SCRIPT_TAG = '<script src="/assets/patient.js" defer></script>';
+/** The second script (camera, consult, device test, chat: web/src/patient/later.ts). */
+const LATER_TAG = '<script src="/assets/patient-later.js" id="spk-later" async></script>';
 
 const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
@@ -25,6 +27,8 @@ export interface PatientPageSource {
   html: string | null;
   css: string | null;
   js: string | null;
+  /** patient-later.js, for its content hash in the address (never a stale copy from a cache). */
+  laterJs?: string | null;
 }
 
 export class PatientPage {
@@ -48,10 +52,16 @@ export class PatientPage {
     if (inlinable) {
       // The script leaves the head for the end of the body: an inline script cannot be deferred,
       // and at the end it runs once the page it draws into exists.
+      // The second script goes right after it: the browser fetches it once the page is in (not
+      // sharing the weak line with the page itself) and runs it while the first screen is up.
+      const later = html.includes(LATER_TAG)
+        ? `\n${LATER_TAG.replace('patient-later.js', `patient-later.js?v=${createHash('sha256').update(src.laterJs ?? '').digest('base64url').slice(0, 12)}`)}`
+        : '';
       html = html
         .replace(STYLE_LINK, () => `<style>${css}</style>`)
         .replace(SCRIPT_TAG, '')
-        .replace('</body>', () => `<script>${js}</script>\n</body>`);
+        .replace(LATER_TAG, '')
+        .replace('</body>', () => `<script>${js}</script>${later}\n</body>`);
       csp = cspWith({ script: [sha256(js)], style: [sha256(css)] });
     }
     const at = html.indexOf('</head>');

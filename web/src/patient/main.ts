@@ -4,32 +4,107 @@
  * state asks for, so a reload or a dropped connection lands on the same screen again.
  */
 import type { StateSnapshot } from '../../../control/src/realtime/protocol.js';
-import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
+import type { ConsultView } from '../lib/consult-view.js';
+import * as dom from '../lib/dom.js';
 import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib/dom.js';
+import * as i18n from '../lib/i18n.js';
 import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, t, type Key } from '../lib/i18n.js';
-import {
-  ConsultMedia,
-  discardPrepared,
-  getCameraTrack,
-  getLocalMedia,
-  listCameras,
-  mediaProblem,
-  recoveries,
-  preparePublisher,
-  type PreparedPublisher,
-  installDebug,
-  stopStream,
-  takeIceServers,
-  type LocalMedia,
-} from '../lib/media.js';
-import { errorKey, sameOriginWsUrl, Signalling, SignallingError } from '../lib/signalling.js';
+import type { ConsultMedia, LocalMedia, PreparedPublisher } from '../lib/media.js';
+import type { Signalling } from '../lib/signalling.js';
+import * as time from '../lib/time.js';
 import { formatDate, formatDuration, formatTime, ServerClock, wholeDays } from '../lib/time.js';
+import * as platform from '../lib/platform.js';
 import { thisBrowser } from '../lib/platform.js';
 import { embeddedAppointment, fetchAppointment, tokenFromPath, type Appointment } from './api.js';
-import { addChatMessage, chatCues, chatSection, clearChatAlert, setChatHistory } from './chat.js';
-import { deviceTestSection, lastDeviceTest } from './device-test.js';
+import type * as LaterModule from './later.js';
 import { FINAL, screenFor, type Screen } from './screens.js';
-import { ratingSection } from './rating.js';
+
+// ---------------------------------------------------------------- the second script
+
+/** What /assets/patient-later.js holds (./later.ts): everything the first screen does not draw. */
+type Later = typeof LaterModule;
+
+declare global {
+  interface Window {
+    /** This script's modules that the second one uses (web/build.mjs, SHARED). */
+    spkShared?: Record<string, unknown>;
+    /** What the second script defines when it arrives (web/build.mjs); called once spkShared is set. */
+    spkLaterFactory?: () => Later;
+  }
+}
+
+/** The second script once it is in; null before. */
+let L: Later | null = null;
+let laterPending: Promise<Later> | null = null;
+
+/**
+ * The second script, run once. The page names it (`<script id="spk-later" async>`, fetched
+ * while this one runs: the server puts it after this script, see patient-page.ts); when that
+ * failed or is not there, it is fetched again here.
+ */
+function later(): Promise<Later> {
+  if (L) return Promise.resolve(L);
+  laterPending ??= parsed().then(() => new Promise<Later>(runLater));
+  return laterPending;
+}
+
+/** Once the parser is past the page's tags (the second script's comes after this one). */
+function parsed(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (document.readyState !== 'loading') resolve();
+    else document.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
+  });
+}
+
+function runLater(resolve: (l: Later) => void, reject: (err: Error) => void): void {
+  window.spkShared = { dom, i18n, time, platform };
+  const run = (): boolean => {
+    if (!window.spkLaterFactory) return false;
+    L = window.spkLaterFactory();
+    resolve(L);
+    return true;
+  };
+  if (run()) return;
+  const named = document.getElementById('spk-later');
+  // Still on its way, unless it failed (or the page's load event, which waits for it, has passed).
+  const pending = named instanceof HTMLScriptElement && !named.dataset.failed && document.readyState !== 'complete';
+  const script = pending ? named : document.createElement('script');
+  script.addEventListener('load', () => {
+    if (!run()) reject(new Error('patient-later.js did not define its factory'));
+  });
+  script.addEventListener('error', () => {
+    laterPending = null;
+    script.dataset.failed = '1';
+    reject(new Error('patient-later.js did not load'));
+  });
+  if (script !== named) {
+    script.src = named instanceof HTMLScriptElement ? named.src : '/assets/patient-later.js';
+    script.async = true;
+    document.head.append(script);
+  }
+}
+
+/** The second script where a screen needs it and the caller knows it is in (see show()). */
+function lib(): Later {
+  if (!L) throw new Error('patient-later.js is not loaded yet');
+  return L;
+}
+
+/**
+ * `fill`'s part of a screen; before the second script is in, an empty place that it fills
+ * when it comes (if that screen is still shown): the first screen does not wait for it.
+ */
+function laterPart(fill: (l: Later) => HTMLElement): HTMLElement {
+  if (L) return fill(L);
+  const box = h('div');
+  void later().then(
+    (l) => {
+      if (box.isConnected) box.replaceWith(fill(l));
+    },
+    () => undefined,
+  );
+  return box;
+}
 
 const app = byId('app');
 const connBanner = byId('conn');
@@ -65,8 +140,20 @@ const NEEDS_WEBRTC: ReadonlySet<Screen> = new Set<Screen>(['too-early', 'ready',
 /** This link is a third party's (interpreter, colleague, family), not the patient's. */
 const isGuest = (): boolean => appt?.participant?.kind === 'guest';
 
+/** Screens drawn only with the second script in (camera, consult, chat); the others fill their parts in later. */
+const NEEDS_LATER: ReadonlySet<Screen> = new Set<Screen>(['waiting', 'consult', 'guest-wait', 'left']);
+
 function show(next: Screen, force = false): void {
   if (browser.problem && NEEDS_WEBRTC.has(next)) next = 'unsupported';
+  if (!L && NEEDS_LATER.has(next)) {
+    // Usually in long before: only a page opened straight into these screens waits here.
+    later().then(
+      // What the state asks for by then (it may have moved on meanwhile).
+      () => show(snap ? screenFor(snap, hungUp, isGuest()) : next, force),
+      () => show('error'),
+    );
+    return;
+  }
   if (next === screen && !force) {
     updateLive();
     // Same screen, fresher data (a moved appointment): refresh the texts in place.
@@ -75,7 +162,7 @@ function show(next: Screen, force = false): void {
   }
   const prev = screen;
   window.clearInterval(screenTimer);
-  if (next !== 'waiting') clearChatAlert();
+  if (next !== 'waiting') L?.clearChatAlert();
   if (prev === 'consult' && next !== 'consult') {
     consult?.stop();
     consult = null;
@@ -131,7 +218,7 @@ function render(s: Screen): Node[] {
         card(),
       ];
     case 'ended':
-      return [tx('h1', 'ended.title'), tx('p', 'ended.body'), !isGuest() && token ? ratingSection(token) : null, contact()].filter((n): n is HTMLElement => !!n);
+      return [tx('h1', 'ended.title'), tx('p', 'ended.body'), !isGuest() && token ? laterPart((l) => l.ratingSection(token)) : null, contact()].filter((n): n is HTMLElement => !!n);
     case 'phone':
       return [
         tx('h1', 'phone.title'),
@@ -169,15 +256,23 @@ function render(s: Screen): Node[] {
 function card(): HTMLElement {
   if (!appt) return h('div');
   const a = appt;
+  const when = h('p', { class: 'card-when' });
+  // Date and time just after the screen is painted: the first Intl.DateTimeFormat in the
+  // hospital's zone loads ICU data (50–300 ms on a slow phone) and "Start bezoek" need not wait.
+  requestAnimationFrame(() =>
+    setTimeout(() =>
+      bindText(when, 'appt.when', () => ({
+        date: formatDate(snap?.start ?? a.start, lang()),
+        time: formatTime(snap?.start ?? a.start, lang()),
+      })),
+    ),
+  );
   return h(
     'section',
     { class: 'card', 'data-testid': 'appointment' },
     tx('h2', 'appt.with', { class: 'card-title' }, { clinician: a.clinician.name }),
     h('p', { class: 'card-clinic', 'data-verbatim': '' }, a.clinic.name),
-    tx('p', 'appt.when', { class: 'card-when' }, () => ({
-      date: formatDate(snap?.start ?? a.start, lang()),
-      time: formatTime(snap?.start ?? a.start, lang()),
-    })),
+    when,
     tx('p', 'privacy', { class: 'card-note' }),
   );
 }
@@ -252,12 +347,14 @@ function ready(): Node[] {
     button.disabled = true;
     bindText(button, 'ready.starting');
     problem.hidden = true;
-    // Ask for camera and microphone inside the tap (iOS wants a user gesture).
+    // Ask for camera and microphone inside the tap (iOS wants a user gesture; with the second
+    // script still on its way the gesture is over, and the browser asks as it would anyway).
     void ensureLocal();
     void startVisit().catch((err: unknown) => {
       button.disabled = false;
       bindText(button, 'ready.start');
-      bindText(problem, errorKey(err instanceof SignallingError ? err.code : 'internal'));
+      const code = L && err instanceof L.SignallingError ? err.code : 'internal';
+      bindText(problem, L ? L.errorKey(code) : 'error.body');
       problem.hidden = false;
     });
   });
@@ -274,7 +371,9 @@ function ready(): Node[] {
 }
 
 async function startVisit(): Promise<void> {
-  if (!sig) throw new SignallingError('disconnected', 'no socket');
+  // A tap before the second script is in waits for it and for the socket it opens.
+  const l = await (socketOpened ?? later());
+  if (!sig) throw new l.SignallingError('disconnected', 'no socket');
   const data = await sig.request({ t: 'start-visit' });
   applyReplyState(data);
 }
@@ -298,7 +397,7 @@ function waiting(): Node[] {
     tx('p', 'waiting.time', { class: 'waiting-time' }, () => ({ time: formatTime(start(), lang()) })),
     tx('p', 'waiting.patience'),
     companionChoice(),
-    chatSection(() => sig),
+    lib().chatSection(() => sig),
     deviceTest(),
     contact(),
   ];
@@ -364,7 +463,13 @@ let deviceTestView: { close(): void } | null = null;
 
 function deviceTest(): HTMLElement {
   deviceTestView?.close();
-  const v = deviceTestSection({
+  deviceTestView = null;
+  return laterPart(openDeviceTest);
+}
+
+function openDeviceTest(l: Later): HTMLElement {
+  deviceTestView?.close();
+  const v = l.deviceTestSection({
     media: () => ensureLocal(),
     retryMedia: () => {
       local = null;
@@ -461,11 +566,12 @@ function consultScreen(): Node[] {
       flip.disabled = false;
     });
   });
-  void listCameras().then((cams) => {
+  const l = lib();
+  void l.listCameras().then((cams) => {
     flip.hidden = cams.length < 2;
   });
   pausedNotice = tx('p', 'consult.paused', { class: 'paused-notice', role: 'status', 'data-testid': 'peer-paused', hidden: !peerPaused });
-  view = createConsultView({
+  view = l.createConsultView({
     heading: tx('h1', 'consult.title', { class: 'sr-only' }, { clinician: appt?.clinician.name ?? '' }),
     localVideo,
     waitingKey: 'consult.remoteWaiting',
@@ -498,7 +604,7 @@ let facing: 'user' | 'environment' = 'user';
 /** Phones: front ↔ back (facingMode). Computers: the next camera in the list. */
 async function flipCamera(): Promise<void> {
   if (browser.platform === 'desktop') {
-    const cams = await listCameras();
+    const cams = await lib().listCameras();
     const current = local?.stream?.getVideoTracks()[0]?.getSettings().deviceId;
     const i = cams.findIndex((c) => c.deviceId === current);
     const next = cams[(i + 1) % cams.length];
@@ -517,24 +623,25 @@ async function flipCamera(): Promise<void> {
  */
 async function switchCamera(want: { deviceId?: string; facingMode?: 'user' | 'environment' }): Promise<LocalMedia> {
   const m = await ensureLocal();
+  const l = lib();
   const stream = m.stream;
   if (!stream) return m;
   const old = stream.getVideoTracks()[0];
   old?.stop();
   let track: MediaStreamTrack;
   try {
-    track = await getCameraTrack(want);
+    track = await l.getCameraTrack(want);
   } catch (err) {
     // Back to what worked before, if it still can.
     if (old) stream.removeTrack(old);
     try {
-      const again = await getCameraTrack({ deviceId: old?.getSettings().deviceId });
+      const again = await l.getCameraTrack({ deviceId: old?.getSettings().deviceId });
       stream.addTrack(again);
       await consult?.replaceVideoTrack(again);
     } catch {
       // no camera at all now
     }
-    return { stream, problem: mediaProblem(err) };
+    return { stream, problem: l.mediaProblem(err) };
   }
   if (old) stream.removeTrack(old);
   stream.addTrack(track);
@@ -544,7 +651,7 @@ async function switchCamera(want: { deviceId?: string; facingMode?: 'user' | 'en
   if (consult) await consult.replaceVideoTrack(track);
   if (prepared) {
     // Simplest to prepare again with the new track.
-    discardPrepared(prepared);
+    l.discardPrepared(prepared);
     prepared = null;
     if (screen === 'waiting') void showSelf();
   }
@@ -562,7 +669,7 @@ function enterConsult(): void {
 
 function startConsult(media: LocalMedia): void {
   if (screen !== 'consult' || !sig || !view) return;
-  const c = new ConsultMedia(sig, media.stream, view.handlers, takePrepared(media.stream));
+  const c = new (lib().ConsultMedia)(sig, media.stream, view.handlers, takePrepared(media.stream));
   consult = c;
   void c.start();
   attachSelf(media);
@@ -584,11 +691,12 @@ async function hangUp(): Promise<void> {
 function ensureLocal(): Promise<LocalMedia> {
   if (local?.stream && local.stream.getTracks().some((tr) => tr.readyState === 'live')) return Promise.resolve(local);
   if (!localPending) {
-    localPending = getLocalMedia().then((m) => {
+    localPending = later().then(async (l) => {
+      const m = await l.getLocalMedia();
       localPending = null;
       // The page moved on to a screen without camera meanwhile: let go of it at once.
       if (FINAL.has(screen) || screen === 'left') {
-        stopStream(m.stream);
+        l.stopStream(m.stream);
         return { stream: null, problem: m.problem };
       }
       local = m;
@@ -604,9 +712,10 @@ async function showSelf(): Promise<void> {
   // Get the publisher connection ready while waiting: on admission only signalling remains.
   const waitingScreen = (): boolean => screen === 'waiting' || screen === 'guest-wait';
   if (waitingScreen() && m.stream && !prepared) {
-    const p = await preparePublisher(m.stream).catch(() => null);
+    const l = lib();
+    const p = await l.preparePublisher(m.stream).catch(() => null);
     if (waitingScreen() && !prepared && local?.stream === p?.stream) prepared = p;
-    else discardPrepared(p);
+    else l.discardPrepared(p);
   }
 }
 
@@ -617,7 +726,7 @@ function takePrepared(stream: MediaStream | null): PreparedPublisher | null {
   const p = prepared;
   prepared = null;
   if (p && p.stream === stream) return p;
-  discardPrepared(p);
+  L?.discardPrepared(p);
   return null;
 }
 
@@ -628,7 +737,7 @@ function attachSelf(m: LocalMedia): void {
   const slot = screen === 'consult' ? view?.problemSlot : document.getElementById('media-problem');
   if (!slot) return;
   slot.textContent = '';
-  if (m.problem) slot.append(mediaProblemBox(m.problem, retryMedia));
+  if (m.problem) slot.append(lib().mediaProblemBox(m.problem, retryMedia));
 }
 
 /** Without a camera picture the self-view frame goes, rather than stand there black. */
@@ -650,11 +759,13 @@ function retryMedia(): void {
 }
 
 function releaseMedia(): void {
-  discardPrepared(prepared);
+  // Without the second script no camera was taken, nor anything prepared.
+  if (!L) return;
+  L.discardPrepared(prepared);
   prepared = null;
   consult?.stop();
   consult = null;
-  stopStream(local?.stream ?? null);
+  L.stopStream(local?.stream ?? null);
   local = null;
   localVideo.srcObject = null;
 }
@@ -683,8 +794,8 @@ async function refreshState(): Promise<void> {
   } else if (r.reason === 'unknown') show('unknown');
 }
 
-function connectSignalling(t0: string): void {
-  const s = new Signalling(sameOriginWsUrl('/ws'), () => ({ t: 'hello', token: t0 }));
+function connectSignalling(l: Later, t0: string): void {
+  const s = new l.Signalling(l.sameOriginWsUrl('/ws'), () => ({ t: 'hello', token: t0 }));
   sig = s;
   s.on('state', (m) => applyState(m.state));
   s.on('ended', (m) => {
@@ -694,26 +805,26 @@ function connectSignalling(t0: string): void {
   s.on('error', (m) => {
     if (m.code === 'ended' || m.code === 'cancelled' || m.code === 'expired') show(m.code);
     else if (m.code === 'not_authenticated') show('unknown');
-    else if (screen === 'consult') view?.handlers.problem(new SignallingError(m.code, m.message));
+    else if (screen === 'consult') view?.handlers.problem(new l.SignallingError(m.code, m.message));
   });
   s.on('connection', ({ up }) => {
     connBanner.hidden = up || FINAL.has(screen);
   });
   s.on('reconnected', ({ data }) => {
-    takeIceServers(data);
+    l.takeIceServers(data);
     applyReplyState(data);
     // The server left the media room with the old socket: back in, without a new admission.
     // 'resumed' (the control plane restarted and took our handles over): the media never stopped.
     if (screen === 'consult' && consult && (data as { media?: string } | null)?.media !== 'resumed') consult.rebuild(false);
   });
-  s.on('chat-history', (m) => setChatHistory(m.messages));
-  s.on('chat', (m) => addChatMessage(m.message));
+  s.on('chat-history', (m) => l.setChatHistory(m.messages));
+  s.on('chat', (m) => l.addChatMessage(m.message));
   s.on('peer-paused', (m) => {
     if (m.role !== 'patient') setPeerPaused(m.paused);
   });
   s.connect().then(
     (data) => {
-      takeIceServers(data);
+      l.takeIceServers(data);
       applyReplyState(data);
     },
     () => undefined, // a refused hello is handled by the 'error' listener
@@ -729,10 +840,10 @@ function connectSignalling(t0: string): void {
 function onVisible(): void {
   if (document.visibilityState !== 'visible') return;
   const video = local?.stream?.getVideoTracks()[0];
-  if (local?.stream && video?.readyState === 'ended' && (screen === 'waiting' || screen === 'consult')) {
-    stopStream(local.stream);
+  if (L && local?.stream && video?.readyState === 'ended' && (screen === 'waiting' || screen === 'consult')) {
+    L.stopStream(local.stream);
     local = null;
-    discardPrepared(prepared);
+    L.discardPrepared(prepared);
     prepared = null;
     if (screen === 'waiting') void showSelf();
     else retryMedia();
@@ -740,7 +851,6 @@ function onVisible(): void {
 }
 
 async function main(): Promise<void> {
-  installDebug(() => screen, { deviceTest: lastDeviceTest, recoveries: () => ({ ...recoveries }), chatCues });
   document.addEventListener('visibilitychange', onVisible);
   setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), langKey);
   bindText(connBanner, 'conn.lost');
@@ -755,7 +865,17 @@ async function main(): Promise<void> {
   const chosen = (key && loadLang(key)) || (isLang(appt.language) ? appt.language : 'nl');
   setLang(chosen);
   applyState(appt.state);
-  if (!FINAL.has(screen) && screen !== 'unsupported') connectSignalling(token);
+  // The first screen is drawn (it is painted when this task ends); now the rest, and the socket.
+  const t0 = token;
+  socketOpened = later().then((l) => {
+    l.installDebug(() => screen, { deviceTest: l.lastDeviceTest, recoveries: () => ({ ...l.recoveries }), chatCues: l.chatCues });
+    if (!FINAL.has(screen) && screen !== 'unsupported') connectSignalling(l, t0);
+    return l;
+  });
+  await socketOpened.catch(() => show('error'));
 }
+
+/** The second script in and the socket opening (set once the first screen is drawn). */
+let socketOpened: Promise<Later> | null = null;
 
 void main();
