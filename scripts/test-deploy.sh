@@ -255,6 +255,9 @@ if wait_for "the control plane" bash -c "ip netns exec $NS curl -skf https://10.
   # CSP, which nginx must pass through (its own fixed policy would block them). A few tries: the
   # rate-limit check just above may still hold this address back for a moment.
   check "public site: the real patient page, its inline script admitted by hash through nginx" bash -c "for i in 1 2 3 4 5 6; do out=\$(ip netns exec $NS curl -sk -D - https://10.78.0.1/p/AbCdEfGhIjKlMnOpQrStUv); if grep -q 'data-testid=\"screen\"' <<<\"\$out\" && grep -qi \"^content-security-policy: .*script-src 'self' 'sha256-\" <<<\"\$out\"; then exit 0; fi; sleep 1; done; exit 1"
+  # The rest of the patient's code (camera, consult, device test) comes as a second script the
+  # page names with its content hash: nginx must serve it from the public site as JavaScript.
+  check "public site: the patient page's second script (patient-later.js) through nginx" bash -c "src=\$(ip netns exec $NS curl -sk https://10.78.0.1/p/AbCdEfGhIjKlMnOpQrStUv | grep -o '/assets/patient-later.js[^\\\"]*' | head -1); [ -n \"\$src\" ] && ip netns exec $NS curl -sk -o /dev/null -w '%{http_code} %{content_type}' \"https://10.78.0.1\$src\" | grep -q '^200 .*javascript'"
   check "public site: the patient app's script" bash -c "ip netns exec $NS curl -skf https://10.78.0.1/assets/patient.js | head -c 2000 | grep -q ."
   check "public site: /staff/ is nginx's own 404 (never proxied)" bash -c "ip netns exec $NS curl -sk https://10.78.0.1/staff/ | grep -q '<center>nginx</center>'"
   check "internal site: the staff page" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/staff/ | grep -qi '<html'"
