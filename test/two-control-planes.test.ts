@@ -12,10 +12,12 @@
  * through nginx to process 2, and the dashboard stays live: an arrival after the kill reaches
  * it by its feed, and the clinician ends the consult.
  *
- * Process 2 does not take over process 1's Janus handles (only a process restarted under the
- * same INSTANCE_NAME claims its session: docs/operations.md), so the clinician's browser
- * negotiates again, as after a Janus restart: the patient's own publication never stops, the
- * video between them pauses for that renegotiation. The test measures and bounds that pause.
+ * Process 2 takes process 1's Janus handles over: when the clinician's browser says hello
+ * there, it claims process 1's Janus session (once process 1's mark that it holds the session
+ * has run out: it is dead) and adopts her handles, so her browser keeps its peer connections
+ * and nothing on the media path notices. Measured inside both pages: every remote frame
+ * presented (requestVideoFrameCallback on the page's own remote <video>) and the longest gap
+ * between two; no peer connection made or closed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,11 +41,11 @@ const INTERNAL_PORT = BASE + 21;
 const PUBLIC_URL = 'https://127.0.0.1';
 const INTERNAL_URL = `https://127.0.0.1:${INTERNAL_PORT}`;
 /**
- * The longest pause in remote video either browser may see: the clinician's renegotiation on
- * process 2 (measured 1.3 / 1.6 s at load average ~45 on 2 cores, 3.8 / 6.2 s at ~80), with
- * room for a machine shared by several test runs. Issue 11's failover target is 5 s p95.
+ * The longest time either page may go without presenting a new remote frame across the kill.
+ * The media never stops (no renegotiation); what remains is the renderer itself on a shared,
+ * loaded machine (fake camera at ~24 frames/s).
  */
-const MAX_GAP_MS = 15_000;
+const MAX_GAP_MS = 2_000;
 
 // nginx's certificate is a self-signed one made here: the test's own HTTP and WebSocket clients
 // (this worker only) accept it, as the browsers do (ignoreHTTPSErrors).
@@ -142,42 +144,40 @@ async function page(viewport = { width: 1280, height: 800 }): Promise<Page> {
   return context.newPage();
 }
 
-/** In the page: the longest time (ms) in which no peer connection decoded a new remote video frame. */
+/**
+ * In the page: every remote video frame the page presents (requestVideoFrameCallback on the
+ * app's own remote <video> elements), the longest gap between two, and the peer connections.
+ */
 async function startGapMeter(p: Page): Promise<void> {
   await p.evaluate(() => {
-    const w = window as unknown as { spkDebug: { pcs(): RTCPeerConnection[] }; __gap: { max: number; lastProgress: number; pcs: Set<RTCPeerConnection> } };
-    const last = new Map<RTCPeerConnection, number>();
-    w.__gap = { max: 0, lastProgress: performance.now(), pcs: new Set() };
+    const g = { max: 0, last: performance.now(), frames: 0, pcs: new Set<RTCPeerConnection>(), watched: new WeakSet<HTMLVideoElement>() };
+    (window as unknown as { __gap: typeof g }).__gap = g;
+    const onFrame = (v: HTMLVideoElement) => (now: number) => {
+      g.max = Math.max(g.max, now - g.last);
+      g.last = now;
+      g.frames++;
+      v.requestVideoFrameCallback(onFrame(v));
+    };
     setInterval(() => {
-      void (async () => {
-        let progressed = false;
-        for (const pc of w.spkDebug.pcs()) {
-          w.__gap.pcs.add(pc);
-          let frames = 0;
-          (await pc.getStats()).forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-          });
-          if (frames > (last.get(pc) ?? 0)) progressed = true;
-          last.set(pc, frames);
-        }
-        const now = performance.now();
-        if (progressed) w.__gap.lastProgress = now;
-        w.__gap.max = Math.max(w.__gap.max, now - w.__gap.lastProgress);
-      })();
+      for (const v of document.querySelectorAll<HTMLVideoElement>('[data-testid="remote-video"]')) {
+        if (g.watched.has(v)) continue;
+        g.watched.add(v);
+        v.requestVideoFrameCallback(onFrame(v));
+      }
+      for (const pc of (window as unknown as { spkDebug: { pcs(): RTCPeerConnection[] } }).spkDebug.pcs()) g.pcs.add(pc);
+      // A stall with no frame at all counts too, not only when the next frame comes.
+      g.max = Math.max(g.max, performance.now() - g.last);
     }, 50);
   });
 }
 
-async function gapReport(p: Page): Promise<{ maxGapMs: number; flowing: boolean; connections: number }> {
-  const read = () => p.evaluate(() => {
-    const g = (window as unknown as { __gap: { max: number; lastProgress: number; pcs: Set<RTCPeerConnection> } }).__gap;
-    return { max: g.max, lastProgress: g.lastProgress, pcs: g.pcs.size };
+/** The page's gap meter: longest gap, frames presented, connections seen and open now. */
+async function gapReport(p: Page): Promise<{ maxGapMs: number; frames: number; connections: number; open: number }> {
+  return p.evaluate(() => {
+    const g = (window as unknown as { __gap: { max: number; frames: number; pcs: Set<RTCPeerConnection> } }).__gap;
+    const open = (window as unknown as { spkDebug: { pcs(): RTCPeerConnection[] } }).spkDebug.pcs().length;
+    return { maxGapMs: Math.round(g.max), frames: g.frames, connections: g.pcs.size, open };
   });
-  const before = await read();
-  // Flowing: a new frame is decoded after this moment (within 30 s on a loaded machine).
-  let now = before;
-  await until(async () => (now = await read()).lastProgress > before.lastProgress, 30_000, 'a new remote video frame').catch(() => undefined);
-  return { maxGapMs: Math.round(now.max), flowing: now.lastProgress > before.lastProgress, connections: now.pcs };
 }
 
 /** Counts the dashboard feed's "ready" messages (one per (re)connection), before the page's own script runs. */
@@ -244,7 +244,10 @@ describe('two control planes behind nginx', () => {
 
   test('process 1 dies (SIGKILL): media goes on, the sockets reconnect through nginx to process 2, the dashboard stays live', async () => {
     await Promise.all([startGapMeter(patient), startGapMeter(clinician)]);
-    await until(() => patient.evaluate(() => (window as unknown as { __gap: { pcs: Set<unknown> } }).__gap.pcs.size > 0), 5_000, 'the gap meter');
+    for (const p of [patient, clinician]) {
+      await until(async () => (await gapReport(p)).frames > 10, 10_000, 'the gap meter counting frames');
+    }
+    const before = await Promise.all([gapReport(patient), gapReport(clinician)]);
     const killedAt = Date.now();
     const gone = new Promise((r) => stack.control.child.once('exit', r));
     stack.control.child.kill('SIGKILL');
@@ -260,10 +263,20 @@ describe('two control planes behind nginx', () => {
     await until(() => dashboard.evaluate(() => (window as unknown as { __feedReady: number }).__feedReady >= 2), 20_000, 'the dashboard feed back');
     console.log(`control plane 1 killed; clinician and dashboard back on process 2 after ${Date.now() - killedAt} ms`);
 
-    // Frames come again on both sides (after the clinician's renegotiation, see the top).
+    // Frames kept coming on both sides, on the same connections, for a while after the move.
+    const settled = await Promise.all([gapReport(patient), gapReport(clinician)]);
+    await until(async () => {
+      const [p, c] = await Promise.all([gapReport(patient), gapReport(clinician)]);
+      return p.frames > settled[0].frames + 24 && c.frames > settled[1].frames + 24;
+    }, 20_000, 'frames presented on both sides after the move');
     const [p, c] = await Promise.all([gapReport(patient), gapReport(clinician)]);
-    console.log(`longest gap without a new remote frame: patient ${p.maxGapMs} ms, clinician ${c.maxGapMs} ms; peer connections ${p.connections} / ${c.connections}`);
-    expect(p.flowing && c.flowing).toBe(true);
+    console.log(
+      `remote frames presented across the kill: patient ${p.frames - before[0].frames}, clinician ${c.frames - before[1].frames}; ` +
+        `longest gap patient ${p.maxGapMs} ms, clinician ${c.maxGapMs} ms; peer connections ${p.connections} / ${c.connections} (before ${before[0].connections} / ${before[1].connections})`,
+    );
+    // No renegotiation: the very connections of before, none added, none closed.
+    expect([p.connections, c.connections]).toEqual([before[0].connections, before[1].connections]);
+    expect([p.open, c.open]).toEqual([before[0].open, before[1].open]);
     expect(p.maxGapMs).toBeLessThan(MAX_GAP_MS);
     expect(c.maxGapMs).toBeLessThan(MAX_GAP_MS);
     await expectScreen(patient, 'consult');

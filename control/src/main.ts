@@ -28,6 +28,7 @@ async function main() {
   // The Janus session ids, so that after a restart this process claims the previous one's
   // sessions and every consult's media simply goes on (gateway/src/resume.ts).
   const sessionKey = (server: string) => `spk:janus-session:${config.instanceName}:${server}`;
+  const holderKey = (server: string, id: number) => `spk:janus-session-holder:${server}:${id}`;
   const gateway = createGateway({
     servers: config.janus,
     logger: logger.child({ mod: 'gateway' }),
@@ -39,6 +40,15 @@ async function main() {
       save: async (server, ids) => {
         if (ids) await hub.redis.set(sessionKey(server), JSON.stringify(ids));
         else await hub.redis.del(sessionKey(server));
+      },
+      // Which live process holds each session: a process takes a dead one's browsers over by
+      // claiming its session only once this mark has run out.
+      hold: async (server, id, ttlMs) => {
+        await hub.redis.set(holderKey(server, id), config.instanceName, { PX: ttlMs });
+      },
+      heldElsewhere: async (server, id) => {
+        const holder = await hub.redis.get(holderKey(server, id));
+        return holder !== null && holder !== config.instanceName;
       },
     },
     // Room pins and draining marks shared by every control-plane process (janus/placements.ts).

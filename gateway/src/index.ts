@@ -36,6 +36,16 @@ const { EVENT } = Janode;
 const VR = VideoRoomPlugin.EVENT;
 /** Session keep-alive period; Janus drops sessions silent for session_timeout (60 s). */
 const KEEPALIVE_SECS = 20;
+/**
+ * The mark that a live process holds a Janus session (SessionStore.hold): refreshed every
+ * HOLD_REFRESH_MS, runs out HOLD_TTL_MS after the process stops. A process taking over a dead
+ * one's browsers waits at most this long before claiming its session (the media goes on
+ * meanwhile: Janus keeps the session for reclaim_session_timeout, 30 s).
+ */
+const HOLD_REFRESH_MS = 1000;
+const HOLD_TTL_MS = 3000;
+/** A claimed session none of whose browsers came back within this long is ended. */
+const CLAIMED_IDLE_MS = 60_000;
 const ERR_NO_SUCH_ROOM = 426;
 const ERR_ROOM_EXISTS = 427;
 /**
@@ -119,6 +129,9 @@ class JanusServer {
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Sessions of processes that died, claimed here for their browsers' handles (by id). */
+  private readonly claimed = new Map<number, { session: Promise<JanodeSession | null>; since: number; peers: Set<OnServer> }>();
+  private holdTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly cfg: JanusServerConfig,
@@ -206,9 +219,11 @@ class JanusServer {
    * handles would otherwise linger in the rooms for reclaim_session_timeout.
    */
   private async openSession(connection: JanodeConnection): Promise<{ session: JanodeSession; admin: Handle }> {
-    const kept = await this.store?.load(this.cfg.name).catch(() => null);
+    let kept = await this.store?.load(this.cfg.name).catch(() => null);
     const adopt = !this.connectedBefore;
     this.connectedBefore = true;
+    // Another process took it over meanwhile (our browsers moved there): it is theirs now.
+    if (kept && (await this.store?.heldElsewhere?.(this.cfg.name, kept.session).catch(() => false))) kept = null;
     if (kept) {
       let claimed: JanodeSession | null = null;
       try {
@@ -268,6 +283,7 @@ class JanusServer {
       this.participants = 0;
       this.placedSince = 0;
       this.breaker.back(Date.now());
+      this.startHolding();
       this.log.info({ server: this.cfg.name }, 'janus connected');
       this.onChange(this, true);
     } catch (err) {
@@ -302,11 +318,94 @@ class JanusServer {
   }
 
   private forget(): void {
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    this.holdTimer = null;
+    // Claimed sessions went with the connection (janode ends them when it closes).
+    this.claimed.clear();
     this.connection = null;
     this.session = null;
     this.admin = null;
     if (this.up) this.since = new Date();
     this.up = false;
+  }
+
+  /**
+   * Every second while connected: mark our session and the ones we claimed as held (so that no
+   * other process claims them), and end claimed sessions whose browsers are all gone.
+   */
+  private startHolding(): void {
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    const store = this.store;
+    const tick = () => {
+      const now = Date.now();
+      const ids: number[] = this.session ? [this.session.id] : [];
+      for (const [id, c] of this.claimed) {
+        const inUse = [...c.peers].some((p) => this.peers.has(p));
+        if (!inUse && now - c.since > CLAIMED_IDLE_MS) {
+          this.claimed.delete(id);
+          void c.session.then((s) => s?.destroy()).catch(() => undefined);
+          continue;
+        }
+        ids.push(id);
+      }
+      if (store?.hold) for (const id of ids) void store.hold(this.cfg.name, id, HOLD_TTL_MS).catch(() => undefined);
+    };
+    tick();
+    this.holdTimer = setInterval(tick, HOLD_REFRESH_MS);
+    this.holdTimer.unref();
+  }
+
+  /**
+   * Session `id` on this server for taking a browser's handles over: our own, or one of a
+   * process that is gone, claimed on our connection (once, whoever asks first). A session
+   * another live process holds is waited for until its mark runs out (that process died) or
+   * refused (null: it lives, and keeps its session).
+   */
+  async sessionFor(id: number): Promise<JanodeSession | null> {
+    if (!this.up || !this.session) return null;
+    if (this.session.id === id) return this.session;
+    let c = this.claimed.get(id);
+    if (!c) {
+      c = { session: this.claim(id), since: Date.now(), peers: new Set() };
+      this.claimed.set(id, c);
+      const entry = c;
+      void entry.session.then((s) => {
+        if (!s && this.claimed.get(id) === entry) this.claimed.delete(id);
+      });
+    }
+    return c.session;
+  }
+
+  /** Remember that `peer` lives in claimed session `id` (the session ends when none is left). */
+  usesClaimed(id: number, peer: OnServer): void {
+    this.claimed.get(id)?.peers.add(peer);
+  }
+
+  private async claim(id: number): Promise<JanodeSession | null> {
+    const generation = this.generation;
+    const deadline = Date.now() + HOLD_TTL_MS + HOLD_REFRESH_MS;
+    try {
+      while (this.store?.heldElsewhere && (await this.store.heldElsewhere(this.cfg.name, id))) {
+        if (Date.now() > deadline) {
+          this.log.info({ server: this.cfg.name }, 'janus session held by a live process; not taken over');
+          return null;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const connection = this.connection;
+      if (!connection || generation !== this.generation) return null;
+      const session = await claimSession(connection, id, KEEPALIVE_SECS);
+      if (generation !== this.generation) {
+        await session.destroy().catch(() => undefined);
+        return null;
+      }
+      await this.store?.hold?.(this.cfg.name, id, HOLD_TTL_MS).catch(() => undefined);
+      this.log.info({ server: this.cfg.name }, 'janus session of a stopped process taken over');
+      return session;
+    } catch (err) {
+      this.log.info({ server: this.cfg.name, err: (err as Error).message }, 'janus session of a stopped process is gone');
+      return null;
+    }
   }
 
   async stop(handOver = false): Promise<void> {
@@ -448,9 +547,9 @@ class Peer implements PeerSession {
     if (this.me === null) throw new Error('join before subscribing');
     // A repeated subscribe (browser renegotiating) starts from a fresh handle.
     this.dropSubscriber(feed);
-    const session = this.server.session;
-    if (!session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
-    const handle = await this.server.whileUp(session.attach(VideoRoomPlugin));
+    // In the publisher's session: ours, or the one claimed from a process that died (resumePeer).
+    if (!this.server.session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
+    const handle = await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin));
     this.watchSubscriber(feed, handle);
     try {
       this.check();
@@ -475,7 +574,7 @@ class Peer implements PeerSession {
   }
 
   state(): PeerState | null {
-    const session = this.server.session;
+    const session = this.server.session && this.publisher.session;
     if (this.closed || this.me === null || !session) return null;
     return {
       server: this.server.cfg.name,
@@ -825,8 +924,8 @@ class JanusGateway extends EventEmitter implements Gateway {
   }): Promise<PeerSession | null> {
     const { state } = opts;
     const server = this.servers.find((s) => s.cfg.name === state.server);
-    const session = server?.session;
-    if (!server?.up || !session || session.id !== state.session) return null;
+    const session = server?.up ? await server.sessionFor(state.session) : null;
+    if (!server?.up || !session) return null;
     // Who is in the room now, according to Janus; we must still be among them.
     let participants: Array<{ id: number; display?: string; publisher?: boolean }>;
     try {
@@ -839,6 +938,7 @@ class JanusGateway extends EventEmitter implements Gateway {
     const publisher = adoptHandle(session, VideoRoomPlugin, state.publisher, { room: state.roomId, feed: state.me });
     this.placement.set(state.roomId, server);
     const peer = new Peer(server, publisher, state.roomId, opts.display, opts.onEvent, this.log, opts.onHandles);
+    server.usesClaimed(state.session, peer);
     const present = participants
       .filter((p) => p.id !== state.me && p.publisher)
       .map((p) => ({ feed: p.id, display: p.display ?? '' }));

@@ -21,6 +21,8 @@ declare module 'janode' {
 
   export interface JanodeHandle extends EventEmitter {
     readonly id: number;
+    /** The session the handle was attached (or adopted) in. */
+    readonly session: JanodeSession;
     /** Rejects with an Error whose `_code` is the plugin error code (e.g. 427). */
     message(body: Record<string, unknown>, jsep?: unknown): Promise<JanusMessage>;
     trickle(candidate: Record<string, unknown> | null): Promise<unknown>;

@@ -26,6 +26,15 @@ export interface JanusServerConfig {
 export interface SessionStore {
   load(server: string): Promise<{ session: number; admin: number } | null>;
   save(server: string, ids: { session: number; admin: number } | null): Promise<void>;
+  /**
+   * Marks session `id` on `server` as held by this process for `ttlMs` (refreshed every second
+   * while it holds it). Another process claims a session only when no live process holds it:
+   * a browser whose socket moved to another process while the first one still runs must not
+   * take that process's session (and every consult in it) away.
+   */
+  hold?(server: string, id: number, ttlMs: number): Promise<void>;
+  /** Whether another process holds session `id` on `server` (its mark has not run out). */
+  heldElsewhere?(server: string, id: number): Promise<boolean>;
 }
 
 /**
@@ -203,9 +212,11 @@ export interface Gateway extends EventEmitter {
     onHandles?: (handleIds: number[]) => void;
   }): Promise<PeerSession>;
   /**
-   * Take over a peer from a stopped process: its handles in a session this process claimed.
-   * Null when that is not possible (another session, the room or the publisher gone); the
-   * browser then renegotiates. Feeds that came or went meanwhile are announced as events.
+   * Take over a peer from a stopped process: its handles in a session this process claimed
+   * (its own previous process's on start, or, for a browser whose socket moved here from a
+   * process that died, that process's session, claimed once no live process holds it).
+   * Null when that is not possible (the session or the publisher gone, the session held by a
+   * live process); the browser then renegotiates. Feeds that came or went meanwhile are announced as events.
    */
   resumePeer(opts: {
     state: PeerState;

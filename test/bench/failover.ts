@@ -1,7 +1,8 @@
 /**
  * Benchmark (issue 11): Janus failover. Two Janus servers, three consults in real Chromium
  * pages (fake camera), all on one server; SIGKILL that server and time, per consult, from the
- * kill to the first remote video frame decoded on a new connection in BOTH browsers (the
+ * kill to the first remote video frame PRESENTED (requestVideoFrameCallback) in a new remote
+ * <video> of the app — the rebuild after a failover replaces every tile — in BOTH browsers (the
  * slower of the two). Restart the killed server, kill the other one (the consults are all there
  * now), and so on: BENCH_FAILOVER_KILLS kills (default 5), each moving every consult.
  * Figure `janus_failover` (ms, p50/p95/max over kills × consults); target p95 ≤ 5000 ms.
@@ -13,7 +14,7 @@ import { startStack, type Stack } from '../support/stack.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { seedClinic, signInClinician } from '../support/scenario.js';
 import { admit, roomsOn, waitingPatient, type Consult } from '../support/multi-janus.js';
-import { freshTrace, installFrameMeter, markFrames, waitFreshFrames } from '../support/frames.js';
+import { freshTrace, installFrameMeter, markFrames, markPresented, presentMeter, waitPresented } from '../support/frames.js';
 import { percentile, summary } from './stats.js';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,10 +54,17 @@ function logSince(since: number): LogLine[] {
  * browser; each browser's first new connection, its publisher and a subscriber connected, the
  * first frame decoded on a new connection.
  */
-const STEPS = ['detected', 'room_created', 'told_patient', 'told_clinician', 'new_pc', 'publisher_up', 'subscriber_up', 'first_frame'] as const;
+const STEPS = [
+  'detected', 'room_created', 'told_patient', 'told_clinician',
+  // the pages' own steps (spkDebug.steps(), the slower page): message in, publisher connection
+  // made and its offer, `join` and `publish` answered, the other side's feed announced (absent
+  // when `join` already listed it), the subscription's offer in and our answer out
+  'renegotiate', 'publisher-pc', 'publisher-offer', 'joined', 'publish-answer', 'feed-joined', 'subscribe-offer', 'subscribe-answer',
+  'new_pc', 'publisher_up', 'subscriber_up', 'first_frame',
+] as const;
 type Trace = Partial<Record<(typeof STEPS)[number], number>>;
 
-async function traceOf(c: Consult, killedAt: number, victim: string): Promise<Trace> {
+async function traceOf(c: Consult, killedAt: number, victim: string, presented: [number, number]): Promise<Trace> {
   const log = logSince(killedAt);
   const at = (pred: (l: LogLine) => boolean) => {
     const l = log.find(pred);
@@ -65,7 +73,12 @@ async function traceOf(c: Consult, killedAt: number, victim: string): Promise<Tr
   const ours = (l: LogLine) => l.room === c.roomId || l.appointment === c.appointmentId;
   const [p, s] = await Promise.all([freshTrace(c.patient), freshTrace(c.clinician)]);
   const late = (a: number | null, b: number | null) => (a === null || b === null ? undefined : Math.max(a, b) - killedAt);
+  const [ps, ss] = await Promise.all([pageSteps(c.patient, killedAt), pageSteps(c.clinician, killedAt)]);
+  const pageStep = Object.fromEntries(
+    STEPS.map((n) => [n, late(ps.get(n) ?? null, ss.get(n) ?? null)] as const).filter(([, v]) => v !== undefined),
+  );
   return {
+    ...pageStep,
     detected: at((l) => l.msg === 'janus connection lost' && l.server === victim),
     room_created: at((l) => l.msg === 'room created' && l.room === c.roomId),
     told_patient: at((l) => l.msg === 'browser told to renegotiate' && ours(l) && l.role === 'patient'),
@@ -73,8 +86,16 @@ async function traceOf(c: Consult, killedAt: number, victim: string): Promise<Tr
     new_pc: late(p.newPcAt, s.newPcAt),
     publisher_up: late(p.pubUpAt, s.pubUpAt),
     subscriber_up: late(p.subUpAt, s.subUpAt),
-    first_frame: late(p.freshAt, s.freshAt),
+    first_frame: Math.max(...presented) - killedAt,
   };
+}
+
+/** The first time of each of a page's media steps since `since` (epoch ms). */
+async function pageSteps(page: Page, since: number): Promise<Map<string, number>> {
+  const steps = await page.evaluate(() => (window as unknown as { spkDebug?: { steps?(): Array<{ step: string; at: number }> } }).spkDebug?.steps?.() ?? []);
+  const first = new Map<string, number>();
+  for (const s of steps) if (s.at >= since && !first.has(s.step)) first.set(s.step, s.at);
+  return first;
 }
 
 /** What a page's connections are doing (printed when frames do not come back). */
@@ -124,7 +145,10 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
     await redis.sRem('spk:janus-draining', 'janus-2');
     await redis.quit();
     const pages: Page[] = consults.flatMap((c) => [c.patient, c.clinician]);
-    for (const p of pages) await installFrameMeter(p);
+    // Connection states only (no getStats, which competes with the renegotiation for the
+    // browser's WebRTC threads); frames by presentation in the app's own remote <video>.
+    for (const p of pages) await installFrameMeter(p, { stats: false });
+    for (const p of pages) await presentMeter(p);
     for (const p of pages) {
       p.on('crash', () => process.stdout.write(`page crashed: ${p.url()}\n`));
       p.on('framenavigated', (f) => f === p.mainFrame() && process.stdout.write(`page navigated: ${f.url()}\n`));
@@ -134,25 +158,28 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
     const perSide: number[] = [];
     const traces: Trace[] = [];
     const loads: number[] = [];
+    const presentedAt = new Map<Consult, [number, number]>();
     let victim = 0;
     for (let k = 0; k < KILLS; k++) {
       const rooms = await roomsOn(stack.januses[victim]!);
       const on = consults.filter((c) => rooms.includes(c.roomId)).length;
       if (on !== consults.length) throw new Error(`kill ${k + 1}: ${on} of ${consults.length} consults on janus-${victim + 1}`);
       for (const p of pages) await markFrames(p);
+      for (const p of pages) await markPresented(p);
       const killedAt = Date.now();
       stack.januses[victim]!.kill('SIGKILL');
       for (const c of consults) {
-        const [p, s] = await Promise.all([waitFreshFrames(c.patient, 60_000), waitFreshFrames(c.clinician, 60_000)]).catch(async (err: unknown) => {
+        const [p, s] = await Promise.all([waitPresented(c.patient, 60_000), waitPresented(c.clinician, 60_000)]).catch(async (err: unknown) => {
           for (const page of [c.patient, c.clinician]) process.stdout.write(`${JSON.stringify(await pageState(page))}\n`);
           throw err;
         });
         perSide.push(p - killedAt, s - killedAt);
         perConsult.push(Math.max(p, s) - killedAt);
+        presentedAt.set(c, [p, s]);
       }
       loads.push(os.loadavg()[0]!);
       // The log lines are written by now (the frames came after them).
-      for (const c of consults) traces.push(await traceOf(c, killedAt, `janus-${victim + 1}`));
+      for (const c of consults) traces.push(await traceOf(c, killedAt, `janus-${victim + 1}`, presentedAt.get(c)!));
       process.stdout.write(`kill ${k + 1}: ${perConsult.slice(-consults.length).join(', ')} ms (load ${os.loadavg()[0]!.toFixed(1)})\n`);
       for (const t of traces.slice(-consults.length)) process.stdout.write(`  ${STEPS.map((n) => `${n} ${t[n] ?? '-'}`).join(' · ')}\n`);
       // Bring the killed server back; the next kill takes the other one, where the consults are now.
@@ -163,7 +190,7 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
       await new Promise((r) => setTimeout(r, 3000));
     }
     return {
-      janus_failover: { ...summary(perConsult, 'ms'), kills: KILLS, consults: consults.length, target_p95: 5000, note: 'SIGKILL of the Janus server → first remote frame on a new connection in both browsers (the slower), per consult' },
+      janus_failover: { ...summary(perConsult, 'ms'), kills: KILLS, consults: consults.length, target_p95: 5000, note: 'SIGKILL of the Janus server → first remote frame presented in a new remote <video> in both browsers (the slower), per consult' },
       janus_failover_per_side: { ...summary(perSide, 'ms'), note: 'the same, each browser on its own' },
       janus_failover_trace: {
         ...Object.fromEntries(
@@ -174,7 +201,7 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
         ),
         load_1m: { min: Math.min(...loads), max: Math.max(...loads) },
         unit: 'ms after the SIGKILL',
-        note: 'per consult: detected (control plane), room re-created, each browser told; the slower browser: first new connection, publisher and subscriber connected, first fresh frame',
+        note: 'per consult: detected (control plane), room re-created, each browser told; the slower browser: its media steps (spkDebug.steps()), first new connection, publisher and subscriber connected, first frame presented',
       },
     };
   } finally {

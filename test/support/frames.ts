@@ -25,8 +25,13 @@ interface FrameMeterPage {
   spkDebug: { pcs(): RTCPeerConnection[] };
 }
 
-export async function installFrameMeter(page: Page): Promise<void> {
-  await page.evaluate(() => {
+/**
+ * `stats: false`: connection states only (newPcAt, pubUpAt, subUpAt), no getStats — which runs
+ * on the browser's WebRTC threads, the very ones a renegotiation needs (the failover bench
+ * measures frames by presentation instead, with presentMeter()).
+ */
+export async function installFrameMeter(page: Page, opts: { stats?: boolean } = {}): Promise<void> {
+  await page.evaluate((withStats) => {
     const w = window as unknown as FrameMeterPage;
     clearInterval(w.__fm?.timer);
     const frames = new Map<RTCPeerConnection, number>();
@@ -63,7 +68,7 @@ export async function installFrameMeter(page: Page): Promise<void> {
           }
         }
       }
-      if (busy) return;
+      if (busy || !withStats) return;
       busy = true;
       const decoded = await Promise.all(
         pcs.map(async (pc) => {
@@ -90,7 +95,53 @@ export async function installFrameMeter(page: Page): Promise<void> {
       if (progressed) fm.lastProgress = now;
       fm.maxGap = Math.max(fm.maxGap, now - fm.lastProgress);
     }, 100);
+  }, opts.stats ?? true);
+}
+
+/** What presentMeter() keeps on the page's window. */
+interface PresentMeterPage {
+  __pm: { old: Set<HTMLVideoElement>; pending: WeakSet<HTMLVideoElement>; markedAt: number; freshAt: number | null };
+}
+
+/**
+ * Frames the page presents in its own remote <video> elements (requestVideoFrameCallback):
+ * after markPresented(), the first frame presented in an element that was not there at the
+ * mark (a failover's rebuild replaces every remote tile). No getStats.
+ */
+export async function presentMeter(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as PresentMeterPage;
+    if (w.__pm) return;
+    const pm: PresentMeterPage['__pm'] = { old: new Set(), pending: new WeakSet(), markedAt: 0, freshAt: null };
+    w.__pm = pm;
+    // Only inline callbacks here: a named function would reach the page with the bundler's
+    // __name() helper, which the page does not have.
+    setInterval(() => {
+      for (const v of document.querySelectorAll<HTMLVideoElement>('[data-testid="remote-video"]')) {
+        if (pm.pending.has(v)) continue;
+        pm.pending.add(v);
+        v.requestVideoFrameCallback(() => {
+          pm.pending.delete(v);
+          if (pm.markedAt && pm.freshAt === null && !pm.old.has(v)) pm.freshAt = Date.now();
+        });
+      }
+    }, 20);
   });
+}
+
+export async function markPresented(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const pm = (window as unknown as PresentMeterPage).__pm;
+    pm.old = new Set(document.querySelectorAll<HTMLVideoElement>('[data-testid="remote-video"]'));
+    pm.markedAt = Date.now();
+    pm.freshAt = null;
+  });
+}
+
+/** Epoch ms of the first frame presented in a remote <video> made after the mark. */
+export async function waitPresented(page: Page, timeoutMs = 30_000): Promise<number> {
+  const handle = await page.waitForFunction(() => (window as unknown as PresentMeterPage).__pm.freshAt, undefined, { timeout: timeoutMs, polling: 100 });
+  return (await handle.jsonValue()) as number;
 }
 
 /** From now on: count gaps afresh, and watch for frames on connections made after this. */

@@ -304,7 +304,12 @@ class Connection {
         await this.requirePeer().answer(msg.feed, msg.jsep);
         return {};
       case 'trickle':
-        await this.requirePeer().trickle(msg.target === 'publisher' ? 'publisher' : msg.target.feed, msg.candidate);
+        // Not awaited: Janus acks a candidate at once and janode sends in call order, so the
+        // next request on this socket (after a failover, the `subscribe` the picture waits
+        // for) does not queue behind a round trip per candidate. A lost candidate is not fatal.
+        this.requirePeer()
+          .trickle(msg.target === 'publisher' ? 'publisher' : msg.target.feed, msg.candidate)
+          .catch((err: unknown) => this.log.debug({ err: String(err) }, 'trickle not delivered'));
         return {};
       case 'mute':
         // Unmuting cannot lift a privacy pause; `pause` does that.

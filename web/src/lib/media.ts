@@ -35,6 +35,15 @@ export interface SpkDebug {
   recoveries?(): { iceRestarts: number; rebuilds: number };
   /** Sound and vibration cues given for new chat messages, and the unread count (patient page). */
   chatCues?(): { sound: number; vibrate: number; unread: number };
+  /** The consult media's recent steps (join, publish, subscribe …) with their times, epoch ms. */
+  steps?(): Array<{ step: string; at: number }>;
+}
+
+/** The consult media's recent steps, for the failover bench's trace (spkDebug.steps()). */
+const recentSteps: Array<{ step: string; at: number }> = [];
+function step(name: string): void {
+  if (recentSteps.length >= 200) recentSteps.splice(0, 100);
+  recentSteps.push({ step: name, at: Date.now() });
 }
 
 declare global {
@@ -45,7 +54,7 @@ declare global {
 
 /** `window.spkDebug.pcs()` lists our open peer connections; `state()` names the screen. */
 export function installDebug(state: () => string, extra: Partial<SpkDebug> = {}): void {
-  window.spkDebug = { pcs: () => Array.from(livePcs), state, ...extra };
+  window.spkDebug = { pcs: () => Array.from(livePcs), state, steps: () => recentSteps.slice(), ...extra };
 }
 
 /** A peer connection with the ICE servers of the hello reply; `track` lists it in spkDebug.pcs(). */
@@ -148,6 +157,8 @@ const RETRY_MS = [500, 1000, 1000, 2000, 2000, 3000];
 const ICE_GRACE_MS = 2500;
 /** An ICE restart that has not reconnected after this long → rebuild everything. */
 const ICE_RESTART_MS = 6000;
+/** Replaced connections are closed this long after a rebuild at the latest. */
+const RETIRED_MS = 10_000;
 
 /** How the consult's media recovered, for tests (window.spkDebug.recoveries()). */
 export const recoveries = { iceRestarts: 0, rebuilds: 0 };
@@ -168,6 +179,14 @@ export class ConsultMedia {
   private restartTimer = 0;
   private iceDownTimer = 0;
   private iceDown = false;
+  /**
+   * Connections replaced by a rebuild after `renegotiate` (their Janus is gone): make before
+   * break. Closing a peer connection blocks the page's main thread while the browser tears it
+   * down, which on a busy phone or PC delays the new connections by up to a second; so they
+   * are closed once media flows on the new ones (or after RETIRED_MS), not first.
+   */
+  private retired: RTCPeerConnection[] = [];
+  private retiredTimer = 0;
   audio = true;
   video = true;
 
@@ -201,9 +220,15 @@ export class ConsultMedia {
       this.running = true;
       this.off.push(
         this.sig.on('joined', (m) => this.subscribeAll(m, this.generation)),
-        this.sig.on('feed-joined', (m) => void this.subscribe(m.feed)),
+        this.sig.on('feed-joined', (m) => {
+          step('feed-joined');
+          void this.subscribe(m.feed);
+        }),
         this.sig.on('feed-left', (m) => this.dropFeed(m.feed, 'left')),
-        this.sig.on('renegotiate', () => this.rebuild(false)),
+        this.sig.on('renegotiate', () => {
+          step('renegotiate');
+          this.rebuild(false);
+        }),
       );
     }
     const gen = this.generation;
@@ -215,6 +240,7 @@ export class ConsultMedia {
       const pub = this.local ? this.publish(this.local) : Promise.resolve();
       pub.catch(() => undefined);
       const data = await joined;
+      step('joined');
       if (gen !== this.generation) return;
       if (isJoined(data)) this.subscribeAll(data, gen);
       await pub;
@@ -265,8 +291,10 @@ export class ConsultMedia {
         pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
       }
       trickle = this.trickler(pc, 'publisher');
+      step('publisher-pc');
       offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
+      step('publisher-offer');
     }
     this.watchIce(pc, 'publisher');
     if (gen !== this.generation) return closePc(pc);
@@ -281,6 +309,7 @@ export class ConsultMedia {
     const reply = await replied;
     if (gen !== this.generation) return closePc(pc);
     if (!hasJsep(reply)) throw new SignallingError('internal', 'publish: no answer');
+    step('publish-answer');
     await pc.setRemoteDescription(reply.jsep);
   }
 
@@ -296,7 +325,11 @@ export class ConsultMedia {
       if (stream && stream !== sub.stream && sub.stream.getTracks().length === 0) sub.stream = stream;
       else if (!sub.stream.getTracks().includes(ev.track)) sub.stream.addTrack(ev.track);
       this.on.remote(info, sub.stream);
-      if (ev.track.kind === 'video') this.reportFirstMedia(ev.track);
+      if (ev.track.kind === 'video') {
+        this.reportFirstMedia(ev.track);
+        if (!ev.track.muted) this.closeRetired();
+        else ev.track.addEventListener('unmute', () => this.closeRetired(), { once: true });
+      }
     };
     const trickle = this.trickler(pc, { feed: info.feed });
     this.watchIce(pc, info.feed);
@@ -304,9 +337,11 @@ export class ConsultMedia {
       const reply = await this.sig.request({ t: 'subscribe', feed: info.feed });
       if (gen !== this.generation) return;
       if (!hasJsep(reply)) throw new SignallingError('internal', 'subscribe: no offer');
+      step('subscribe-offer');
       await pc.setRemoteDescription(reply.jsep);
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
+      step('subscribe-answer');
       if (gen !== this.generation) return;
       const answered = this.sig.request({ t: 'answer', feed: info.feed, jsep: { type: 'answer', sdp: answer.sdp ?? '' } });
       trickle.flush();
@@ -354,16 +389,41 @@ export class ConsultMedia {
     }
   }
 
-  /** Closes every peer connection; running flows stop at their next step. */
-  closeAll(): void {
+  /**
+   * Closes every peer connection; running flows stop at their next step. `retire`: they are
+   * out of use at once but closed later (closeRetired), after the new ones are made.
+   */
+  closeAll(retire = false): void {
     this.generation++;
     window.clearTimeout(this.retryTimer);
     window.clearTimeout(this.restartTimer);
     window.clearTimeout(this.iceDownTimer);
     this.restartTimer = this.iceDownTimer = 0;
-    if (this.publisher) closePc(this.publisher);
+    if (!retire) this.closeRetired();
+    if (this.publisher) {
+      if (retire) {
+        // The camera is not encoded twice meanwhile.
+        for (const tr of this.publisher.getTransceivers()) void tr.sender.replaceTrack(null).catch(() => undefined);
+        this.retire(this.publisher);
+      } else closePc(this.publisher);
+    }
     this.publisher = null;
-    for (const feed of Array.from(this.subs.keys())) this.dropFeed(feed, 'rebuild');
+    for (const feed of Array.from(this.subs.keys())) this.dropFeed(feed, 'rebuild', retire);
+  }
+
+  private retire(pc: RTCPeerConnection): void {
+    livePcs.delete(pc);
+    pc.onicecandidate = pc.ontrack = pc.oniceconnectionstatechange = null;
+    this.retired.push(pc);
+    if (!this.retiredTimer) this.retiredTimer = window.setTimeout(() => this.closeRetired(), RETIRED_MS);
+  }
+
+  private closeRetired(): void {
+    window.clearTimeout(this.retiredTimer);
+    this.retiredTimer = 0;
+    if (this.retired.length === 0) return;
+    for (const pc of this.retired.splice(0)) closePc(pc);
+    step('retired-closed');
   }
 
   /** closeAll() and stop listening: this object is done. */
@@ -385,7 +445,8 @@ export class ConsultMedia {
   rebuild(leaveFirst = true): void {
     if (!this.running) return;
     recoveries.rebuilds++;
-    this.closeAll();
+    // After `renegotiate` the old connections lead to a Janus that is gone: new ones first.
+    this.closeAll(!leaveFirst);
     const gen = this.generation;
     const left = leaveFirst ? this.sig.request({ t: 'leave' }, 5000).catch(() => undefined) : Promise.resolve();
     void left.then(() => {
@@ -399,11 +460,12 @@ export class ConsultMedia {
     for (const f of j.feeds) void this.subscribe(f);
   }
 
-  private dropFeed(feed: number, why: 'left' | 'rebuild'): void {
+  private dropFeed(feed: number, why: 'left' | 'rebuild', retire = false): void {
     const sub = this.subs.get(feed);
     if (!sub) return;
     this.subs.delete(feed);
-    closePc(sub.pc);
+    if (retire) this.retire(sub.pc);
+    else closePc(sub.pc);
     this.on.remoteGone(feed, why);
   }
 
