@@ -23,6 +23,20 @@ let patient: TestBrowser;
 let clinician: TestBrowser;
 let appointmentId: string;
 
+/** What the gap meter keeps in the page (window.__gap), read back by gapReport. */
+interface GapWindow {
+  __gap: {
+    boundMs: number;
+    worst: { frames: number; sumMs: number; atLeastMs: number } | null;
+    frames: number;
+    missing: number;
+    lastProgress: number;
+    pcs: Set<RTCPeerConnection>;
+  };
+  __gapTimer?: ReturnType<typeof setInterval>;
+  spkDebug: { pcs(): RTCPeerConnection[] };
+}
+
 beforeAll(async () => {
   stack = await startStack({ name: 'cp-restart', basePort: BASE });
   seeded = await seedClinic(stack);
@@ -49,7 +63,7 @@ afterAll(async () => {
  */
 async function startGapMeter(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as any;
+    const w = window as unknown as GapWindow;
     clearInterval(w.__gapTimer);
     const last = new WeakMap<RTCPeerConnection, Map<string, { frames: number; sum: number; squares: number }>>();
     w.__gap = { boundMs: 0, worst: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set() };
@@ -58,7 +72,7 @@ async function startGapMeter(page: Page): Promise<void> {
       if (busy) return;
       busy = true;
       try {
-        const pcs = w.spkDebug.pcs() as RTCPeerConnection[];
+        const pcs = w.spkDebug.pcs();
         for (const pc of pcs) w.__gap.pcs.add(pc);
         const reports = await Promise.all(pcs.map((pc) => pc.getStats()));
         let progressed = false;
@@ -105,10 +119,10 @@ async function startGapMeter(page: Page): Promise<void> {
 async function gapReport(
   page: Page,
 ): Promise<{ maxGapMs: number; worst: unknown; flowing: boolean; frames: number; missing: number; connections: number }> {
-  const before = await page.evaluate(() => (window as any).__gap.lastProgress as number);
-  await page.waitForFunction((b) => (window as any).__gap.lastProgress > b, before, { timeout: 5_000, polling: 100 }).catch(() => undefined);
+  const before = await page.evaluate(() => (window as unknown as GapWindow).__gap.lastProgress);
+  await page.waitForFunction((b) => (window as unknown as GapWindow).__gap.lastProgress > b, before, { timeout: 5_000, polling: 100 }).catch(() => undefined);
   return page.evaluate((b) => {
-    const g = (window as any).__gap;
+    const g = (window as unknown as GapWindow).__gap;
     return { maxGapMs: Math.round(g.boundMs), worst: g.worst, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing, connections: g.pcs.size };
   }, before);
 }
