@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules/**', 'web/dist/**', '.run/**', 'deploy/**', 'monitoring/**', '**/*.js', '**/*.mjs'] },
   {
-    files: ['control/**/*.ts', 'gateway/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
+    files: ['shared/**/*.ts', 'control/**/*.ts', 'gateway/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['control/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
+    files: ['shared/**/*.ts', 'control/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
     // The gateway's own tests may reach into janode (session claim and handle adoption).
     ignores: ['test/gateway*.test.ts'],
     rules: {

@@ -12,7 +12,7 @@ export DATABASE_URL
 say "type-checking"
 npx tsc -p tsconfig.json --noEmit
 say "linting (eslint.config.js: unhandled promises, who may import janode)"
-npx eslint --max-warnings=0 control gateway web test
+npx eslint --max-warnings=0 shared control gateway web test
 say "building the browser apps"
 node web/build.mjs
 say "running the tests"

@@ -26,7 +26,8 @@ import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/session
 import { HttpError, RETRY_AFTER_SECONDS, fromZodError, parseJsonBody } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
-import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
+import { ConsultError, switchToPhone } from './commands.js';
+import { staffMaySee } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
 import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
 import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';

@@ -5,17 +5,12 @@
  */
 import type { DataSource } from 'typeorm';
 import { loadConsult, type ConsultContext } from '../consult/context.js';
-import type { StaffIdentity } from '../consult/commands.js';
+import { mayUseDashboard, type StaffIdentity } from '../domain/admission.js';
 import { canTransition } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
 import { ParticipantEntity } from '../db/entities.js';
 import { HttpError } from '../http/errors.js';
-
-/** Dashboards are for the assistants and admins of a clinic. */
-export function mayUseDashboard(staff: StaffIdentity, clinicId: string): boolean {
-  return (staff.role === 'assistant' || staff.role === 'admin') && staff.clinicIds.includes(clinicId);
-}
 
 /** The consult, if it exists and the staff member works this clinic's dashboard (else 404 / 403). */
 export async function loadForDashboard(ds: DataSource, appointmentId: string, staff: StaffIdentity): Promise<ConsultContext> {

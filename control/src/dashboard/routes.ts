@@ -22,7 +22,8 @@ import { HttpError, fromZodError } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { recordAudit } from '../domain/audit.js';
 import { cardOf, cardsOfDay, todayIn, type DashboardCard } from './cards.js';
-import { copyPatientLink, loadForDashboard, markNoShow, mayUseDashboard } from './commands.js';
+import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
+import { mayUseDashboard } from '../domain/admission.js';
 
 const DashboardQuery = z
   .object({

@@ -16,10 +16,11 @@ import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessag
 import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
-import { gradeNetwork } from '../domain/network-grade.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 import { isFinal } from '../domain/visit-state.js';
 import { closedAmong } from '../jobs/housekeeping.js';
-import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
+import { ConsultError, arrive, dropped, mediaUp } from '../consult/commands.js';
+import { staffMayAdmit, staffMaySee } from '../domain/admission.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';

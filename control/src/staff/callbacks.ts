@@ -16,7 +16,7 @@ import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { CallbackError, listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
-import { staffMaySee } from '../consult/commands.js';
+import { staffMaySee } from '../domain/admission.js';
 import { loadConsult } from '../consult/context.js';
 import { todayIn } from '../domain/contact.js';
 import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
