@@ -8,26 +8,10 @@ import { loadConsult, type ConsultContext } from './context.js';
 import { windowsFor } from './windows.js';
 import { closedReason, isOpenConsult, transition, type VisitEvent, type VisitState } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
+import { ConsultError } from '../domain/errors.js';
 import { isConsultClinician, staffMayAdmit, staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { observeWait } from '../metrics/registry.js';
 
-export class ConsultError extends Error {
-  constructor(
-    public readonly code:
-      | 'not_found'
-      | 'too_early'
-      | 'expired'
-      | 'ended'
-      | 'cancelled'
-      | 'not_admitted'
-      | 'not_allowed'
-      | 'invalid_state',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConsultError';
-  }
-}
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';

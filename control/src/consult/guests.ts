@@ -17,7 +17,7 @@ import type { GuestRole } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
 import { createLinkParticipant } from '../domain/appointments.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
-import { ConsultError } from './commands.js';
+import { ConsultError } from '../domain/errors.js';
 import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult, type ConsultContext } from './context.js';
 import { closedReason, isOpenConsult } from '../domain/visit-state.js';

@@ -8,7 +8,7 @@
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { recordAudit } from '../domain/audit.js';
-import { ConsultError } from './commands.js';
+import { ConsultError } from '../domain/errors.js';
 import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult } from './context.js';
 import { isOpenConsult } from '../domain/visit-state.js';

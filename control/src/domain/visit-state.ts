@@ -17,8 +17,10 @@
  * - `mark_no_show` (the assistant, on the dashboard) only from `scheduled`: a patient who
  *   started the visit has shown up, even if their browser is gone now; that visit is ended
  *   or gets a fallback call instead. `no_show` is final: the link dies with it.
- * - Everything else throws InvalidTransition (HTTP layers map it to 409 `invalid_state`).
+ * - Everything else throws InvalidTransition, a DomainError `invalid_state` (409 over HTTP).
  */
+import { DomainError } from './errors.js';
+
 /** The states of a visit (also the wire protocol's, re-exported by realtime/protocol.ts). */
 export type VisitState =
   | 'scheduled'
@@ -50,12 +52,12 @@ const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   mark_no_show: { scheduled: 'no_show', no_show: 'no_show' },
 };
 
-export class InvalidTransition extends Error {
+export class InvalidTransition extends DomainError {
   constructor(
     public readonly state: VisitState,
     public readonly event: VisitEvent,
   ) {
-    super(`cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
+    super('invalid_state', `cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
     this.name = 'InvalidTransition';
   }
 }

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { StaffSession } from './sessions.js';
 import { staffAuth } from './auth.js';
-import { ConsultError, admitPatient, endConsult } from '../consult/commands.js';
+import { admitPatient, endConsult } from '../consult/commands.js';
 import { staffMaySee } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
@@ -44,13 +44,6 @@ const DelayMessageBody = z.object({ message: z.string().max(DELAY_MESSAGE_MAX * 
 const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/);
 
 
-function consultErrorToHttp(err: unknown): never {
-  if (err instanceof ConsultError) {
-    const status = err.code === 'not_found' ? 404 : err.code === 'not_allowed' ? 403 : 409;
-    throw new HttpError(status, err.code, err.message);
-  }
-  throw err;
-}
 
 export function createStaffRouter(deps: StaffRouteDeps): Router {
   const { ds, config, hub } = deps;
@@ -118,12 +111,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   router.post('/appointments/:id/admit', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const id = parseId(ctx.params.id);
-    let result;
-    try {
-      result = await admitPatient(ds, id, staff, deps.prepareRoom);
-    } catch (err) {
-      consultErrorToHttp(err);
-    }
+    const result = await admitPatient(ds, id, staff, deps.prepareRoom);
     if (result.changed) await hub.publish(id, { kind: 'changed' });
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
@@ -132,12 +120,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   router.post('/appointments/:id/end', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const id = parseId(ctx.params.id);
-    let result;
-    try {
-      result = await endConsult(ds, id, staff);
-    } catch (err) {
-      consultErrorToHttp(err);
-    }
+    const result = await endConsult(ds, id, staff);
     await afterConsultEnded({ hub, logger: deps.logger, closeRoom: deps.closeRoom }, id, result);
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
