@@ -11,7 +11,7 @@ export DATABASE_URL
 
 say "type-checking"
 npx tsc -p tsconfig.json --noEmit
-say "linting (eslint.config.js: unhandled promises, who may import janode)"
+say "linting (eslint.config.js: unhandled promises, the layering: janode, domain/, web/, shared/)"
 npx eslint --max-warnings=0 shared control gateway web test
 say "building the browser apps"
 node web/build.mjs
