@@ -13,6 +13,7 @@ import type { Hub } from '../realtime/hub.js';
 import type { AssetStore } from '../http/assets.js';
 import { bodyOf, uuidParam, validate } from '../http/validate.js';
 import { NotFound } from '../http/errors.js';
+import { LIVE_STATES } from '../domain/visit-state.js';
 import { requireRole, staffAuth } from '../staff/auth.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import {
@@ -28,8 +29,6 @@ export interface AdminRouteDeps {
   hub: Hub;
   assets: AssetStore;
 }
-
-const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'];
 
 function actorOf(ctx: Context): AdminActor {
   return { kind: 'staff', id: (ctx.state.staff as StaffSession).id };

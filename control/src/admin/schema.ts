@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { normalisePhone } from '../domain/contact.js';
 import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
 import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
-import type { ReminderKind } from '../jobs/plan.js';
+import type { ReminderKind } from '../domain/reminders.js';
 
 export const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 export const DELAY_MESSAGE_MAX = 500;

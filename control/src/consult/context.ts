@@ -4,10 +4,11 @@
  */
 import type { EntityManager } from 'typeorm';
 import { createHmac } from 'node:crypto';
-import type { VisitState, StateSnapshot, TimePhase } from '../realtime/protocol.js';
+import type { StateSnapshot } from '../realtime/protocol.js';
+import type { TimePhase } from '../domain/time-windows.js';
 import { windowsFor } from './windows.js';
 import { deviceTestAllowed } from '../domain/time-windows.js';
-import { isFinal } from '../domain/visit-state.js';
+import { isFinal, isOpenConsult, OPEN_STATES, type VisitState } from '../domain/visit-state.js';
 
 export interface ConsultContext {
   appointmentId: string;
@@ -85,14 +86,15 @@ export async function loadConsult(
   };
 }
 
-export const OPEN_CONSULT: ReadonlySet<VisitState> = new Set(['admitted', 'in_consult', 'dropped']);
+/** The open states (domain/visit-state.ts OPEN_STATES) as a set; new code calls isOpenConsult(). */
+export const OPEN_CONSULT: ReadonlySet<VisitState> = new Set(OPEN_STATES);
 
 /** What a participant's browser is told. The server clock decides; `now` is passed in. */
 /** `guest`: a third party's link, told the same as the patient but nothing of the patient's. */
 export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest' | 'staff'): StateSnapshot {
   const w = windowsFor(c);
   const phase: TimePhase = w.phase(now);
-  const open = OPEN_CONSULT.has(c.state);
+  const open = isOpenConsult(c.state);
   return {
     appointmentId: c.appointmentId,
     visitState: c.state,

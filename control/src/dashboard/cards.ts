@@ -6,7 +6,7 @@
 import type { DataSource } from 'typeorm';
 import type { RedisClientType } from 'redis';
 import type { Hub } from '../realtime/hub.js';
-import type { VisitState } from '../realtime/protocol.js';
+import type { VisitState } from '../domain/visit-state.js';
 import { latestQuality } from '../quality/store.js';
 import { failedMessages } from '../notify/failed.js';
 import { initialsOf } from '../domain/contact.js';

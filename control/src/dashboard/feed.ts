@@ -24,7 +24,7 @@ import type { Logger } from '../logger.js';
 import type { ClinicEvent, Hub } from '../realtime/hub.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import { cardOf } from './cards.js';
-import { mayUseDashboard } from './commands.js';
+import { mayUseDashboard } from '../domain/admission.js';
 
 export const DASHBOARD_WS_PATH = '/staff/ws/dashboard';
 const HEARTBEAT_MS = 30_000;

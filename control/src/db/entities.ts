@@ -5,7 +5,8 @@
  * camelCase. Relations are plain foreign-key columns; load what you need explicitly.
  */
 import { EntitySchema, type ValueTransformer } from 'typeorm';
-import type { DeviceTestResult, VisitState } from '../realtime/protocol.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
+import type { VisitState } from '../domain/visit-state.js';
 
 /** `manager`: reads the reports of their clinics, nothing else (control/src/reports). */
 export type StaffRole = 'admin' | 'clinician' | 'assistant' | 'manager';

@@ -16,10 +16,13 @@ import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessag
 import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
-import { gradeNetwork } from '../domain/network-grade.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 import { isFinal } from '../domain/visit-state.js';
 import { closedAmong } from '../jobs/housekeeping.js';
-import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
+import { arrive, dropped, mediaUp } from '../consult/commands.js';
+import { DomainError } from '../domain/errors.js';
+import { socketError } from './error-codes.js';
+import { staffMayAdmit, staffMaySee } from '../domain/admission.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';
@@ -242,9 +245,8 @@ class Connection {
     } catch (err) {
       if (err instanceof RelayError) {
         this.send({ t: 'error', id: msg.id, code: err.code, message: err.message });
-      } else if (err instanceof ConsultError) {
-        const code: ErrorCode = err.code === 'not_found' || err.code === 'invalid_state' ? 'not_allowed' : err.code;
-        this.send({ t: 'error', id: msg.id, code, message: err.message });
+      } else if (err instanceof DomainError) {
+        this.send({ t: 'error', id: msg.id, ...socketError(err) });
       } else {
         this.log.error({ err: String(err), action: msg.t }, 'relay action failed');
         this.send({ t: 'error', id: msg.id, code: 'media_unavailable', message: 'the media server did not answer; try again' });
