@@ -112,6 +112,14 @@ export interface FeedInfo {
   label: string;
 }
 
+/** A waiting patient's place in her clinician's line (issue 18.4), as far as the clinic shows it. */
+export interface WaitInfo {
+  /** 1 = next; null when the clinic shows the estimate only. */
+  position: number | null;
+  /** Minutes still, rounded up to 5 (0: next and the clinician is free); null: no pace yet today. */
+  minutes: number | null;
+}
+
 export interface StateSnapshot {
   appointmentId: string;
   visitState: VisitState;
@@ -135,6 +143,8 @@ export interface StateSnapshot {
   phoneEnding?: string | null;
   /** A fallback call is on its way (callback list: no-show, drop, staff): "your clinician will call you". */
   callbackPending?: boolean;
+  /** While waiting: place in line and estimate, when the clinic shows them (updated live). */
+  wait?: WaitInfo | null;
 }
 
 export type ServerMessage =
