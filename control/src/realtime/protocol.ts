@@ -17,6 +17,7 @@
  */
 import type { VisitState } from '../domain/visit-state.js';
 import type { TimePhase } from '../domain/time-windows.js';
+import type { WaitInfo } from '../domain/waiting-line.js';
 import type { NetworkGrade, NetworkMeasurement } from '../../../shared/network-grade.js';
 
 export type { VisitState, TimePhase, NetworkGrade, NetworkMeasurement };
@@ -93,6 +94,9 @@ export interface FeedInfo {
   label: string;
 }
 
+/** A waiting patient's place in her clinician's line (issue 18.4), owned by the domain. */
+export type { WaitInfo };
+
 export interface StateSnapshot {
   appointmentId: string;
   visitState: VisitState;
@@ -116,6 +120,8 @@ export interface StateSnapshot {
   phoneEnding?: string | null;
   /** A fallback call is on its way (callback list: no-show, drop, staff): "your clinician will call you". */
   callbackPending?: boolean;
+  /** While waiting: place in line and estimate, when the clinic shows them (updated live). */
+  wait?: WaitInfo | null;
 }
 
 export type ServerMessage =
