@@ -449,14 +449,20 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   };
   const knmg = knmgPanel(a.id, onSideError);
   const guests = guestPanel(a.id, onSideError);
-  setView('consult', [
-    h(
-      'div',
-      { class: 'consult-layout' },
-      h('div', { class: 'consult-main' }, ...v.nodes),
-      h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
-    ),
-  ]);
+  // Drawn in the next task: with the socket and the camera ready (the usual case), `join` and
+  // `publish` below leave first, before the consult screen's layout (its heading takes the
+  // focus, which lays the whole screen out at once) keeps this page's main thread.
+  window.setTimeout(() => {
+    if (sig !== s || current !== a) return;
+    setView('consult', [
+      h(
+        'div',
+        { class: 'consult-layout' },
+        h('div', { class: 'consult-main' }, ...v.nodes),
+        h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
+      ),
+    ]);
+  }, 0);
   // The side panels wait until the admission is through and the media is setting up: their
   // requests would otherwise share the server with the admission, which patients wait for.
   void admitted
