@@ -111,6 +111,8 @@ export interface PreparedPublisher {
 
 /** A waiting patient waits minutes, not seconds: the held join's reply may take this long. */
 const HELD_JOIN_MS = 6 * 3600_000;
+/** Once on the consult screen, the held join's answer is awaited this long before joining anew. */
+const HELD_ANSWER_MS = 5000;
 /** How long a prepared publisher may gather candidates before its offer is held at the server. */
 const GATHER_MS = 3000;
 
@@ -318,10 +320,18 @@ export class ConsultMedia {
     if (!prep || !held || prep.stream !== this.local) return false;
     prep.held = null;
     let data: unknown;
+    let timer = 0;
     try {
-      data = await held;
+      // The page may have learnt of the admission before the server's relay did (the state read
+      // over HTTP, a lost push): then the ordinary join below, which replaces the held one.
+      data = await Promise.race([
+        held,
+        new Promise((_, reject) => (timer = window.setTimeout(() => reject(new Error('held join: no answer')), HELD_ANSWER_MS))),
+      ]);
     } catch {
       return false;
+    } finally {
+      window.clearTimeout(timer);
     }
     if (gen !== this.generation || this.prepared !== prep) return true;
     if (!isJoined(data) || !hasJsep(data) || prep.pc.signalingState !== 'have-local-offer') return false;
