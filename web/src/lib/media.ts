@@ -111,8 +111,12 @@ export interface PreparedPublisher {
 
 /** A waiting patient waits minutes, not seconds: the held join's reply may take this long. */
 const HELD_JOIN_MS = 6 * 3600_000;
-/** Once on the consult screen, the held join's answer is awaited this long before joining anew. */
-const HELD_ANSWER_MS = 5000;
+/**
+ * Once on the consult screen, the held join's answer is awaited this long before joining anew
+ * (only for a page that learnt of the admission before its relay did; Janus on a loaded machine
+ * can take seconds, and a second join would rebuild both sides).
+ */
+const HELD_ANSWER_MS = 20_000;
 /** How long a prepared publisher may gather candidates before its offer is held at the server. */
 const GATHER_MS = 3000;
 
@@ -120,7 +124,7 @@ const GATHER_MS = 3000;
  * Sends the prepared publisher's `join` + `publish` now, to be kept by the server until the
  * admission (see PreparedPublisher.held). The server alone decides when it goes to Janus.
  */
-export async function holdJoin(sig: Signalling, p: PreparedPublisher): Promise<void> {
+export async function holdJoin(sig: Signalling, p: PreparedPublisher, stillWaiting: () => boolean): Promise<void> {
   if (p.held || p.pc.signalingState !== 'have-local-offer') return;
   // The offer with its candidates (as gathered by now): Janus needs no trickle round after it.
   await new Promise<void>((resolve) => {
@@ -132,7 +136,8 @@ export async function holdJoin(sig: Signalling, p: PreparedPublisher): Promise<v
       resolve();
     });
   });
-  if (p.held || p.pc.signalingState !== 'have-local-offer') return;
+  // Admitted meanwhile: the consult took this publisher and joins with it itself.
+  if (p.held || p.pc.signalingState !== 'have-local-offer' || !stillWaiting()) return;
   const gathered = p.pc.iceGatheringState === 'complete';
   const sdp = (gathered ? p.pc.localDescription?.sdp : p.offer.sdp) ?? '';
   const stream = p.stream;

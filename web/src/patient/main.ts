@@ -726,7 +726,8 @@ async function showSelf(): Promise<void> {
  * has reached this page and the page has asked (l.holdJoin). Nothing reaches Janus before.
  */
 function holdJoin(): void {
-  if (screen === 'waiting' && prepared && sig && !isGuest()) void lib().holdJoin(sig, prepared);
+  const p = prepared;
+  if (screen === 'waiting' && p && sig && !isGuest()) void lib().holdJoin(sig, p, () => screen === 'waiting' && prepared === p);
 }
 
 /** The publisher made ready in the waiting room (see preparePublisher). */
