@@ -9,6 +9,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, mediaStats, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
 import { wsExchange } from './support/ws.js';
 import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic } from './support/scenario.js';
+import { RoomAdmin } from './bench/bare-janus.js';
 
 let stack: Stack;
 let seeded: SeededClinic;
@@ -44,16 +45,51 @@ describe('an appointment becomes a live consult', () => {
     link = a.patientLink;
     expect(link.startsWith(stack.control.publicUrl + '/p/')).toBe(true);
 
+    // The patient's socket, frame by frame: her join is sent from the waiting room and held.
+    const sent: any[] = [];
+    const received: any[] = [];
+    const parse = (p: string | Buffer) => {
+      try {
+        return JSON.parse(String(p));
+      } catch {
+        return null;
+      }
+    };
+    patient.page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => sent.push(parse(f.payload)));
+      ws.on('framereceived', (f) => received.push(parse(f.payload)));
+    });
+
     await patient.page.goto(link);
     await expectScreen(patient, 'ready');
     await patient.page.getByTestId('start-visit').click();
     await expectScreen(patient, 'waiting');
+
+    // With her camera on and the publisher prepared, the page hands its join + publish to the
+    // server, which keeps it: not answered, and nothing of it in Janus (no room, nobody in it).
+    const heldJoin = () => sent.find((m) => m?.t === 'join' && m.wait === true && m.publish?.jsep?.type === 'offer');
+    await expect.poll(heldJoin, { timeout: 15_000 }).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 500));
+    const heldId = heldJoin().id as number;
+    expect(received.filter((m) => m?.id === heldId)).toEqual([]);
+    const [{ room_id: roomId }] = await stack.ds.query(`SELECT room_id FROM visit WHERE appointment_id = $1`, [appointmentId]);
+    const admin = await RoomAdmin.open(stack.janus.url, stack.janus.apiSecret);
+    try {
+      const listed = await admin.videoroom({ request: 'listparticipants', room: Number(roomId) }).catch((err: Error) => err);
+      // 426: no such room (the admission creates it).
+      if (listed instanceof Error) expect(listed.message).toMatch(/426/);
+      else expect(listed.participants).toEqual([]);
+    } finally {
+      await admin.close();
+    }
 
     await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
     const row = clinician.page.locator(`[data-testid="appointment-row"][data-appointment-id="${appointmentId}"]`);
     await row.locator('[data-testid="admit"]').click({ timeout: 15_000 });
 
     await expectScreen(patient, 'consult');
+    // The held join was carried out on the admission: its reply is our place and Janus's answer.
+    await expect.poll(() => received.find((m) => m?.id === heldId), { timeout: 15_000 }).toMatchObject({ t: 'reply', data: { jsep: { type: 'answer' } } });
     const [p, c] = await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
     expect(p.framesDecoded).toBeGreaterThan(5);
     expect(p.audioPacketsReceived).toBeGreaterThan(5);
@@ -62,7 +98,7 @@ describe('an appointment becomes a live consult', () => {
 
     const visit = await stack.ds.query(`SELECT state FROM visit WHERE appointment_id = $1`, [appointmentId]);
     expect(visit[0].state).toBe('in_consult');
-  });
+  }, 120_000);
 
   test('Janus restarts mid-consult: media is back on both sides within 10 s, no new admission', async () => {
     const before = await Promise.all([mediaStats(patient.page), mediaStats(clinician.page)]);

@@ -57,6 +57,46 @@ describe('the relay refuses', () => {
     expect(r[3]).toMatchObject({ t: 'error', id: 4, code: 'not_joined' });
   });
 
+  test('a join held in the waiting room: kept unanswered, dropped by leave, refused when the appointment is cancelled', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(stack.control.publicUrl.replace(/^http/, 'ws') + '/ws');
+    const got: any[] = [];
+    ws.on('message', (d) => got.push(JSON.parse(String(d))));
+    await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+    const answerTo = async (id: number) => {
+      await expect.poll(() => got.find((m) => m.id === id && (m.t === 'reply' || m.t === 'error')), { timeout: 10_000 }).toBeTruthy();
+      return got.find((m) => m.id === id && (m.t === 'reply' || m.t === 'error'));
+    };
+    const offer = { type: 'offer', sdp: 'v=0' };
+    try {
+      ws.send(JSON.stringify({ id: 1, t: 'hello', token: tokenOf(a.patientLink) }));
+      ws.send(JSON.stringify({ id: 2, t: 'start-visit' }));
+      expect(await answerTo(2)).toMatchObject({ t: 'reply', data: { visitState: 'waiting' } });
+      // Held: no answer, and the socket's later requests are not stuck behind it.
+      ws.send(JSON.stringify({ id: 3, t: 'join', wait: true, publish: { jsep: offer } }));
+      ws.send(JSON.stringify({ id: 4, t: 'ping' }));
+      expect(await answerTo(4)).toMatchObject({ t: 'reply' });
+      expect(got.find((m) => m.id === 3)).toBeUndefined();
+      // `leave` withdraws it.
+      ws.send(JSON.stringify({ id: 5, t: 'leave' }));
+      expect(await answerTo(3)).toMatchObject({ t: 'error', code: 'not_joined' });
+      expect(await answerTo(5)).toMatchObject({ t: 'reply' });
+      // Held again, then the EHR cancels: refused as such, never carried out.
+      ws.send(JSON.stringify({ id: 6, t: 'join', wait: true, publish: { jsep: offer } }));
+      ws.send(JSON.stringify({ id: 7, t: 'ping' }));
+      await answerTo(7);
+      expect(got.find((m) => m.id === 6)).toBeUndefined();
+      await cancelViaApi(stack, seeded, a.id);
+      expect(await answerTo(6)).toMatchObject({ t: 'error', code: 'cancelled' });
+      // Without `wait` (or not a waiting patient) a join is refused at once, as before.
+      ws.send(JSON.stringify({ id: 8, t: 'join', publish: { jsep: offer } }));
+      expect(await answerTo(8)).toMatchObject({ t: 'error' });
+    } finally {
+      ws.close();
+    }
+  });
+
   test('after the link expired', async () => {
     // Started 2 hours ago, 15 minutes long, 30 minutes grace: expired.
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: -120 });

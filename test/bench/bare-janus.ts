@@ -62,7 +62,7 @@ interface BareJanusWindow {
 }
 
 /** Node-side Janus session with one VideoRoom handle, for creating and destroying rooms. */
-class RoomAdmin {
+export class RoomAdmin {
   private next = 0;
   private readonly pending = new Map<string, (m: Msg) => void>();
   private sessionId = 0;

@@ -54,7 +54,14 @@ const ChatText = z
 const Request = z.discriminatedUnion('t', [
   z.object({ id, t: z.literal('hello'), token: z.string().max(200).optional(), appointmentId: z.string().uuid().optional() }).strict(),
   z.object({ id, t: z.literal('start-visit') }).strict(),
-  z.object({ id, t: z.literal('join') }).strict(),
+  z
+    .object({
+      id,
+      t: z.literal('join'),
+      wait: z.boolean().optional(),
+      publish: z.object({ jsep: Jsep, audio: z.boolean().optional(), video: z.boolean().optional() }).strict().optional(),
+    })
+    .strict(),
   z.object({ id, t: z.literal('publish'), jsep: Jsep, audio: z.boolean().optional(), video: z.boolean().optional() }).strict(),
   z.object({ id, t: z.literal('subscribe'), feed: Feed }).strict(),
   z.object({ id, t: z.literal('answer'), feed: Feed, jsep: Jsep }).strict(),

@@ -33,8 +33,15 @@ export type ClientRequest =
   | { id: number; t: 'hello'; token?: string; appointmentId?: string }
   /** Patient: enter the waiting room (allowed only while the waiting room is open). */
   | { id: number; t: 'start-visit' }
-  /** Enter the media room. Allowed only for admitted participants of an open consult. */
-  | { id: number; t: 'join' }
+  /**
+   * Enter the media room. Allowed only for admitted participants of an open consult.
+   * `publish`: publish this offer in the same step (the reply then carries Janus's answer as
+   * `jsep`, as a `publish` reply would). `wait` (the patient in the waiting room, her publisher
+   * prepared): the server keeps the request, sends nothing to the media server, and carries it
+   * out the moment it learns the admission is committed; the reply comes then. A `leave`, or the
+   * visit ending, drops a waiting join (answered with an error).
+   */
+  | { id: number; t: 'join'; wait?: boolean; publish?: { jsep: Jsep; audio?: boolean; video?: boolean } }
   /** Publish own camera and microphone: an SDP offer; the reply carries Janus's answer. */
   | { id: number; t: 'publish'; jsep: Jsep; audio?: boolean; video?: boolean }
   /** Receive another participant's media; the reply carries an SDP offer to answer. */
@@ -147,7 +154,7 @@ export type ServerMessage =
    */
   | { t: 'echo-ended'; reason: 'time_limit' | 'media_server' | 'not_allowed' };
 
-/** Replies: `publish` → {jsep}; `subscribe` → {jsep, feed}; `join` → see `joined`. */
+/** Replies: `publish` → {jsep}; `subscribe` → {jsep, feed}; `join` → see `joined` (+ {jsep} with `publish`). */
 export type ErrorCode =
   | 'bad_request'
   | 'unknown_action'

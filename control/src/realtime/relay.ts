@@ -12,7 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { Gateway, PeerSession, PeerEvent, PeerState, FeedEvent, EchoSession } from '../../../gateway/src/types.js';
 import type { Logger } from '../logger.js';
 import type { Hub, HubEvent } from './hub.js';
-import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessage } from './protocol.js';
+import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, Jsep, ServerMessage, StateSnapshot } from './protocol.js';
 import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
@@ -202,6 +202,11 @@ class Connection {
   /** Our publisher has sent media (a mute/pause must go to Janus). */
   private published = false;
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * The patient's `join` sent from the waiting room (`wait`), kept here until the admission is
+   * committed: nothing of it reaches Janus before. Carried out by the state change that admits.
+   */
+  private held: JoinRequest | null = null;
   private log: Logger;
   /** A waiting patient's place in line, kept fresh while she waits (issue 18.4). */
   private line: WaitingLineWatch | null = null;
@@ -243,8 +248,14 @@ class Connection {
       return;
     }
     const msg = parsed.msg;
+    await this.answer(msg, () => this.handle(msg));
+  }
+
+  /** Runs one request and sends its reply or error (HELD: the reply comes later). */
+  private async answer(msg: ClientRequest, run: () => Promise<unknown>) {
     try {
-      const data = await this.handle(msg);
+      const data = await run();
+      if (data === HELD) return;
       this.send({ t: 'reply', id: msg.id, data });
     } catch (err) {
       if (err instanceof RelayError) {
@@ -282,18 +293,13 @@ class Connection {
         return { visitState: r.state };
       }
       case 'join': {
-        const r = await this.join(who);
-        void this.savePeer();
-        return r;
+        // A newer join replaces one still waiting for the admission.
+        this.dropHeld('a newer join replaced this one');
+        if (msg.wait && (await this.hold(who, msg))) return HELD;
+        return this.joinAndPublish(who, msg);
       }
-      case 'publish': {
-        const peer = this.requirePeer();
-        // A paused clinician who renegotiates stays paused.
-        const media = this.paused ? { audio: false, video: false } : { audio: msg.audio ?? true, video: msg.video ?? true };
-        const jsep = await peer.publish(msg.jsep, media);
-        this.published = true;
-        return { jsep };
-      }
+      case 'publish':
+        return this.publish(msg);
       case 'subscribe': {
         const peer = this.requirePeer();
         // Only a feed of this consult's room (the gateway keeps the list Janus announced): any
@@ -322,6 +328,7 @@ class Connection {
         await this.requirePeer().mute(this.paused ? { audio: false, video: false } : { audio: msg.audio, video: msg.video });
         return {};
       case 'leave':
+        this.dropHeld('left');
         this.inRoom = false;
         await this.leaveRoom();
         await this.liftPause();
@@ -592,10 +599,62 @@ class Connection {
     this.rereadState();
   }
 
-  /** Re-read the visit and push it, in turn with this socket's messages. */
+  /** Re-read the visit and push it, in turn with this socket's messages (an admission releases a held join). */
   private rereadState(): void {
     if (this.closed) return;
-    this.queue = this.queue.then(() => this.pushState().then(() => undefined)).catch(() => undefined);
+    this.queue = this.queue.then(() => this.pushState().then((state) => this.releaseHeld(state))).catch(() => undefined);
+  }
+
+  /**
+   * A patient's `join` + `publish` from the waiting room: kept (true) while she waits, so that it
+   * goes to Janus the moment the admission is committed instead of after the state push has
+   * reached her page and the page has asked. Not admitted yet means nothing goes to Janus.
+   */
+  private async hold(who: Who, msg: JoinRequest): Promise<boolean> {
+    if (who.kind !== 'patient' || who.guestRole) return false;
+    const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
+    if (c?.state !== 'waiting') return false;
+    this.held = msg;
+    return true;
+  }
+
+  /** After a state push: an admission carries out the held join; a closed visit refuses it. */
+  private async releaseHeld(state: StateSnapshot | null) {
+    const held = this.held;
+    const who = this.who;
+    if (!held || !state || !who) return;
+    if (OPEN_CONSULT.has(state.visitState)) {
+      this.held = null;
+      await this.answer(held, () => this.joinAndPublish(who, held));
+    } else if (isFinal(state.visitState)) {
+      this.held = null;
+      const code: ErrorCode = state.visitState === 'ended' || state.visitState === 'cancelled' || state.visitState === 'expired' ? state.visitState : 'not_admitted';
+      this.send({ t: 'error', id: held.id, code, message: `the visit is ${state.visitState}` });
+    }
+  }
+
+  private dropHeld(why: string) {
+    const held = this.held;
+    this.held = null;
+    if (held) this.send({ t: 'error', id: held.id, code: 'not_joined', message: `the waiting join was dropped: ${why}` });
+  }
+
+  /** `join`, and with `publish` the publish in the same step (no second request from the page). */
+  private async joinAndPublish(who: Who, msg: JoinRequest) {
+    const r = await this.join(who);
+    void this.savePeer();
+    if (!msg.publish) return r;
+    const { jsep } = await this.publish(msg.publish);
+    return { ...r, jsep };
+  }
+
+  private async publish(p: { jsep: Jsep; audio?: boolean; video?: boolean }) {
+    const peer = this.requirePeer();
+    // A paused clinician who renegotiates stays paused.
+    const media = this.paused ? { audio: false, video: false } : { audio: p.audio ?? true, video: p.video ?? true };
+    const jsep = await peer.publish(p.jsep, media);
+    this.published = true;
+    return { jsep };
   }
 
   private async join(who: Who) {
@@ -792,6 +851,7 @@ class Connection {
   async close() {
     if (this.closed) return;
     this.closed = true;
+    this.held = null;
     await this.line?.stop();
     // A hello still being handled finishes first (it may start the timers), then all stops.
     await this.queue.catch(() => undefined);
@@ -824,6 +884,10 @@ class Connection {
     }
   }
 }
+
+/** handle()'s answer for a request whose reply is sent later (a held join). */
+const HELD = Symbol('held');
+type JoinRequest = Extract<ClientRequest, { t: 'join' }>;
 
 const PEER_STATE_TTL_SECONDS = 120;
 /** How often a staff socket re-checks its session (revocation reaches open sockets this fast). */

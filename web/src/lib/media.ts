@@ -97,6 +97,64 @@ export interface PreparedPublisher {
    * other side and our `subscribe`. Not listed in spkDebug.pcs() until used.
    */
   spare: RTCPeerConnection | null;
+  /**
+   * The patient's `join` + `publish` of this offer, sent from the waiting room (holdJoin): the
+   * server keeps it and carries it out the moment the admission is committed; this resolves
+   * with its reply then. Null when not sent (or failed, e.g. the socket dropped).
+   */
+  held?: Promise<unknown> | null;
+  /** The held join's offer carries every candidate: only end-of-candidates is left to send. */
+  heldGathered?: boolean;
+  /** Withdraws the held join (a `leave`), when this publisher is discarded. */
+  unhold?: () => void;
+}
+
+/** A waiting patient waits minutes, not seconds: the held join's reply may take this long. */
+const HELD_JOIN_MS = 6 * 3600_000;
+/**
+ * Once on the consult screen, the held join's answer is awaited this long before joining anew
+ * (only for a page that learnt of the admission before its relay did; Janus on a loaded machine
+ * can take seconds, and a second join would rebuild both sides).
+ */
+const HELD_ANSWER_MS = 20_000;
+/** How long a prepared publisher may gather candidates before its offer is held at the server. */
+const GATHER_MS = 3000;
+
+/**
+ * Sends the prepared publisher's `join` + `publish` now, to be kept by the server until the
+ * admission (see PreparedPublisher.held). The server alone decides when it goes to Janus.
+ */
+export async function holdJoin(sig: Signalling, p: PreparedPublisher, stillWaiting: () => boolean): Promise<void> {
+  if (p.held || p.pc.signalingState !== 'have-local-offer') return;
+  // The offer with its candidates (as gathered by now): Janus needs no trickle round after it.
+  await new Promise<void>((resolve) => {
+    if (p.pc.iceGatheringState === 'complete') return resolve();
+    const timer = window.setTimeout(resolve, GATHER_MS);
+    p.pc.addEventListener('icegatheringstatechange', () => {
+      if (p.pc.iceGatheringState !== 'complete') return;
+      window.clearTimeout(timer);
+      resolve();
+    });
+  });
+  // Admitted meanwhile: the consult took this publisher and joins with it itself.
+  if (p.held || p.pc.signalingState !== 'have-local-offer' || !stillWaiting()) return;
+  const gathered = p.pc.iceGatheringState === 'complete';
+  const sdp = (gathered ? p.pc.localDescription?.sdp : p.offer.sdp) ?? '';
+  const stream = p.stream;
+  const held = sig.request(
+    {
+      t: 'join',
+      wait: true,
+      publish: { jsep: { type: 'offer', sdp }, audio: stream.getAudioTracks().length > 0, video: stream.getVideoTracks().length > 0 },
+    },
+    HELD_JOIN_MS,
+  );
+  p.held = held;
+  p.heldGathered = gathered;
+  p.unhold = () => void sig.request({ t: 'leave' }, 5000).catch(() => undefined);
+  held.catch(() => {
+    if (p.held === held) p.held = null;
+  });
 }
 
 export async function preparePublisher(stream: MediaStream): Promise<PreparedPublisher> {
@@ -111,6 +169,8 @@ export async function preparePublisher(stream: MediaStream): Promise<PreparedPub
 
 export function discardPrepared(p: PreparedPublisher | null): void {
   if (!p) return;
+  if (p.held) p.unhold?.();
+  p.held = null;
   closePc(p.pc);
   if (p.spare) closePc(p.spare);
   p.spare = null;
@@ -233,6 +293,8 @@ export class ConsultMedia {
     }
     const gen = this.generation;
     this.on.status?.(false);
+    if (await this.startHeld(gen)) return;
+    if (gen !== this.generation) return;
     try {
       // Pipelined: the server handles one socket's requests in order, so the offer can be
       // made while `join` is under way and `publish` sent without waiting for its reply.
@@ -250,6 +312,51 @@ export class ConsultMedia {
       if (gen !== this.generation) return;
       this.failed(err);
     }
+  }
+
+  /**
+   * The patient's join + publish held at the server since the waiting room (holdJoin): its
+   * reply is our place in the room and Janus's answer. False: none held, or it failed (the
+   * ordinary join follows, with the same prepared publisher).
+   */
+  private async startHeld(gen: number): Promise<boolean> {
+    const prep = this.prepared;
+    const held = prep?.held;
+    if (!prep || !held || prep.stream !== this.local) return false;
+    prep.held = null;
+    let data: unknown;
+    let timer = 0;
+    try {
+      // The page may have learnt of the admission before the server's relay did (the state read
+      // over HTTP, a lost push): then the ordinary join below, which replaces the held one.
+      data = await Promise.race([
+        held,
+        new Promise((_, reject) => (timer = window.setTimeout(() => reject(new Error('held join: no answer')), HELD_ANSWER_MS))),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      window.clearTimeout(timer);
+    }
+    if (gen !== this.generation || this.prepared !== prep) return true;
+    if (!isJoined(data) || !hasJsep(data) || prep.pc.signalingState !== 'have-local-offer') return false;
+    step('joined');
+    this.prepared = null;
+    const pc = prep.pc;
+    this.publisher = pc;
+    this.watchIce(pc, 'publisher');
+    // The offer carried what was gathered: the rest (or everything) follows now.
+    this.trickler(pc, 'publisher', prep.heldGathered ? [null] : prep.early).flush();
+    this.subscribeAll(data, gen);
+    try {
+      await pc.setRemoteDescription(data.jsep);
+      step('publish-answer');
+      this.retries = 0;
+      this.on.status?.(true);
+    } catch (err) {
+      if (gen === this.generation) this.failed(err);
+    }
+    return true;
   }
 
   /** Tells the server once when the first remote picture arrives (its admission-to-media metric). */

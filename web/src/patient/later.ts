@@ -14,6 +14,7 @@ export {
   discardPrepared,
   getCameraTrack,
   getLocalMedia,
+  holdJoin,
   installDebug,
   listCameras,
   mediaProblem,

@@ -741,7 +741,18 @@ async function showSelf(): Promise<void> {
     const p = await l.preparePublisher(m.stream).catch(() => null);
     if (waitingScreen() && !prepared && local?.stream === p?.stream) prepared = p;
     else l.discardPrepared(p);
+    holdJoin();
   }
+}
+
+/**
+ * The prepared publisher's join and publish go to the server now and wait there: it sends
+ * them on to the media server the moment the admission is committed, not after its state push
+ * has reached this page and the page has asked (l.holdJoin). Nothing reaches Janus before.
+ */
+function holdJoin(): void {
+  const p = prepared;
+  if (screen === 'waiting' && p && sig && !isGuest()) void lib().holdJoin(sig, p, () => screen === 'waiting' && prepared === p);
 }
 
 /** The publisher made ready in the waiting room (see preparePublisher). */
@@ -841,6 +852,8 @@ function connectSignalling(l: Later, t0: string): void {
     // The server left the media room with the old socket: back in, without a new admission.
     // 'resumed' (the control plane restarted and took our handles over): the media never stopped.
     if (screen === 'consult' && consult && (data as { media?: string } | null)?.media !== 'resumed') consult.rebuild(false);
+    // A join held by the old socket went with it.
+    holdJoin();
   });
   s.on('chat-history', (m) => l.setChatHistory(m.messages));
   s.on('chat', (m) => l.addChatMessage(m.message));

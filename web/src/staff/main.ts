@@ -245,8 +245,25 @@ const previewVideo = videoEl({ class: 'self-video' }, true);
 let previewFigure: HTMLElement | null = null;
 let preview: Promise<LocalMedia> | null = null;
 
-/** After the admission, the KNMG and third-party panels load this much later (see openConsult). */
-const SIDE_PANELS_DELAY_MS = 600;
+/** The KNMG and third-party panels load this long after the patient's first picture (see openConsult)… */
+const SIDE_PANELS_DELAY_MS = 300;
+/** …or after this long at the latest (no camera on the other side, no media at all). */
+const SIDE_PANELS_MAX_WAIT_MS = 5000;
+
+/** Resolves when a remote video in `stage` has a picture, or after `maxMs`. */
+function firstPicture(stage: HTMLElement, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const look = (): void => {
+      const shown = Array.from(stage.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')).some(
+        (video) => video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0,
+      );
+      if (shown || Date.now() - started >= maxMs) resolve();
+      else window.setTimeout(look, 100);
+    };
+    look();
+  });
+}
 
 /** A consult socket already open (and hello'd) for the patient waiting longest. */
 let ready: { id: string; sig: Signalling; connected: Promise<unknown> } | null = null;
@@ -449,18 +466,26 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   };
   const knmg = knmgPanel(a.id, onSideError);
   const guests = guestPanel(a.id, onSideError);
-  setView('consult', [
-    h(
-      'div',
-      { class: 'consult-layout' },
-      h('div', { class: 'consult-main' }, ...v.nodes),
-      h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
-    ),
-  ]);
-  // The side panels wait until the admission is through and the media is setting up: their
-  // requests would otherwise share the server with the admission, which patients wait for.
+  // Drawn in the next task: with the socket and the camera ready (the usual case), `join` and
+  // `publish` below leave first, before the consult screen's layout (its heading takes the
+  // focus, which lays the whole screen out at once) keeps this page's main thread.
+  window.setTimeout(() => {
+    if (sig !== s || current !== a) return;
+    setView('consult', [
+      h(
+        'div',
+        { class: 'consult-layout' },
+        h('div', { class: 'consult-main' }, ...v.nodes),
+        h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
+      ),
+    ]);
+  }, 0);
+  // The side panels wait until the admission is through and the patient's picture is on (at
+  // most SIDE_PANELS_MAX_WAIT_MS): their requests and their drawing would otherwise share the
+  // server and this page's main thread with the admission and the media setting up.
   void admitted
     .catch(() => undefined)
+    .then(() => firstPicture(v.stage, SIDE_PANELS_MAX_WAIT_MS))
     .then(() => new Promise((r) => setTimeout(r, SIDE_PANELS_DELAY_MS)))
     .then(() => {
       if (sig !== s) return;
