@@ -35,6 +35,8 @@ cleanup() {
     ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
   fi
+  # (the upgrade's stand-ins for systemd stop when they see this)
+  [[ -d "$D" ]] && touch "$D/supervise.stop"
   for ns in "$NS-srv" "$NS-cli"; do
     { ip netns pids "$ns" 2>/dev/null || true; } | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
@@ -53,6 +55,9 @@ if [[ "${1:-}" == --checks-only ]]; then
   [[ -x "$R/usr/sbin/nginx" ]] || die "--checks-only needs the root of an earlier run ($R)"
   unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
   chroot "$R" pg_ctlcluster 15 main start 2>/dev/null || true
+  # The release the last run installed (the upgrade needs its archive).
+  REL="$(ls "$D"/release/spreekkamer-*.tar.gz 2>/dev/null | head -1 || true)"
+  [[ -n "$REL" ]] && VERSION="t$(sha256sum "$REL" | cut -c1-12)"
 else
 say "deploy: ansible-lint (production profile) and syntax checks"
 (cd "$A" && ansible-lint --nocolor --profile production -q) || die "ansible-lint found problems"
@@ -321,6 +326,10 @@ check "a lost secret_key with appointments in the database: the run stops" grep 
 check "…and no new secret_key was made" test ! -e "$SECRETS/secret_key"
 mv "$D/secret_key.kept" "$SECRETS/secret_key"
 chroot "$R" runuser -u postgres -- psql -q -c "DELETE FROM appointment; DELETE FROM staff WHERE email = 'deploy-test@test.invalid'; DELETE FROM clinic WHERE code = 'deploy-test'" spreekkamer >/dev/null
+
+if [[ -n "${REL:-}" ]]; then
+  source test/deploy/upgrade.sh
+fi
 
 say "deploy: the host firewall and NAT of the multi-server inventory"
 # What the roles write on each server of inventories/multi-server (rendered here, not installed).
