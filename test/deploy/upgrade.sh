@@ -1,5 +1,5 @@
 # Sourced by scripts/test-deploy.sh (its variables and functions): the shipped upgrade.yml, run
-# on the converged root to a second build.
+# on the converged root to a second build, and a rollback.
 #  - the second build: this test's release plus one migration (a new table) and its own version,
 #    checksummed like `make release` does;
 #  - first run: the migration fails (its table is already there). The dump is taken before it,
@@ -7,8 +7,8 @@
 #  - the re-run (the cause removed): a new dump, taken before migrating (it lacks the new
 #    table), the migration, `current` switched, the units restarted one after the other, and the
 #    playbook's own wait (/status: the new version, ready) passes; a patient link made before
-#    still opens through nginx.
-# (Not yet run here: a rollback with upgrade.yml to the first release.)
+#    still opens through nginx;
+#  - rollback: upgrade.yml with the first release again, which runs on the newer schema.
 # No systemd here: `supervise` plays systemd's part for the two units (their ExecStart, as
 # run_unit starts it) and restarts a unit, SIGTERM as `systemctl restart` sends it, when
 # `current` points elsewhere — what the role's handler asks systemd for after the switch.
@@ -63,7 +63,7 @@ upgrade() {  # <log> <archive> <version>: upgrade.yml as an operator runs it, fr
 dumps() { ls "$R/var/backups/spreekkamer/" | grep '\.dump$' | sort || true; }
 psql_r() { chroot "$R" runuser -u postgres -- psql -tAc "$1" spreekkamer; }
 
-say "deploy: rolling upgrade (upgrade.yml) to a second build, a failed step re-run"
+say "deploy: rolling upgrade (upgrade.yml) to a second build, a failed step re-run, rollback"
 # The second build.
 B2="$D/build2"; V1="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$R/opt/spreekkamer/releases/$VERSION/package.json")"
 V2=0.0.0-deploy-test2; M2=DeployTestUpgrade1799000000000
@@ -138,5 +138,10 @@ check "…each unit restarted once, on the new release" bash -c "grep -qx 'start
 check "after the upgrade: /status through nginx says $V2, ready" test "$(status_of)" = "$V2 true"
 check "…a patient link made before the upgrade opens" link_opens "$AHEAD_TOKEN" scheduled
 check "…the worker runs the new release (its metrics)" wait_for "worker metrics" bash -c "ip netns exec $NS curl -sf http://127.0.0.1:8091/metrics | grep -q '^spreekkamer_'"
-# The units stopped (the firewall checks follow; the restore drill starts what it needs).
-touch "$D/supervise.stop"; wait "$SUP_CP" "$SUP_WK" 2>/dev/null || true
+check "upgrade.yml again with the same release: changes only the dump" bash -c "ip netns exec $NS ansible-playbook -i test/deploy/inventory.yml '$A/upgrade.yml' -e ansible_host='$R' -e spreekkamer_release_archive='$REL2' -e spreekkamer_release_version=$V2 -e spreekkamer_upgrade_wait_ready=true > '$D/upgrade-again.log' 2>&1 && grep -A1 '^PLAY RECAP' '$D/upgrade-again.log' | grep -q 'changed=1 .*failed=0'"
+
+# 3. Rollback: the previous release again; it runs on the newer schema (migrations only add).
+if upgrade rollback "$REL" "$VERSION"; then ok "rollback with upgrade.yml to the first release"; else bad "rollback with upgrade.yml failed"; tail -30 "$D/rollback.log" >&2; fi
+check "…current is the first release again" test "$(basename "$(readlink "$R/opt/spreekkamer/current")")" = "$VERSION"
+check "…/status says $V1, ready (on the newer schema)" test "$(status_of)" = "$V1 true"
+check "…the patient link still opens" link_opens "$AHEAD_TOKEN" scheduled
