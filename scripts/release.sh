@@ -28,7 +28,7 @@ node web/build.mjs >/dev/null
 mkdir -p "$S/web"; cp -a web/dist web/public "$S/web/"
 
 say "release $VERSION: compiled JavaScript"
-mapfile -t SOURCES < <(git ls-files -co --exclude-standard -- 'control/src/*.ts' 'gateway/src/*.ts' | grep -v '\.test\.ts$' | grep -v '\.d\.ts$')
+mapfile -t SOURCES < <(git ls-files -co --exclude-standard -- 'shared/*.ts' 'control/src/*.ts' 'gateway/src/*.ts' | grep -v '\.test\.ts$' | grep -v '\.d\.ts$')
 node_modules/.bin/esbuild "${SOURCES[@]}" --outdir="$S" --outbase=. --platform=node --format=esm \
   --target=node20 --tsconfig=tsconfig.json --log-level=warning
 # Non-TypeScript files the code reads next to its sources (SQL, templates, JSON), if any.

@@ -38,7 +38,7 @@ for major in "${majors[@]}"; do
   cp "$addon" "$ADDON"
   trap 'mv -f "$ADDON.machine" "$ADDON"' EXIT
   PATH="$bin:$PATH" scripts/with-netns.sh "$bin/node" node_modules/vitest/vitest.mjs run \
-    control/src gateway/src web/src test/e2e-consult.test.ts test/notifications.test.ts
+    shared control/src gateway/src web/src test/e2e-consult.test.ts test/notifications.test.ts
   mv -f "$ADDON.machine" "$ADDON"
   trap - EXIT
 done

@@ -11,8 +11,8 @@ export DATABASE_URL
 
 say "type-checking"
 npx tsc -p tsconfig.json --noEmit
-say "linting (eslint.config.js: unhandled promises, who may import janode)"
-npx eslint --max-warnings=0 control gateway web test
+say "linting (eslint.config.js: unhandled promises, the layering: janode, domain/, web/, shared/)"
+npx eslint --max-warnings=0 shared control gateway web test
 say "building the browser apps"
 node web/build.mjs
 say "running the tests"

@@ -117,7 +117,7 @@ describe('clinic scope', () => {
     for (const [method, path, body] of refused) {
       const res = await staffFetch(s, method, path, body);
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(((await res.json()) as any).error.code, `${method} ${path}`).toBe('forbidden');
+      expect(((await res.json()) as any).error.code, `${method} ${path}`).toBe('not_allowed');
     }
 
     // Nothing happened to clinic B.

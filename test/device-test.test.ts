@@ -81,8 +81,7 @@ async function runEcho(page: Page, token: string, opts: { startVisit?: boolean }
       pc.close();
       for (const t of stream.getTracks()) t.stop();
       ws.close();
-      const answerSdp: string = reply.data.jsep.sdp;
-      return { framesDecoded, audioPackets, rttMs, stop: stop.t, maxSeconds: reply.data.maxSeconds, answerHasRecord: /record/i.test(answerSdp) };
+      return { framesDecoded, audioPackets, rttMs, stop: stop.t, maxSeconds: reply.data.maxSeconds };
     },
     { token, startVisit: opts.startVisit ?? false },
   );
@@ -97,8 +96,9 @@ describe('the network test through Janus', () => {
     expect(r).toMatchObject({ stop: 'reply', maxSeconds: 30 });
     expect((r as any).framesDecoded).toBeGreaterThan(0);
     expect((r as any).audioPackets).toBeGreaterThan(0);
-    // Janus's answer asks for no recording.
-    expect((r as { answerHasRecord?: boolean }).answerHasRecord).toBe(false);
+    // That the echo test never asks Janus to record is checked where it can be seen: on every
+    // request the gateway sends to Janus (test/gateway.test.ts, 'nothing recorded'). The answer
+    // SDP can never say so, so it is not looked at here.
   });
 
   test('inside the waiting room too', async () => {

@@ -19,18 +19,21 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, Encounter, Parameters } from '@medplum/fhirtypes';
 import type { Clinic, Staff } from '../control/src/db/entities.js';
-import { admitPatient, arrive, endConsult, switchToPhone, type StaffIdentity } from '../control/src/consult/commands.js';
+import { admitPatient, arrive, endConsult, switchToPhone } from '../control/src/consult/commands.js';
+import type { StaffIdentity } from '../control/src/domain/admission.js';
 import { cancelAppointment } from '../control/src/domain/appointments.js';
 import { markNoShow } from '../control/src/dashboard/commands.js';
 import { setWriteback } from '../control/src/ehr/outbox.js';
 import { verifyTelephonySignature } from '../control/src/callbacks/telephony.js';
 import { r4Errors } from '../control/src/fhir/definitions.js';
 import { registry, setMetricSources } from '../control/src/metrics/registry.js';
+import { EhrWritebackQueue } from '../control/src/jobs/queue.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
 import { createClient } from 'redis';
 import { main as cli, type CliIo } from '../control/src/cli.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildIntegration, buildStaff } from './support/factories.js';
+import { queueSettled } from './support/jobs.js';
 
 interface Received { headers: http.IncomingHttpHeaders; body: string; url: string; status: number | 'cut'; at: number }
 
@@ -139,6 +142,25 @@ const outboxOf = async (appointmentId: string) =>
     id: string; state: string; delivered_at: Date | null; attempts: number; last_error: string | null;
   }>;
 
+/**
+ * The positive signal before "nothing was sent twice": a change made now on another appointment
+ * of the same integration has reached the receiver (so a sweep ran after every earlier change was
+ * recorded as delivered), and the worker's write-back queue has nothing left to run. Returns the
+ * marker's appointment id, for the caller to leave out of its counts.
+ */
+async function aSweepLater(workerCfg: ReturnType<typeof configFor>, integration: Awaited<ReturnType<typeof buildIntegration>>['integration'], receiver: { accepted(): Received[] }): Promise<string> {
+  const marker = await buildAppointment(db.ds, workerCfg, { clinic, clinician, integration, start: new Date(Date.now() + 60_000) });
+  await arrive(db.ds, marker.appointment.id, marker.patient.id);
+  await until('the marker change at the receiver', () => receiver.accepted().some((r) => r.body.includes(marker.appointment.id)));
+  const writeback = new EhrWritebackQueue(workerCfg, logger);
+  try {
+    await queueSettled(writeback.queue);
+  } finally {
+    await writeback.close();
+  }
+  return marker.appointment.id;
+}
+
 async function metric(name: string): Promise<number> {
   const m = await registry.getSingleMetricAsString(name);
   return m.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
@@ -177,10 +199,12 @@ describe('api-key writeback (CLI)', () => {
 describe('FHIR target', () => {
   let fhir: Awaited<ReturnType<typeof startReceiver>>;
   let worker: RunningWorker;
+  let workerCfg: ReturnType<typeof configFor>;
 
   beforeAll(async () => {
     fhir = await startReceiver('/fhir/R4');
-    worker = await startWorker(configFor(), logger);
+    workerCfg = configFor();
+    worker = await startWorker(workerCfg, logger);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -208,7 +232,7 @@ describe('FHIR target', () => {
     await until('three bundles', () => mine().length >= 3);
     // The sweep runs every 2 s: the end reaches the EHR within that plus one job.
     console.log(`[ehr write-back] consult end → EHR accepted the Bundle after ${mine()[2]!.at - endedAt} ms`);
-    await new Promise((r) => setTimeout(r, 2_500)); // a sweep more: nothing is sent twice
+    await aSweepLater(workerCfg, integration, fhir); // then: nothing is sent twice
     const got = mine();
     expect(got).toHaveLength(3);
     const bundles = got.map((r) => JSON.parse(r.body) as Bundle);
@@ -239,10 +263,12 @@ describe('FHIR target', () => {
 describe('webhook target, receiver failing for a while', () => {
   let hook: Awaited<ReturnType<typeof startReceiver>>;
   let worker: RunningWorker;
+  let workerCfg: ReturnType<typeof configFor>;
 
   beforeAll(async () => {
     hook = await startReceiver('/ehr/status');
-    worker = await startWorker(configFor(), logger);
+    workerCfg = configFor();
+    worker = await startWorker(workerCfg, logger);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -267,9 +293,9 @@ describe('webhook target, receiver failing for a while', () => {
     await until('the backlog in the metrics', async () => (await metric('spreekkamer_ehr_writeback_backlog')) > 0, 10_000);
     const bodies = () => hook.accepted().map((r) => JSON.parse(r.body) as { id: string; event: string; appointmentId: string });
     await until('four accepted deliveries', () => bodies().length >= 4);
-    await new Promise((r) => setTimeout(r, 2_500));
+    const marker = await aSweepLater(workerCfg, integration, hook);
     expect(hook.requests.filter((r) => r.status === 500)).toHaveLength(4);
-    const accepted = bodies();
+    const accepted = bodies().filter((b) => b.appointmentId !== marker);
     expect(accepted).toHaveLength(4);
     expect(new Set(accepted.map((b) => b.id)).size).toBe(4);
     expect(accepted.filter((b) => b.appointmentId === phone.appointment.id).map((b) => b.event)).toEqual(['arrived', 'phone_fallback']);
@@ -354,7 +380,14 @@ describe('worker killed mid-delivery', () => {
     const second = await spawnWorker();
     const bodies = () => hook.accepted().map((r) => JSON.parse(r.body) as { id: string; event: string });
     await until('three accepted deliveries', () => bodies().length >= 3, 40_000);
-    await new Promise((r) => setTimeout(r, 4_000)); // a stalled job's lock runs out: it must find nothing left to send
+    // The dead worker's job stays 'active' until its lock runs out and the second worker runs it
+    // again: once the queue has nothing left to run, that job has found nothing left to send.
+    const writeback = new EhrWritebackQueue(cfg, logger);
+    try {
+      await queueSettled(writeback.queue, () => true, 40_000);
+    } finally {
+      await writeback.close();
+    }
     expect(bodies().map((b) => b.event)).toEqual(['arrived', 'consult_started', 'ended']);
     expect(new Set(bodies().map((b) => b.id)).size).toBe(3);
     // The cut-off request was the same event: the receiver could have deduplicated it by id.

@@ -14,6 +14,7 @@ import { jobIdFor } from '../control/src/jobs/plan.js';
 import { startWorker } from '../control/src/worker.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildIntegration, buildStaff } from './support/factories.js';
+import { queueSettled } from './support/jobs.js';
 import { startSmtp, type TestSmtp } from './support/smtp.js';
 
 let db: TestDatabase;
@@ -128,8 +129,9 @@ describe('worker process killed mid-batch', () => {
     const unique = () => new Set(smtp.mails.map((m) => m.messageId)).size;
     const until = Date.now() + 40_000;
     while (unique() < N && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    // Stalled jobs of the last kill come round after the lock expires; give them the time to (not) duplicate.
-    await new Promise((r) => setTimeout(r, 5_000));
+    // Stalled jobs of the last kill stay 'active' until the lock expires and the last worker runs
+    // them again: wait until the queue has nothing left to run, then count (not a fixed sleep).
+    await queueSettled(scheduler.queue, () => true, 60_000);
 
     const received = smtp.mails.length;
     const duplicates = received - unique();

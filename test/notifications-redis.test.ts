@@ -19,6 +19,7 @@ import { NotificationScheduler } from '../control/src/jobs/queue.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/db.js';
 import { buildAppointment, buildClinic, buildIntegration, buildStaff } from './support/factories.js';
+import { queueSettled } from './support/jobs.js';
 import { startSmtp, type TestSmtp } from './support/smtp.js';
 
 let db: TestDatabase;
@@ -124,8 +125,8 @@ describe('Redis restart mid-batch', () => {
       const end = Date.now() + 60_000;
       while (unique() < N && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
       // Jobs whose completion was lost with the connection stall and run again after the lock
-      // expires (2 s): give them the time to (not) send twice.
-      await new Promise((r) => setTimeout(r, 5_000));
+      // expires (2 s): wait until the queue has nothing left to run, then count (not a fixed sleep).
+      await queueSettled(scheduler.queue, (j) => ids.includes((j.data as { appointmentId?: string }).appointmentId ?? ''), 60_000);
       const received = smtp.mails.length;
       console.log(`[redis restart] ${N} invitations due; killed Redis after ${atKill} arrived; ${received} received, ${unique()} unique`);
       expect(atKill).toBeLessThan(N);

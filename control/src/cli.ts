@@ -92,7 +92,8 @@ export function demoApiKey(cfg: Pick<Config, 'keys'>): string {
 export async function seedDemo(ds: DataSource, cfg: Config, now: Date = new Date()): Promise<DemoSeed> {
   await migrate(ds);
   let clinic = await ds.manager.findOne(ClinicEntity, { where: { code: DEMO.clinic.code } });
-  clinic ??= await ds.manager.save(ClinicEntity, { ...DEMO.clinic });
+  // The demo shows waiting patients their place in line (new clinics start with nothing shown).
+  clinic ??= await ds.manager.save(ClinicEntity, { ...DEMO.clinic, waitDisplay: 'position_and_estimate' });
 
   for (const [role, who] of [['clinician', DEMO.clinician], ['assistant', DEMO.assistant], ['admin', DEMO.admin]] as const) {
     await ensureDemoStaff(ds, clinic, role, who);

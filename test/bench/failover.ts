@@ -22,6 +22,12 @@ import os from 'node:os';
 
 const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 5);
 const CONSULTS = Number(process.env.BENCH_FAILOVER_CONSULTS ?? 3);
+/**
+ * Every page's fake camera 320x240 at 10 frames/s (test/support/browser.ts), not Chromium's
+ * 640x480 at 20: the bench's six pages encoding and decoding full-size video were most of the
+ * machine's load. The product's path is the same. BENCH_FAILOVER_CAMERA=default for the old one.
+ */
+const SMALL_CAMERA = process.env.BENCH_FAILOVER_CAMERA !== 'default';
 
 async function janusStatus(stack: Stack): Promise<Array<{ name: string; up: boolean; draining: boolean }>> {
   const res = await fetch(`${stack.control.internalUrl}/status`);
@@ -111,7 +117,8 @@ async function pageState(page: Page): Promise<unknown> {
       });
       out.push({ old: w.__fm.old.has(pc), conn: pc.connectionState, ice: pc.iceConnectionState, sig: pc.signalingState, frames });
     }
-    return { url: location.href, screen: w.spkDebug.state(), pcs: out };
+    const steps = (w.spkDebug as { steps?(): Array<{ step: string; at: number }> }).steps?.() ?? [];
+    return { url: location.href, screen: w.spkDebug.state(), pcs: out, steps: steps.slice(-20).map((s) => `${s.step}@${s.at}`) };
   });
 }
 
@@ -129,7 +136,7 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
   let clinician: TestBrowser | null = null;
   try {
     const seeded = await seedClinic(stack);
-    [patients, clinician] = await Promise.all([launchBrowser({ viewport: { width: 390, height: 844 } }), launchBrowser()]);
+    [patients, clinician] = await Promise.all([launchBrowser({ viewport: { width: 390, height: 844 }, smallCamera: SMALL_CAMERA }), launchBrowser({ smallCamera: SMALL_CAMERA })]);
     await signInClinician(clinician.page, stack, seeded);
     // All consults on janus-1 to start with: janus-2 drained while they are admitted (the CLI's
     // and admin page's drain, through Redis), so that every kill moves all of them.
@@ -170,6 +177,7 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
       stack.januses[victim]!.kill('SIGKILL');
       for (const c of consults) {
         const [p, s] = await Promise.all([waitPresented(c.patient, 60_000), waitPresented(c.clinician, 60_000)]).catch(async (err: unknown) => {
+          process.stdout.write(`no frames within 60 s of the kill at ${killedAt}\n`);
           for (const page of [c.patient, c.clinician]) process.stdout.write(`${JSON.stringify(await pageState(page))}\n`);
           throw err;
         });
@@ -190,7 +198,7 @@ export async function benchFailover(): Promise<Record<string, unknown>> {
       await new Promise((r) => setTimeout(r, 3000));
     }
     return {
-      janus_failover: { ...summary(perConsult, 'ms'), kills: KILLS, consults: consults.length, target_p95: 5000, note: 'SIGKILL of the Janus server → first remote frame presented in a new remote <video> in both browsers (the slower), per consult' },
+      janus_failover: { ...summary(perConsult, 'ms'), kills: KILLS, consults: consults.length, target_p95: 5000, camera: SMALL_CAMERA ? '320x240@10 (file)' : 'chromium default', note: 'SIGKILL of the Janus server → first remote frame presented in a new remote <video> in both browsers (the slower), per consult' },
       janus_failover_per_side: { ...summary(perSide, 'ms'), note: 'the same, each browser on its own' },
       janus_failover_trace: {
         ...Object.fromEntries(

@@ -4,6 +4,8 @@
  * reaches the control plane on the namespace's loopback and Janus on the veth address.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -25,18 +27,54 @@ export const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+/**
+ * A small fake camera for benches that run many pages on two cores: a 320x240, 10 frames/s
+ * Y4M clip (a bar moving over a gradient, 2 s looped) that Chromium plays as the camera
+ * (--use-file-for-fake-video-capture). The app asks for 640x480 as an *ideal*, so it takes what
+ * the camera gives, as on a phone with a poor camera; nothing in the product changes. Chromium's
+ * built-in fake camera is 640x480 at 20 frames/s, and six pages encoding and decoding that took
+ * the machine's load to 20-28 by themselves (docs/BENCHMARKS.md, failover).
+ */
+export function smallCameraFile(): string {
+  const dir = resolve(import.meta.dirname, '..', '..', '.run', 'test');
+  const file = join(dir, 'fake-camera-320x240-10fps.y4m');
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const W = 320;
+  const H = 240;
+  const FPS = 10;
+  const frames: Buffer[] = [Buffer.from(`YUV4MPEG2 W${W} H${H} F${FPS}:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < 2 * FPS; f++) {
+    const y = Buffer.alloc(W * H);
+    const bar = Math.floor((f / (2 * FPS)) * W);
+    for (let r = 0; r < H; r++) {
+      for (let c = 0; c < W; c++) y[r * W + c] = Math.abs(c - bar) < 16 ? 235 : 16 + Math.floor((r * 200) / H);
+    }
+    const u = Buffer.alloc((W / 2) * (H / 2), 110);
+    const v = Buffer.alloc((W / 2) * (H / 2), 150);
+    frames.push(Buffer.from('FRAME\n'), y, u, v);
+  }
+  // Written whole, then renamed: a browser launched meanwhile never reads half a file.
+  writeFileSync(`${file}.${process.pid}.tmp`, Buffer.concat(frames));
+  renameSync(`${file}.${process.pid}.tmp`, file);
+  return file;
+}
+
 export interface TestBrowser {
   browser: Browser;
   page: Page;
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { fakeMedia?: boolean; viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
+export async function launchBrowser(
+  opts: { fakeMedia?: boolean; viewport?: { width: number; height: number }; smallCamera?: boolean } = {},
+): Promise<TestBrowser> {
   const fake = opts.fakeMedia ?? true;
+  const camera = fake && opts.smallCamera ? [`--use-file-for-fake-video-capture=${smallCameraFile()}`] : [];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [])],
+    args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...camera] : [])],
   });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -63,6 +63,7 @@ const CLINIC_COLUMNS: Record<keyof ClinicSettings, string> = {
   initialsOnly: 'initials_only',
   assistantsMayAdmit: 'assistants_may_admit',
   delayMessage: 'delay_message',
+  waitDisplay: 'wait_display',
 };
 
 function presentClinic(r: any): ClinicView {
@@ -79,6 +80,7 @@ function presentClinic(r: any): ClinicView {
     initialsOnly: r.initials_only,
     assistantsMayAdmit: r.assistants_may_admit,
     delayMessage: r.delay_message,
+    waitDisplay: r.wait_display,
     telephonyWebhookUrl: r.telephony_webhook_url ?? null,
     telephonySecretSet: Boolean(r.telephony_webhook_secret),
     messageSchedule: messageSettings(r.message_schedule),

@@ -13,6 +13,7 @@ import type { Hub } from '../realtime/hub.js';
 import type { AssetStore } from '../http/assets.js';
 import { bodyOf, uuidParam, validate } from '../http/validate.js';
 import { NotFound } from '../http/errors.js';
+import { LIVE_STATES } from '../domain/visit-state.js';
 import { requireRole, staffAuth } from '../staff/auth.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import {
@@ -28,8 +29,6 @@ export interface AdminRouteDeps {
   hub: Hub;
   assets: AssetStore;
 }
-
-const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'];
 
 function actorOf(ctx: Context): AdminActor {
   return { kind: 'staff', id: (ctx.state.staff as StaffSession).id };
@@ -82,7 +81,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
 
   api.patch('/clinics/:code', validate({ body: UpdateClinic }), async (ctx) => {
     const { clinic, changed, telephonySecret } = await updateClinic(ds, codeParam(ctx), bodyOf<UpdateClinic>(ctx), actorOf(ctx));
-    if (changed.includes('delayMessage')) await tellWaitingPatients(ds, hub, clinic.id, clinic.timezone);
+    if (changed.includes('delayMessage') || changed.includes('waitDisplay')) await tellWaitingPatients(ds, hub, clinic.id, clinic.timezone);
     // A new telephony signing secret is in this answer only (no-store, like a new API key).
     ctx.body = telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };
   });
@@ -135,7 +134,7 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
   return router;
 }
 
-/** A changed delay message reaches today's waiting patients of the clinic live. */
+/** A changed delay message or waiting-line display reaches today's waiting patients of the clinic live. */
 async function tellWaitingPatients(ds: DataSource, hub: Hub, clinicId: string, timezone: string): Promise<void> {
   const affected = (await ds.query(
     `SELECT a.id

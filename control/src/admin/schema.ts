@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { normalisePhone } from '../domain/contact.js';
 import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
 import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
-import type { ReminderKind } from '../jobs/plan.js';
+import type { ReminderKind } from '../domain/reminders.js';
+import { WAIT_DISPLAYS } from '../domain/waiting-line.js';
 
 export const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 export const DELAY_MESSAGE_MAX = 500;
@@ -46,6 +47,8 @@ export const ClinicSettings = z.object({
   initialsOnly: z.boolean({ error: 'must be true or false' }),
   assistantsMayAdmit: z.boolean({ error: 'must be true or false' }),
   delayMessage: z.string().trim().max(DELAY_MESSAGE_MAX, `must be at most ${DELAY_MESSAGE_MAX} characters`).nullable(),
+  /** What waiting patients (and the assistants' cards) see of their place in line. */
+  waitDisplay: z.enum(WAIT_DISPLAYS, { error: `must be one of ${WAIT_DISPLAYS.join(', ')}` }),
 });
 export type ClinicSettings = z.infer<typeof ClinicSettings>;
 

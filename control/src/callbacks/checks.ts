@@ -11,9 +11,10 @@
  */
 import type { FallbackJobData } from '../jobs/plan.js';
 import { queuePendingCalls, requestCallback, type CallbackDeps } from './tasks.js';
+import { NOT_ARRIVED_STATES } from '../domain/visit-state.js';
 
-/** Not arrived: still scheduled, or marked no-show by an assistant (who expects a call list entry). */
-const NOT_ARRIVED = ['scheduled', 'no_show'];
+/** Not arrived (NOT_ARRIVED_STATES): still scheduled, or marked no-show (who expects a call list entry). */
+const NOT_ARRIVED: readonly string[] = NOT_ARRIVED_STATES;
 
 export type CheckOutcome = 'callback' | 'callback-exists' | 'arrived' | 'stale' | 'not-due' | 'gone';
 

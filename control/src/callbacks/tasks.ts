@@ -12,17 +12,12 @@
 import type { DataSource } from 'typeorm';
 import type { CallbackReason, CallbackTask } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
+import { CallbackError } from '../domain/errors.js';
 import { initialsOf } from '../domain/contact.js';
 import type { ClinicEvent, HubEvent } from '../realtime/hub.js';
 
 export const CALLBACK_REASONS: readonly CallbackReason[] = ['no_show', 'dropped', 'staff', 'phone_switch'];
 
-export class CallbackError extends Error {
-  constructor(readonly code: 'not_found' | 'invalid_state', message: string) {
-    super(message);
-    this.name = 'CallbackError';
-  }
-}
 
 export interface CallbackDeps {
   ds: DataSource;

@@ -4,59 +4,29 @@
  * writes the audit event, and only then tells the other processes through the hub.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import type { VisitState } from '../realtime/protocol.js';
-import type { StaffRole } from '../db/entities.js';
-import { loadConsult, OPEN_CONSULT, type ConsultContext } from './context.js';
+import { loadConsult, type ConsultContext } from './context.js';
 import { windowsFor } from './windows.js';
-import { transition, type VisitEvent } from '../domain/visit-state.js';
+import { closedReason, isOpenConsult, transition, type VisitEvent, type VisitState } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
+import { ConsultError } from '../domain/errors.js';
+import { isConsultClinician, staffMayAdmit, staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { observeWait } from '../metrics/registry.js';
 
-export class ConsultError extends Error {
-  constructor(
-    public readonly code:
-      | 'not_found'
-      | 'too_early'
-      | 'expired'
-      | 'ended'
-      | 'cancelled'
-      | 'not_admitted'
-      | 'not_allowed'
-      | 'invalid_state',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConsultError';
-  }
-}
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';
   id: string | null;
 }
 
-export interface StaffIdentity {
-  id: string;
-  role: StaffRole;
-  clinicIds: string[];
-}
-
-/** May this staff member see and act on this consult at all? */
-export function staffMaySee(staff: StaffIdentity, c: ConsultContext): boolean {
-  if (c.clinicianId === staff.id) return true;
-  return staff.clinicIds.includes(c.clinicId) && (staff.role === 'admin' || staff.role === 'assistant');
-}
-
-/** Who admits: the clinician of the appointment; assistants too when the clinic allows. */
-export function staffMayAdmit(staff: StaffIdentity, c: ConsultContext): boolean {
-  if (c.clinicianId === staff.id) return true;
-  return staff.role === 'assistant' && c.assistantsMayAdmit && staff.clinicIds.includes(c.clinicId);
-}
-
+/** A closed visit takes no more actions; a no-show is refused like the relay refuses it. */
 function refuseClosed(c: ConsultContext): void {
-  if (c.state === 'cancelled' || c.cancelledAt) throw new ConsultError('cancelled', 'the appointment was cancelled');
-  if (c.state === 'ended') throw new ConsultError('ended', 'the consult has ended');
-  if (c.state === 'expired') throw new ConsultError('expired', 'the link has expired');
+  switch (closedReason(c.state, c.cancelledAt)) {
+    case 'cancelled': throw new ConsultError('cancelled', 'the appointment was cancelled');
+    case 'ended': throw new ConsultError('ended', 'the consult has ended');
+    case 'expired': throw new ConsultError('expired', 'the link has expired');
+    case 'no_show': throw new ConsultError('invalid_state', 'the visit is no show');
+    case null: return;
+  }
 }
 
 async function move(
@@ -127,7 +97,7 @@ export async function admitPatient(
     if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
     if (!staffMayAdmit(staff, c)) throw new ConsultError('not_allowed', 'you may not admit patients of this clinician');
     refuseClosed(c);
-    if (OPEN_CONSULT.has(c.state)) return true;
+    if (isOpenConsult(c.state)) return true;
     if (c.state !== 'waiting') throw new ConsultError('invalid_state', 'the patient is not in the waiting room');
     if (windowsFor(c).phase(now) === 'expired') throw new ConsultError('expired', 'the link has expired');
     return false;
@@ -174,11 +144,6 @@ async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): 
   );
 }
 
-/** The clinician who holds this consult (not a colleague, not an assistant). */
-export function isConsultClinician(staff: StaffIdentity, c: ConsultContext): boolean {
-  return c.clinicianId === staff.id;
-}
-
 /**
  * Switch to phone: the video consult ends with outcome `phone_fallback` (ended_reason
  * 'phone'), the links die like at any end, and the caller creates the callback task. From a
@@ -190,7 +155,7 @@ export async function switchToPhone(ds: DataSource, appointmentId: string, staff
     if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult switches to phone');
     if (c.state === 'ended' && c.endedReason === 'phone') return { changed: false, state: c.state, context: c };
     if (c.state === 'ended') throw new ConsultError('ended', 'the consult has already ended');
-    if (c.state !== 'waiting' && !OPEN_CONSULT.has(c.state)) throw new ConsultError('invalid_state', `the visit is ${c.state}`);
+    if (c.state !== 'waiting' && !isOpenConsult(c.state)) throw new ConsultError('invalid_state', `the visit is ${c.state}`);
     const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
       set: { ended_at: now, ended_by: staff.id, ended_reason: 'phone' },
       audit: 'phone_fallback',

@@ -4,10 +4,12 @@
  */
 import type { EntityManager } from 'typeorm';
 import { createHmac } from 'node:crypto';
-import type { VisitState, StateSnapshot, TimePhase } from '../realtime/protocol.js';
+import type { StateSnapshot } from '../realtime/protocol.js';
+import type { TimePhase } from '../domain/time-windows.js';
 import { windowsFor } from './windows.js';
 import { deviceTestAllowed } from '../domain/time-windows.js';
-import { isFinal } from '../domain/visit-state.js';
+import { isFinal, isOpenConsult, OPEN_STATES, type VisitState } from '../domain/visit-state.js';
+import type { WaitDisplay } from '../domain/waiting-line.js';
 
 export interface ConsultContext {
   appointmentId: string;
@@ -16,6 +18,10 @@ export interface ConsultContext {
   clinicianId: string;
   clinicId: string;
   clinicName: string;
+  /** The clinic's time zone ("today" for the waiting line). */
+  timezone: string;
+  /** What waiting patients see of their place in line (domain/waiting-line.ts). */
+  waitDisplay: WaitDisplay;
   helpdeskPhone: string | null;
   waitingRoomOpensMinutes: number;
   linkGraceMinutes: number;
@@ -41,7 +47,7 @@ export interface ConsultContext {
 const SELECT = `
   SELECT a.id AS appointment_id, a.start, a.duration_minutes, a.clinician_id, a.cancelled_at, a.language,
          right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2) AS phone_ending,
-         c.id AS clinic_id, c.name AS clinic_name, c.helpdesk_phone, c.waiting_room_opens_minutes,
+         c.id AS clinic_id, c.name AS clinic_name, c.timezone, c.wait_display, c.helpdesk_phone, c.waiting_room_opens_minutes,
          c.link_grace_minutes, c.assistants_may_admit,
          coalesce(sc.delay_message, c.delay_message) AS delay_message,
          v.id AS visit_id, v.state, v.room_id, v.waiting_since, v.companion, v.ended_reason,
@@ -67,6 +73,8 @@ export async function loadConsult(
     clinicianId: r.clinician_id,
     clinicId: r.clinic_id,
     clinicName: r.clinic_name,
+    timezone: r.timezone,
+    waitDisplay: r.wait_display,
     helpdeskPhone: r.helpdesk_phone ?? null,
     waitingRoomOpensMinutes: Number(r.waiting_room_opens_minutes),
     linkGraceMinutes: Number(r.link_grace_minutes),
@@ -85,14 +93,15 @@ export async function loadConsult(
   };
 }
 
-export const OPEN_CONSULT: ReadonlySet<VisitState> = new Set(['admitted', 'in_consult', 'dropped']);
+/** The open states (domain/visit-state.ts OPEN_STATES) as a set; new code calls isOpenConsult(). */
+export const OPEN_CONSULT: ReadonlySet<VisitState> = new Set(OPEN_STATES);
 
 /** What a participant's browser is told. The server clock decides; `now` is passed in. */
 /** `guest`: a third party's link, told the same as the patient but nothing of the patient's. */
 export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest' | 'staff'): StateSnapshot {
   const w = windowsFor(c);
   const phase: TimePhase = w.phase(now);
-  const open = OPEN_CONSULT.has(c.state);
+  const open = isOpenConsult(c.state);
   return {
     appointmentId: c.appointmentId,
     visitState: c.state,

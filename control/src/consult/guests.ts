@@ -17,8 +17,10 @@ import type { GuestRole } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
 import { createLinkParticipant } from '../domain/appointments.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
-import { ConsultError, isConsultClinician, staffMaySee, type StaffIdentity } from './commands.js';
-import { loadConsult, OPEN_CONSULT, type ConsultContext } from './context.js';
+import { ConsultError } from '../domain/errors.js';
+import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { loadConsult, type ConsultContext } from './context.js';
+import { closedReason, isOpenConsult } from '../domain/visit-state.js';
 
 export const GUEST_ROLES = ['interpreter', 'colleague', 'family'] as const;
 /** Guest links per consult (the Janus room has room for patient, clinician, guests and a spare). */
@@ -63,9 +65,8 @@ export async function inviteGuest(
     const c = await loadConsult(m, appointmentId, { lock: true });
     if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
     if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult invites others');
-    if (c.state === 'ended') throw new ConsultError('ended', 'the consult has ended');
-    if (c.state === 'cancelled' || c.state === 'expired') throw new ConsultError('invalid_state', `the visit is ${c.state}`);
-    if (c.state !== 'waiting' && !OPEN_CONSULT.has(c.state)) {
+    refuseGuestsWhenClosed(c);
+    if (c.state !== 'waiting' && !isOpenConsult(c.state)) {
       throw new ConsultError('invalid_state', 'a third party is invited once the patient is in the waiting room');
     }
     return createGuest(m, cfg, c, { actorKind: 'staff', actorId: staff.id }, input);
@@ -88,13 +89,17 @@ export async function inviteGuestForIntegration(
   const id = await ds.transaction(async (m) => {
     const c = await loadConsult(m, appointmentId, { lock: true });
     if (!c) throw new ConsultError('not_found', 'no such appointment');
-    if (c.state === 'ended') throw new ConsultError('ended', 'the consult has ended');
-    if (c.state === 'cancelled' || c.state === 'expired' || c.state === 'no_show') {
-      throw new ConsultError('invalid_state', `the visit is ${c.state}`);
-    }
+    refuseGuestsWhenClosed(c);
     return createGuest(m, cfg, c, { actorKind: 'integration', actorId: integrationId }, input);
   });
   return (await listGuests(ds, cfg, appointmentId)).find((g) => g.id === id)!;
+}
+
+/** No new guest links once the visit is over: 'ended' when the consult ended, else 'invalid_state'. */
+function refuseGuestsWhenClosed(c: ConsultContext): void {
+  const closed = closedReason(c.state);
+  if (closed === 'ended') throw new ConsultError('ended', 'the consult has ended');
+  if (closed) throw new ConsultError('invalid_state', `the visit is ${c.state.replace('_', ' ')}`);
 }
 
 async function createGuest(

@@ -8,8 +8,10 @@
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { recordAudit } from '../domain/audit.js';
-import { ConsultError, isConsultClinician, staffMaySee, type StaffIdentity } from './commands.js';
-import { loadConsult, OPEN_CONSULT } from './context.js';
+import { ConsultError } from '../domain/errors.js';
+import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { loadConsult } from './context.js';
+import { isOpenConsult } from '../domain/visit-state.js';
 
 /** id_document: ID shown on camera; bsn_details: BSN with name, birth date, postcode and house number. */
 export const IDENTITY_METHODS = ['id_document', 'bsn_details', 'known', 'not_verified'] as const;
@@ -111,7 +113,7 @@ export async function saveConsultRecord(
       if (now.getTime() - endedAt > RECORD_EDITABLE_HOURS * 3600_000) {
         throw new ConsultError('ended', `the record can be changed until ${RECORD_EDITABLE_HOURS} hours after the consult`);
       }
-    } else if (!OPEN_CONSULT.has(c.state)) {
+    } else if (!isOpenConsult(c.state)) {
       throw new ConsultError('invalid_state', 'the record is kept once the patient has been admitted');
     }
     const inserted = (await m.query(

@@ -6,6 +6,7 @@
 import type { DataSource } from 'typeorm';
 import type { GuestRole } from '../db/entities.js';
 import { isoInZone } from '../domain/time-windows.js';
+import { isFinal, isVisitState } from '../domain/visit-state.js';
 import { getConsultRecord, type ConsultRecord } from './record.js';
 
 export interface ConsultReport {
@@ -127,7 +128,7 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
  * Encounter has no field for, as extensions under this appliance's own URL.
  */
 export function reportAsFhirEncounter(r: ConsultReport, systemBase: string): Record<string, unknown> {
-  const status = r.status === 'ended' ? 'finished' : r.status === 'cancelled' || r.status === 'expired' || r.status === 'no_show' ? 'cancelled'
+  const status = r.status === 'ended' ? 'finished' : isVisitState(r.status) && isFinal(r.status) ? 'cancelled'
     : r.status === 'scheduled' ? 'planned' : r.status === 'waiting' ? 'arrived' : 'in-progress';
   const ext = (name: string, value: Record<string, unknown>) => ({ url: `${systemBase}/fhir/StructureDefinition/${name}`, ...value });
   const extension: Array<Record<string, unknown>> = [];

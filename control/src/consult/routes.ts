@@ -26,7 +26,8 @@ import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/session
 import { HttpError, RETRY_AFTER_SECONDS, fromZodError, parseJsonBody } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
-import { ConsultError, staffMaySee, switchToPhone } from './commands.js';
+import { switchToPhone } from './commands.js';
+import { staffMaySee } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
 import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
 import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';
@@ -84,7 +85,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     const input = await parseJsonBody(ctx);
     const body = ConsultRecordInput.safeParse(input ?? {});
     if (!body.success) throw fromZodError(body.error, input);
-    const { created } = await run(() => saveConsultRecord(ds, id, staffOf(ctx), body.data));
+    const { created } = await saveConsultRecord(ds, id, staffOf(ctx), body.data);
     ctx.status = created ? 201 : 200;
     ctx.body = { record: await getConsultRecord(ds, id) };
   });
@@ -100,7 +101,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     const input = await parseJsonBody(ctx);
     const body = InviteGuest.safeParse(input ?? {});
     if (!body.success) throw fromZodError(body.error, input);
-    const guest = await run(() => inviteGuest(ds, config, id, staffOf(ctx), body.data));
+    const guest = await inviteGuest(ds, config, id, staffOf(ctx), body.data);
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { guest };
@@ -109,7 +110,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
   router.post('/appointments/:id/guests/:gid/revoke', auth, async (ctx) => {
     const id = idParam(ctx);
     const gid = parseId(ctx.params.gid, 'guest');
-    const r = await run(() => revokeGuest(ds, id, gid, staffOf(ctx)));
+    const r = await revokeGuest(ds, id, gid, staffOf(ctx));
     // The guest's socket re-reads and finds its link dead: it leaves the room.
     if (r.changed) await hub.publish(id, { kind: 'changed' });
     ctx.body = { guests: await listGuests(ds, config, id) };
@@ -118,7 +119,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
   router.post('/appointments/:id/phone', auth, async (ctx) => {
     const staff = staffOf(ctx);
     const id = idParam(ctx);
-    const result = await run(() => switchToPhone(ds, id, staff));
+    const result = await switchToPhone(ds, id, staff);
     // The callback task first, so that when the patient's page says "we will call you" it is
     // on the list. One task per appointment and reason: repeating the request repairs a
     // task that could not be written the first time.
@@ -233,14 +234,4 @@ function idParam(ctx: Context): string {
   return parseId((ctx as Context & { params: Record<string, string | undefined> }).params.id);
 }
 
-async function run<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ConsultError) {
-      const status = err.code === 'not_found' ? 404 : err.code === 'not_allowed' ? 403 : 409;
-      throw new HttpError(status, err.code, err.message);
-    }
-    throw err;
-  }
-}
+

@@ -1,5 +1,5 @@
 /** Adapter from a consult row to the time-window rules in domain/time-windows.ts. */
-import type { TimePhase } from '../realtime/protocol.js';
+import type { TimePhase } from '../domain/time-windows.js';
 import { linkValidUntil, opensAt, phase, type AppointmentTimes, type ClinicTimeRules } from '../domain/time-windows.js';
 
 export interface Windows {

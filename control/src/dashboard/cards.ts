@@ -6,10 +6,12 @@
 import type { DataSource } from 'typeorm';
 import type { RedisClientType } from 'redis';
 import type { Hub } from '../realtime/hub.js';
-import type { VisitState } from '../realtime/protocol.js';
+import type { VisitState } from '../domain/visit-state.js';
 import { latestQuality } from '../quality/store.js';
 import { failedMessages } from '../notify/failed.js';
 import { initialsOf } from '../domain/contact.js';
+import { visibleWait, type WaitDisplay, type WaitEstimate, type WaitInfo } from '../domain/waiting-line.js';
+import { lineOf } from '../consult/waiting-line.js';
 
 export type CardStatus =
   | 'not_arrived'
@@ -50,6 +52,8 @@ export interface DashboardCard {
   quality: { grade: 'good' | 'fair' | 'poor'; role: string } | null;
   /** An open fallback-call task. */
   callbackOpen: boolean;
+  /** Waiting: place in the clinician's line and the estimate, as the patient sees them (clinic setting). */
+  wait: WaitInfo | null;
 }
 
 const TESTING_TTL_SECONDS = 45;
@@ -64,7 +68,7 @@ export async function noteDeviceTest(hub: Hub, appointmentId: string, running: b
 
 const SELECT = `
   SELECT a.id, a.clinic_id, a.clinician_id, s.name AS clinician_name, a.start, a.duration_minutes,
-         a.patient_name, a.language, a.flags, c.initials_only,
+         a.patient_name, a.language, a.flags, c.initials_only, c.wait_display, c.timezone,
          to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD') AS day,
          v.state, v.waiting_since, v.device_test, v.device_tested_at, v.companion,
          p.id AS patient_participant_id,
@@ -107,6 +111,8 @@ interface Row {
   language: 'nl' | 'en';
   flags: Record<string, unknown> | null;
   initials_only: boolean;
+  wait_display: WaitDisplay;
+  timezone: string;
   day: string;
   state: VisitState | 'cancelled';
   waiting_since: Date | null;
@@ -130,7 +136,7 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
     if (r.patient_participant_id) keys.push(`spk:presence:${r.patient_participant_id}`);
     for (const g of r.guest_ids ?? []) keys.push(`spk:presence:${g}`);
   }
-  const [values, quality, failed] = await Promise.all([redis.mGet(keys), latestQuality(redis, ids), failedMessages(ds, ids)]);
+  const [values, quality, failed, lines] = await Promise.all([redis.mGet(keys), latestQuality(redis, ids), failedMessages(ds, ids), linesOf(ds, rows)]);
   const live = new Set(keys.filter((_, i) => values[i] != null));
   return rows.map((r) => {
     const testing = live.has(testingKey(r.id));
@@ -167,8 +173,33 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
       failedMessages: (failed.get(r.id) ?? []).map((f) => ({ kind: f.kind, channel: f.channel })),
       quality: pickQuality(quality.get(r.id) ?? []),
       callbackOpen: Boolean(r.callback_open),
+      wait: r.state === 'waiting' ? visibleWait(r.wait_display, lines.get(r.clinician_id)?.get(r.id)) : null,
     };
   });
+}
+
+/** The waiting line of every clinician with a waiting patient on these cards (clinics that show it). */
+async function linesOf(ds: DataSource, rows: Row[]): Promise<Map<string, Map<string, WaitEstimate>>> {
+  const lanes = new Map<string, string>();
+  for (const r of rows) if (r.state === 'waiting' && r.wait_display !== 'none') lanes.set(r.clinician_id, r.timezone);
+  const lines = await Promise.all([...lanes].map(async ([clinicianId, tz]) => [clinicianId, await lineOf(ds.manager, clinicianId, tz)] as const));
+  return new Map(lines);
+}
+
+/**
+ * One clinician's waiting line as the clinic shows it (the dashboard re-draws the other waiting
+ * cards of a lane when one card changes); null when the clinic shows nothing.
+ */
+export async function clinicianLine(ds: DataSource, clinicId: string, clinicianId: string): Promise<Record<string, WaitInfo> | null> {
+  const [clinic] = (await ds.query(`SELECT wait_display, timezone FROM clinic WHERE id = $1`, [clinicId])) as Array<{ wait_display: WaitDisplay; timezone: string }>;
+  if (!clinic || clinic.wait_display === 'none') return null;
+  const line = await lineOf(ds.manager, clinicianId, clinic.timezone);
+  const out: Record<string, WaitInfo> = {};
+  for (const [id, w] of line) {
+    const v = visibleWait(clinic.wait_display, w);
+    if (v) out[id] = v;
+  }
+  return out;
 }
 
 function pickQuality(list: Array<{ role: string; grade: 'good' | 'fair' | 'poor' }>): DashboardCard['quality'] {

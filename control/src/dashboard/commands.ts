@@ -5,23 +5,18 @@
  */
 import type { DataSource } from 'typeorm';
 import { loadConsult, type ConsultContext } from '../consult/context.js';
-import type { StaffIdentity } from '../consult/commands.js';
-import { canTransition } from '../domain/visit-state.js';
+import { mayUseDashboard, type StaffIdentity } from '../domain/admission.js';
+import { conflict, notAllowed, notFound } from '../domain/errors.js';
+import { recordNoShow } from '../domain/no-show.js';
 import { recordAudit } from '../domain/audit.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
 import { ParticipantEntity } from '../db/entities.js';
-import { HttpError } from '../http/errors.js';
-
-/** Dashboards are for the assistants and admins of a clinic. */
-export function mayUseDashboard(staff: StaffIdentity, clinicId: string): boolean {
-  return (staff.role === 'assistant' || staff.role === 'admin') && staff.clinicIds.includes(clinicId);
-}
 
 /** The consult, if it exists and the staff member works this clinic's dashboard (else 404 / 403). */
 export async function loadForDashboard(ds: DataSource, appointmentId: string, staff: StaffIdentity): Promise<ConsultContext> {
   const c = await loadConsult(ds.manager, appointmentId);
-  if (!c) throw new HttpError(404, 'not_found', 'no such appointment');
-  if (!mayUseDashboard(staff, c.clinicId)) throw new HttpError(403, 'forbidden', 'this appointment is not of your clinics');
+  if (!c) throw notFound('appointment');
+  if (!mayUseDashboard(staff, c.clinicId)) throw notAllowed('this appointment is not of your clinics');
   return c;
 }
 
@@ -32,26 +27,11 @@ export async function loadForDashboard(ds: DataSource, appointmentId: string, st
 export async function markNoShow(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
   return ds.transaction(async (m) => {
     const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c) throw new HttpError(404, 'not_found', 'no such appointment');
-    if (!mayUseDashboard(staff, c.clinicId)) throw new HttpError(403, 'forbidden', 'this appointment is not of your clinics');
-    if (c.state === 'no_show') return { changed: false };
-    if (!canTransition(c.state, 'mark_no_show')) {
-      throw new HttpError(409, 'invalid_state', `only a patient who has not started the visit can be a no-show (the visit is ${c.state.replace('_', ' ')})`);
-    }
-    if (now < c.start) throw new HttpError(409, 'too_early', 'the appointment has not started yet');
-    await m.query(`UPDATE visit SET state = 'no_show', updated_at = now() WHERE id = $1`, [c.visitId]);
-    await m.query(
-      `UPDATE participant SET revoked_at = $2 WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`,
-      [c.appointmentId, now],
-    );
-    await recordAudit(m, {
-      actorKind: 'staff',
-      actorId: staff.id,
-      action: 'no_show',
-      appointmentId: c.appointmentId,
-      data: { from: c.state, to: 'no_show' },
-    });
-    return { changed: true };
+    if (!c) throw notFound('appointment');
+    if (!mayUseDashboard(staff, c.clinicId)) throw notAllowed('this appointment is not of your clinics');
+    // The assistant waits for the start; the EHR (hl7/) is taken at its word.
+    if (c.state === 'scheduled' && now < c.start) throw conflict('the appointment has not started yet', 'too_early');
+    return recordNoShow(m, c.appointmentId, { kind: 'staff', id: staff.id }, now);
   });
 }
 
@@ -59,7 +39,7 @@ export async function markNoShow(ds: DataSource, appointmentId: string, staff: S
 export async function copyPatientLink(ds: DataSource, cfg: LinkConfig, c: ConsultContext, staff: StaffIdentity): Promise<string> {
   const participant = await ds.manager.findOneBy(ParticipantEntity, { appointmentId: c.appointmentId, kind: 'patient' });
   const link = participant ? linkFor(cfg, participant) : null;
-  if (!link) throw new HttpError(409, 'invalid_state', 'this appointment has no valid patient link any more');
+  if (!link) throw conflict('this appointment has no valid patient link any more', 'invalid_state');
   await recordAudit(ds.manager, { actorKind: 'staff', actorId: staff.id, action: 'link_copied', appointmentId: c.appointmentId });
   return link;
 }

@@ -23,8 +23,8 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
 import type { ClinicEvent, Hub } from '../realtime/hub.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
-import { cardOf } from './cards.js';
-import { mayUseDashboard } from './commands.js';
+import { cardOf, clinicianLine } from './cards.js';
+import { mayUseDashboard } from '../domain/admission.js';
 
 export const DASHBOARD_WS_PATH = '/staff/ws/dashboard';
 const HEARTBEAT_MS = 30_000;
@@ -173,6 +173,9 @@ export class DashboardFeed {
         state.extra = {};
         const card = await cardOf(this.deps.ds, this.deps.hub, appointmentId);
         if (card) broadcast(feed, { t: 'card', card, ...sending });
+        // The other waiting patients of this clinician may have moved up (issue 18.4).
+        const line = card ? await clinicianLine(this.deps.ds, card.clinicId, card.clinicianId) : null;
+        if (card && line) broadcast(feed, { t: 'line', clinicianId: card.clinicianId, waits: line });
       } while (state.again);
     } catch (err) {
       this.deps.logger.warn({ err: String(err) }, 'dashboard card could not be built');

@@ -22,7 +22,8 @@ import { HttpError, fromZodError } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { recordAudit } from '../domain/audit.js';
 import { cardOf, cardsOfDay, todayIn, type DashboardCard } from './cards.js';
-import { copyPatientLink, loadForDashboard, markNoShow, mayUseDashboard } from './commands.js';
+import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
+import { mayUseDashboard } from '../domain/admission.js';
 
 const DashboardQuery = z
   .object({
@@ -56,7 +57,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     )) as Array<{ id: string; code: string; name: string; timezone: string; initials_only: boolean; delay_message: string | null }>;
     const clinic = rows[0];
     if (!clinic) throw new HttpError(404, 'not_found', 'no such clinic', 'clinic');
-    if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'forbidden', 'this clinic is not one of yours', 'clinic');
+    if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'not_allowed', 'this clinic is not one of yours', 'clinic');
     const day = query.data.date ?? todayIn(clinic.timezone);
     const [cards, delays] = await Promise.all([
       cardsOfDay(ds, hub, clinic.id, day),

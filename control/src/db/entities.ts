@@ -5,7 +5,9 @@
  * camelCase. Relations are plain foreign-key columns; load what you need explicitly.
  */
 import { EntitySchema, type ValueTransformer } from 'typeorm';
-import type { DeviceTestResult, VisitState } from '../realtime/protocol.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
+import type { VisitState } from '../domain/visit-state.js';
+import type { WaitDisplay } from '../domain/waiting-line.js';
 
 /** `manager`: reads the reports of their clinics, nothing else (control/src/reports). */
 export type StaffRole = 'admin' | 'clinician' | 'assistant' | 'manager';
@@ -33,6 +35,8 @@ export interface Clinic {
   initialsOnly: boolean;
   assistantsMayAdmit: boolean;
   delayMessage: string | null;
+  /** What waiting patients see of their place in line (domain/waiting-line.ts). */
+  waitDisplay?: WaitDisplay;
   /** Reminder times and channels of patient messages (control/src/notify/settings.ts). */
   messageSchedule?: MessageSchedule;
   /** Click-to-dial webhook of the hospital PBX (docs/notifications.md); null: none. */
@@ -63,6 +67,7 @@ export const ClinicEntity = new EntitySchema<Clinic>({
     initialsOnly: { name: 'initials_only', type: 'boolean', default: false },
     assistantsMayAdmit: { name: 'assistants_may_admit', type: 'boolean', default: false },
     delayMessage: { name: 'delay_message', type: 'text', nullable: true },
+    waitDisplay: { name: 'wait_display', type: 'text', default: 'none' },
     messageSchedule: { name: 'message_schedule', type: 'jsonb' },
     telephonyWebhookUrl: { name: 'telephony_webhook_url', type: 'text', nullable: true },
     telephonyWebhookSecret: { name: 'telephony_webhook_secret', type: 'text', nullable: true },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testConfig, type TestDatabase } from '../../../test/support/db.js';
 import { buildAppointment, buildClinic, buildStaff } from '../../../test/support/factories.js';
-import { HttpError } from '../http/errors.js';
+import { toHttpError } from '../http/errors.js';
 import {
   cancelAppointment, createAppointment, getAppointment, presentAppointment, updateAppointment,
 } from './appointments.js';
@@ -21,7 +21,7 @@ const status = async (p: Promise<unknown>) => {
     await p;
     return 'ok';
   } catch (err) {
-    return err instanceof HttpError ? err.status : String(err);
+    return toHttpError(err)?.status ?? String(err);
   }
 };
 

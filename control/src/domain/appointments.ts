@@ -10,7 +10,7 @@ import {
   AppointmentEntity, ClinicEntity, ParticipantEntity, StaffClinicEntity, StaffEntity, VisitEntity,
   type Appointment, type AppointmentFlags, type Clinic, type Language, type Participant, type Staff, type Visit,
 } from '../db/entities.js';
-import { Conflict, NotFound, Validation } from '../http/errors.js';
+import { conflict, invalid, notFound } from './errors.js';
 import { recordAudit, type Actor } from './audit.js';
 import { linkColumns, linkFor, type LinkConfig } from './links.js';
 import { isoInZone, linkValidUntil, opensAt } from './time-windows.js';
@@ -83,7 +83,7 @@ export async function createAppointment(
   try {
     const record = await ds.transaction(async (m) => {
       const clinic = await m.findOne(ClinicEntity, { where: { code: input.clinic } });
-      if (!clinic) throw Validation('clinic', 'no clinic with this code');
+      if (!clinic) throw invalid('clinic', 'no clinic with this code');
       const clinician = await resolveClinician(m, clinic.id, input.clinician);
 
       const appointment = await m.save(AppointmentEntity, {
@@ -155,7 +155,7 @@ export async function getAppointment(
 ): Promise<AppointmentRecord> {
   const m = ds instanceof EntityManager ? ds : ds.manager;
   const record = await loadRecord(m, id, scope);
-  if (!record) throw NotFound('appointment');
+  if (!record) throw notFound('appointment');
   return record;
 }
 
@@ -169,10 +169,10 @@ export async function updateAppointment(
     const visit = await lockVisit(m, id, opts.scope ?? {});
     // A final visit (ended, cancelled, expired, no-show) stays as it was: no new time, no reminders.
     if (isFinal(visit.state)) {
-      throw Conflict(`the appointment cannot be changed: it is ${visit.state}`, 'invalid_state');
+      throw conflict(`the appointment cannot be changed: it is ${visit.state}`, 'invalid_state');
     }
     if (isOpenConsult(visit.state)) {
-      throw Conflict('the appointment cannot be changed: the consult is in progress', 'invalid_state');
+      throw conflict('the appointment cannot be changed: the consult is in progress', 'invalid_state');
     }
     const before = await m.findOneOrFail(AppointmentEntity, { where: { id } });
     const changes: Partial<Appointment> = {};
@@ -223,14 +223,14 @@ export async function cancelAppointment(
     const visit = await lockVisit(m, id, opts.scope ?? {});
     if (visit.state === 'cancelled') return { record: (await loadRecord(m, id, opts.scope ?? {}))!, changed: false };
     if (isOpenConsult(visit.state)) {
-      throw Conflict('the appointment cannot be cancelled: the consult is in progress', 'invalid_state');
+      throw conflict('the appointment cannot be cancelled: the consult is in progress', 'invalid_state');
     }
     let next;
     try {
       next = transition(visit.state, 'cancel');
     } catch (err) {
       if (err instanceof InvalidTransition) {
-        throw Conflict(`the appointment cannot be cancelled: it is ${visit.state}`, 'invalid_state');
+        throw conflict(`the appointment cannot be cancelled: it is ${visit.state}`, 'invalid_state');
       }
       throw err;
     }
@@ -318,16 +318,16 @@ async function resolveClinician(m: EntityManager, clinicId: string, ref: string)
     staff && staff.active && staff.role === 'clinician'
       ? await m.findOne(StaffClinicEntity, { where: { staffId: staff.id, clinicId } })
       : null;
-  if (!staff || !member) throw Validation('clinician', 'no active clinician of this clinic with this id or e-mail address');
+  if (!staff || !member) throw invalid('clinician', 'no active clinician of this clinic with this id or e-mail address');
   return staff;
 }
 
 async function lockVisit(m: EntityManager, appointmentId: string, scope: AppointmentScope): Promise<Visit> {
-  if (!UUID.test(appointmentId)) throw NotFound('appointment');
+  if (!UUID.test(appointmentId)) throw notFound('appointment');
   const a = await m.findOne(AppointmentEntity, { where: { id: appointmentId }, select: { id: true, integrationId: true } });
-  if (!a || (scope.integrationId !== undefined && a.integrationId !== scope.integrationId)) throw NotFound('appointment');
+  if (!a || (scope.integrationId !== undefined && a.integrationId !== scope.integrationId)) throw notFound('appointment');
   const visit = await m.findOne(VisitEntity, { where: { appointmentId }, lock: { mode: 'pessimistic_write' } });
-  if (!visit) throw NotFound('appointment');
+  if (!visit) throw notFound('appointment');
   return visit;
 }
 

@@ -10,9 +10,8 @@
  * linkValidUntil exclusive (at that instant it has expired); the device test is allowed
  * until the appointment's end, exclusive.
  */
-import type { TimePhase } from '../realtime/protocol.js';
-
-export type { TimePhase };
+/** Where the appointment stands in time, decided by the server clock. */
+export type TimePhase = 'too_early' | 'open' | 'expired';
 
 export interface AppointmentTimes {
   start: Date;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  InvalidTransition, VISIT_EVENTS, VISIT_STATES, canTransition, isFinal, isOpenConsult, transition,
+  FINAL_STATES, InvalidTransition, LIVE_STATES, NOT_ARRIVED_STATES, PRESENT_STATES, VISIT_EVENTS, VISIT_STATES,
+  canTransition, closedReason, isFinal, isOpenConsult, isPresent, transition,
   type VisitEvent, type VisitState,
 } from './visit-state.js';
 
@@ -80,5 +81,20 @@ describe('visit state machine', () => {
 
     it('knows the open consult states', () => {
     expect(VISIT_STATES.filter(isOpenConsult)).toEqual(['admitted', 'in_consult', 'dropped']);
+  });
+
+  it('names its groups of states once, and they partition the states', () => {
+    expect(VISIT_STATES.filter(isPresent)).toEqual(['waiting', 'admitted', 'in_consult', 'dropped']);
+    expect([...PRESENT_STATES]).toEqual(VISIT_STATES.filter(isPresent));
+    expect([...LIVE_STATES].sort()).toEqual(VISIT_STATES.filter((s) => !isFinal(s)).sort());
+    expect([...LIVE_STATES, ...FINAL_STATES].sort()).toEqual([...VISIT_STATES].sort());
+    // Not arrived: never started, whatever the clock (a no-show is final but also not arrived).
+    expect(NOT_ARRIVED_STATES.every((s) => !isPresent(s) && canTransition(s, 'mark_no_show'))).toBe(true);
+  });
+
+  it('says why a visit is closed, a cancelled appointment first', () => {
+    expect(VISIT_STATES.map((s) => closedReason(s))).toEqual([null, null, null, null, null, 'ended', 'cancelled', 'expired', 'no_show']);
+    expect(closedReason('waiting', new Date())).toBe('cancelled');
+    expect(VISIT_STATES.every((s) => (closedReason(s) !== null) === isFinal(s))).toBe(true);
   });
 });

@@ -17,11 +17,21 @@
  * - `mark_no_show` (the assistant, on the dashboard) only from `scheduled`: a patient who
  *   started the visit has shown up, even if their browser is gone now; that visit is ended
  *   or gets a fallback call instead. `no_show` is final: the link dies with it.
- * - Everything else throws InvalidTransition (HTTP layers map it to 409 `invalid_state`).
+ * - Everything else throws InvalidTransition, a DomainError `invalid_state` (409 over HTTP).
  */
-import type { VisitState } from '../realtime/protocol.js';
+import { DomainError } from './errors.js';
 
-export type { VisitState };
+/** The states of a visit (also the wire protocol's, re-exported by realtime/protocol.ts). */
+export type VisitState =
+  | 'scheduled'
+  | 'waiting'
+  | 'admitted'
+  | 'in_consult'
+  | 'dropped'
+  | 'ended'
+  | 'cancelled'
+  | 'expired'
+  | 'no_show';
 
 export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire' | 'mark_no_show';
 
@@ -42,12 +52,12 @@ const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   mark_no_show: { scheduled: 'no_show', no_show: 'no_show' },
 };
 
-export class InvalidTransition extends Error {
+export class InvalidTransition extends DomainError {
   constructor(
     public readonly state: VisitState,
     public readonly event: VisitEvent,
   ) {
-    super(`cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
+    super('invalid_state', `cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
     this.name = 'InvalidTransition';
   }
 }
@@ -63,9 +73,22 @@ export function canTransition(state: VisitState, event: VisitEvent): boolean {
   return TABLE[event]?.[state] !== undefined;
 }
 
-const OPEN: ReadonlySet<VisitState> = new Set<VisitState>(['admitted', 'in_consult', 'dropped']);
-/** The closed states, one list (also for SQL: `state = ANY($n::text[])`). */
+// The named groups of states, each written once. For SQL pass them as a parameter
+// (`state = ANY($n::text[])`) or, in a fixed query, through sqlStates().
+
+/** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
+export const OPEN_STATES: readonly VisitState[] = ['admitted', 'in_consult', 'dropped'];
+/** The patient is here: in the waiting room or in an open consult. */
+export const PRESENT_STATES: readonly VisitState[] = ['waiting', ...OPEN_STATES];
+/** Still to come or going on: everything that is not final. */
+export const LIVE_STATES: readonly VisitState[] = ['scheduled', ...PRESENT_STATES];
+/** The closed states: nothing more will happen to the visit; its links are dead. */
 export const FINAL_STATES: readonly VisitState[] = ['ended', 'cancelled', 'expired', 'no_show'];
+/** The patient never started the visit: still scheduled, or marked as a no-show. */
+export const NOT_ARRIVED_STATES: readonly VisitState[] = ['scheduled', 'no_show'];
+
+const OPEN: ReadonlySet<VisitState> = new Set<VisitState>(OPEN_STATES);
+const PRESENT: ReadonlySet<VisitState> = new Set<VisitState>(PRESENT_STATES);
 const FINAL: ReadonlySet<VisitState> = new Set<VisitState>(FINAL_STATES);
 
 /** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
@@ -73,9 +96,29 @@ export function isOpenConsult(state: VisitState): boolean {
   return OPEN.has(state);
 }
 
+/** In the waiting room or in an open consult. */
+export function isPresent(state: VisitState): boolean {
+  return PRESENT.has(state);
+}
+
 /** Nothing more will happen to this visit; its links are dead. */
 export function isFinal(state: VisitState): boolean {
   return FINAL.has(state);
+}
+
+/**
+ * Why a visit takes no more patient or staff actions, or null while it lives. A cancelled
+ * appointment counts as cancelled even before its visit row says so (cancelledAt).
+ */
+export function closedReason(state: VisitState, cancelledAt?: Date | null): 'cancelled' | 'ended' | 'expired' | 'no_show' | null {
+  if (state === 'cancelled' || cancelledAt) return 'cancelled';
+  if (state === 'ended' || state === 'expired' || state === 'no_show') return state;
+  return null;
+}
+
+/** A fixed group of states as an SQL list (`'admitted', 'in_consult'`) for queries without parameters. */
+export function sqlStates(states: readonly VisitState[]): string {
+  return states.map((s) => `'${s}'`).join(', ');
 }
 
 export function isVisitState(value: unknown): value is VisitState {

@@ -20,7 +20,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { loadConsult } from '../consult/context.js';
-import { staffMaySee } from '../consult/commands.js';
+import { staffMaySee } from '../domain/admission.js';
 import { recordAudit } from '../domain/audit.js';
 import { isUuid } from '../http/validate.js';
 import { SESSION_COOKIE, loadSession } from '../staff/sessions.js';

@@ -28,7 +28,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import { loadConsult } from '../consult/context.js';
-import { staffMaySee, type StaffIdentity } from '../consult/commands.js';
+import { staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { recordAudit } from '../domain/audit.js';
 import { isUuid } from '../http/validate.js';
 import { signIn } from '../staff/auth.js';

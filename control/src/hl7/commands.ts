@@ -6,9 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { hashApiKey } from '../api/v1/auth.js';
 import { getAppointment, type AppointmentRecord } from '../domain/appointments.js';
-import { recordAudit } from '../domain/audit.js';
-import { canTransition } from '../domain/visit-state.js';
-import { Conflict } from '../http/errors.js';
+import { recordNoShow } from '../domain/no-show.js';
 
 export const MLLP_KEY_PREFIX = 'mllp';
 
@@ -41,17 +39,5 @@ export async function findByExternalId(ds: DataSource, integrationId: string, ex
  * the links die. Repeating it is harmless.
  */
 export async function markNoShowFromEhr(ds: DataSource, appointmentId: string, integrationId: string): Promise<{ changed: boolean }> {
-  return ds.transaction(async (m) => {
-    const [v] = (await m.query(`SELECT id, state FROM visit WHERE appointment_id = $1 FOR UPDATE`, [appointmentId])) as Array<{ id: string; state: string }>;
-    if (!v) throw Conflict('no visit');
-    if (v.state === 'no_show') return { changed: false };
-    if (!canTransition(v.state as Parameters<typeof canTransition>[0], 'mark_no_show')) {
-      throw Conflict(`only a patient who has not started the visit can be a no-show (the visit is ${v.state})`, 'invalid_state');
-    }
-    await m.query(`UPDATE visit SET state = 'no_show', updated_at = now() WHERE id = $1`, [v.id]);
-    await m.query(`UPDATE participant SET revoked_at = now() WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`, [appointmentId]);
-    await m.query(`UPDATE appointment SET updated_at = now() WHERE id = $1`, [appointmentId]);
-    await recordAudit(m, { actorKind: 'integration', actorId: integrationId, action: 'no_show', appointmentId, data: { from: v.state, to: 'no_show' } });
-    return { changed: true };
-  });
+  return ds.transaction((m) => recordNoShow(m, appointmentId, { kind: 'integration', id: integrationId }, new Date()));
 }

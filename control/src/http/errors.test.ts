@@ -5,7 +5,10 @@ import pg from 'pg';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Conflict, HttpError, NotFound, Validation, errorMiddleware, parseJsonBody } from './errors.js';
+import { Conflict, HTTP_STATUS, HttpError, NotFound, Validation, errorMiddleware, parseJsonBody, toHttpError } from './errors.js';
+import { CallbackError, ConsultError, DomainError, invalid, notAllowed } from '../domain/errors.js';
+import { InvalidTransition } from '../domain/visit-state.js';
+import { SOCKET_CODE, socketError } from '../realtime/error-codes.js';
 import { validate } from './validate.js';
 
 const logged: Array<{ obj: any; msg?: string }> = [];
@@ -140,5 +143,29 @@ describe('JSON body and validation', () => {
     });
     const res = await fetch(`${base}/body`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(413);
+  });
+});
+
+describe('one error model: domain errors, one HTTP table, one socket table', () => {
+  it('maps every domain code, with the same status wherever it is thrown', () => {
+    expect(Object.keys(SOCKET_CODE).sort()).toEqual(Object.keys(HTTP_STATUS).sort());
+    const seen = (e: unknown) => { const h = toHttpError(e); return [h?.status, h?.code]; };
+    expect(seen(new ConsultError('not_allowed', 'only the clinician'))).toEqual([403, 'not_allowed']);
+    expect(seen(notAllowed('another clinic'))).toEqual([403, 'not_allowed']);
+    expect(seen(new ConsultError('not_found', 'no such appointment'))).toEqual([404, 'not_found']);
+    expect(seen(new ConsultError('ended', 'the consult has ended'))).toEqual([409, 'ended']);
+    expect(seen(new CallbackError('invalid_state', 'done already'))).toEqual([409, 'invalid_state']);
+    expect(seen(new InvalidTransition('ended', 'admit'))).toEqual([409, 'invalid_state']);
+    const bad = toHttpError(invalid('start', 'must be an ISO 8601 date-time with offset'));
+    expect([bad?.status, bad?.code, bad?.field, bad?.message]).toEqual([400, 'invalid_request', 'start', 'start: must be an ISO 8601 date-time with offset']);
+    // The generic 403 says the same word as the domain.
+    expect(toHttpError(Object.assign(new Error('x'), { status: 403, expose: true }))?.code).toBe('not_allowed');
+  });
+
+  it('tells a socket what it may know', () => {
+    expect(socketError(new ConsultError('not_found', 'no such appointment'))).toEqual({ code: 'not_allowed', message: 'no such appointment' });
+    expect(socketError(new InvalidTransition('waiting', 'media_up')).code).toBe('not_allowed');
+    expect(socketError(new ConsultError('too_early', 'not open yet')).code).toBe('too_early');
+    expect(socketError(new DomainError('invalid_request', 'text: too long', 'text')).code).toBe('bad_request');
   });
 });

@@ -1,11 +1,14 @@
 /**
  * Error factories and the one middleware that turns errors into JSON:
- * `{"error": {"code", "message", "field"?}}`. Unknown errors become a generic 500 with a
- * request id; internals (stack, SQL, PostgreSQL details with their values) never leak.
+ * `{"error": {"code", "message", "field"?}}`. Domain errors (domain/errors.ts) get their
+ * status from one table, HTTP_STATUS; routes throw them as they are. Unknown errors become a
+ * generic 500 with a request id; internals (stack, SQL, PostgreSQL details with their values)
+ * never leak.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
+import { DomainError, type DomainErrorCode } from '../domain/errors.js';
 import { ClientClosedError, ClientOfflineError, ConnectionTimeoutError, ReconnectStrategyError, SocketClosedUnexpectedlyError, TimeoutError as RedisCommandTimeout } from 'redis';
 
 export class HttpError extends Error {
@@ -28,7 +31,21 @@ export const NotFound = (what = 'resource') => new HttpError(404, 'not_found', `
 export const Conflict = (message: string, code = 'conflict') => new HttpError(409, code, message);
 export const Unauthorized = (message: string) =>
   new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer' });
-export const Forbidden = (message = 'not allowed') => new HttpError(403, 'forbidden', message);
+export const Forbidden = (message = 'not allowed') => new HttpError(403, 'not_allowed', message);
+
+/** The one table from a domain error's code to its HTTP status. */
+export const HTTP_STATUS: Readonly<Record<DomainErrorCode, number>> = {
+  invalid_request: 400,
+  not_found: 404,
+  not_allowed: 403,
+  conflict: 409,
+  invalid_state: 409,
+  too_early: 409,
+  expired: 409,
+  ended: 409,
+  cancelled: 409,
+  not_admitted: 409,
+};
 export const Gone = (message: string) => new HttpError(410, 'gone', message);
 
 export interface ErrorBody {
@@ -110,6 +127,7 @@ export const RETRY_AFTER_SECONDS = 5;
 /** Maps any thrown value to status + body. Exported so tests and other listeners can reuse it. */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
+  if (err instanceof DomainError) return new HttpError(HTTP_STATUS[err.code], err.code, err.message, err.field);
   // A dependency that is away is the caller's cue to retry, never a 500.
   if (isDependencyUnavailable(err)) {
     return new HttpError(503, 'unavailable', 'the service is briefly unavailable; try again shortly', undefined, {
@@ -117,9 +135,6 @@ export function toHttpError(err: unknown): HttpError | null {
     });
   }
   if (err instanceof z.ZodError) return fromZodError(err);
-  if (err && typeof err === 'object' && 'name' in err && (err as Error).name === 'InvalidTransition') {
-    return Conflict((err as Error).message, 'invalid_state');
-  }
   const code = pgCode(err);
   if (code === '23505') return Conflict('conflicts with an existing record', 'conflict');
   if (code === '23503') return Conflict('refers to a record that does not exist or is still in use', 'conflict');
@@ -139,7 +154,7 @@ function statusCode(status: number): string {
   switch (status) {
     case 400: return 'invalid_request';
     case 401: return 'unauthorized';
-    case 403: return 'forbidden';
+    case 403: return 'not_allowed';
     case 404: return 'not_found';
     case 405: return 'method_not_allowed';
     case 409: return 'conflict';

@@ -15,7 +15,7 @@
  *  - fallback-sweep: no-shows and drops due a fallback call (callbacks/checks.ts).
  */
 import type { DataSource } from 'typeorm';
-import { FINAL_STATES } from '../domain/visit-state.js';
+import { FINAL_STATES, OPEN_STATES } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
@@ -28,10 +28,10 @@ export async function closeOverdueConsults(ds: DataSource, now = new Date()): Pr
          FROM appointment a
          JOIN clinic c ON c.id = a.clinic_id
         WHERE v.appointment_id = a.id
-          AND v.state IN ('admitted', 'in_consult', 'dropped')
+          AND v.state = ANY($2::text[])
           AND a.start + make_interval(mins => a.duration_minutes + c.link_grace_minutes) <= $1
         RETURNING v.appointment_id, v.room_id, (SELECT state FROM visit WHERE id = v.id) AS was`,
-      [now],
+      [now, OPEN_STATES],
     )) as [Array<{ appointment_id: string; room_id: string; was: string }>, number];
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.appointment_id);

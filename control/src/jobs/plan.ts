@@ -4,17 +4,17 @@
  * is harmless and a move replaces the reminders (BullMQ refuses ':' in custom ids, hence '-').
  */
 import type { NotificationKind } from '../db/entities.js';
+import { DEFAULT_REMINDER_MINUTES, type ReminderKind } from '../domain/reminders.js';
+
+export type { ReminderKind };
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
 
-export type ReminderKind = Extract<NotificationKind, `reminder_${string}`>;
-
-/** Defaults (SPEC section 1): 3 days before "test your device now", 1 day, 15 minutes. */
+/** The three reminders with their default times (domain/reminders.ts). */
 export const REMINDERS: ReadonlyArray<{ kind: ReminderKind; beforeMs: number; suffix: string }> = [
-  { kind: 'reminder_3d', beforeMs: 3 * DAY, suffix: '3d' },
-  { kind: 'reminder_1d', beforeMs: DAY, suffix: '1d' },
-  { kind: 'reminder_15m', beforeMs: 15 * MINUTE, suffix: '15m' },
+  { kind: 'reminder_3d', beforeMs: DEFAULT_REMINDER_MINUTES.reminder_3d * MINUTE, suffix: '3d' },
+  { kind: 'reminder_1d', beforeMs: DEFAULT_REMINDER_MINUTES.reminder_1d * MINUTE, suffix: '1d' },
+  { kind: 'reminder_15m', beforeMs: DEFAULT_REMINDER_MINUTES.reminder_15m * MINUTE, suffix: '15m' },
 ];
 
 export const ALL_KINDS: readonly NotificationKind[] = ['invitation', ...REMINDERS.map((r) => r.kind), 'cancellation'];

@@ -9,6 +9,7 @@
  * from the sources the process installs with `setMetricSources` (collect.ts).
  */
 import client from 'prom-client';
+import { OPEN_STATES, PRESENT_STATES, sqlStates } from '../domain/visit-state.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'spreekkamer_' });
@@ -169,10 +170,10 @@ export const VISITS_PER_CLINIC_SQL = `
       -- only open visits (visit_state_idx), not the clinic's whole history
       SELECT a.clinic_id,
              count(*) FILTER (WHERE v.state = 'waiting') AS waiting,
-             count(*) FILTER (WHERE v.state IN ('admitted', 'in_consult', 'dropped')) AS active,
+             count(*) FILTER (WHERE v.state IN (${sqlStates(OPEN_STATES)})) AS active,
              min(v.waiting_since) FILTER (WHERE v.state = 'waiting') AS first_waiting
         FROM visit v JOIN appointment a ON a.id = v.appointment_id
-       WHERE v.state IN ('waiting', 'admitted', 'in_consult', 'dropped')
+       WHERE v.state IN (${sqlStates(PRESENT_STATES)})
        GROUP BY a.clinic_id
     ) n ON n.clinic_id = c.id
    ORDER BY c.code`;
@@ -472,8 +473,8 @@ export function noteFirstMedia(redis: { set(key: string, value: string, opts: { 
       const rows =
         (await sources.db?.(
           `SELECT v.admitted_at, c.code FROM visit v JOIN appointment a ON a.id = v.appointment_id JOIN clinic c ON c.id = a.clinic_id
-            WHERE v.appointment_id = $1 AND v.state IN ('admitted', 'in_consult', 'dropped')`,
-          [appointmentId],
+            WHERE v.appointment_id = $1 AND v.state = ANY($2::text[])`,
+          [appointmentId, OPEN_STATES],
         )) ?? [];
       const admittedAt = rows[0]?.admitted_at ? new Date(rows[0].admitted_at) : null;
       if (!admittedAt) return;

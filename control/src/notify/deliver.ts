@@ -22,6 +22,7 @@ import { recordFailure } from './failed.js';
 import { messageSettings } from './settings.js';
 import { SmsError, type SmsGateway } from './sms.js';
 import { renderMessage, renderSms, type MessageContext } from './templates.js';
+import { DEFAULT_REMINDER_MINUTES } from '../domain/reminders.js';
 
 export type DeliveryOutcome =
   | 'sent'
@@ -197,7 +198,7 @@ async function deliverOn(
       clinicianName: loaded.clinician.name,
       helpdeskPhone: loaded.clinic.helpdeskPhone,
       waitingRoomOpensMinutes: loaded.clinic.waitingRoomOpensMinutes,
-      reminderDays: Math.round((settings.reminderMinutes.reminder_3d ?? 3 * 1440) / 1440),
+      reminderDays: Math.round((settings.reminderMinutes.reminder_3d ?? DEFAULT_REMINDER_MINUTES.reminder_3d) / 1440),
     };
     const messageId = messageIdFor(deps.config.publicBaseUrl, a.id, job.kind, occasion);
     try {

@@ -10,15 +10,15 @@
  */
 import { z } from 'zod';
 import type { MessageSchedule, NotificationChannel } from '../db/entities.js';
-import type { ReminderKind } from '../jobs/plan.js';
+import { DEFAULT_REMINDER_MINUTES as DEFAULTS, type ReminderKind } from '../domain/reminders.js';
 
 const HOUR = 60;
 const DAY = 24 * HOUR;
 
 export const REMINDER_RANGES: Record<ReminderKind, { min: number; max: number; default: number }> = {
-  reminder_3d: { min: 2 * DAY, max: 14 * DAY, default: 3 * DAY },
-  reminder_1d: { min: 18 * HOUR, max: 30 * HOUR, default: DAY },
-  reminder_15m: { min: 5, max: 2 * HOUR, default: 15 },
+  reminder_3d: { min: 2 * DAY, max: 14 * DAY, default: DEFAULTS.reminder_3d },
+  reminder_1d: { min: 18 * HOUR, max: 30 * HOUR, default: DEFAULTS.reminder_1d },
+  reminder_15m: { min: 5, max: 2 * HOUR, default: DEFAULTS.reminder_15m },
 };
 
 const minutesFor = (k: ReminderKind) =>
@@ -29,7 +29,7 @@ export const MessageScheduleInput = z
     reminderMinutes: z
       .object({ reminder_3d: minutesFor('reminder_3d'), reminder_1d: minutesFor('reminder_1d'), reminder_15m: minutesFor('reminder_15m') })
       .strict()
-      .default({ reminder_3d: 3 * DAY, reminder_1d: DAY, reminder_15m: 15 }),
+      .default({ ...DEFAULTS }),
     channels: z.array(z.enum(['email', 'sms'])).max(2).default(['email', 'sms']),
   })
   .strict();
@@ -40,7 +40,7 @@ export interface ClinicMessageSettings {
 }
 
 export const DEFAULT_SETTINGS: ClinicMessageSettings = {
-  reminderMinutes: { reminder_3d: 3 * DAY, reminder_1d: DAY, reminder_15m: 15 },
+  reminderMinutes: { ...DEFAULTS },
   channels: ['email', 'sms'],
 };
 

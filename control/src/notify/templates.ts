@@ -6,6 +6,7 @@
  */
 import type { Language, NotificationKind } from '../db/entities.js';
 import { fitSms } from './sms.js';
+import { DEFAULT_REMINDER_MINUTES } from '../domain/reminders.js';
 
 export interface MessageContext {
   kind: NotificationKind;
@@ -197,7 +198,7 @@ export function renderSms(c: MessageContext, reminderMinutes?: number | null): s
   const link = c.link ?? '';
   const helpdesk = c.helpdeskPhone ? { text: nl ? `Vragen? Bel ${c.helpdeskPhone}` : `Questions? Call ${c.helpdeskPhone}`, optional: true } : null;
   const withClinic = (full: string, short: string) => ({ text: full, shorter: short });
-  const days = Math.round((reminderMinutes ?? 3 * 24 * 60) / (24 * 60));
+  const days = Math.round((reminderMinutes ?? DEFAULT_REMINDER_MINUTES.reminder_3d) / (24 * 60));
   let pieces: Array<{ text: string; shorter?: string; optional?: boolean }>;
   switch (c.kind) {
     case 'invitation':

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gradeLive } from './grade.js';
-import { gradeNetwork, NETWORK_THRESHOLDS } from '../domain/network-grade.js';
+import { gradeNetwork, NETWORK_THRESHOLDS } from '../../../shared/network-grade.js';
 
 describe('live grades use the device test’s limits', () => {
   test('boundaries as in network-grade.ts: on the limit is the worse grade', () => {

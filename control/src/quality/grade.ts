@@ -1,11 +1,11 @@
 /**
- * Grading live call quality with the device test's own limits (domain/network-grade.ts): the
+ * Grading live call quality with the device test's own limits (shared/network-grade.ts): the
  * round-trip time and the packet loss each graded on its own, the worst is the grade. The
  * device test's third measure, achievable bitrate, has no live counterpart (a consult sends
  * what its picture needs, not what the line can carry), so it is left out; jitter is reported
  * but not graded (the device test has no limit for it).
  */
-import { NETWORK_THRESHOLDS, type NetworkGrade } from '../domain/network-grade.js';
+import { NETWORK_THRESHOLDS, type NetworkGrade } from '../../../shared/network-grade.js';
 
 export interface LiveMeasurement {
   /** Round-trip time Janus ⇄ browser, ms (absent: not known yet). */

@@ -8,7 +8,7 @@
  *   spk:quality:<appointmentId>       participantId → {participantId, role, grade, rttMs, …, at}
  */
 import type { RedisClientType } from 'redis';
-import type { NetworkGrade } from '../domain/network-grade.js';
+import type { NetworkGrade } from '../../../shared/network-grade.js';
 import { gradeLive } from './grade.js';
 import type { MediaStats } from './events.js';
 

@@ -11,8 +11,16 @@
  * `reply` (ok) or `error` carrying the same id. Server pushes (`state`, `feed-joined`,
  * ...) carry no id.
  *
- * This file is imported (types only) by web/; keep it free of runtime imports.
+ * This file is imported (types only) by web/; keep it free of runtime imports. The visit
+ * vocabulary (VisitState, TimePhase) belongs to control/src/domain/ and the network grade to
+ * shared/network-grade.ts; they are re-exported here for the wire.
  */
+import type { VisitState } from '../domain/visit-state.js';
+import type { TimePhase } from '../domain/time-windows.js';
+import type { WaitInfo } from '../domain/waiting-line.js';
+import type { NetworkGrade, NetworkMeasurement } from '../../../shared/network-grade.js';
+
+export type { VisitState, TimePhase, NetworkGrade, NetworkMeasurement };
 
 export type Jsep = { type: 'offer' | 'answer'; sdp: string };
 export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
@@ -57,17 +65,6 @@ export type ClientRequest =
   /** The page shows its first remote media since it joined (the admission-to-media metric). */
   | { id: number; t: 'first-media' };
 
-export type NetworkGrade = 'good' | 'fair' | 'poor';
-
-export interface NetworkMeasurement {
-  /** Round-trip time to the media server, ms (median over the test). */
-  rttMs: number;
-  /** Packets lost on the echoed stream, percent (0–100). */
-  lossPct: number;
-  /** Achievable bitrate, kbit/s (what came back through the echo). */
-  bitrateKbps: number;
-}
-
 export interface DeviceTestResult {
   camera: 'ok' | 'denied' | 'missing' | 'in_use' | 'failed' | 'skipped';
   microphone: 'ok' | 'denied' | 'missing' | 'in_use' | 'failed' | 'skipped';
@@ -85,21 +82,6 @@ export interface ChatMessage {
 
 export type ClientRequestType = ClientRequest['t'];
 
-/** Visit states, see control/src/domain/visit-state.ts. */
-export type VisitState =
-  | 'scheduled'
-  | 'waiting'
-  | 'admitted'
-  | 'in_consult'
-  | 'dropped'
-  | 'ended'
-  | 'cancelled'
-  | 'expired'
-  | 'no_show';
-
-/** Where the appointment stands in time, decided by the server clock. */
-export type TimePhase = 'too_early' | 'open' | 'expired';
-
 export interface FeedInfo {
   /** Janus publisher id of the feed. */
   feed: number;
@@ -111,6 +93,9 @@ export interface FeedInfo {
    */
   label: string;
 }
+
+/** A waiting patient's place in her clinician's line (issue 18.4), owned by the domain. */
+export type { WaitInfo };
 
 export interface StateSnapshot {
   appointmentId: string;
@@ -135,6 +120,8 @@ export interface StateSnapshot {
   phoneEnding?: string | null;
   /** A fallback call is on its way (callback list: no-show, drop, staff): "your clinician will call you". */
   callbackPending?: boolean;
+  /** While waiting: place in line and estimate, when the clinic shows them (updated live). */
+  wait?: WaitInfo | null;
 }
 
 export type ServerMessage =

@@ -16,10 +16,13 @@ import type { ClientRequest, DeviceTestResult, ErrorCode, FeedInfo, ServerMessag
 import { parseClientMessage } from './messages.js';
 import { chatHistory, pausedRoles, postChat, setPause, sweepClosedConsults } from './chat.js';
 import { loadConsult, snapshot, OPEN_CONSULT, roomSecret, deviceTestAllowedFor, type ConsultContext } from '../consult/context.js';
-import { gradeNetwork } from '../domain/network-grade.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 import { isFinal } from '../domain/visit-state.js';
 import { closedAmong } from '../jobs/housekeeping.js';
-import { ConsultError, arrive, dropped, mediaUp, staffMayAdmit, staffMaySee } from '../consult/commands.js';
+import { arrive, dropped, mediaUp } from '../consult/commands.js';
+import { DomainError } from '../domain/errors.js';
+import { socketError } from './error-codes.js';
+import { staffMayAdmit, staffMaySee } from '../domain/admission.js';
 import { findParticipantByToken } from '../domain/links.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
 import { windowsFor } from '../consult/windows.js';
@@ -30,6 +33,8 @@ import { HttpError } from '../http/errors.js';
 import { noteDeviceTest } from '../dashboard/cards.js';
 import { rememberHandles } from '../quality/handles.js';
 import { noteFirstMedia } from '../metrics/registry.js';
+import { waitInfoFor } from '../consult/waiting-line.js';
+import { WaitingLineWatch } from './waiting-line.js';
 
 export interface RelayDeps {
   ds: DataSource;
@@ -198,6 +203,8 @@ class Connection {
   private published = false;
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
+  /** A waiting patient's place in line, kept fresh while she waits (issue 18.4). */
+  private line: WaitingLineWatch | null = null;
   readonly id = randomUUID();
   /** Answered our last ping (dead mobile connections are found this way, not by TCP). */
   alive = true;
@@ -242,9 +249,8 @@ class Connection {
     } catch (err) {
       if (err instanceof RelayError) {
         this.send({ t: 'error', id: msg.id, code: err.code, message: err.message });
-      } else if (err instanceof ConsultError) {
-        const code: ErrorCode = err.code === 'not_found' || err.code === 'invalid_state' ? 'not_allowed' : err.code;
-        this.send({ t: 'error', id: msg.id, code, message: err.message });
+      } else if (err instanceof DomainError) {
+        this.send({ t: 'error', id: msg.id, ...socketError(err) });
       } else {
         this.log.error({ err: String(err), action: msg.t }, 'relay action failed');
         this.send({ t: 'error', id: msg.id, code: 'media_unavailable', message: 'the media server did not answer; try again' });
@@ -538,6 +544,7 @@ class Connection {
     const c = await loadConsult(this.deps.ds.manager, who.appointmentId);
     if (!c) return null;
     const state = snapshot(c, new Date(), who.kind === 'staff' ? 'staff' : who.guestRole ? 'guest' : 'patient');
+    if (who.kind === 'patient') state.wait = await this.waitInfo(c);
     this.send({ t: 'state', state });
     if (isFinal(c.state)) {
       if (this.echo && who.kind === 'patient') {
@@ -582,6 +589,12 @@ class Connection {
       if (e.connection !== this.id) this.send({ t: 'peer-paused', role: e.role, paused: e.paused });
       return;
     }
+    this.rereadState();
+  }
+
+  /** Re-read the visit and push it, in turn with this socket's messages. */
+  private rereadState(): void {
+    if (this.closed) return;
     this.queue = this.queue.then(() => this.pushState().then(() => undefined)).catch(() => undefined);
   }
 
@@ -762,9 +775,24 @@ class Connection {
     if (peer && this.who) await this.deps.hub.redis.del(peerKey(this.who)).catch(() => undefined);
   }
 
+  /** Place in line and estimate while waiting, and the watch that keeps them fresh. */
+  private async waitInfo(c: ConsultContext) {
+    if (c.state !== 'waiting' || c.waitDisplay === 'none' || this.closed) {
+      if (this.line) void this.line.stop();
+      return null;
+    }
+    this.line ??= new WaitingLineWatch(this.deps.hub, () => this.rereadState(), this.log);
+    this.line.watch(c.clinicId);
+    return waitInfoFor(this.deps.ds.manager, c).catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, 'waiting line could not be read');
+      return null;
+    });
+  }
+
   async close() {
     if (this.closed) return;
     this.closed = true;
+    await this.line?.stop();
     // A hello still being handled finishes first (it may start the timers), then all stops.
     await this.queue.catch(() => undefined);
     clearTimeout(this.helloTimer);

@@ -44,7 +44,7 @@ export function staffAuth(ds: DataSource): Middleware {
       throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
     }
     // Managers read the reports of their clinics; everything else (patients' names) is closed to them.
-    if (session.role === 'manager' && !MANAGER_PATHS.test(ctx.path)) throw new HttpError(403, 'forbidden', 'manager accounts see the reports only');
+    if (session.role === 'manager' && !MANAGER_PATHS.test(ctx.path)) throw new HttpError(403, 'not_allowed', 'manager accounts see the reports only');
     await enforceClinicScope(ds, ctx, session);
     ctx.state.staff = session;
     await next();
@@ -56,7 +56,7 @@ export function requireRole(...roles: StaffRole[]): Middleware {
   return async (ctx: Context, next: Next) => {
     const staff = ctx.state.staff as StaffSession | undefined;
     if (!staff) throw new HttpError(401, 'not_authenticated', 'sign in first');
-    if (!roles.includes(staff.role)) throw new HttpError(403, 'forbidden', `only for ${roles.join(' or ')} accounts`);
+    if (!roles.includes(staff.role)) throw new HttpError(403, 'not_allowed', `only for ${roles.join(' or ')} accounts`);
     await next();
   };
 }
@@ -67,7 +67,7 @@ const CALLBACK_PATH = /^\/staff\/api\/callbacks\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-
 const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
 
 function outOfScope(): HttpError {
-  return new HttpError(403, 'forbidden', 'this belongs to a clinic you are not linked to');
+  return new HttpError(403, 'not_allowed', 'this belongs to a clinic you are not linked to');
 }
 
 /**
@@ -195,7 +195,7 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
 
   router.post('/login', async (ctx) => {
     const body = Login.safeParse(await parseJsonBody(ctx));
-    if (!body.success) throw new HttpError(400, 'validation', 'email and password are required', body.error.issues[0]?.path.join('.'));
+    if (!body.success) throw new HttpError(400, 'invalid_request', 'email and password are required', body.error.issues[0]?.path.join('.'));
     const email = body.data.email.toLowerCase();
     const address = ctx.ip || 'unknown';
     const blocked = await limiter.blocked(email, address);

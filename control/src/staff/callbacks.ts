@@ -15,8 +15,8 @@
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { CallbackError, listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
-import { staffMaySee } from '../consult/commands.js';
+import { listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
+import { staffMaySee } from '../domain/admission.js';
 import { loadConsult } from '../consult/context.js';
 import { todayIn } from '../domain/contact.js';
 import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
@@ -40,11 +40,6 @@ const ListQuery = z
   })
   .strict();
 const DoneBody = z.object({ done: z.boolean() }).strict();
-
-function toHttp(err: unknown): never {
-  if (err instanceof CallbackError) throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
-  throw err;
-}
 
 export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
   const { ds, hub } = deps;
@@ -83,12 +78,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     const input = await parseJsonBody(ctx);
     const body = DoneBody.safeParse(input);
     if (!body.success) throw fromZodError(body.error, input);
-    let result;
-    try {
-      result = await setCallbackDone(ds, id.data, staff.id, body.data.done);
-    } catch (err) {
-      toHttp(err);
-    }
+    const result = await setCallbackDone(ds, id.data, staff.id, body.data.done);
     if (result.changed) {
       await hub.publishClinic(result.task.clinicId, { kind: 'callbacks-changed', appointmentId: result.task.appointmentId });
       // The patient's page re-reads its state: the "we will call you" message comes or goes.
@@ -102,12 +92,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     const id = Uuid.safeParse(ctx.params.id);
     const c = id.success ? await loadConsult(ds.manager, id.data) : null;
     if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such appointment');
-    let result;
-    try {
-      result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
-    } catch (err) {
-      toHttp(err);
-    }
+    const result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
     ctx.status = result.created ? 201 : 200;
     ctx.body = { callback: present(result.task) };
   });

@@ -10,7 +10,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { StaffSession } from './sessions.js';
 import { staffAuth } from './auth.js';
-import { ConsultError, admitPatient, endConsult, staffMaySee } from '../consult/commands.js';
+import { admitPatient, endConsult } from '../consult/commands.js';
+import { staffMaySee } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
@@ -20,7 +21,7 @@ import { parseId } from '../http/validate.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
 import { latestQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
-import { isFinal } from '../domain/visit-state.js';
+import { isFinal, isPresent, LIVE_STATES, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -41,19 +42,8 @@ const DELAY_MESSAGE_MAX = 500;
 /** `clinician`: only that clinician's patients (their message wins over the clinic's). */
 const DelayMessageBody = z.object({ message: z.string().max(DELAY_MESSAGE_MAX * 4).nullable(), clinician: z.string().uuid().optional() }).strict();
 const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/);
-/** Visits still to come or going on: a delay message concerns them. */
-const LIVE_STATES = ['scheduled', 'waiting', 'admitted', 'in_consult', 'dropped'];
-/** Visits whose patient may have a live call quality to show. */
-const OPEN_STATES: ReadonlySet<string> = new Set(['waiting', 'admitted', 'in_consult', 'dropped']);
 
 
-function consultErrorToHttp(err: unknown): never {
-  if (err instanceof ConsultError) {
-    const status = err.code === 'not_found' ? 404 : err.code === 'not_allowed' ? 403 : 409;
-    throw new HttpError(status, err.code, err.message);
-  }
-  throw err;
-}
 
 export function createStaffRouter(deps: StaffRouteDeps): Router {
   const { ds, config, hub } = deps;
@@ -77,13 +67,13 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
              AND a.start < GREATEST((date_trunc('day', now() AT TIME ZONE c.timezone) + interval '1 day') AT TIME ZONE c.timezone,
                                     now() + interval '12 hours'))
             -- someone waiting or in a consult is never hidden, whatever the clock says
-            OR v.state IN ('waiting', 'admitted', 'in_consult', 'dropped'))
+            OR v.state = ANY($4::text[]))
         ORDER BY a.start`,
-      [staff.id, staff.role, staff.clinicIds],
+      [staff.id, staff.role, staff.clinicIds, PRESENT_STATES],
     )) as any[];
     const online = await hub.presentOf(rows.map((r) => r.participant_id).filter(Boolean));
     // The patient's latest live call quality (Janus events, control/src/quality), while fresh.
-    const quality = await latestQuality(hub.redis, rows.filter((r) => OPEN_STATES.has(r.state)).map((r) => r.id)).catch(
+    const quality = await latestQuality(hub.redis, rows.filter((r) => isPresent(r.state as VisitState)).map((r) => r.id)).catch(
       () => new Map<string, Array<{ role: string; grade: string }>>(),
     );
     const now = new Date();
@@ -121,12 +111,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   router.post('/appointments/:id/admit', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const id = parseId(ctx.params.id);
-    let result;
-    try {
-      result = await admitPatient(ds, id, staff, deps.prepareRoom);
-    } catch (err) {
-      consultErrorToHttp(err);
-    }
+    const result = await admitPatient(ds, id, staff, deps.prepareRoom);
     if (result.changed) await hub.publish(id, { kind: 'changed' });
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
@@ -135,12 +120,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   router.post('/appointments/:id/end', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const id = parseId(ctx.params.id);
-    let result;
-    try {
-      result = await endConsult(ds, id, staff);
-    } catch (err) {
-      consultErrorToHttp(err);
-    }
+    const result = await endConsult(ds, id, staff);
     await afterConsultEnded({ hub, logger: deps.logger, closeRoom: deps.closeRoom }, id, result);
     const c = (await loadConsult(ds.manager, id))!;
     ctx.body = { state: snapshot(c, new Date(), 'staff') };

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { DataSource } from 'typeorm';
-import type { StaffIdentity } from '../consult/commands.js';
+import type { StaffIdentity } from '../domain/admission.js';
 
 export const SESSION_COOKIE = 'spk_session';
 const SESSION_HOURS = 12;

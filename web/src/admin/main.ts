@@ -17,8 +17,11 @@ interface Clinic {
   id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
   waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
   initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
+  waitDisplay: WaitDisplay;
   telephonyWebhookUrl: string | null; telephonySecretSet: boolean; messageSchedule: MessageSchedule;
 }
+const WAIT_DISPLAYS = ['position_and_estimate', 'estimate', 'none'] as const;
+type WaitDisplay = (typeof WAIT_DISPLAYS)[number];
 type ReminderKind = 'reminder_3d' | 'reminder_1d' | 'reminder_15m';
 interface MessageSchedule { reminderMinutes: Record<ReminderKind, number | null>; channels: Array<'email' | 'sms'> }
 interface StaffMember {
@@ -197,6 +200,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
+    field('clinic.waitDisplay', waitDisplaySelect(c.waitDisplay), 'clinic.waitDisplayHint'),
     telephonyFieldset(c),
     scheduleFieldset(c),
     box,
@@ -218,6 +222,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
       initialsOnly: v('initialsOnly').checked,
       assistantsMayAdmit: v('assistantsMayAdmit').checked,
       delayMessage: v('delayMessage').value.trim() || null,
+      waitDisplay: v('waitDisplay').value,
     };
     for (const [k] of NUMBER_SETTINGS) patch[k] = Number(v(k).value);
     patch.telephonyWebhookUrl = v('telephonyWebhookUrl').value.trim() || null;
@@ -298,6 +303,16 @@ function renderClinics(section: HTMLElement): void {
 }
 
 // ---------------------------------------------------------------- staff
+
+function waitDisplaySelect(value: WaitDisplay): HTMLSelectElement {
+  const sel = h('select', { name: 'waitDisplay', 'data-testid': 'clinic-waitDisplay' });
+  for (const d of WAIT_DISPLAYS) {
+    const o = h('option', { value: d }, text(`clinic.waitDisplay.${d}` as Key));
+    o.selected = d === value;
+    sel.append(o);
+  }
+  return sel;
+}
 
 function roleSelect(value: Role): HTMLSelectElement {
   const sel = h('select', { name: 'role', 'data-testid': 'staff-role' });

@@ -33,6 +33,19 @@ interface Card {
   failedMessages: Array<{ kind: string; channel: string }>;
   /** Latest live call quality (server's quality store); live 'quality' pushes update it. */
   quality: { grade: Grade; role: string } | null;
+  /** Waiting: place in line and estimate, as the patient sees them; live 'line' pushes update it. */
+  wait: WaitInfo | null;
+}
+
+/** The same as the patient's page shows (control/src/domain/waiting-line.ts). */
+interface WaitInfo { position: number | null; minutes: number | null }
+
+function waitText(w: WaitInfo): string {
+  const parts: string[] = [];
+  if (w.position === 1) parts.push(t('wait.next'));
+  else if (w.position) parts.push(t('wait.position', { n: w.position }));
+  if (w.minutes !== null && !(w.position === 1 && w.minutes === 0)) parts.push(w.minutes === 0 ? t('wait.soon') : t('wait.minutes', { n: w.minutes }));
+  return parts.join(' · ');
 }
 
 interface Lane {
@@ -201,6 +214,7 @@ function renderCard(c: Card): HTMLLIElement {
       h('li', { 'data-testid': 'grade', 'data-grade': grade ?? 'none', class: `grade-${grade ?? 'none'}` }, t(grade ? (`grade.${grade}` as Key) : 'grade.none')),
       quality ? h('li', { 'data-testid': 'quality', 'data-grade': quality, class: `grade-${quality}` }, t(`quality.${quality}` as Key)) : null,
       h('li', { 'data-testid': 'language', 'data-language': c.language }, t(`lang.${c.language}` as Key)),
+      c.wait ? h('li', { 'data-testid': 'wait-estimate', title: t('wait.title') }, waitText(c.wait)) : null,
       c.interpreter ? h('li', { 'data-testid': 'interpreter', class: 'flag' }, t('interpreter')) : null,
       c.companion ? h('li', { 'data-testid': 'companion' }, t('companion')) : null,
       c.present.patient ? h('li', { 'data-testid': 'present-patient', class: 'present' }, t('present.patient')) : null,
@@ -671,6 +685,16 @@ function onPush(m: any): void {
     case 'callbacks-changed':
       void loadCallbacks();
       return;
+    case 'line': {
+      // One clinician's waiting line moved: every waiting card of that lane shows its new place.
+      const waits = m.waits as Record<string, WaitInfo>;
+      for (const c of [...cards.values()]) {
+        if (c.clinicianId !== m.clinicianId || c.status !== 'waiting') continue;
+        const w = waits[c.id] ?? null;
+        if (JSON.stringify(w) !== JSON.stringify(c.wait ?? null)) updateCard({ ...c, wait: w });
+      }
+      return;
+    }
     case 'clinician-notified': {
       const c = cards.get(m.appointmentId);
       if (c) announce(t('clinician.notified', { name: c.displayName }));

@@ -186,6 +186,11 @@ export const nl = {
 
   // Waiting room: delay, companion, chat
   'waiting.delay': 'Bericht van de poli:',
+  'line.next': 'U bent als volgende aan de beurt.',
+  'line.position': 'U bent nummer {n} in de rij.',
+  'line.minutes': 'Verwachte wachttijd: ongeveer {n} minuten.',
+  'line.soon': 'U bent bijna aan de beurt.',
+  'line.note': 'Dit is een schatting. Het kan korter of langer duren.',
   'companion.title': 'Is er iemand bij u?',
   'companion.label': 'Er is iemand bij mij, bijvoorbeeld een familielid of mantelzorger',
   'companion.on': 'Uw zorgverlener weet nu dat er iemand bij u is.',
@@ -455,6 +460,11 @@ export const en: { [K in BaseKey]: string } = {
   'unsupported.linkLabel': 'The link to your video consultation',
 
   'waiting.delay': 'Message from the clinic:',
+  'line.next': 'You are next.',
+  'line.position': 'You are number {n} in line.',
+  'line.minutes': 'Expected wait: about {n} minutes.',
+  'line.soon': 'It is almost your turn.',
+  'line.note': 'This is an estimate. It may be shorter or longer.',
   'companion.title': 'Is someone with you?',
   'companion.label': 'Someone is with me, for example a family member or carer',
   'companion.on': 'Your clinician now knows that someone is with you.',

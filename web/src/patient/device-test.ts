@@ -9,7 +9,7 @@ import { mediaProblemBox } from '../lib/consult-view.js';
 import { announce, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, t, unbind, type Key } from '../lib/i18n.js';
 import { listCameras, type LocalMedia, type MediaProblem } from '../lib/media.js';
-import { gradeNetwork } from '../lib/network-grade.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 import { playTones } from '../lib/tones.js';
 import type { Signalling } from '../lib/signalling.js';
 import { Cancelled, runNetworkTest, TEST_SECONDS, type NetworkTestRun } from './network-test.js';

@@ -388,9 +388,12 @@ function waiting(): Node[] {
     ' ',
     delayText,
   );
+  lineBox = h('div', { class: 'wait-line', role: 'status', 'data-testid': 'wait-line', hidden: true });
+  lineShown = '';
   return [
     tx('h1', 'waiting.title'),
     tx('p', 'waiting.ready', { class: 'lead', 'data-testid': 'waiting-ready' }),
+    lineBox,
     delayBox,
     h('figure', { class: 'self-view self-view-waiting' }, localVideo, tx('figcaption', 'waiting.selfView')),
     h('div', { id: 'media-problem' }),
@@ -405,6 +408,27 @@ function waiting(): Node[] {
 
 let delayBox: HTMLElement | null = null;
 let delayText: HTMLElement | null = null;
+/** Place in line and expected wait (when the clinic shows them); `lineShown` is what it says now. */
+let lineBox: HTMLElement | null = null;
+let lineShown = '';
+
+/** "You are next" / "number 3 in line" and "about 15 minutes", from the server's estimate. */
+function showLine(w: StateSnapshot['wait']): void {
+  if (!lineBox?.isConnected) return;
+  const key = w ? `${w.position}/${w.minutes}` : '';
+  if (key === lineShown) return;
+  lineShown = key;
+  lineBox.hidden = !w;
+  lineBox.textContent = '';
+  if (!w) return;
+  const next = w.position === 1;
+  if (next) lineBox.append(bindText(h('p', { 'data-testid': 'wait-position' }), 'line.next'));
+  else if (w.position) lineBox.append(bindText(h('p', { 'data-testid': 'wait-position' }), 'line.position', { n: w.position }));
+  if (w.minutes !== null && !(next && w.minutes === 0)) {
+    lineBox.append(bindText(h('p', { 'data-testid': 'wait-minutes' }), w.minutes === 0 ? 'line.soon' : 'line.minutes', { n: w.minutes }));
+  }
+  lineBox.append(tx('p', 'line.note', { class: 'hint' }));
+}
 let companionBox: HTMLInputElement | null = null;
 
 /** "Someone is with me": told to the server, which shows it to the clinician. */
@@ -455,6 +479,7 @@ function updateLive(): void {
     delayBox.hidden = !delay;
   }
   if (companionBox?.isConnected && typeof snap?.companion === 'boolean') companionBox.checked = snap.companion;
+  showLine(snap?.visitState === 'waiting' ? (snap.wait ?? null) : null);
 }
 
 // ---------------------------------------------------------------- device test

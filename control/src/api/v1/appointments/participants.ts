@@ -8,22 +8,14 @@ import type Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import type { LinkConfig } from '../../../domain/links.js';
 import { getAppointment } from '../../../domain/appointments.js';
-import { HttpError, NotFound } from '../../../http/errors.js';
+import { NotFound } from '../../../http/errors.js';
 import { bodyOf, uuidParam, validate } from '../../../http/validate.js';
-import { ConsultError } from '../../../consult/commands.js';
 import { InviteGuest, inviteGuestForIntegration, listGuests, type GuestJson } from '../../../consult/guests.js';
 import { recordAudit } from '../../../domain/audit.js';
 import { integrationOf } from '../auth.js';
 import type { Hub } from '../../../realtime/hub.js';
 
 const present = (g: GuestJson) => ({ id: g.id, role: g.role, link: g.link, createdAt: g.createdAt, revokedAt: g.revokedAt });
-
-function consultErrorToHttp(err: unknown): never {
-  if (err instanceof ConsultError) {
-    throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
-  }
-  throw err;
-}
 
 export function mountParticipantRoutes(router: Router, deps: { ds: DataSource; config: LinkConfig; hub?: Pick<Hub, 'publish'> }): void {
   const { ds, config } = deps;
@@ -33,7 +25,7 @@ export function mountParticipantRoutes(router: Router, deps: { ds: DataSource; c
     const integration = integrationOf(ctx);
     // Scoped like every v1 call: an integration sees only the appointments it created.
     await getAppointment(ds, ctx.params.id!, { integrationId: integration.id });
-    const guest = await inviteGuestForIntegration(ds, config, ctx.params.id!, integration.id, bodyOf<InviteGuest>(ctx)).catch(consultErrorToHttp);
+    const guest = await inviteGuestForIntegration(ds, config, ctx.params.id!, integration.id, bodyOf<InviteGuest>(ctx));
     ctx.status = 201;
     ctx.body = present(guest);
   });

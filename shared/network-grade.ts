@@ -26,11 +26,11 @@
 export type NetworkGrade = 'good' | 'fair' | 'poor';
 
 export interface NetworkMeasurement {
-  /** Round-trip time to the media server, ms. */
+  /** Round-trip time to the media server, ms (median over the test). */
   rttMs: number;
   /** Packets lost on the echoed stream, percent (0–100). */
   lossPct: number;
-  /** Achievable bitrate, kbit/s. */
+  /** Achievable bitrate, kbit/s (what came back through the echo). */
   bitrateKbps: number;
 }
 

@@ -1,0 +1,237 @@
+/** One browser in one video room: its publisher and subscriber handles on one Janus server. */
+import Janode, { type JanodeSession } from 'janode';
+import VideoRoomPlugin, { type VideoRoomHandle, type JanodePublisher } from 'janode/plugins/videoroom';
+import type {
+  FeedEvent,
+  IceCandidate,
+  JoinResult,
+  Jsep,
+  PeerEvent,
+  PeerSession,
+  PeerState,
+} from './types.js';
+import { adoptHandle } from './resume.js';
+import type { Log } from './janus-util.js';
+import type { JanusServer } from './janus-server.js';
+
+type Handle = VideoRoomHandle;
+
+const { EVENT } = Janode;
+const VR = VideoRoomPlugin.EVENT;
+
+/** One browser in one room. Every call after loss or leave() rejects. */
+export class Peer implements PeerSession {
+  private readonly subscribers = new Map<number, Handle>();
+  /** Feeds announced to the browser, so a repeated publisher list is not announced twice. */
+  private readonly feeds = new Set<number>();
+  private me: number | null = null;
+  private privateId: number | undefined;
+  private closed: string | null = null;
+
+  constructor(
+    private readonly server: JanusServer,
+    private readonly publisher: Handle,
+    readonly roomId: number,
+    private readonly display: string,
+    private readonly onEvent: (ev: PeerEvent) => void,
+    private readonly log: Log,
+    private readonly onHandles: (handleIds: number[]) => void = () => {},
+  ) {
+    server.peers.add(this);
+    this.tellHandles([publisher.id]);
+    publisher.on(VR.VIDEOROOM_PUB_LIST, ({ publishers }: { publishers: JanodePublisher[] }) => {
+      for (const p of publishers) this.feedJoined(p);
+    });
+    publisher.on(VR.VIDEOROOM_UNPUBLISHED, ({ feed }: { feed: number }) => this.feedLeft(feed));
+    publisher.on(VR.VIDEOROOM_LEAVING, ({ feed }: { feed: number }) => this.feedLeft(feed));
+    publisher.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: 'publisher' }));
+    publisher.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
+      this.emit({ type: 'webrtc-down', target: 'publisher', reason: reason ?? 'hangup' }),
+    );
+    publisher.on(VR.VIDEOROOM_KICKED, () => this.log.warn({ room: roomId, handle: publisher.id }, 'peer kicked by Janus'));
+    publisher.on(VR.VIDEOROOM_DESTROYED, () => this.log.info({ room: roomId }, 'room destroyed under a peer'));
+  }
+
+  private emit(ev: PeerEvent): void {
+    if (this.closed) return;
+    try {
+      this.onEvent(ev);
+    } catch (err) {
+      this.log.error({ room: this.roomId, err: (err as Error).message }, 'peer event handler threw');
+    }
+  }
+
+  private tellHandles(ids: number[]): void {
+    try {
+      this.onHandles(ids);
+    } catch (err) {
+      this.log.error({ room: this.roomId, err: (err as Error).message }, 'peer handle listener threw');
+    }
+  }
+
+  handleCount(): number {
+    return 1 + this.subscribers.size;
+  }
+
+  private feedJoined(p: JanodePublisher): void {
+    if (p.feed === this.me || this.feeds.has(p.feed)) return;
+    this.feeds.add(p.feed);
+    this.emit({ type: 'feed-joined', feed: { feed: p.feed, display: p.display ?? '' } });
+  }
+
+  private feedLeft(feed: number): void {
+    if (!this.feeds.delete(feed)) return;
+    this.dropSubscriber(feed);
+    this.emit({ type: 'feed-left', feed });
+  }
+
+  private dropSubscriber(feed: number): void {
+    const handle = this.subscribers.get(feed);
+    this.subscribers.delete(feed);
+    // janode rejects a second detach ("already detached"): never an unhandled rejection.
+    void handle?.detach().catch(() => undefined);
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error(`peer session in room ${this.roomId} is closed: ${this.closed}`);
+  }
+
+  /** Called by the server on loss (event: true) or stop (no event). */
+  lost(reason: string, event = true): void {
+    if (this.closed) return;
+    if (event) this.emit({ type: 'lost' });
+    this.closed = reason;
+    this.server.peers.delete(this);
+  }
+
+  async join(): Promise<JoinResult> {
+    this.check();
+    const joined = await this.server.whileUp(this.publisher.joinPublisher({ room: this.roomId, display: this.display }));
+    this.me = joined.feed;
+    this.privateId = joined.private_id;
+    const feeds: FeedEvent[] = [];
+    for (const p of joined.publishers) {
+      if (p.feed === this.me) continue;
+      this.feeds.add(p.feed);
+      feeds.push({ feed: p.feed, display: p.display ?? '' });
+    }
+    this.log.debug({ room: this.roomId, feed: this.me, feeds: feeds.length }, 'peer joined');
+    return { me: this.me, feeds };
+  }
+
+  async publish(offer: Jsep, media: { audio: boolean; video: boolean }): Promise<Jsep> {
+    this.check();
+    if (offer.type !== 'offer') throw new Error('publish needs an SDP offer');
+    // Only these fields: never record or filename, whatever the browser sent.
+    const res = await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video, jsep: { type: 'offer', sdp: offer.sdp } }));
+    if (res.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the publish');
+    return { type: 'answer', sdp: res.jsep.sdp };
+  }
+
+  async subscribe(feed: number): Promise<Jsep> {
+    this.check();
+    if (this.me === null) throw new Error('join before subscribing');
+    // A repeated subscribe (browser renegotiating) starts from a fresh handle.
+    this.dropSubscriber(feed);
+    // In the publisher's session: ours, or the one claimed from a process that died (resumePeer).
+    if (!this.server.session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
+    const handle = await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin));
+    this.watchSubscriber(feed, handle);
+    try {
+      this.check();
+      // Janus 1.x multistream: a subscription names the feed in `streams`; private_id ties it
+      // to our publisher (rooms are created with require_pvtid).
+      const res = await this.server.whileUp(handle.joinSubscriber({ room: this.roomId, streams: [{ feed }], private_id: this.privateId }));
+      if (res.jsep?.type !== 'offer') throw new Error('Janus sent no SDP offer for the subscription');
+      return { type: 'offer', sdp: res.jsep.sdp };
+    } catch (err) {
+      if (this.subscribers.get(feed) === handle) this.dropSubscriber(feed);
+      throw err;
+    }
+  }
+
+  private watchSubscriber(feed: number, handle: Handle): void {
+    this.subscribers.set(feed, handle);
+    this.tellHandles([handle.id]);
+    handle.on(EVENT.HANDLE_WEBRTCUP, () => this.emit({ type: 'webrtc-up', target: feed }));
+    handle.on(EVENT.HANDLE_HANGUP, ({ reason }: { reason?: string }) =>
+      this.emit({ type: 'webrtc-down', target: feed, reason: reason ?? 'hangup' }),
+    );
+  }
+
+  state(): PeerState | null {
+    const session = this.server.session && this.publisher.session;
+    if (this.closed || this.me === null || !session) return null;
+    return {
+      server: this.server.cfg.name,
+      session: session.id,
+      roomId: this.roomId,
+      publisher: this.publisher.id,
+      me: this.me,
+      privateId: this.privateId,
+      feeds: [...this.feeds],
+      subscribers: [...this.subscribers].map(([feed, h]) => [feed, h.id] as [number, number]),
+    };
+  }
+
+  /**
+   * Take over what another process set up (resumePeer): our place in the room and the
+   * subscriptions, then announce the feeds that came or went while nobody listened.
+   */
+  adopt(state: PeerState, session: JanodeSession, present: FeedEvent[]): void {
+    this.me = state.me;
+    this.privateId = state.privateId;
+    for (const [feed, id] of state.subscribers) {
+      this.watchSubscriber(feed, adoptHandle(session, VideoRoomPlugin, id, { room: state.roomId, feed }));
+    }
+    for (const feed of state.feeds) this.feeds.add(feed);
+    // After the caller has taken the peer: the feeds that came or went meanwhile.
+    setTimeout(() => {
+      const now = new Set(present.map((f) => f.feed));
+      for (const feed of state.feeds) if (!now.has(feed)) this.feedLeft(feed);
+      for (const f of present) this.feedJoined({ feed: f.feed, display: f.display });
+    }, 0);
+  }
+
+  private subscriber(feed: number): Handle {
+    const handle = this.subscribers.get(feed);
+    if (!handle) throw new Error(`no subscription to feed ${feed}`);
+    return handle;
+  }
+
+  async answer(feed: number, answer: Jsep): Promise<void> {
+    this.check();
+    if (answer.type !== 'answer') throw new Error('answer needs an SDP answer');
+    await this.server.whileUp(this.subscriber(feed).start({ jsep: { type: 'answer', sdp: answer.sdp } }));
+  }
+
+  async trickle(target: 'publisher' | number, candidate: IceCandidate): Promise<void> {
+    this.check();
+    const handle = target === 'publisher' ? this.publisher : this.subscriber(target);
+    if (candidate === null) {
+      await this.server.whileUp(handle.trickleComplete());
+      return;
+    }
+    const c: Record<string, unknown> = { candidate: candidate.candidate };
+    if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
+    if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
+    await this.server.whileUp(handle.trickle(c));
+  }
+
+  async mute(media: { audio: boolean; video: boolean }): Promise<void> {
+    this.check();
+    // Janus 1.x still maps top-level audio/video to every stream of that kind.
+    await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video }));
+  }
+
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = 'left';
+    this.server.peers.delete(this);
+    const handles = [...this.subscribers.values(), this.publisher];
+    this.subscribers.clear();
+    // Detaching the publisher handle makes Janus tell the others this feed left.
+    // allSettled: leave() resolves even when the server is gone.
+    await Promise.allSettled(handles.map((h) => h.detach()));
+  }
+}
