@@ -23,7 +23,7 @@ bad()  { printf '  FAIL %s\n' "$*" >&2; FAILS=$((FAILS + 1)); }
 check() { local what="$1"; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
 
 unmount_root() {
-  for m in "$R/dev/shm" "$R/proc"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
+  for m in "$R/dev/shm" "$R/proc" "$D/root2/dev/shm" "$D/root2/proc"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
   return 0
 }
 cleanup() {
@@ -35,11 +35,15 @@ cleanup() {
     ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
   fi
-  for ns in "$NS-srv" "$NS-cli"; do
+  # (the upgrade's stand-ins for systemd stop when they see this)
+  [[ -d "$D" ]] && touch "$D/supervise.stop"
+  for ns in "$NS-srv" "$NS-cli" "$NS-r"; do
     { ip netns pids "$ns" 2>/dev/null || true; } | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
-  if [[ -x "$R/usr/bin/pg_ctlcluster" ]]; then chroot "$R" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
+  for root in "$R" "$D/root2"; do
+    if [[ -x "$root/usr/bin/pg_ctlcluster" ]]; then chroot "$root" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
+  done
   unmount_root
   exit $rc
 }
@@ -53,6 +57,9 @@ if [[ "${1:-}" == --checks-only ]]; then
   [[ -x "$R/usr/sbin/nginx" ]] || die "--checks-only needs the root of an earlier run ($R)"
   unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
   chroot "$R" pg_ctlcluster 15 main start 2>/dev/null || true
+  # The release the last run installed (the upgrade and the restore drill need its archive).
+  REL="$(ls "$D"/release/spreekkamer-*.tar.gz 2>/dev/null | head -1 || true)"
+  [[ -n "$REL" ]] && VERSION="t$(sha256sum "$REL" | cut -c1-12)"
 else
 say "deploy: ansible-lint (production profile) and syntax checks"
 (cd "$A" && ansible-lint --nocolor --profile production -q) || die "ansible-lint found problems"
@@ -81,6 +88,8 @@ printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod +x "$R/usr/sbi
 cp /etc/resolv.conf "$R/etc/resolv.conf"
 # Node.js 20 (Debian 12 ships 18, NodeSource is not reachable here): this machine's binary.
 cp "$(command -v node)" "$R/usr/bin/node"
+# The restore drill's fresh root (test/deploy/restore.sh) starts from this same state.
+cp -ax "$R" "$D/pristine"
 ok "debootstrap ($((SECONDS - START)) s so far)"
 fi
 
@@ -321,6 +330,12 @@ check "a lost secret_key with appointments in the database: the run stops" grep 
 check "…and no new secret_key was made" test ! -e "$SECRETS/secret_key"
 mv "$D/secret_key.kept" "$SECRETS/secret_key"
 chroot "$R" runuser -u postgres -- psql -q -c "DELETE FROM appointment; DELETE FROM staff WHERE email = 'deploy-test@test.invalid'; DELETE FROM clinic WHERE code = 'deploy-test'" spreekkamer >/dev/null
+
+if [[ -n "${REL:-}" ]]; then
+  DRILL_STAGE=prepare source test/deploy/restore.sh  # (the fresh root converges meanwhile)
+  source test/deploy/upgrade.sh
+  source test/deploy/restore.sh
+fi
 
 say "deploy: the host firewall and NAT of the multi-server inventory"
 # What the roles write on each server of inventories/multi-server (rendered here, not installed).
