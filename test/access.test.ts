@@ -17,6 +17,7 @@ import { buildStaff } from './support/factories.js';
 import { wsExchange } from './support/ws.js';
 import { RelayClient } from './support/relay-client.js';
 import type { Clinic } from '../control/src/db/entities.js';
+import type { ErrorBody } from '../control/src/http/errors.js';
 
 const BASE = 19300;
 const PASSWORD = 'correct horse battery staple';
@@ -117,7 +118,7 @@ describe('clinic scope', () => {
     for (const [method, path, body] of refused) {
       const res = await staffFetch(s, method, path, body);
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(((await res.json()) as any).error.code, `${method} ${path}`).toBe('not_allowed');
+      expect(((await res.json()) as ErrorBody).error.code, `${method} ${path}`).toBe('not_allowed');
     }
 
     // Nothing happened to clinic B.
@@ -202,7 +203,7 @@ describe('CSRF', () => {
     for (const [who, method, path, body] of cases) {
       const res = await staffFetch(who, method, path, body, { csrf: false });
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(((await res.json()) as any).error.code).toBe('csrf');
+      expect(((await res.json()) as ErrorBody).error.code).toBe('csrf');
       // A wrong token is no better than none.
       const wrong = await fetch(`${stack.control.internalUrl}${path}`, {
         method,

@@ -4,12 +4,13 @@
  * her consults ended today took ("today" in the clinic's time zone). One query.
  */
 import type { EntityManager } from 'typeorm';
+import { isOpenConsult, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
 import { estimateWaits, visibleWait, type LaneFacts, type WaitDisplay, type WaitEstimate, type WaitInfo } from '../domain/waiting-line.js';
 
 interface LaneRow {
   id: string;
   start: Date;
-  state: string;
+  state: VisitState;
   waiting_since: Date | null;
   admitted_at: Date | null;
   ended_at: Date | null;
@@ -22,12 +23,12 @@ export async function loadLane(manager: EntityManager, clinicianId: string, time
        JOIN visit v ON v.appointment_id = a.id
       WHERE a.clinician_id = $1
         AND a.cancelled_at IS NULL
-        AND (v.state IN ('waiting', 'admitted', 'in_consult', 'dropped')
+        AND (v.state = ANY($3::text[])
              OR (v.state = 'ended' AND v.admitted_at IS NOT NULL
                  AND v.ended_at >= date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2))`,
-    [clinicianId, timezone],
+    [clinicianId, timezone, PRESENT_STATES],
   )) as LaneRow[];
-  const running = rows.filter((r) => r.state !== 'waiting' && r.state !== 'ended' && r.admitted_at).map((r) => new Date(r.admitted_at!).getTime());
+  const running = rows.filter((r) => isOpenConsult(r.state) && r.admitted_at).map((r) => new Date(r.admitted_at!).getTime());
   return {
     waiting: rows
       .filter((r) => r.state === 'waiting')
