@@ -8,6 +8,8 @@ import type { GuestRole } from '../db/entities.js';
 import { isoInZone } from '../domain/time-windows.js';
 import { isFinal, isVisitState } from '../domain/visit-state.js';
 import { getConsultRecord, type ConsultRecord } from './record.js';
+import { loadAppointment } from '../domain/appointments.js';
+import { db } from '../db/kysely.js';
 
 export interface ConsultReport {
   appointmentId: string;
@@ -43,66 +45,60 @@ export interface ConsultReport {
   endedBy: 'clinician' | 'phone' | null;
 }
 
-const iso = (d: unknown): string | null => (d ? new Date(d as string).toISOString() : null);
-const seconds = (from: unknown, to: unknown): number | null =>
-  from && to ? Math.max(0, Math.round((new Date(to as string).getTime() - new Date(from as string).getTime()) / 1000)) : null;
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+const seconds = (from: Date | null, to: Date | null): number | null =>
+  from && to ? Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000)) : null;
 
 /** null when there is no such appointment (scoping is the caller's job). */
 export async function consultReport(ds: DataSource, appointmentId: string): Promise<ConsultReport | null> {
-  const rows = (await ds.query(
-    `SELECT a.id, a.external_id, a.start, a.duration_minutes, c.code AS clinic_code, c.timezone,
-            s.id AS clinician_id, s.name AS clinician_name,
-            v.state, v.waiting_since, v.admitted_at, v.consult_started_at, v.ended_at, v.ended_reason, v.companion
-       FROM appointment a
-       JOIN clinic c ON c.id = a.clinic_id
-       JOIN staff s ON s.id = a.clinician_id
-       JOIN visit v ON v.appointment_id = a.id
-      WHERE a.id = $1`,
-    [appointmentId],
-  )) as any[];
-  const r = rows[0];
-  if (!r) return null;
+  const loaded = await loadAppointment(ds.manager, appointmentId);
+  if (!loaded) return null;
+  const { appointment: a, clinic, clinician, visit: v } = loaded;
+  const k = db(ds);
   const [guests, audit, record] = await Promise.all([
-    ds.query(
-      `SELECT id, guest_role, created_at, revoked_at FROM participant WHERE appointment_id = $1 AND kind = 'guest' ORDER BY created_at`,
-      [appointmentId],
-    ) as Promise<any[]>,
-    ds.query(
-      `SELECT at, action, data FROM audit_event
-        WHERE appointment_id = $1 AND action IN ('drop', 'rejoin', 'guest.joined', 'phone_fallback')
-        ORDER BY at, id`,
-      [appointmentId],
-    ) as Promise<Array<{ at: Date; action: string; data: Record<string, unknown> }>>,
+    k.selectFrom('participant')
+      .select(['id', 'guest_role', 'created_at', 'revoked_at'])
+      .where('appointment_id', '=', appointmentId)
+      .where('kind', '=', 'guest')
+      .orderBy('created_at')
+      .execute(),
+    k.selectFrom('audit_event')
+      .select(['at', 'action', 'data'])
+      .where('appointment_id', '=', appointmentId)
+      .where('action', 'in', ['drop', 'rejoin', 'guest.joined', 'phone_fallback'])
+      .orderBy('at')
+      .orderBy('id')
+      .execute(),
     getConsultRecord(ds, appointmentId),
   ]);
   const joinedGuests = new Set(audit.filter((e) => e.action === 'guest.joined').map((e) => String(e.data?.participantId)));
   const connectionEvents = audit
     .filter((e) => e.action === 'drop' || e.action === 'rejoin')
-    .map((e) => ({ at: new Date(e.at).toISOString(), event: e.action as 'drop' | 'rejoin' }));
+    .map((e) => ({ at: e.at.toISOString(), event: e.action as 'drop' | 'rejoin' }));
   const phone = audit.find((e) => e.action === 'phone_fallback');
   return {
-    appointmentId: r.id,
-    externalId: r.external_id ?? null,
-    status: r.state,
-    clinic: r.clinic_code,
-    clinician: { id: r.clinician_id, name: r.clinician_name },
-    scheduledStart: isoInZone(new Date(r.start), r.timezone),
-    durationMinutes: Number(r.duration_minutes),
+    appointmentId: a.id,
+    externalId: a.externalId ?? null,
+    status: v.state,
+    clinic: clinic.code,
+    clinician: { id: clinician.id, name: clinician.name },
+    scheduledStart: isoInZone(a.start, clinic.timezone),
+    durationMinutes: a.durationMinutes,
     times: {
-      waitingSince: iso(r.waiting_since),
-      admittedAt: iso(r.admitted_at),
-      consultStartedAt: iso(r.consult_started_at),
-      endedAt: iso(r.ended_at),
-      waitedSeconds: seconds(r.waiting_since, r.admitted_at),
-      consultSeconds: seconds(r.consult_started_at, r.ended_at),
+      waitingSince: iso(v.waitingSince),
+      admittedAt: iso(v.admittedAt),
+      consultStartedAt: iso(v.consultStartedAt),
+      endedAt: iso(v.endedAt),
+      waitedSeconds: seconds(v.waitingSince, v.admittedAt),
+      consultSeconds: seconds(v.consultStartedAt, v.endedAt),
     },
     participants: [
-      { role: 'patient', joined: r.consult_started_at !== null, companion: Boolean(r.companion) },
-      { role: 'clinician', id: r.clinician_id, name: r.clinician_name },
+      { role: 'patient', joined: v.consultStartedAt !== null, companion: v.companion },
+      { role: 'clinician', id: clinician.id, name: clinician.name },
       ...guests.map((g) => ({
         role: 'guest' as const,
         guestRole: g.guest_role ?? 'colleague',
-        invitedAt: new Date(g.created_at).toISOString(),
+        invitedAt: g.created_at.toISOString(),
         joined: joinedGuests.has(g.id),
         revokedAt: iso(g.revoked_at),
       })),
@@ -117,8 +113,8 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
       rejoins: connectionEvents.filter((e) => e.event === 'rejoin').length,
       events: connectionEvents,
     },
-    fallback: phone ? { kind: 'phone', at: new Date(phone.at).toISOString() } : null,
-    endedBy: r.state === 'ended' ? (r.ended_reason ?? 'clinician') : null,
+    fallback: phone ? { kind: 'phone', at: phone.at.toISOString() } : null,
+    endedBy: v.state === 'ended' ? (v.endedReason ?? 'clinician') : null,
   };
 }
 

@@ -154,7 +154,7 @@ export async function getAppointment(
   scope: AppointmentScope = {},
 ): Promise<AppointmentRecord> {
   const m = ds instanceof EntityManager ? ds : ds.manager;
-  const record = await loadRecord(m, id, scope);
+  const record = await loadAppointment(m, id, scope);
   if (!record) throw notFound('appointment');
   return record;
 }
@@ -204,7 +204,7 @@ export async function updateAppointment(
         },
       });
     }
-    return (await loadRecord(m, id, opts.scope ?? {}))!;
+    return (await loadAppointment(m, id, opts.scope ?? {}))!;
   });
 }
 
@@ -221,7 +221,7 @@ export async function cancelAppointment(
   const now = opts.now ?? new Date();
   return ds.transaction(async (m) => {
     const visit = await lockVisit(m, id, opts.scope ?? {});
-    if (visit.state === 'cancelled') return { record: (await loadRecord(m, id, opts.scope ?? {}))!, changed: false };
+    if (visit.state === 'cancelled') return { record: (await loadAppointment(m, id, opts.scope ?? {}))!, changed: false };
     if (isOpenConsult(visit.state)) {
       throw conflict('the appointment cannot be cancelled: the consult is in progress', 'invalid_state');
     }
@@ -249,7 +249,7 @@ export async function cancelAppointment(
       appointmentId: id,
       data: { from: visit.state, to: next },
     });
-    return { record: (await loadRecord(m, id, opts.scope ?? {}))!, changed: true };
+    return { record: (await loadAppointment(m, id, opts.scope ?? {}))!, changed: true };
   });
 }
 
@@ -308,7 +308,7 @@ export function presentAppointment(cfg: LinkConfig, r: AppointmentRecord): Appoi
 
 async function findByExternalId(m: EntityManager, integrationId: string, externalId: string) {
   const a = await m.findOne(AppointmentEntity, { where: { integrationId, externalId }, select: { id: true } });
-  return a ? loadRecord(m, a.id, { integrationId }) : null;
+  return a ? loadAppointment(m, a.id, { integrationId }) : null;
 }
 
 async function resolveClinician(m: EntityManager, clinicId: string, ref: string): Promise<Staff> {
@@ -331,7 +331,13 @@ async function lockVisit(m: EntityManager, appointmentId: string, scope: Appoint
   return visit;
 }
 
-async function loadRecord(m: EntityManager, id: string, scope: AppointmentScope): Promise<AppointmentRecord | null> {
+/**
+ * THE loader of the appointment aggregate (appointment, clinic, clinician, patient, visit): the
+ * API, FHIR, HL7, the consult report and the patient messages all read it here. null when there
+ * is no such appointment, or the scope may not see it. (The live consult's view, with the visit
+ * locked for a transition, is consult/context.ts loadConsult.)
+ */
+export async function loadAppointment(m: EntityManager, id: string, scope: AppointmentScope = {}): Promise<AppointmentRecord | null> {
   if (!UUID.test(id)) return null;
   const appointment = await m.findOne(AppointmentEntity, { where: { id } });
   if (!appointment) return null;
@@ -339,11 +345,12 @@ async function loadRecord(m: EntityManager, id: string, scope: AppointmentScope)
   // Sequential: inside a transaction these share one connection anyway.
   const clinic = await m.findOneOrFail(ClinicEntity, { where: { id: appointment.clinicId } });
   const clinician = await m.findOneOrFail(StaffEntity, { where: { id: appointment.clinicianId } });
-  const patient = await m.findOneOrFail(ParticipantEntity, {
+  const patient = await m.findOne(ParticipantEntity, {
     where: { appointmentId: id, kind: 'patient' },
     order: { createdAt: 'ASC' },
   });
-  const visit = await m.findOneOrFail(VisitEntity, { where: { appointmentId: id } });
+  const visit = await m.findOne(VisitEntity, { where: { appointmentId: id } });
+  if (!patient || !visit) return null;
   return { appointment, clinic, clinician, patient, visit };
 }
 

@@ -10,11 +10,9 @@
  * Message-ID is stable per appointment and kind, so the receiving side can spot that one too.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import {
-  AppointmentEntity, ClinicEntity, ParticipantEntity, StaffEntity, VisitEntity,
-  type Appointment, type Clinic, type Language, type NotificationChannel, type NotificationKind, type Participant, type Staff, type Visit,
-} from '../db/entities.js';
+import type { Appointment, Language, NotificationChannel, NotificationKind } from '../db/entities.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
+import { loadAppointment, type AppointmentRecord } from '../domain/appointments.js';
 import type { NotificationJobData } from '../jobs/plan.js';
 import { calendarInvite } from './ics.js';
 import type { Mailer } from './email.js';
@@ -55,13 +53,7 @@ export class DeliveryFailed extends Error {
   }
 }
 
-interface Loaded {
-  appointment: Appointment;
-  clinic: Clinic;
-  clinician: Staff;
-  patient: Participant;
-  visit: Visit;
-}
+type Loaded = AppointmentRecord;
 
 export function occasionOf(kind: NotificationKind, start: string): string {
   return kind.startsWith('reminder_') ? start : '';
@@ -164,7 +156,7 @@ async function deliverOn(
   const occasion = occasionOf(job.kind, job.start);
   return deps.ds.transaction(async (m) => {
     await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`notify:${job.appointmentId}:${channel}`]);
-    const loaded = await load(m, job.appointmentId);
+    const loaded = await loadAppointment(m, job.appointmentId);
     if (!loaded) return 'appointment-gone';
     const settings = messageSettings(loaded.clinic.messageSchedule);
     if (!settings.channels.includes(channel)) return 'channel-disabled';
@@ -251,13 +243,3 @@ async function wanted(
   return 'yes';
 }
 
-async function load(m: EntityManager, appointmentId: string): Promise<Loaded | null> {
-  const appointment = await m.findOne(AppointmentEntity, { where: { id: appointmentId } });
-  if (!appointment) return null;
-  const clinic = await m.findOneOrFail(ClinicEntity, { where: { id: appointment.clinicId } });
-  const clinician = await m.findOneOrFail(StaffEntity, { where: { id: appointment.clinicianId } });
-  const patient = await m.findOne(ParticipantEntity, { where: { appointmentId, kind: 'patient' }, order: { createdAt: 'ASC' } });
-  const visit = await m.findOne(VisitEntity, { where: { appointmentId } });
-  if (!patient || !visit) return null;
-  return { appointment, clinic, clinician, patient, visit };
-}
