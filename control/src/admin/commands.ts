@@ -7,6 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { sql, type Selectable, type Updateable } from 'kysely';
+import { db, type Queryable } from '../db/kysely.js';
+import type { ClinicTable } from '../db/schema.js';
 import { Conflict, HttpError, NotFound, Validation } from '../http/errors.js';
 import { recordAudit } from '../domain/audit.js';
 import { generateApiKey, insertIntegration } from '../api/v1/auth.js';
@@ -51,22 +54,29 @@ export function generateTelephonySecret(): string {
 const sameSchedule = (a: ClinicMessageSettings, b: ClinicMessageSettings) =>
   JSON.stringify(a.reminderMinutes) === JSON.stringify(b.reminderMinutes) && [...a.channels].sort().join() === [...b.channels].sort().join();
 
-/** camelCase setting → column. */
-const CLINIC_COLUMNS: Record<keyof ClinicSettings, string> = {
-  name: 'name',
-  helpdeskPhone: 'helpdesk_phone',
-  timezone: 'timezone',
-  waitingRoomOpensMinutes: 'waiting_room_opens_minutes',
-  linkGraceMinutes: 'link_grace_minutes',
-  noShowMinutes: 'no_show_minutes',
-  dropMinutes: 'drop_minutes',
-  initialsOnly: 'initials_only',
-  assistantsMayAdmit: 'assistants_may_admit',
-  delayMessage: 'delay_message',
-  waitDisplay: 'wait_display',
-};
+/** The settings given (undefined: left out) as clinic columns. */
+function clinicColumns(v: Partial<ClinicSettings>): Updateable<ClinicTable> {
+  return {
+    name: v.name,
+    helpdesk_phone: v.helpdeskPhone,
+    timezone: v.timezone,
+    waiting_room_opens_minutes: v.waitingRoomOpensMinutes,
+    link_grace_minutes: v.linkGraceMinutes,
+    no_show_minutes: v.noShowMinutes,
+    drop_minutes: v.dropMinutes,
+    initials_only: v.initialsOnly,
+    assistants_may_admit: v.assistantsMayAdmit,
+    delay_message: v.delayMessage,
+    wait_display: v.waitDisplay,
+  };
+}
 
-function presentClinic(r: any): ClinicView {
+const SETTING_KEYS: ReadonlyArray<keyof ClinicSettings> = [
+  'name', 'helpdeskPhone', 'timezone', 'waitingRoomOpensMinutes', 'linkGraceMinutes', 'noShowMinutes', 'dropMinutes',
+  'initialsOnly', 'assistantsMayAdmit', 'delayMessage', 'waitDisplay',
+];
+
+function presentClinic(r: Selectable<ClinicTable>): ClinicView {
   return {
     id: r.id,
     code: r.code,
@@ -88,31 +98,26 @@ function presentClinic(r: any): ClinicView {
 }
 
 export async function listClinics(ds: DataSource): Promise<ClinicView[]> {
-  return ((await ds.query(`SELECT * FROM clinic ORDER BY code`)) as any[]).map(presentClinic);
+  return (await db(ds).selectFrom('clinic').selectAll().orderBy('code').execute()).map(presentClinic);
 }
 
-export async function getClinic(m: EntityManager | DataSource, code: string): Promise<ClinicView> {
-  const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1`, [code])) as any[];
-  if (!rows[0]) throw NotFound('clinic');
-  return presentClinic(rows[0]);
+export async function getClinic(m: Queryable, code: string): Promise<ClinicView> {
+  const row = await db(m).selectFrom('clinic').selectAll().where('code', '=', code).executeTakeFirst();
+  if (!row) throw NotFound('clinic');
+  return presentClinic(row);
 }
 
 export async function createClinic(ds: DataSource, input: CreateClinic, actor: AdminActor): Promise<ClinicView> {
   return ds.transaction(async (m) => {
-    if (((await m.query(`SELECT 1 FROM clinic WHERE code = $1`, [input.code])) as unknown[]).length) {
+    const k = db(m);
+    if (await k.selectFrom('clinic').select('id').where('code', '=', input.code).executeTakeFirst()) {
       throw Conflict(`code: a clinic with code ${input.code} already exists`);
     }
-    const cols = ['code'];
-    const values: unknown[] = [input.code];
-    for (const [key, column] of Object.entries(CLINIC_COLUMNS) as Array<[keyof ClinicSettings, string]>) {
-      if (input[key] === undefined) continue;
-      cols.push(column);
-      values.push(input[key]);
-    }
-    const [row] = (await m.query(
-      `INSERT INTO clinic (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
-      values,
-    )) as any[];
+    const row = await k
+      .insertInto('clinic')
+      .values({ ...clinicColumns(input), code: input.code, name: input.name })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     await audit(m, actor, 'clinic.created', { clinicId: row.id, code: input.code });
     return presentClinic(row);
   });
@@ -134,23 +139,28 @@ export async function updateClinic(
   actor: AdminActor,
 ): Promise<{ clinic: ClinicView; changed: ClinicField[]; telephonySecret?: string }> {
   return ds.transaction(async (m) => {
-    const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1 FOR UPDATE`, [code])) as any[];
-    if (!rows[0]) throw NotFound('clinic');
-    const before = presentClinic(rows[0]);
-    const plain = (Object.keys(patch) as string[]).filter((k): k is keyof ClinicSettings => k in CLINIC_COLUMNS);
-    const changed: ClinicField[] = plain.filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
-    const sets = changed.map((k) => ({ column: CLINIC_COLUMNS[k as keyof ClinicSettings], value: k === 'delayMessage' && patch.delayMessage === '' ? null : patch[k as keyof ClinicSettings] }));
+    const k = db(m);
+    const current = await k.selectFrom('clinic').selectAll().where('code', '=', code).forUpdate().executeTakeFirst();
+    if (!current) throw NotFound('clinic');
+    const before = presentClinic(current);
+    const plain = SETTING_KEYS.filter((key) => patch[key] !== undefined && patch[key] !== before[key]);
+    const changed: ClinicField[] = [...plain];
+    const settings: Partial<ClinicSettings> = {};
+    for (const key of plain) Object.assign(settings, { [key]: patch[key] });
+    if (settings.delayMessage === '') settings.delayMessage = null;
+    const sets: Updateable<ClinicTable> = clinicColumns(settings);
 
     // The telephony webhook and its secret.
     const url = patch.telephonyWebhookUrl;
-    const hadSecret = Boolean(rows[0].telephony_webhook_secret);
+    const hadSecret = Boolean(current.telephony_webhook_secret);
     let telephonySecret: string | undefined;
     let telephonyEvent: { action: string; data: Record<string, unknown> } | null = null;
     if (url === null) {
       if (patch.rotateTelephonySecret) throw Validation('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
       if (before.telephonyWebhookUrl !== null || hadSecret) {
         changed.push('telephonyWebhookUrl');
-        sets.push({ column: 'telephony_webhook_url', value: null }, { column: 'telephony_webhook_secret', value: null });
+        sets.telephony_webhook_url = null;
+        sets.telephony_webhook_secret = null;
         telephonyEvent = { action: 'clinic.telephony_webhook_cleared', data: {} };
       }
     } else {
@@ -160,12 +170,12 @@ export async function updateClinic(
       }
       if (url !== undefined && url !== before.telephonyWebhookUrl) {
         changed.push('telephonyWebhookUrl');
-        sets.push({ column: 'telephony_webhook_url', value: url });
+        sets.telephony_webhook_url = url;
       }
       if (target !== null && (patch.rotateTelephonySecret || (url !== undefined && !hadSecret))) {
         telephonySecret = generateTelephonySecret();
         changed.push('telephonySecret');
-        sets.push({ column: 'telephony_webhook_secret', value: telephonySecret });
+        sets.telephony_webhook_secret = telephonySecret;
       }
       if (changed.includes('telephonyWebhookUrl')) {
         telephonyEvent = { action: 'clinic.telephony_webhook_set', data: { host: new URL(target!).host, newSecret: telephonySecret !== undefined } };
@@ -176,17 +186,14 @@ export async function updateClinic(
 
     if (patch.messageSchedule !== undefined && !sameSchedule(patch.messageSchedule, before.messageSchedule)) {
       changed.push('messageSchedule');
-      sets.push({ column: 'message_schedule', value: JSON.stringify(patch.messageSchedule) });
+      sets.message_schedule = JSON.stringify(patch.messageSchedule);
     }
 
     if (!changed.length) return { clinic: before, changed };
-    const [row] = (await m.query(`UPDATE clinic SET ${sets.map((x, i) => `${x.column} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`, [
-      before.id,
-      ...sets.map((x) => x.value),
-    ])) as [any[], number];
+    const row = await k.updateTable('clinic').set(sets).where('id', '=', before.id).returningAll().executeTakeFirstOrThrow();
     await audit(m, actor, 'clinic.updated', { clinicId: before.id, fields: changed });
     if (telephonyEvent) await audit(m, actor, telephonyEvent.action, { clinicId: before.id, ...telephonyEvent.data });
-    const clinic = presentClinic((row as any[])[0]);
+    const clinic = presentClinic(row);
     return telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };
   });
 }
@@ -209,15 +216,22 @@ export interface StaffView {
   createdAt: string;
 }
 
-const STAFF_SELECT = `
-  SELECT st.id, st.email, st.name, st.role, st.active, st.created_at,
-         st.password_hash IS NOT NULL AS has_password, st.oidc_subject IS NOT NULL AS sso_linked,
-         COALESCE((SELECT array_agg(c.code ORDER BY c.code) FROM staff_clinic sc JOIN clinic c ON c.id = sc.clinic_id
-                    WHERE sc.staff_id = st.id), '{}') AS clinics,
-         (SELECT count(*) FROM staff_session s WHERE s.staff_id = st.id AND s.revoked_at IS NULL AND s.expires_at > now())::int AS live_sessions
-    FROM staff st`;
+/** Staff rows with their clinics' codes and live sessions (one query, typed). */
+function staffQuery(on: Queryable) {
+  return db(on)
+    .selectFrom('staff as st')
+    .select((eb) => [
+      'st.id', 'st.email', 'st.name', 'st.role', 'st.active', 'st.created_at',
+      eb('st.password_hash', 'is not', null).$castTo<boolean>().as('has_password'),
+      eb('st.oidc_subject', 'is not', null).$castTo<boolean>().as('sso_linked'),
+      sql<string[]>`COALESCE((SELECT array_agg(c.code ORDER BY c.code) FROM staff_clinic sc JOIN clinic c ON c.id = sc.clinic_id
+                    WHERE sc.staff_id = st.id), '{}')`.as('clinics'),
+      sql<number>`(SELECT count(*) FROM staff_session s WHERE s.staff_id = st.id AND s.revoked_at IS NULL AND s.expires_at > now())::int`.as('live_sessions'),
+    ]);
+}
+type StaffRow = Awaited<ReturnType<ReturnType<typeof staffQuery>['executeTakeFirstOrThrow']>>;
 
-function presentStaffRow(r: any): StaffView {
+function presentStaffRow(r: StaffRow): StaffView {
   return {
     id: r.id,
     email: r.email,
@@ -228,30 +242,36 @@ function presentStaffRow(r: any): StaffView {
     hasPassword: r.has_password,
     ssoLinked: r.sso_linked,
     liveSessions: r.live_sessions,
-    createdAt: new Date(r.created_at).toISOString(),
+    createdAt: r.created_at.toISOString(),
   };
 }
 
 export async function listStaff(ds: DataSource): Promise<StaffView[]> {
-  return ((await ds.query(`${STAFF_SELECT} ORDER BY st.active DESC, st.name, st.email`)) as any[]).map(presentStaffRow);
+  const rows = await staffQuery(ds).orderBy('st.active', 'desc').orderBy('st.name').orderBy('st.email').execute();
+  return rows.map(presentStaffRow);
 }
 
-export async function getStaff(m: EntityManager | DataSource, id: string): Promise<StaffView> {
-  const rows = (await m.query(`${STAFF_SELECT} WHERE st.id = $1`, [id])) as any[];
-  if (!rows[0]) throw NotFound('staff member');
-  return presentStaffRow(rows[0]);
+export async function getStaff(m: Queryable, id: string): Promise<StaffView> {
+  const row = await staffQuery(m).where('st.id', '=', id).executeTakeFirst();
+  if (!row) throw NotFound('staff member');
+  return presentStaffRow(row);
 }
 
 /** Staff members by e-mail address (CLI) or id. */
 export async function findStaffId(ds: DataSource, ref: string): Promise<string> {
-  const rows = (await ds.query(`SELECT id FROM staff WHERE id::text = $1 OR email = lower($1)`, [ref.trim()])) as Array<{ id: string }>;
-  if (!rows[0]) throw NotFound('staff member');
-  return rows[0].id;
+  const r = ref.trim();
+  const row = await db(ds)
+    .selectFrom('staff')
+    .select('id')
+    .where((eb) => eb.or([eb(sql<string>`id::text`, '=', r), eb('email', '=', r.toLowerCase())]))
+    .executeTakeFirst();
+  if (!row) throw NotFound('staff member');
+  return row.id;
 }
 
 async function clinicIds(m: EntityManager, codes: string[]): Promise<string[]> {
   const unique = [...new Set(codes)];
-  const rows = (await m.query(`SELECT id, code FROM clinic WHERE code = ANY($1::text[])`, [unique])) as Array<{ id: string; code: string }>;
+  const rows = unique.length ? await db(m).selectFrom('clinic').select(['id', 'code']).where('code', 'in', unique).execute() : [];
   const missing = unique.filter((c) => !rows.some((r) => r.code === c));
   if (missing.length) throw Validation('clinics', `no clinic with code ${missing[0]}`);
   return rows.map((r) => r.id);
@@ -262,16 +282,18 @@ export async function createStaff(ds: DataSource, input: CreateStaff, actor: Adm
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return ds.transaction(async (m) => {
     const ids = await clinicIds(m, input.clinics);
-    if (((await m.query(`SELECT 1 FROM staff WHERE email = $1`, [input.email])) as unknown[]).length) {
+    const k = db(m);
+    if (await k.selectFrom('staff').select('id').where('email', '=', input.email).executeTakeFirst()) {
       throw Conflict('email: a staff member with this e-mail address already exists');
     }
-    const [row] = (await m.query(
-      `INSERT INTO staff (email, name, role, password_hash, active) VALUES ($1, $2, $3, $4, true) RETURNING id`,
-      [input.email, input.name, input.role, passwordHash],
-    )) as Array<{ id: string }>;
-    for (const clinicId of ids) await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2)`, [row!.id, clinicId]);
-    await audit(m, actor, 'staff.created', { staffId: row!.id, role: input.role, clinics: input.clinics, sso: passwordHash === null });
-    return getStaff(m, row!.id);
+    const row = await k
+      .insertInto('staff')
+      .values({ email: input.email, name: input.name, role: input.role, password_hash: passwordHash, active: true })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (ids.length) await k.insertInto('staff_clinic').values(ids.map((clinicId) => ({ staff_id: row.id, clinic_id: clinicId }))).execute();
+    await audit(m, actor, 'staff.created', { staffId: row.id, role: input.role, clinics: input.clinics, sso: passwordHash === null });
+    return getStaff(m, row.id);
   });
 }
 
@@ -281,13 +303,8 @@ export async function createStaff(ds: DataSource, input: CreateStaff, actor: Adm
  */
 export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff, actor: AdminActor): Promise<StaffView> {
   return ds.transaction(async (m) => {
-    const rows = (await m.query(`SELECT id, name, role, active FROM staff WHERE id = $1 FOR UPDATE`, [id])) as Array<{
-      id: string;
-      name: string;
-      role: StaffRole;
-      active: boolean;
-    }>;
-    const before = rows[0];
+    const k = db(m);
+    const before = await k.selectFrom('staff').select(['id', 'name', 'role', 'active']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!before) throw NotFound('staff member');
     const losesAdmin = before.role === 'admin' && before.active && ((patch.role && patch.role !== 'admin') || patch.active === false);
     if (losesAdmin) {
@@ -295,36 +312,52 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
         throw new HttpError(409, 'conflict', 'you cannot remove your own admin rights or deactivate yourself; ask another admin');
       }
       // Serialise admin removals so two at once cannot both pass the count.
-      await m.query(`SELECT pg_advisory_xact_lock(5350, 1)`);
-      const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM staff WHERE role = 'admin' AND active AND id <> $1`, [id])) as [{ n: number }];
+      await sql`SELECT pg_advisory_xact_lock(5350, 1)`.execute(k);
+      const { n } = await k
+        .selectFrom('staff')
+        .select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n'))
+        .where('role', '=', 'admin')
+        .where('active', '=', true)
+        .where('id', '<>', id)
+        .executeTakeFirstOrThrow();
       if (n === 0) throw new HttpError(409, 'conflict', 'this is the last active admin; make someone else admin first');
     }
     const role = patch.role ?? before.role;
     const fields: string[] = [];
     if (patch.name !== undefined && patch.name !== before.name) {
-      await m.query(`UPDATE staff SET name = $2 WHERE id = $1`, [id, patch.name]);
+      await k.updateTable('staff').set({ name: patch.name }).where('id', '=', id).execute();
       fields.push('name');
     }
     if (patch.role !== undefined && patch.role !== before.role) {
-      await m.query(`UPDATE staff SET role = $2 WHERE id = $1`, [id, patch.role]);
+      await k.updateTable('staff').set({ role: patch.role }).where('id', '=', id).execute();
       fields.push('role');
     }
     if (patch.clinics !== undefined) {
       const ids = await clinicIds(m, patch.clinics);
-      const current = ((await m.query(`SELECT clinic_id FROM staff_clinic WHERE staff_id = $1`, [id])) as Array<{ clinic_id: string }>).map((r) => r.clinic_id);
+      const current = (await k.selectFrom('staff_clinic').select('clinic_id').where('staff_id', '=', id).execute()).map((r) => r.clinic_id);
       if (ids.length !== current.length || ids.some((c) => !current.includes(c))) {
-        await m.query(`DELETE FROM staff_clinic WHERE staff_id = $1 AND NOT (clinic_id = ANY($2::uuid[]))`, [id, ids]);
-        for (const clinicId of ids) {
-          await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, clinicId]);
+        let gone = k.deleteFrom('staff_clinic').where('staff_id', '=', id);
+        if (ids.length) gone = gone.where('clinic_id', 'not in', ids);
+        await gone.execute();
+        if (ids.length) {
+          await k
+            .insertInto('staff_clinic')
+            .values(ids.map((clinicId) => ({ staff_id: id, clinic_id: clinicId })))
+            .onConflict((oc) => oc.doNothing())
+            .execute();
         }
         fields.push('clinics');
       }
     }
-    const finalClinics = ((await m.query(`SELECT count(*)::int AS n FROM staff_clinic WHERE staff_id = $1`, [id])) as [{ n: number }])[0].n;
+    const { n: finalClinics } = await k
+      .selectFrom('staff_clinic')
+      .select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n'))
+      .where('staff_id', '=', id)
+      .executeTakeFirstOrThrow();
     if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
     let revoked = 0;
     if (patch.active !== undefined && patch.active !== before.active) {
-      await m.query(`UPDATE staff SET active = $2 WHERE id = $1`, [id, patch.active]);
+      await k.updateTable('staff').set({ active: patch.active }).where('id', '=', id).execute();
       fields.push('active');
       if (!patch.active) revoked = await revokeAllSessions(m, id);
     }
@@ -342,8 +375,8 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
 export async function resetPassword(ds: DataSource, id: string, password: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   const hash = await hashPassword(password);
   return ds.transaction(async (m) => {
-    const rows = (await m.query(`UPDATE staff SET password_hash = $2 WHERE id = $1 RETURNING id`, [id, hash])) as [unknown[], number];
-    if (!rows[0].length) throw NotFound('staff member');
+    const row = await db(m).updateTable('staff').set({ password_hash: hash }).where('id', '=', id).returning('id').executeTakeFirst();
+    if (!row) throw NotFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.password_reset', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -353,7 +386,7 @@ export async function resetPassword(ds: DataSource, id: string, password: string
 /** Signs a staff member out everywhere, at once. */
 export async function revokeStaffSessions(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
-    if (!((await m.query(`SELECT 1 FROM staff WHERE id = $1`, [id])) as unknown[]).length) throw NotFound('staff member');
+    if (!(await db(m).selectFrom('staff').select('id').where('id', '=', id).executeTakeFirst())) throw NotFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sessions_revoked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -367,8 +400,8 @@ export async function revokeStaffSessions(ds: DataSource, id: string, actor: Adm
  */
 export async function unlinkSso(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
-    const rows = (await m.query(`UPDATE staff SET oidc_subject = NULL WHERE id = $1 RETURNING id`, [id])) as [unknown[], number];
-    if (!rows[0].length) throw NotFound('staff member');
+    const row = await db(m).updateTable('staff').set({ oidc_subject: null }).where('id', '=', id).returning('id').executeTakeFirst();
+    if (!row) throw NotFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sso_unlinked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -404,38 +437,24 @@ export interface WritebackView {
   lastErrorAt: string | null;
 }
 
-/** An integration row as the key queries select it. */
-interface KeyRow {
-  id: string;
-  name: string;
-  key_prefix: string;
-  created_at: Date | string;
-  revoked_at: Date | string | null;
-}
+const KEY_COLUMNS = ['i.id', 'i.name', 'i.key_prefix', 'i.created_at', 'i.revoked_at'] as const;
 
-/** listApiKeys' row: the key plus its write-back state. */
-interface KeyWritebackRow extends KeyRow {
-  kind: 'fhir' | 'webhook' | null;
-  backlog: number;
-  failed: number;
-  oldest_seconds: number | null;
-  last_error: string | null;
-  last_error_at: Date | string | null;
-}
-
-function presentKey(r: KeyRow): ApiKeyView {
+function presentKey(r: { id: string; name: string; key_prefix: string; created_at: Date; revoked_at: Date | null }): ApiKeyView {
   return {
     id: r.id,
     name: r.name,
     prefix: r.key_prefix,
-    createdAt: new Date(r.created_at).toISOString(),
-    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+    createdAt: r.created_at.toISOString(),
+    revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
   };
 }
 
 export async function listApiKeys(ds: DataSource): Promise<ApiKeyView[]> {
-  const rows = (await ds.query(
-    `SELECT i.id, i.name, i.key_prefix, i.created_at, i.revoked_at, w.kind,
+  const { rows } = await sql<{
+    id: string; name: string; key_prefix: string; created_at: Date; revoked_at: Date | null;
+    kind: 'fhir' | 'webhook' | null; backlog: number; failed: number; oldest_seconds: number | null;
+    last_error: string | null; last_error_at: Date | null;
+  }>`SELECT i.id, i.name, i.key_prefix, i.created_at, i.revoked_at, w.kind,
             coalesce(p.backlog, 0)::int AS backlog, coalesce(p.failed, 0)::int AS failed, p.oldest_seconds,
             e.last_error, e.last_error_at
        FROM integration i
@@ -449,17 +468,16 @@ export async function listApiKeys(ds: DataSource): Promise<ApiKeyView[]> {
            FROM ehr_outbox o
           WHERE o.integration_id = i.id AND o.delivered_at IS NULL AND o.last_error IS NOT NULL
           ORDER BY o.id DESC LIMIT 1) e ON true
-      ORDER BY i.revoked_at IS NOT NULL, i.created_at DESC`,
-  )) as KeyWritebackRow[];
+      ORDER BY i.revoked_at IS NOT NULL, i.created_at DESC`.execute(db(ds));
   return rows.map((r) => ({
     ...presentKey(r),
     writeback: {
       kind: r.kind ?? null,
       backlog: r.backlog,
       failed: r.failed,
-      oldestPendingSeconds: r.oldest_seconds == null ? null : Math.max(0, Math.round(Number(r.oldest_seconds))),
+      oldestPendingSeconds: r.oldest_seconds == null ? null : Math.max(0, Math.round(r.oldest_seconds)),
       lastError: r.last_error ?? null,
-      lastErrorAt: r.last_error_at ? new Date(r.last_error_at).toISOString() : null,
+      lastErrorAt: r.last_error_at ? r.last_error_at.toISOString() : null,
     },
   }));
 }
@@ -471,10 +489,10 @@ export async function createApiKey(ds: DataSource, input: CreateApiKey, actor: A
     const integration = await insertIntegration(m, input.name, key);
     if (input.reportClinics) {
       const ids = await clinicIds(m, input.reportClinics);
-      await m.query(`INSERT INTO integration_clinic (integration_id, clinic_id) SELECT $1, unnest($2::uuid[])`, [integration.id, ids]);
+      if (ids.length) await db(m).insertInto('integration_clinic').values(ids.map((clinicId) => ({ integration_id: integration.id, clinic_id: clinicId }))).execute();
     }
     await audit(m, actor, 'api_key.created', { integrationId: integration.id, prefix: integration.keyPrefix, ...(input.reportClinics ? { reportClinics: input.reportClinics } : {}) });
-    const [row] = (await m.query(`SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id = $1`, [integration.id])) as any[];
+    const row = await db(m).selectFrom('integration as i').select(KEY_COLUMNS).where('i.id', '=', integration.id).executeTakeFirstOrThrow();
     return { apiKey: presentKey(row), key };
   });
 }
@@ -482,17 +500,26 @@ export async function createApiKey(ds: DataSource, input: CreateApiKey, actor: A
 /** Revokes a key (from the next request on, it is refused like an unknown one). Idempotent. */
 export async function revokeApiKey(ds: DataSource, ref: string, actor: AdminActor): Promise<ApiKeyView> {
   return ds.transaction(async (m) => {
-    const rows = (await m.query(
-      `SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id::text = $1 OR key_prefix = $1 FOR UPDATE`,
-      [ref.trim()],
-    )) as any[];
+    const r = ref.trim();
+    const k = db(m);
+    const rows = await k
+      .selectFrom('integration as i')
+      .select(KEY_COLUMNS)
+      .where((eb) => eb.or([eb(sql<string>`i.id::text`, '=', r), eb('i.key_prefix', '=', r)]))
+      .forUpdate()
+      .execute();
     if (!rows.length) throw NotFound('API key');
     if (rows.length > 1) throw Conflict('more than one key matches; give the id');
-    const row = rows[0];
+    const row = rows[0]!;
     if (!row.revoked_at) {
-      const [updated] = (await m.query(`UPDATE integration SET revoked_at = now() WHERE id = $1 RETURNING id, name, key_prefix, created_at, revoked_at`, [row.id])) as [any[], number];
+      const updated = await k
+        .updateTable('integration')
+        .set({ revoked_at: sql<Date>`now()` })
+        .where('id', '=', row.id)
+        .returning(['id', 'name', 'key_prefix', 'created_at', 'revoked_at'])
+        .executeTakeFirstOrThrow();
       await audit(m, actor, 'api_key.revoked', { integrationId: row.id });
-      return presentKey(updated[0]);
+      return presentKey(updated);
     }
     return presentKey(row);
   });
