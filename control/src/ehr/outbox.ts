@@ -16,7 +16,8 @@
  * the receiver deduplicates on; the FHIR Bundle's operations are idempotent anyway).
  */
 import type { DataSource } from 'typeorm';
-import type { VisitState } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { requestFor, type OutboxEvent, type WritebackTarget } from './writeback.js';
 
 export const RETRY_FAILED_AFTER_MINUTES = 15;
@@ -40,16 +41,15 @@ export interface PendingAppointment {
 }
 
 export async function pendingWriteback(ds: DataSource): Promise<PendingAppointment[]> {
-  const rows = (await ds.query(
-    `SELECT appointment_id, max(id)::text AS last_id, max(gave_up)::int AS round
-       FROM ehr_outbox
-      WHERE delivered_at IS NULL
-        AND (failed_at IS NULL OR failed_at < now() - make_interval(mins => $1))
-      GROUP BY appointment_id
-      ORDER BY min(id)
-      LIMIT $2`,
-    [RETRY_FAILED_AFTER_MINUTES, SWEEP_LIMIT],
-  )) as Array<{ appointment_id: string; last_id: string; round: number }>;
+  const rows = await db(ds)
+    .selectFrom('ehr_outbox')
+    .select((eb) => ['appointment_id', sql<string>`max(id)::text`.as('last_id'), eb.cast<number>(eb.fn.max('gave_up'), 'integer').as('round')])
+    .where('delivered_at', 'is', null)
+    .where((eb) => eb.or([eb('failed_at', 'is', null), eb('failed_at', '<', sql<Date>`now() - make_interval(mins => ${RETRY_FAILED_AFTER_MINUTES})`)]))
+    .groupBy('appointment_id')
+    .orderBy(sql`min(id)`)
+    .limit(SWEEP_LIMIT)
+    .execute();
   return rows.map((r) => ({ appointmentId: r.appointment_id, lastId: r.last_id, round: r.round }));
 }
 
@@ -68,13 +68,6 @@ export const httpSend: Send = async (req) => {
   if (!res.ok) throw new WritebackError(`write-back: HTTP ${res.status}`);
 };
 
-interface Row {
-  id: string; appointment_id: string; state: VisitState; previous_state: VisitState; ended_reason: 'clinician' | 'phone' | null;
-  occurred_at: Date; waiting_since: Date | null; admitted_at: Date | null; ended_at: Date | null;
-  external_id: string | null; clinic: string; clinician_id: string;
-  kind: 'fhir' | 'webhook' | null; url: string | null; secret: string | null;
-}
-
 export interface DeliveryResult {
   delivered: Array<{ id: string; kind: 'fhir' | 'webhook' }>;
   /** Changes of an integration whose write-back was switched off meanwhile: dropped, not sent. */
@@ -86,39 +79,46 @@ export async function deliverAppointment(ds: DataSource, appointmentId: string, 
   const result: DeliveryResult = { delivered: [], dropped: 0 };
   for (;;) {
     const step = await ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`spreekkamer:ehr-outbox:${appointmentId}`]);
-      const [r] = (await m.query(
-        `SELECT o.id::text AS id, o.appointment_id, o.state, o.previous_state, o.ended_reason, o.occurred_at,
-                o.waiting_since, o.admitted_at, o.ended_at,
-                a.external_id, c.code AS clinic, a.clinician_id, w.kind, w.url, w.secret
-           FROM ehr_outbox o
-           JOIN appointment a ON a.id = o.appointment_id
-           JOIN clinic c ON c.id = a.clinic_id
-           LEFT JOIN integration_writeback w ON w.integration_id = o.integration_id
-          WHERE o.appointment_id = $1 AND o.delivered_at IS NULL
-          ORDER BY o.id
-          LIMIT 1`,
-        [appointmentId],
-      )) as Row[];
+      const k = db(m);
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`spreekkamer:ehr-outbox:${appointmentId}`}, 0))`.execute(k);
+      const r = await k
+        .selectFrom('ehr_outbox as o')
+        .innerJoin('appointment as a', 'a.id', 'o.appointment_id')
+        .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+        .leftJoin('integration_writeback as w', 'w.integration_id', 'o.integration_id')
+        .select([
+          'o.id', 'o.appointment_id', 'o.state', 'o.previous_state', 'o.ended_reason', 'o.occurred_at',
+          'o.waiting_since', 'o.admitted_at', 'o.ended_at',
+          'a.external_id', 'c.code as clinic', 'a.clinician_id', 'w.kind', 'w.url', 'w.secret',
+        ])
+        .where('o.appointment_id', '=', appointmentId)
+        .where('o.delivered_at', 'is', null)
+        .orderBy('o.id')
+        .limit(1)
+        .executeTakeFirst();
       if (!r) return { done: true as const };
       if (!r.kind || !r.url) {
-        await m.query(`UPDATE ehr_outbox SET delivered_at = now(), last_error = 'write-back switched off' WHERE id = $1`, [r.id]);
+        await k.updateTable('ehr_outbox').set({ delivered_at: sql<Date>`now()`, last_error: 'write-back switched off' }).where('id', '=', r.id).execute();
         return { dropped: true as const };
       }
       const target: WritebackTarget = { kind: r.kind, url: r.url, secret: r.secret };
       const event: OutboxEvent = {
         id: r.id, appointmentId: r.appointment_id, externalId: r.external_id, clinic: r.clinic, clinicianId: r.clinician_id,
-        state: r.state, previousState: r.previous_state, endedReason: r.ended_reason, occurredAt: new Date(r.occurred_at),
-        waitingSince: r.waiting_since && new Date(r.waiting_since), admittedAt: r.admitted_at && new Date(r.admitted_at), endedAt: r.ended_at && new Date(r.ended_at),
+        state: r.state, previousState: r.previous_state, endedReason: r.ended_reason, occurredAt: r.occurred_at,
+        waitingSince: r.waiting_since, admittedAt: r.admitted_at, endedAt: r.ended_at,
       };
       try {
         await send(requestFor(target, event, now()));
       } catch (err) {
         const message = err instanceof WritebackError ? err.message : 'write-back: failed';
-        await m.query(`UPDATE ehr_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [r.id, message]);
+        await k.updateTable('ehr_outbox').set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: message })).where('id', '=', r.id).execute();
         return { error: new WritebackError(message) };
       }
-      await m.query(`UPDATE ehr_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL, failed_at = NULL WHERE id = $1`, [r.id]);
+      await k
+        .updateTable('ehr_outbox')
+        .set((eb) => ({ delivered_at: sql<Date>`now()`, attempts: eb('attempts', '+', 1), last_error: null, failed_at: null }))
+        .where('id', '=', r.id)
+        .execute();
       return { delivered: { id: r.id, kind: r.kind } };
     });
     if ('done' in step) return result;
@@ -130,10 +130,12 @@ export async function deliverAppointment(ds: DataSource, appointmentId: string, 
 
 /** The last attempt failed: the appointment's undelivered changes show as failed. */
 export async function giveUp(ds: DataSource, appointmentId: string): Promise<void> {
-  await ds.query(
-    `UPDATE ehr_outbox SET failed_at = now(), gave_up = gave_up + 1 WHERE appointment_id = $1 AND delivered_at IS NULL`,
-    [appointmentId],
-  );
+  await db(ds)
+    .updateTable('ehr_outbox')
+    .set((eb) => ({ failed_at: sql<Date>`now()`, gave_up: eb('gave_up', '+', 1) }))
+    .where('appointment_id', '=', appointmentId)
+    .where('delivered_at', 'is', null)
+    .execute();
 }
 
 export interface WritebackSettings {
@@ -144,16 +146,18 @@ export interface WritebackSettings {
 
 /** Sets (or with null, removes) an integration's write-back target. Returns false for an unknown integration. */
 export async function setWriteback(ds: DataSource, integrationId: string, settings: WritebackSettings | null): Promise<boolean> {
-  const found = (await ds.query(`SELECT id FROM integration WHERE id = $1`, [integrationId])) as unknown[];
-  if (found.length === 0) return false;
+  const k = db(ds);
+  if (!(await k.selectFrom('integration').select('id').where('id', '=', integrationId).executeTakeFirst())) return false;
   if (!settings) {
-    await ds.query(`DELETE FROM integration_writeback WHERE integration_id = $1`, [integrationId]);
+    await k.deleteFrom('integration_writeback').where('integration_id', '=', integrationId).execute();
     return true;
   }
-  await ds.query(
-    `INSERT INTO integration_writeback (integration_id, kind, url, secret) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (integration_id) DO UPDATE SET kind = EXCLUDED.kind, url = EXCLUDED.url, secret = EXCLUDED.secret`,
-    [integrationId, settings.kind, settings.url, settings.secret],
-  );
+  await k
+    .insertInto('integration_writeback')
+    .values({ integration_id: integrationId, kind: settings.kind, url: settings.url, secret: settings.secret })
+    .onConflict((oc) =>
+      oc.column('integration_id').doUpdateSet((eb) => ({ kind: eb.ref('excluded.kind'), url: eb.ref('excluded.url'), secret: eb.ref('excluded.secret') })),
+    )
+    .execute();
   return true;
 }
