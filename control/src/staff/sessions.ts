@@ -7,6 +7,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db, type Queryable } from '../db/kysely.js';
 import type { StaffIdentity } from '../domain/admission.js';
 
 export const SESSION_COOKIE = 'spk_session';
@@ -26,11 +28,12 @@ const dummy = () => (dummyHash ??= argon2.hash(randomBytes(16).toString('hex'), 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export async function verifyLogin(ds: DataSource, email: string, password: string): Promise<string | null> {
-  const rows = (await ds.query(
-    `SELECT id, password_hash FROM staff WHERE email = $1 AND active = true`,
-    [email.trim().toLowerCase()],
-  )) as Array<{ id: string; password_hash: string | null }>;
-  const row = rows[0];
+  const row = await db(ds)
+    .selectFrom('staff')
+    .select(['id', 'password_hash'])
+    .where('email', '=', email.trim().toLowerCase())
+    .where('active', '=', true)
+    .executeTakeFirst();
   const hash = row?.password_hash ?? (await dummy());
   let ok = false;
   try {
@@ -51,26 +54,28 @@ export async function createSession(
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   const expiresAt = new Date(Date.now() + SESSION_HOURS * 3600_000);
-  await ds.query(
-    `INSERT INTO staff_session (id, staff_id, csrf_token, created_at, expires_at, method) VALUES ($1, $2, $3, now(), $4, $5)`,
-    [sha256(token), staffId, csrfToken, expiresAt, method],
-  );
+  await db(ds)
+    .insertInto('staff_session')
+    .values({ id: sha256(token), staff_id: staffId, csrf_token: csrfToken, created_at: sql<Date>`now()`, expires_at: expiresAt, method })
+    .execute();
   return { token, csrfToken, expiresAt };
 }
 
 export async function loadSession(ds: DataSource, token: string | undefined): Promise<StaffSession | null> {
   if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const rows = (await ds.query(
-    `SELECT s.id AS session_id, s.csrf_token, st.id, st.email, st.name, st.role,
-            COALESCE(array_agg(sc.clinic_id) FILTER (WHERE sc.clinic_id IS NOT NULL), '{}') AS clinic_ids
-       FROM staff_session s
-       JOIN staff st ON st.id = s.staff_id AND st.active = true
-       LEFT JOIN staff_clinic sc ON sc.staff_id = st.id
-      WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-      GROUP BY s.id, st.id`,
-    [sha256(token)],
-  )) as any[];
-  const r = rows[0];
+  const r = await db(ds)
+    .selectFrom('staff_session as s')
+    .innerJoin('staff as st', (j) => j.onRef('st.id', '=', 's.staff_id').on('st.active', '=', true))
+    .leftJoin('staff_clinic as sc', 'sc.staff_id', 'st.id')
+    .select([
+      's.id as session_id', 's.csrf_token', 'st.id', 'st.email', 'st.name', 'st.role',
+      sql<string[]>`COALESCE(array_agg(sc.clinic_id) FILTER (WHERE sc.clinic_id IS NOT NULL), '{}')`.as('clinic_ids'),
+    ])
+    .where('s.id', '=', sha256(token))
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', sql<Date>`now()`)
+    .groupBy(['s.id', 'st.id'])
+    .executeTakeFirst();
   if (!r) return null;
   return {
     sessionId: r.session_id,
@@ -84,18 +89,19 @@ export async function loadSession(ds: DataSource, token: string | undefined): Pr
 }
 
 export async function revokeSession(ds: DataSource, sessionId: string): Promise<void> {
-  await ds.query(`UPDATE staff_session SET revoked_at = now() WHERE id = $1`, [sessionId]);
+  await db(ds).updateTable('staff_session').set({ revoked_at: sql<Date>`now()` }).where('id', '=', sessionId).execute();
 }
 
 /** Ends every live session of a staff member (admin action, deactivation, password reset). */
-export async function revokeAllSessions(m: Pick<DataSource, 'query'>, staffId: string): Promise<number> {
-  const rows = (await m.query(
-    `UPDATE staff_session SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
-    [staffId],
-  )) as unknown;
-  // pg returns [rows, count] for UPDATE … RETURNING through TypeORM's query().
-  const list = Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0] : rows;
-  return Array.isArray(list) ? list.length : 0;
+export async function revokeAllSessions(m: Queryable, staffId: string): Promise<number> {
+  const { numUpdatedRows } = await db(m)
+    .updateTable('staff_session')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('staff_id', '=', staffId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(numUpdatedRows);
 }
 
 export function csrfMatches(expected: string, given: string | undefined): boolean {
