@@ -11,25 +11,27 @@
  */
 import type { FallbackJobData } from '../jobs/plan.js';
 import { queuePendingCalls, requestCallback, type CallbackDeps } from './tasks.js';
-import { NOT_ARRIVED_STATES } from '../domain/visit-state.js';
+import { NOT_ARRIVED_STATES, type VisitState } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 
 /** Not arrived (NOT_ARRIVED_STATES): still scheduled, or marked no-show (who expects a call list entry). */
-const NOT_ARRIVED: readonly string[] = NOT_ARRIVED_STATES;
+const NOT_ARRIVED: readonly VisitState[] = NOT_ARRIVED_STATES;
 
 export type CheckOutcome = 'callback' | 'callback-exists' | 'arrived' | 'stale' | 'not-due' | 'gone';
 
 export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobData, now = new Date()): Promise<CheckOutcome> {
-  const rows = (await deps.ds.query(
-    `SELECT a.start, a.cancelled_at, v.state, c.no_show_minutes
-       FROM appointment a JOIN visit v ON v.appointment_id = a.id JOIN clinic c ON c.id = a.clinic_id
-      WHERE a.id = $1`,
-    [data.appointmentId],
-  )) as Array<{ start: Date; cancelled_at: Date | null; state: string; no_show_minutes: number }>;
-  const r = rows[0];
+  const r = await db(deps.ds)
+    .selectFrom('appointment as a')
+    .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+    .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+    .select(['a.start', 'a.cancelled_at', 'v.state', 'c.no_show_minutes'])
+    .where('a.id', '=', data.appointmentId)
+    .executeTakeFirst();
   if (!r || r.cancelled_at) return 'gone';
-  if (new Date(r.start).toISOString() !== data.start) return 'stale'; // moved: a new check is planned
+  if (r.start.toISOString() !== data.start) return 'stale'; // moved: a new check is planned
   if (!NOT_ARRIVED.includes(r.state)) return 'arrived';
-  if (new Date(r.start).getTime() + r.no_show_minutes * 60_000 > now.getTime() + 1000) return 'not-due';
+  if (r.start.getTime() + r.no_show_minutes * 60_000 > now.getTime() + 1000) return 'not-due';
   const { created } = await requestCallback(deps, data.appointmentId, 'no_show');
   return created ? 'callback' : 'callback-exists';
 }
@@ -39,26 +41,28 @@ export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobDa
  * start on an old database does not fill the list with last month's appointments.
  */
 export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number; calls: number }> {
-  const noShows = (await deps.ds.query(
-    `SELECT a.id FROM appointment a
-       JOIN visit v ON v.appointment_id = a.id
-       JOIN clinic c ON c.id = a.clinic_id
-      WHERE v.state = ANY($2::text[]) AND a.cancelled_at IS NULL
-        AND a.start + make_interval(mins => c.no_show_minutes) <= $1
-        AND a.start > $1::timestamptz - interval '1 day'
-        AND NOT EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.reason = 'no_show')`,
-    [now, NOT_ARRIVED],
-  )) as Array<{ id: string }>;
-  const drops = (await deps.ds.query(
-    `SELECT a.id FROM appointment a
-       JOIN visit v ON v.appointment_id = a.id
-       JOIN clinic c ON c.id = a.clinic_id
-      WHERE v.state = 'dropped' AND v.dropped_at IS NOT NULL
-        AND v.dropped_at + make_interval(mins => c.drop_minutes) <= $1
-        AND v.dropped_at > $1::timestamptz - interval '1 day'
-        AND NOT EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.reason = 'dropped')`,
-    [now],
-  )) as Array<{ id: string }>;
+  const k = db(deps.ds);
+  const withoutTask = (reason: 'no_show' | 'dropped') =>
+    k
+      .selectFrom('appointment as a')
+      .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+      .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+      .select('a.id')
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('callback_task as t').select(sql`1`.as('one')).whereRef('t.appointment_id', '=', 'a.id').where('t.reason', '=', reason))),
+      );
+  const noShows = await withoutTask('no_show')
+    .where('v.state', 'in', NOT_ARRIVED)
+    .where('a.cancelled_at', 'is', null)
+    .where(sql<Date>`a.start + make_interval(mins => c.no_show_minutes)`, '<=', now)
+    .where('a.start', '>', sql<Date>`${now}::timestamptz - interval '1 day'`)
+    .execute();
+  const drops = await withoutTask('dropped')
+    .where('v.state', '=', 'dropped')
+    .where('v.dropped_at', 'is not', null)
+    .where(sql<Date>`v.dropped_at + make_interval(mins => c.drop_minutes)`, '<=', now)
+    .where('v.dropped_at', '>', sql<Date>`${now}::timestamptz - interval '1 day'`)
+    .execute();
   let noShow = 0;
   let dropped = 0;
   for (const { id } of noShows) if ((await requestCallback(deps, id, 'no_show')).created) noShow++;

@@ -10,6 +10,9 @@
  * retention purge removes it in one place.
  */
 import type { DataSource } from 'typeorm';
+import { sql, type Selectable } from 'kysely';
+import { db } from '../db/kysely.js';
+import type { CallbackTaskTable } from '../db/schema.js';
 import type { CallbackReason, CallbackTask } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
 import { CallbackError } from '../domain/errors.js';
@@ -45,17 +48,7 @@ export interface CallbackView {
   callStatus: CallbackTask['callStatus'];
 }
 
-interface Row {
-  id: string;
-  appointment_id: string;
-  clinic_id: string;
-  reason: CallbackReason;
-  requested_by: string | null;
-  created_at: Date;
-  done_at: Date | null;
-  done_by: string | null;
-  call_status: CallbackTask['callStatus'];
-}
+type Row = Selectable<CallbackTaskTable>;
 
 const toTask = (r: Row): CallbackTask => ({
   id: r.id,
@@ -63,8 +56,8 @@ const toTask = (r: Row): CallbackTask => ({
   clinicId: r.clinic_id,
   reason: r.reason,
   requestedBy: r.requested_by,
-  createdAt: new Date(r.created_at),
-  doneAt: r.done_at ? new Date(r.done_at) : null,
+  createdAt: r.created_at,
+  doneAt: r.done_at,
   doneBy: r.done_by,
   callStatus: r.call_status,
 });
@@ -81,35 +74,34 @@ export async function requestCallback(
 ): Promise<{ task: CallbackTask; created: boolean }> {
   if (!CALLBACK_REASONS.includes(reason)) throw new Error(`unknown callback reason ${reason}`);
   const result = await deps.ds.transaction(async (m) => {
-    const found = (await m.query(
-      `SELECT a.id, a.clinic_id, a.cancelled_at, c.telephony_webhook_url
-         FROM appointment a JOIN clinic c ON c.id = a.clinic_id
-        WHERE a.id = $1
-        FOR SHARE OF a`,
-      [appointmentId],
-    )) as Array<{ id: string; clinic_id: string; cancelled_at: Date | null; telephony_webhook_url: string | null }>;
-    const a = found[0];
+    const k = db(m);
+    const a = await k
+      .selectFrom('appointment as a')
+      .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+      .select(['a.id', 'a.clinic_id', 'a.cancelled_at', 'c.telephony_webhook_url'])
+      .where('a.id', '=', appointmentId)
+      .forShare('a')
+      .executeTakeFirst();
     if (!a) throw new CallbackError('not_found', 'no such appointment');
     if (a.cancelled_at) throw new CallbackError('invalid_state', 'the appointment was cancelled');
-    const inserted = (await m.query(
-      `INSERT INTO callback_task (appointment_id, clinic_id, reason, requested_by, call_status)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT ON CONSTRAINT callback_task_uq DO NOTHING
-       RETURNING *`,
-      [a.id, a.clinic_id, reason, staffId ?? null, a.telephony_webhook_url ? 'pending' : 'none'],
-    )) as Row[];
-    if (inserted[0]) {
+    const created = await k
+      .insertInto('callback_task')
+      .values({ appointment_id: a.id, clinic_id: a.clinic_id, reason, requested_by: staffId ?? null, call_status: a.telephony_webhook_url ? 'pending' : 'none' })
+      .onConflict((oc) => oc.constraint('callback_task_uq').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (created) {
       await recordAudit(m, {
         actorKind: staffId ? 'staff' : 'system',
         actorId: staffId ?? null,
         action: 'fallback.requested',
         appointmentId: a.id,
-        data: { reason, callbackId: inserted[0].id },
+        data: { reason, callbackId: created.id },
       });
-      return { task: toTask(inserted[0]), created: true };
+      return { task: toTask(created), created: true };
     }
-    const existing = (await m.query(`SELECT * FROM callback_task WHERE appointment_id = $1 AND reason = $2`, [a.id, reason])) as Row[];
-    return { task: toTask(existing[0]!), created: false };
+    const existing = await k.selectFrom('callback_task').selectAll().where('appointment_id', '=', a.id).where('reason', '=', reason).executeTakeFirstOrThrow();
+    return { task: toTask(existing), created: false };
   });
   if (result.created) {
     // The task is committed: from here on nothing may lose it. The call is queued first (a
@@ -136,11 +128,14 @@ export async function requestCallback(
  */
 export async function queuePendingCalls(deps: CallbackDeps): Promise<number> {
   if (!deps.telephony) return 0;
-  const rows = (await deps.ds.query(
-    `SELECT id FROM callback_task
-      WHERE call_status = 'pending' AND done_at IS NULL AND created_at > now() - interval '1 day'
-      ORDER BY created_at`,
-  )) as Array<{ id: string }>;
+  const rows = await db(deps.ds)
+    .selectFrom('callback_task')
+    .select('id')
+    .where('call_status', '=', 'pending')
+    .where('done_at', 'is', null)
+    .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
+    .orderBy('created_at')
+    .execute();
   for (const r of rows) await deps.telephony.queueCall(r.id);
   return rows.length;
 }
@@ -164,23 +159,27 @@ export async function listCallbacks(
   opts: { clinicianId?: string } = {},
 ): Promise<CallbackView[]> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error('day must be YYYY-MM-DD');
-  const rows = (await ds.query(
-    `SELECT t.id, t.appointment_id, t.reason, t.created_at, t.done_at, t.done_by, t.call_status,
-            c.code AS clinic_code, c.initials_only, a.patient_name, a.patient_phone
-       FROM callback_task t
-       JOIN appointment a ON a.id = t.appointment_id
-       JOIN clinic c ON c.id = t.clinic_id
-      WHERE t.clinic_id = ANY($1::uuid[])
-        AND ($3::uuid IS NULL OR a.clinician_id = $3)
-        AND (t.done_at IS NULL
-             OR (t.created_at >= ($2::date)::timestamp AT TIME ZONE c.timezone
-                 AND t.created_at < ($2::date + 1)::timestamp AT TIME ZONE c.timezone))
-      ORDER BY t.created_at, t.id`,
-    [clinicIds, day, opts.clinicianId ?? null],
-  )) as Array<{
-    id: string; appointment_id: string; reason: CallbackReason; created_at: Date; done_at: Date | null; done_by: string | null;
-    call_status: CallbackTask['callStatus']; clinic_code: string; initials_only: boolean; patient_name: string; patient_phone: string | null;
-  }>;
+  if (!clinicIds.length) return [];
+  let q = db(ds)
+    .selectFrom('callback_task as t')
+    .innerJoin('appointment as a', 'a.id', 't.appointment_id')
+    .innerJoin('clinic as c', 'c.id', 't.clinic_id')
+    .select([
+      't.id', 't.appointment_id', 't.reason', 't.created_at', 't.done_at', 't.done_by', 't.call_status',
+      'c.code as clinic_code', 'c.initials_only', 'a.patient_name', 'a.patient_phone',
+    ])
+    .where('t.clinic_id', 'in', clinicIds)
+    .where((eb) =>
+      eb.or([
+        eb('t.done_at', 'is', null),
+        eb.and([
+          eb('t.created_at', '>=', sql<Date>`(${day}::date)::timestamp AT TIME ZONE c.timezone`),
+          eb('t.created_at', '<', sql<Date>`(${day}::date + 1)::timestamp AT TIME ZONE c.timezone`),
+        ]),
+      ]),
+    );
+  if (opts.clinicianId) q = q.where('a.clinician_id', '=', opts.clinicianId);
+  const rows = await q.orderBy('t.created_at').orderBy('t.id').execute();
   return rows.map((r) => ({
     id: r.id,
     appointmentId: r.appointment_id,
@@ -188,8 +187,8 @@ export async function listCallbacks(
     patientDisplayName: r.initials_only ? initialsOf(r.patient_name) : r.patient_name,
     phone: r.patient_phone,
     reason: r.reason,
-    createdAt: new Date(r.created_at).toISOString(),
-    doneAt: r.done_at ? new Date(r.done_at).toISOString() : null,
+    createdAt: r.created_at.toISOString(),
+    doneAt: r.done_at ? r.done_at.toISOString() : null,
     doneBy: r.done_by,
     callStatus: r.call_status,
   }));
@@ -203,16 +202,16 @@ export async function setCallbackDone(
   done: boolean,
 ): Promise<{ task: CallbackTask; changed: boolean }> {
   return ds.transaction(async (m) => {
-    const rows = (await m.query(`SELECT * FROM callback_task WHERE id = $1 FOR UPDATE`, [id])) as Row[];
-    const row = rows[0];
+    const k = db(m);
+    const row = await k.selectFrom('callback_task').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!row) throw new CallbackError('not_found', 'no such callback');
     if ((row.done_at !== null) === done) return { task: toTask(row), changed: false };
-    // TypeORM answers an UPDATE … RETURNING with [rows, count].
-    const [updated] = (await m.query(
-      `UPDATE callback_task SET done_at = CASE WHEN $3 THEN now() END, done_by = CASE WHEN $3 THEN $2::uuid END
-        WHERE id = $1 RETURNING *`,
-      [id, staffId, done],
-    )) as [Row[], number];
+    const updated = await k
+      .updateTable('callback_task')
+      .set(done ? { done_at: sql<Date>`now()`, done_by: staffId } : { done_at: null, done_by: null })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     await recordAudit(m, {
       actorKind: 'staff',
       actorId: staffId,
@@ -220,7 +219,7 @@ export async function setCallbackDone(
       appointmentId: row.appointment_id,
       data: { reason: row.reason, callbackId: id },
     });
-    return { task: toTask(updated[0]!), changed: true };
+    return { task: toTask(updated), changed: true };
   });
 }
 

@@ -16,6 +16,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { CallbackDeps } from './tasks.js';
+import { db } from '../db/kysely.js';
 
 export const SIGNATURE_HEADER = 'x-spreekkamer-signature';
 export const TIMESTAMP_HEADER = 'x-spreekkamer-timestamp';
@@ -52,21 +53,18 @@ export type CallOutcome = 'sent' | 'already-sent' | 'done' | 'no-webhook' | 'no-
 
 /** One attempt of the webhook call of a callback task. Throws TelephonyError to be retried. */
 export async function callTelephony(deps: Pick<CallbackDeps, 'ds' | 'hub'>, callbackId: string, now = () => Date.now()): Promise<CallOutcome> {
-  const rows = (await deps.ds.query(
-    `SELECT t.id, t.appointment_id, t.clinic_id, t.reason, t.created_at, t.done_at, t.call_status,
-            a.patient_phone, c.code AS clinic_code, c.telephony_webhook_url AS url, c.telephony_webhook_secret AS secret,
-            s.email AS clinician_email
-       FROM callback_task t
-       JOIN appointment a ON a.id = t.appointment_id
-       JOIN clinic c ON c.id = t.clinic_id
-       JOIN staff s ON s.id = a.clinician_id
-      WHERE t.id = $1`,
-    [callbackId],
-  )) as Array<{
-    id: string; appointment_id: string; clinic_id: string; reason: string; created_at: Date; done_at: Date | null;
-    call_status: string; patient_phone: string | null; clinic_code: string; url: string | null; secret: string | null; clinician_email: string;
-  }>;
-  const t = rows[0];
+  const t = await db(deps.ds)
+    .selectFrom('callback_task as t')
+    .innerJoin('appointment as a', 'a.id', 't.appointment_id')
+    .innerJoin('clinic as c', 'c.id', 't.clinic_id')
+    .innerJoin('staff as s', 's.id', 'a.clinician_id')
+    .select([
+      't.id', 't.appointment_id', 't.clinic_id', 't.reason', 't.created_at', 't.done_at', 't.call_status',
+      'a.patient_phone', 'c.code as clinic_code', 'c.telephony_webhook_url as url', 'c.telephony_webhook_secret as secret',
+      's.email as clinician_email',
+    ])
+    .where('t.id', '=', callbackId)
+    .executeTakeFirst();
   if (!t) return 'gone';
   if (t.call_status === 'sent') return 'already-sent';
   if (t.done_at) return 'done'; // someone phoned already
@@ -114,10 +112,13 @@ export async function callTelephony(deps: Pick<CallbackDeps, 'ds' | 'hub'>, call
 
 /** The last attempt failed: the task shows "call not placed" (it stays on the list either way). */
 export async function markCallFailed(deps: Pick<CallbackDeps, 'ds' | 'hub'>, callbackId: string): Promise<void> {
-  const rows = (await deps.ds.query(`SELECT id, appointment_id, clinic_id FROM callback_task WHERE id = $1 AND call_status = 'pending'`, [callbackId])) as Array<{
-    id: string; appointment_id: string; clinic_id: string;
-  }>;
-  if (rows[0]) await setCallStatus(deps, rows[0], 'failed');
+  const row = await db(deps.ds)
+    .selectFrom('callback_task')
+    .select(['id', 'appointment_id', 'clinic_id'])
+    .where('id', '=', callbackId)
+    .where('call_status', '=', 'pending')
+    .executeTakeFirst();
+  if (row) await setCallStatus(deps, row, 'failed');
 }
 
 async function setCallStatus(
@@ -125,7 +126,7 @@ async function setCallStatus(
   t: { id: string; appointment_id: string; clinic_id: string },
   status: 'none' | 'sent' | 'failed',
 ): Promise<void> {
-  await deps.ds.query(`UPDATE callback_task SET call_status = $2 WHERE id = $1`, [t.id, status]);
+  await db(deps.ds).updateTable('callback_task').set({ call_status: status }).where('id', '=', t.id).execute();
   await deps.hub?.publishClinic(t.clinic_id, { kind: 'callbacks-changed', appointmentId: t.appointment_id });
 }
 
