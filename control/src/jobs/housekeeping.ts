@@ -16,29 +16,33 @@
  */
 import type { DataSource } from 'typeorm';
 import { FINAL_STATES, OPEN_STATES } from '../domain/visit-state.js';
+import type { VisitState } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { recordAudit } from '../domain/audit.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
 export async function closeOverdueConsults(ds: DataSource, now = new Date()): Promise<Array<{ appointmentId: string; roomId: number }>> {
   return ds.transaction(async (m) => {
-    // TypeORM answers an UPDATE … RETURNING with [rows, count].
-    const [rows] = (await m.query(
-      `UPDATE visit v
-          SET state = 'ended', ended_at = $1, updated_at = now()
+    const k = db(m);
+    const { rows } = await sql<{ appointment_id: string; room_id: string; was: VisitState }>`
+      UPDATE visit v
+          SET state = 'ended', ended_at = ${now}, updated_at = now()
          FROM appointment a
          JOIN clinic c ON c.id = a.clinic_id
         WHERE v.appointment_id = a.id
-          AND v.state = ANY($2::text[])
-          AND a.start + make_interval(mins => a.duration_minutes + c.link_grace_minutes) <= $1
-        RETURNING v.appointment_id, v.room_id, (SELECT state FROM visit WHERE id = v.id) AS was`,
-      [now, OPEN_STATES],
-    )) as [Array<{ appointment_id: string; room_id: string; was: string }>, number];
+          AND v.state = ANY(${[...OPEN_STATES]}::text[])
+          AND a.start + make_interval(mins => a.duration_minutes + c.link_grace_minutes) <= ${now}
+        RETURNING v.appointment_id, v.room_id, (SELECT state FROM visit WHERE id = v.id) AS was`.execute(k);
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.appointment_id);
-    await m.query(
-      `UPDATE participant SET revoked_at = $2 WHERE appointment_id = ANY($1::uuid[]) AND kind <> 'clinician' AND revoked_at IS NULL`,
-      [ids, now],
-    );
+    await k
+      .updateTable('participant')
+      .set({ revoked_at: now })
+      .where('appointment_id', 'in', ids)
+      .where('kind', '<>', 'clinician')
+      .where('revoked_at', 'is', null)
+      .execute();
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'consult_end', appointmentId: r.appointment_id, data: { from: r.was, to: 'ended', why: 'overdue' } });
     }
@@ -51,44 +55,45 @@ export async function closeOverdueConsults(ds: DataSource, now = new Date()): Pr
  * destroys them (destroying a room that is gone already is harmless).
  */
 export async function roomsToTearDown(ds: DataSource, withinMinutes = 10, now = new Date()): Promise<number[]> {
-  const rows = (await ds.query(
-    `SELECT v.room_id FROM visit v
-      WHERE v.state = 'ended' AND v.ended_by IS NULL
-        AND v.ended_at > $1::timestamptz - make_interval(mins => $2::int)
-        -- Janus 1.1.2 can crash when a room goes while its handles detach: let the browsers leave first.
-        AND v.ended_at <= $1::timestamptz - interval '10 seconds'`,
-    [now, withinMinutes],
-  )) as Array<{ room_id: string }>;
+  const rows = await db(ds)
+    .selectFrom('visit as v')
+    .select('v.room_id')
+    .where('v.state', '=', 'ended')
+    .where('v.ended_by', 'is', null)
+    .where('v.ended_at', '>', sql<Date>`${now}::timestamptz - make_interval(mins => ${withinMinutes}::int)`)
+    // Janus 1.1.2 can crash when a room goes while its handles detach: let the browsers leave first.
+    .where('v.ended_at', '<=', sql<Date>`${now}::timestamptz - interval '10 seconds'`)
+    .execute();
   return rows.map((r) => Number(r.room_id));
 }
 
 /** Of these appointments, the ones whose visit is over (their chat keys may go). */
 export async function closedAmong(ds: DataSource, appointmentIds: string[]): Promise<string[]> {
   if (appointmentIds.length === 0) return [];
-  const rows = (await ds.query(
-    `SELECT a.id FROM appointment a LEFT JOIN visit v ON v.appointment_id = a.id
-      WHERE a.id = ANY($1::uuid[]) AND (v.state IS NULL OR v.state = ANY($2::text[]) OR a.cancelled_at IS NOT NULL)`,
-    [appointmentIds, FINAL_STATES],
-  )) as Array<{ id: string }>;
+  const k = db(ds);
+  const rows = await k
+    .selectFrom('appointment as a')
+    .leftJoin('visit as v', 'v.appointment_id', 'a.id')
+    .select('a.id')
+    .where('a.id', 'in', appointmentIds)
+    .where((eb) => eb.or([eb('v.state', 'is', null), eb('v.state', 'in', FINAL_STATES), eb('a.cancelled_at', 'is not', null)]))
+    .execute();
   const known = new Set(rows.map((r) => r.id));
   // An id with no appointment at all (deleted) is over too.
-  const existing = new Set(
-    ((await ds.query(`SELECT id FROM appointment WHERE id = ANY($1::uuid[])`, [appointmentIds])) as Array<{ id: string }>).map((r) => r.id),
-  );
+  const existing = new Set((await k.selectFrom('appointment').select('id').where('id', 'in', appointmentIds).execute()).map((r) => r.id));
   return appointmentIds.filter((id) => known.has(id) || !existing.has(id));
 }
 
 /** Removes e-mail address and phone number `days` after the appointment's end. Returns how many. */
 export async function purgeContactData(ds: DataSource, days: number, now = new Date()): Promise<number> {
   return ds.transaction(async (m) => {
-    const [rows] = (await m.query(
-      `UPDATE appointment
-          SET patient_email = NULL, patient_phone = NULL, updated_at = now()
-        WHERE (patient_email IS NOT NULL OR patient_phone IS NOT NULL)
-          AND start + make_interval(mins => duration_minutes) + make_interval(days => $2::int) <= $1
-        RETURNING id`,
-      [now, days],
-    )) as [Array<{ id: string }>, number];
+    const rows = await db(m)
+      .updateTable('appointment')
+      .set({ patient_email: null, patient_phone: null, updated_at: sql<Date>`now()` })
+      .where((eb) => eb.or([eb('patient_email', 'is not', null), eb('patient_phone', 'is not', null)]))
+      .where(sql<Date>`start + make_interval(mins => duration_minutes) + make_interval(days => ${days}::int)`, '<=', now)
+      .returning('id')
+      .execute();
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'contact.purged', appointmentId: r.id, data: { retentionDays: days } });
     }
