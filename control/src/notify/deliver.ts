@@ -21,6 +21,8 @@ import { messageSettings } from './settings.js';
 import { SmsError, type SmsGateway } from './sms.js';
 import { renderMessage, renderSms, type MessageContext } from './templates.js';
 import { DEFAULT_REMINDER_MINUTES } from '../domain/reminders.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 
 export type DeliveryOutcome =
   | 'sent'
@@ -155,24 +157,32 @@ async function deliverOn(
 ): Promise<DeliveryOutcome> {
   const occasion = occasionOf(job.kind, job.start);
   return deps.ds.transaction(async (m) => {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`notify:${job.appointmentId}:${channel}`]);
+    const k = db(m);
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`notify:${job.appointmentId}:${channel}`}))`.execute(k);
     const loaded = await loadAppointment(m, job.appointmentId);
     if (!loaded) return 'appointment-gone';
     const settings = messageSettings(loaded.clinic.messageSchedule);
     if (!settings.channels.includes(channel)) return 'channel-disabled';
     const verdict = await wanted(m, loaded, job, channel, now());
     if (verdict !== 'yes') return verdict;
-    const key = [job.appointmentId, job.kind, channel, occasion];
-    const sent = (await m.query(
-      `SELECT 1 FROM notification_sent WHERE appointment_id = $1 AND kind = $2 AND channel = $3 AND occasion = $4`,
-      key,
-    )) as unknown[];
-    if (sent.length > 0) return 'already-sent';
-    const failed = (await m.query(
-      `SELECT 1 FROM notification_failed WHERE appointment_id = $1 AND kind = $2 AND channel = $3 AND occasion = $4`,
-      key,
-    )) as unknown[];
-    if (failed.length > 0) return 'failed';
+    const sent = await k
+      .selectFrom('notification_sent')
+      .select('id')
+      .where('appointment_id', '=', job.appointmentId)
+      .where('kind', '=', job.kind)
+      .where('channel', '=', channel)
+      .where('occasion', '=', occasion)
+      .executeTakeFirst();
+    if (sent) return 'already-sent';
+    const failed = await k
+      .selectFrom('notification_failed')
+      .select('id')
+      .where('appointment_id', '=', job.appointmentId)
+      .where('kind', '=', job.kind)
+      .where('channel', '=', channel)
+      .where('occasion', '=', occasion)
+      .executeTakeFirst();
+    if (failed) return 'failed';
     const a = loaded.appointment;
     const to = sender.address(a);
     if (!to) return 'no-address';
@@ -204,11 +214,11 @@ async function deliverOn(
       throw err;
     }
     // Accepted: record that before anything else can go wrong.
-    await m.query(
-      `INSERT INTO notification_sent (appointment_id, kind, channel, occasion, message_id)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT notification_sent_uq DO NOTHING`,
-      [a.id, job.kind, channel, occasion, messageId],
-    );
+    await k
+      .insertInto('notification_sent')
+      .values({ appointment_id: a.id, kind: job.kind, channel, occasion, message_id: messageId })
+      .onConflict((oc) => oc.constraint('notification_sent_uq').doNothing())
+      .execute();
     return 'sent';
   });
 }
@@ -225,11 +235,15 @@ async function wanted(
   if (job.kind === 'cancellation') {
     if (state !== 'cancelled' || a.start.getTime() <= now.getTime()) return 'not-wanted';
     // Only patients who were told about the appointment are told it is off.
-    const told = (await m.query(
-      `SELECT 1 FROM notification_sent WHERE appointment_id = $1 AND channel = $2 AND kind <> 'cancellation' LIMIT 1`,
-      [a.id, channel],
-    )) as unknown[];
-    return told.length > 0 ? 'yes' : 'not-wanted';
+    const told = await db(m)
+      .selectFrom('notification_sent')
+      .select('id')
+      .where('appointment_id', '=', a.id)
+      .where('channel', '=', channel)
+      .where('kind', '<>', 'cancellation')
+      .limit(1)
+      .executeTakeFirst();
+    return told ? 'yes' : 'not-wanted';
   }
   if (job.kind === 'invitation') {
     if (state !== 'scheduled' && state !== 'waiting') return 'not-wanted';

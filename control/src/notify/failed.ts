@@ -9,6 +9,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { NotificationChannel, NotificationKind } from '../db/entities.js';
 import { countNotification } from '../metrics/registry.js';
 import { scrubAddresses } from './email.js';
+import { db } from '../db/kysely.js';
 
 export interface FailedMessage {
   kind: NotificationKind;
@@ -20,15 +21,13 @@ export async function recordFailure(
   m: EntityManager | DataSource,
   f: { appointmentId: string; kind: NotificationKind; channel: NotificationChannel; occasion: string; error: string },
 ): Promise<boolean> {
-  const res = (await m.query(
-    `INSERT INTO notification_failed (appointment_id, kind, channel, occasion, error)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT ON CONSTRAINT notification_failed_uq DO NOTHING
-     RETURNING id`,
-    [f.appointmentId, f.kind, f.channel, f.occasion, scrubAddresses(f.error).slice(0, 500)],
-  )) as unknown[];
-  // TypeORM answers INSERT … RETURNING with the rows (UPDATE with [rows, count]).
-  const inserted = res.length > 0 && !Array.isArray(res[0]);
+  const row = await db(m)
+    .insertInto('notification_failed')
+    .values({ appointment_id: f.appointmentId, kind: f.kind, channel: f.channel, occasion: f.occasion, error: scrubAddresses(f.error).slice(0, 500) })
+    .onConflict((oc) => oc.constraint('notification_failed_uq').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  const inserted = row !== undefined;
   if (inserted) countNotification(f.channel, 'failed');
   return inserted;
 }
@@ -41,16 +40,24 @@ export async function failedMessages(ds: DataSource | EntityManager, appointment
   const out = new Map<string, FailedMessage[]>();
   const ids = appointmentIds.filter(isUuid);
   if (ids.length === 0) return out;
-  const rows = (await ds.query(
-    `SELECT f.appointment_id, f.kind, f.channel, f.failed_at
-       FROM notification_failed f
-      WHERE f.appointment_id = ANY($1::uuid[])
-        AND NOT EXISTS (SELECT 1 FROM notification_sent s
-                         WHERE s.appointment_id = f.appointment_id AND s.kind = f.kind
-                           AND s.channel = f.channel AND s.occasion = f.occasion)
-      ORDER BY f.failed_at`,
-    [ids],
-  )) as Array<{ appointment_id: string; kind: NotificationKind; channel: NotificationChannel; failed_at: Date }>;
+  const rows = await db(ds)
+    .selectFrom('notification_failed as f')
+    .select(['f.appointment_id', 'f.kind', 'f.channel', 'f.failed_at'])
+    .where('f.appointment_id', 'in', ids)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('notification_sent as s')
+            .select('s.id')
+            .whereRef('s.appointment_id', '=', 'f.appointment_id')
+            .whereRef('s.kind', '=', 'f.kind')
+            .whereRef('s.channel', '=', 'f.channel')
+            .whereRef('s.occasion', '=', 'f.occasion'),
+        ),
+      ),
+    )
+    .orderBy('f.failed_at')
+    .execute();
   for (const r of rows) {
     const list = out.get(r.appointment_id) ?? [];
     list.push({ kind: r.kind, channel: r.channel, failedAt: new Date(r.failed_at) });
