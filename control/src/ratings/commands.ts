@@ -9,6 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { Conflict, HttpError } from '../http/errors.js';
 import type { AddComment, SendRating } from './schema.js';
 
@@ -23,37 +25,37 @@ export async function sendRating(
 ): Promise<{ commentKey: string | null }> {
   if (consult.participantKind !== 'patient') throw new HttpError(403, 'not_patient', 'only the patient rates the consult');
   return ds.transaction(async (m) => {
-    const [marked] = (await m.query(
-      `UPDATE visit v SET rated = true
+    const k = db(m);
+    const { rows: marked } = await sql<{ clinic_id: string; clinician_id: string; day: string }>`
+      UPDATE visit v SET rated = true
          FROM appointment a JOIN clinic c ON c.id = a.clinic_id
-        WHERE v.appointment_id = $1 AND a.id = v.appointment_id AND v.state = 'ended' AND NOT v.rated
-        RETURNING a.clinic_id, a.clinician_id, (a.start AT TIME ZONE c.timezone)::date::text AS day`,
-      [consult.appointmentId],
-    )) as [Array<{ clinic_id: string; clinician_id: string; day: string }>, number];
+        WHERE v.appointment_id = ${consult.appointmentId} AND a.id = v.appointment_id AND v.state = 'ended' AND NOT v.rated
+        RETURNING a.clinic_id, a.clinician_id, (a.start AT TIME ZONE c.timezone)::date::text AS day`.execute(k);
     const row = marked[0];
     if (!row) {
-      const [v] = (await m.query(`SELECT state, rated FROM visit WHERE appointment_id = $1`, [consult.appointmentId])) as Array<{ state: string; rated: boolean }>;
+      const v = await k.selectFrom('visit').select(['state', 'rated']).where('appointment_id', '=', consult.appointmentId).executeTakeFirst();
       if (v?.rated) throw Conflict('this consult has been rated already', 'already_rated');
       throw Conflict('a consult can be rated once it has ended', 'not_ended');
     }
     const score = input.score ?? null;
     const comment = input.comment ?? null;
     const commentKey = comment === null ? randomBytes(32).toString('base64url') : null;
-    await m.query(
-      `INSERT INTO consult_rating (clinic_id, clinician_id, day, score, comment, comment_key_hash) VALUES ($1, $2, $3::date, $4, $5, $6)`,
-      [row.clinic_id, row.clinician_id, row.day, score, comment, commentKey ? sha256(commentKey) : null],
-    );
+    await k
+      .insertInto('consult_rating')
+      .values({ clinic_id: row.clinic_id, clinician_id: row.clinician_id, day: row.day, score, comment, comment_key_hash: commentKey ? sha256(commentKey) : null })
+      .execute();
     return { commentKey };
   });
 }
 
 /** The comment after a score: once, with the key the score's answer gave (only the page that sent the score holds it). */
 export async function addComment(ds: DataSource, input: AddComment): Promise<void> {
-  const [rows] = (await ds.query(
-    `UPDATE consult_rating SET comment = $2, comment_key_hash = NULL
-      WHERE comment_key_hash = $1 AND comment IS NULL
-      RETURNING id`,
-    [sha256(input.key), input.comment],
-  )) as [unknown[], number];
-  if (rows.length === 0) throw Conflict('this comment key is not valid (used already)', 'invalid_key');
+  const row = await db(ds)
+    .updateTable('consult_rating')
+    .set({ comment: input.comment, comment_key_hash: null })
+    .where('comment_key_hash', '=', sha256(input.key))
+    .where('comment', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) throw Conflict('this comment key is not valid (used already)', 'invalid_key');
 }
