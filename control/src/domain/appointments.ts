@@ -77,7 +77,7 @@ export async function createAppointment(
 ): Promise<CreateResult> {
   const actor: Actor = integrationId ? { kind: 'integration', id: integrationId } : { kind: 'system', id: null };
   if (integrationId) {
-    const existing = await findByExternalId(ds.manager, integrationId, input.externalId);
+    const existing = await findAppointmentByExternalId(ds.manager, integrationId, input.externalId);
     if (existing) return { record: existing, created: false };
   }
   try {
@@ -121,7 +121,7 @@ export async function createAppointment(
   } catch (err) {
     // Two creates of the same externalId at once: the loser returns the winner's appointment.
     if (integrationId && isUniqueViolation(err, UNIQUE_EXTERNAL)) {
-      const existing = await findByExternalId(ds.manager, integrationId, input.externalId);
+      const existing = await findAppointmentByExternalId(ds.manager, integrationId, input.externalId);
       if (existing) return { record: existing, created: false };
     }
     throw err;
@@ -306,7 +306,8 @@ export function presentAppointment(cfg: LinkConfig, r: AppointmentRecord): Appoi
 
 // ---------------------------------------------------------------------------------------
 
-async function findByExternalId(m: EntityManager, integrationId: string, externalId: string) {
+/** The appointment an integration knows by its own id (loadAppointment's record), or null. */
+export async function findAppointmentByExternalId(m: EntityManager, integrationId: string, externalId: string): Promise<AppointmentRecord | null> {
   const a = await m.findOne(AppointmentEntity, { where: { integrationId, externalId }, select: { id: true } });
   return a ? loadAppointment(m, a.id, { integrationId }) : null;
 }

@@ -5,6 +5,7 @@
  */
 import type { EntityManager } from 'typeorm';
 import type { ActorKind } from '../db/entities.js';
+import { db } from '../db/kysely.js';
 
 export interface AuditInput {
   actorKind: ActorKind;
@@ -29,8 +30,8 @@ export async function recordAudit(manager: EntityManager, input: AuditInput): Pr
     // A programming error, caught in tests: the audit trail must stay free of contact data.
     if (FORBIDDEN_KEYS.test(key)) throw new Error(`audit data may not contain '${key}'`);
   }
-  await manager.query(
-    `INSERT INTO audit_event (actor_kind, actor_id, action, appointment_id, data) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-    [input.actorKind, input.actorId, input.action, input.appointmentId ?? null, JSON.stringify(data)],
-  );
+  await db(manager)
+    .insertInto('audit_event')
+    .values({ actor_kind: input.actorKind, actor_id: input.actorId, action: input.action, appointment_id: input.appointmentId ?? null, data: JSON.stringify(data) })
+    .execute();
 }

@@ -4,8 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { hashApiKey } from '../api/v1/auth.js';
-import { getAppointment, type AppointmentRecord } from '../domain/appointments.js';
+import { findAppointmentByExternalId, type AppointmentRecord } from '../domain/appointments.js';
 import { recordNoShow } from '../domain/no-show.js';
 
 export const MLLP_KEY_PREFIX = 'mllp';
@@ -16,22 +18,29 @@ export const MLLP_KEY_PREFIX = 'mllp';
  */
 export async function ensureMllpIntegration(ds: DataSource, name: string): Promise<string> {
   return ds.transaction(async (m) => {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext('spreekkamer:mllp-integration'))`);
-    const rows = (await m.query(
-      `SELECT id FROM integration WHERE name = $1 AND key_prefix = $2 AND revoked_at IS NULL ORDER BY created_at LIMIT 1`,
-      [name, MLLP_KEY_PREFIX],
-    )) as Array<{ id: string }>;
-    if (rows[0]) return rows[0].id;
-    const [row] = (await m.query(`INSERT INTO integration (name, key_prefix, key_hash) VALUES ($1, $2, $3) RETURNING id`, [
-      name, MLLP_KEY_PREFIX, hashApiKey(randomBytes(32).toString('hex')),
-    ])) as Array<{ id: string }>;
-    return row!.id;
+    const k = db(m);
+    await sql`SELECT pg_advisory_xact_lock(hashtext('spreekkamer:mllp-integration'))`.execute(k);
+    const found = await k
+      .selectFrom('integration')
+      .select('id')
+      .where('name', '=', name)
+      .where('key_prefix', '=', MLLP_KEY_PREFIX)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+    if (found) return found.id;
+    const row = await k
+      .insertInto('integration')
+      .values({ name, key_prefix: MLLP_KEY_PREFIX, key_hash: hashApiKey(randomBytes(32).toString('hex')) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
   });
 }
 
 export async function findByExternalId(ds: DataSource, integrationId: string, externalId: string): Promise<AppointmentRecord | null> {
-  const rows = (await ds.query(`SELECT id FROM appointment WHERE integration_id = $1 AND external_id = $2`, [integrationId, externalId])) as Array<{ id: string }>;
-  return rows[0] ? getAppointment(ds, rows[0].id, { integrationId }) : null;
+  return findAppointmentByExternalId(ds.manager, integrationId, externalId);
 }
 
 /**
