@@ -12,6 +12,7 @@
  * itself (256 bits, one consult, dead at the end) does not.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { db } from '../db/kysely.js';
 import { z } from 'zod';
 import type { GuestRole } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
@@ -39,17 +40,19 @@ export interface GuestJson {
 }
 
 export async function listGuests(ds: DataSource, cfg: LinkConfig, appointmentId: string): Promise<GuestJson[]> {
-  const rows = (await ds.query(
-    `SELECT id, guest_role, token_nonce, created_at, revoked_at FROM participant
-      WHERE appointment_id = $1 AND kind = 'guest' ORDER BY created_at`,
-    [appointmentId],
-  )) as any[];
+  const rows = await db(ds)
+    .selectFrom('participant')
+    .select(['id', 'guest_role', 'token_nonce', 'created_at', 'revoked_at'])
+    .where('appointment_id', '=', appointmentId)
+    .where('kind', '=', 'guest')
+    .orderBy('created_at')
+    .execute();
   return rows.map((r) => ({
     id: r.id,
     role: r.guest_role ?? 'colleague',
     link: linkFor(cfg, { id: r.id, tokenNonce: r.token_nonce, revokedAt: r.revoked_at }),
-    createdAt: new Date(r.created_at).toISOString(),
-    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+    createdAt: r.created_at.toISOString(),
+    revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
   }));
 }
 
@@ -109,14 +112,18 @@ async function createGuest(
   actor: { actorKind: 'staff' | 'integration'; actorId: string },
   input: InviteGuest,
 ): Promise<string> {
-  const [live] = (await m.query(
-    `SELECT count(*)::int AS n FROM participant WHERE appointment_id = $1 AND kind = 'guest' AND revoked_at IS NULL`,
-    [c.appointmentId],
-  )) as Array<{ n: number }>;
-  if ((live?.n ?? 0) >= MAX_GUESTS) throw new ConsultError('invalid_state', `at most ${MAX_GUESTS} third parties per consult`);
+  const k = db(m);
+  const live = await k
+    .selectFrom('participant')
+    .select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n'))
+    .where('appointment_id', '=', c.appointmentId)
+    .where('kind', '=', 'guest')
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  if (live.n >= MAX_GUESTS) throw new ConsultError('invalid_state', `at most ${MAX_GUESTS} third parties per consult`);
   // The display name stays the role: a guest's name is not needed for the consult.
   const p = await createLinkParticipant(m, cfg, { appointmentId: c.appointmentId, kind: 'guest', displayName: input.role, language: c.language as 'nl' | 'en' });
-  await m.query(`UPDATE participant SET guest_role = $2 WHERE id = $1`, [p.id, input.role]);
+  await k.updateTable('participant').set({ guest_role: input.role }).where('id', '=', p.id).execute();
   await recordAudit(m, { ...actor, action: 'guest.invited', appointmentId: c.appointmentId, data: { participantId: p.id, role: input.role } });
   return p.id;
 }
@@ -133,19 +140,44 @@ export async function revokeGuest(
     const c = await loadConsult(m, appointmentId, { lock: true });
     if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
     if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult revokes links');
-    const [rows] = (await m.query(
-      `UPDATE participant SET revoked_at = $3 WHERE id = $2 AND appointment_id = $1 AND kind = 'guest' AND revoked_at IS NULL RETURNING id`,
-      [appointmentId, participantId, now],
-    )) as [Array<{ id: string }>, number];
-    if (rows.length === 0) {
-      const exists = (await m.query(`SELECT 1 FROM participant WHERE id = $2 AND appointment_id = $1 AND kind = 'guest'`, [
-        appointmentId,
-        participantId,
-      ])) as unknown[];
-      if (exists.length === 0) throw new ConsultError('not_found', 'no such guest');
-      return { changed: false };
-    }
-    await recordAudit(m, { actorKind: 'staff', actorId: staff.id, action: 'guest.revoked', appointmentId, data: { participantId } });
-    return { changed: true };
+    const outcome = await revokeGuestLink(m, appointmentId, participantId, { actorKind: 'staff', actorId: staff.id }, now);
+    if (outcome === 'unknown') throw new ConsultError('not_found', 'no such guest');
+    return { changed: outcome === 'revoked' };
   });
+}
+
+/**
+ * Revokes a guest's link (audited) in the caller's transaction: 'revoked', 'already' (it was),
+ * or 'unknown' (no such guest of this appointment). The staff console and the integration API
+ * both end here.
+ */
+export async function revokeGuestLink(
+  m: EntityManager,
+  appointmentId: string,
+  participantId: string,
+  actor: { actorKind: 'staff' | 'integration'; actorId: string },
+  now = new Date(),
+): Promise<'revoked' | 'already' | 'unknown'> {
+  const k = db(m);
+  const row = await k
+    .updateTable('participant')
+    .set({ revoked_at: now })
+    .where('id', '=', participantId)
+    .where('appointment_id', '=', appointmentId)
+    .where('kind', '=', 'guest')
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) {
+    const exists = await k
+      .selectFrom('participant')
+      .select('id')
+      .where('id', '=', participantId)
+      .where('appointment_id', '=', appointmentId)
+      .where('kind', '=', 'guest')
+      .executeTakeFirst();
+    return exists ? 'already' : 'unknown';
+  }
+  await recordAudit(m, { ...actor, action: 'guest.revoked', appointmentId, data: { participantId } });
+  return 'revoked';
 }

@@ -6,6 +6,8 @@
  * names and the identity method only; the free note never goes into the audit trail).
  */
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { z } from 'zod';
 import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
@@ -75,23 +77,22 @@ export interface ConsultRecord {
 }
 
 export async function getConsultRecord(ds: DataSource, appointmentId: string): Promise<ConsultRecord | null> {
-  const rows = (await ds.query(`SELECT * FROM consult_record WHERE appointment_id = $1`, [appointmentId])) as any[];
-  const r = rows[0];
+  const r = await db(ds).selectFrom('consult_record').selectAll().where('appointment_id', '=', appointmentId).executeTakeFirst();
   if (!r) return null;
   return {
     identityMethod: r.identity_method,
     // A video consult never establishes an identity in person; "known to the clinician" is the
     // one method that does not depend on the camera.
     identityPhysicallyVerified: r.identity_method === 'known',
-    patientSide: r.patient_side ?? [],
-    clinicSide: r.clinic_side ?? [],
+    patientSide: r.patient_side,
+    clinicSide: r.clinic_side,
     othersConsent: r.others_consent,
     consentVideo: r.consent_video,
     fallbackExplained: r.fallback_explained,
     note: r.note ?? null,
     recordedBy: r.recorded_by,
-    recordedAt: new Date(r.recorded_at).toISOString(),
-    updatedAt: new Date(r.updated_at).toISOString(),
+    recordedAt: r.recorded_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
   };
 }
 
@@ -108,31 +109,44 @@ export async function saveConsultRecord(
     if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
     if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult keeps its record');
     if (c.state === 'ended') {
-      const [v] = (await m.query(`SELECT ended_at FROM visit WHERE id = $1`, [c.visitId])) as Array<{ ended_at: Date | null }>;
-      const endedAt = v?.ended_at ? new Date(v.ended_at).getTime() : 0;
+      const v = await db(m).selectFrom('visit').select('ended_at').where('id', '=', c.visitId).executeTakeFirst();
+      const endedAt = v?.ended_at ? v.ended_at.getTime() : 0;
       if (now.getTime() - endedAt > RECORD_EDITABLE_HOURS * 3600_000) {
         throw new ConsultError('ended', `the record can be changed until ${RECORD_EDITABLE_HOURS} hours after the consult`);
       }
     } else if (!isOpenConsult(c.state)) {
       throw new ConsultError('invalid_state', 'the record is kept once the patient has been admitted');
     }
-    const inserted = (await m.query(
-      `INSERT INTO consult_record (appointment_id, identity_method, patient_side, clinic_side, others_consent,
-                                   consent_video, fallback_explained, note, recorded_by, recorded_at, updated_at)
-       VALUES ($1, $2, $3::text[], $4::text[], $5, $6, $7, $8, $9, $10, $10)
-       ON CONFLICT (appointment_id) DO UPDATE SET
-         identity_method = EXCLUDED.identity_method, patient_side = EXCLUDED.patient_side,
-         clinic_side = EXCLUDED.clinic_side, others_consent = EXCLUDED.others_consent,
-         consent_video = EXCLUDED.consent_video, fallback_explained = EXCLUDED.fallback_explained,
-         note = EXCLUDED.note, updated_at = EXCLUDED.updated_at
-       RETURNING (xmax = 0) AS inserted`,
-      [
-        appointmentId, input.identityMethod, input.patientSide, input.clinicSide,
-        input.patientSide.length + input.clinicSide.length > 0 ? input.othersConsent : null,
-        input.consentVideo, input.fallbackExplained, input.note, staff.id, now,
-      ],
-    )) as Array<{ inserted: boolean }>;
-    const created = Boolean(inserted[0]?.inserted);
+    const saved = await db(m)
+      .insertInto('consult_record')
+      .values({
+        appointment_id: appointmentId,
+        identity_method: input.identityMethod,
+        patient_side: input.patientSide,
+        clinic_side: input.clinicSide,
+        others_consent: input.patientSide.length + input.clinicSide.length > 0 ? input.othersConsent : null,
+        consent_video: input.consentVideo,
+        fallback_explained: input.fallbackExplained,
+        note: input.note,
+        recorded_by: staff.id,
+        recorded_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('appointment_id').doUpdateSet((eb) => ({
+          identity_method: eb.ref('excluded.identity_method'),
+          patient_side: eb.ref('excluded.patient_side'),
+          clinic_side: eb.ref('excluded.clinic_side'),
+          others_consent: eb.ref('excluded.others_consent'),
+          consent_video: eb.ref('excluded.consent_video'),
+          fallback_explained: eb.ref('excluded.fallback_explained'),
+          note: eb.ref('excluded.note'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
+      .executeTakeFirstOrThrow();
+    const created = saved.inserted;
     await recordAudit(m, {
       actorKind: 'staff',
       actorId: staff.id,

@@ -10,8 +10,7 @@ import type { LinkConfig } from '../../../domain/links.js';
 import { getAppointment } from '../../../domain/appointments.js';
 import { NotFound } from '../../../http/errors.js';
 import { bodyOf, uuidParam, validate } from '../../../http/validate.js';
-import { InviteGuest, inviteGuestForIntegration, listGuests, type GuestJson } from '../../../consult/guests.js';
-import { recordAudit } from '../../../domain/audit.js';
+import { InviteGuest, inviteGuestForIntegration, listGuests, revokeGuestLink, type GuestJson } from '../../../consult/guests.js';
 import { integrationOf } from '../auth.js';
 import type { Hub } from '../../../realtime/hub.js';
 
@@ -43,28 +42,11 @@ export function mountParticipantRoutes(router: Router, deps: { ds: DataSource; c
     async (ctx) => {
       const integration = integrationOf(ctx);
       await getAppointment(ds, ctx.params.id!, { integrationId: integration.id });
-      const revoked = await ds.transaction(async (m) => {
-        const [rows] = (await m.query(
-          `UPDATE participant SET revoked_at = now() WHERE id = $2 AND appointment_id = $1 AND kind = 'guest' AND revoked_at IS NULL RETURNING id`,
-          [ctx.params.id, ctx.params.participantId],
-        )) as [Array<{ id: string }>, number];
-        if (rows.length === 0) return false;
-        await recordAudit(m, {
-          actorKind: 'integration',
-          actorId: integration.id,
-          action: 'guest.revoked',
-          appointmentId: ctx.params.id!,
-          data: { participantId: ctx.params.participantId },
-        });
-        return true;
-      });
-      if (!revoked) {
-        const exists = (await ds.query(`SELECT 1 FROM participant WHERE id = $2 AND appointment_id = $1 AND kind = 'guest'`, [
-          ctx.params.id,
-          ctx.params.participantId,
-        ])) as unknown[];
-        if (exists.length === 0) throw NotFound('participant');
-      } else {
+      const outcome = await ds.transaction((m) =>
+        revokeGuestLink(m, ctx.params.id!, ctx.params.participantId!, { actorKind: 'integration', actorId: integration.id }),
+      );
+      if (outcome === 'unknown') throw NotFound('participant');
+      if (outcome === 'revoked') {
         // A guest in the consult right now is taken out (the relay re-checks the link).
         await deps.hub?.publish(ctx.params.id!, { kind: 'changed' }).catch(() => undefined);
       }
