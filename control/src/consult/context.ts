@@ -3,6 +3,8 @@
  * state in one row, read from PostgreSQL (the truth), optionally locked for a transition.
  */
 import type { EntityManager } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import { createHmac } from 'node:crypto';
 import type { StateSnapshot } from '../realtime/protocol.js';
 import type { TimePhase } from '../domain/time-windows.js';
@@ -44,52 +46,61 @@ export interface ConsultContext {
   callbackPending: boolean;
 }
 
-const SELECT = `
-  SELECT a.id AS appointment_id, a.start, a.duration_minutes, a.clinician_id, a.cancelled_at, a.language,
-         right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2) AS phone_ending,
-         c.id AS clinic_id, c.name AS clinic_name, c.timezone, c.wait_display, c.helpdesk_phone, c.waiting_room_opens_minutes,
-         c.link_grace_minutes, c.assistants_may_admit,
-         coalesce(sc.delay_message, c.delay_message) AS delay_message,
-         v.id AS visit_id, v.state, v.room_id, v.waiting_since, v.companion, v.ended_reason,
-         EXISTS (SELECT 1 FROM callback_task t WHERE t.appointment_id = a.id AND t.done_at IS NULL) AS callback_pending
-    FROM appointment a
-    JOIN clinic c ON c.id = a.clinic_id
-    JOIN visit v ON v.appointment_id = a.id
-    LEFT JOIN staff_clinic sc ON sc.staff_id = a.clinician_id AND sc.clinic_id = a.clinic_id
-   WHERE a.id = $1`;
-
+/**
+ * THE loader of the live consult: appointment, clinic rules and visit in one row (with the visit
+ * locked FOR UPDATE OF v when `lock`, inside the caller's transaction). The appointment as the
+ * API and the EHR see it is domain/appointments.ts loadAppointment.
+ */
 export async function loadConsult(
   manager: EntityManager,
   appointmentId: string,
   opts: { lock?: boolean } = {},
 ): Promise<ConsultContext | null> {
-  const rows = (await manager.query(SELECT + (opts.lock ? ' FOR UPDATE OF v' : ''), [appointmentId])) as any[];
-  const r = rows[0];
+  let q = db(manager)
+    .selectFrom('appointment as a')
+    .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+    .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+    .leftJoin('staff_clinic as sc', (j) => j.onRef('sc.staff_id', '=', 'a.clinician_id').onRef('sc.clinic_id', '=', 'a.clinic_id'))
+    .select((eb) => [
+      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 'a.cancelled_at', 'a.language',
+      sql<string>`right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2)`.as('phone_ending'),
+      'c.id as clinic_id', 'c.name as clinic_name', 'c.timezone', 'c.wait_display', 'c.helpdesk_phone', 'c.waiting_room_opens_minutes',
+      'c.link_grace_minutes', 'c.assistants_may_admit',
+      eb.fn.coalesce('sc.delay_message', 'c.delay_message').as('delay_message'),
+      'v.id as visit_id', 'v.state', 'v.room_id', 'v.waiting_since', 'v.companion', 'v.ended_reason',
+      eb
+        .exists(eb.selectFrom('callback_task as t').select('t.id').whereRef('t.appointment_id', '=', 'a.id').where('t.done_at', 'is', null))
+        .$castTo<boolean>()
+        .as('callback_pending'),
+    ])
+    .where('a.id', '=', appointmentId);
+  if (opts.lock) q = q.forUpdate('v');
+  const r = await q.executeTakeFirst();
   if (!r) return null;
   return {
     appointmentId: r.appointment_id,
-    start: new Date(r.start),
-    durationMinutes: Number(r.duration_minutes),
+    start: r.start,
+    durationMinutes: r.duration_minutes,
     clinicianId: r.clinician_id,
     clinicId: r.clinic_id,
     clinicName: r.clinic_name,
     timezone: r.timezone,
     waitDisplay: r.wait_display,
-    helpdeskPhone: r.helpdesk_phone ?? null,
-    waitingRoomOpensMinutes: Number(r.waiting_room_opens_minutes),
-    linkGraceMinutes: Number(r.link_grace_minutes),
-    assistantsMayAdmit: Boolean(r.assistants_may_admit),
+    helpdeskPhone: r.helpdesk_phone,
+    waitingRoomOpensMinutes: r.waiting_room_opens_minutes,
+    linkGraceMinutes: r.link_grace_minutes,
+    assistantsMayAdmit: r.assistants_may_admit,
     language: r.language,
-    cancelledAt: r.cancelled_at ? new Date(r.cancelled_at) : null,
+    cancelledAt: r.cancelled_at,
     visitId: r.visit_id,
     state: r.state,
     roomId: Number(r.room_id),
-    waitingSince: r.waiting_since ? new Date(r.waiting_since) : null,
-    delayMessage: r.delay_message ?? null,
-    companion: Boolean(r.companion),
-    endedReason: r.ended_reason ?? null,
-    phoneEnding: r.phone_ending ? String(r.phone_ending) : null,
-    callbackPending: Boolean(r.callback_pending),
+    waitingSince: r.waiting_since,
+    delayMessage: r.delay_message,
+    companion: r.companion,
+    endedReason: r.ended_reason,
+    phoneEnding: r.phone_ending || null,
+    callbackPending: r.callback_pending,
   };
 }
 

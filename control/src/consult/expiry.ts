@@ -5,27 +5,31 @@
  */
 import type { DataSource } from 'typeorm';
 import { recordAudit } from '../domain/audit.js';
+import type { VisitState } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 
 export async function expireOverdueVisits(ds: DataSource, now = new Date()): Promise<string[]> {
   return ds.transaction(async (m) => {
-    // TypeORM answers an UPDATE … RETURNING with [rows, count].
-    const [rows] = (await m.query(
-      `UPDATE visit v
+    const k = db(m);
+    const { rows } = await sql<{ appointment_id: string; was: VisitState }>`
+      UPDATE visit v
           SET state = 'expired', updated_at = now()
          FROM appointment a
          JOIN clinic c ON c.id = a.clinic_id
         WHERE v.appointment_id = a.id
           AND v.state IN ('scheduled', 'waiting')
-          AND a.start + make_interval(mins => a.duration_minutes + c.link_grace_minutes) <= $1
-        RETURNING v.appointment_id, (SELECT state FROM visit WHERE id = v.id) AS was`,
-      [now],
-    )) as [Array<{ appointment_id: string; was: string }>, number];
+          AND a.start + make_interval(mins => a.duration_minutes + c.link_grace_minutes) <= ${now}
+        RETURNING v.appointment_id, (SELECT state FROM visit WHERE id = v.id) AS was`.execute(k);
     const ids = rows.map((r) => r.appointment_id);
     if (ids.length === 0) return ids;
-    await m.query(
-      `UPDATE participant SET revoked_at = $2 WHERE appointment_id = ANY($1::uuid[]) AND kind <> 'clinician' AND revoked_at IS NULL`,
-      [ids, now],
-    );
+    await k
+      .updateTable('participant')
+      .set({ revoked_at: now })
+      .where('appointment_id', 'in', ids)
+      .where('kind', '<>', 'clinician')
+      .where('revoked_at', 'is', null)
+      .execute();
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'expired', appointmentId: r.appointment_id, data: { from: r.was } });
     }

@@ -4,39 +4,36 @@
  * her consults ended today took ("today" in the clinic's time zone). One query.
  */
 import type { EntityManager } from 'typeorm';
-import { isOpenConsult, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
+import { isOpenConsult, PRESENT_STATES } from '../domain/visit-state.js';
 import { estimateWaits, visibleWait, type LaneFacts, type WaitDisplay, type WaitEstimate, type WaitInfo } from '../domain/waiting-line.js';
 
-interface LaneRow {
-  id: string;
-  start: Date;
-  state: VisitState;
-  waiting_since: Date | null;
-  admitted_at: Date | null;
-  ended_at: Date | null;
-}
-
 export async function loadLane(manager: EntityManager, clinicianId: string, timezone: string): Promise<LaneFacts> {
-  const rows = (await manager.query(
-    `SELECT a.id, a.start, v.state, v.waiting_since, v.admitted_at, v.ended_at
-       FROM appointment a
-       JOIN visit v ON v.appointment_id = a.id
-      WHERE a.clinician_id = $1
-        AND a.cancelled_at IS NULL
-        AND (v.state = ANY($3::text[])
-             OR (v.state = 'ended' AND v.admitted_at IS NOT NULL
-                 AND v.ended_at >= date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2))`,
-    [clinicianId, timezone, PRESENT_STATES],
-  )) as LaneRow[];
-  const running = rows.filter((r) => isOpenConsult(r.state) && r.admitted_at).map((r) => new Date(r.admitted_at!).getTime());
+  const rows = await db(manager)
+    .selectFrom('appointment as a')
+    .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+    .select(['a.id', 'a.start', 'v.state', 'v.waiting_since', 'v.admitted_at', 'v.ended_at'])
+    .where('a.clinician_id', '=', clinicianId)
+    .where('a.cancelled_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('v.state', 'in', PRESENT_STATES),
+        eb.and([
+          eb('v.state', '=', 'ended'),
+          eb('v.admitted_at', 'is not', null),
+          eb('v.ended_at', '>=', sql<Date>`date_trunc('day', now() AT TIME ZONE ${timezone}) AT TIME ZONE ${timezone}`),
+        ]),
+      ]),
+    )
+    .execute();
+  const running = rows.flatMap((r) => (isOpenConsult(r.state) && r.admitted_at ? [r.admitted_at.getTime()] : []));
   return {
     waiting: rows
       .filter((r) => r.state === 'waiting')
-      .map((r) => ({ appointmentId: r.id, start: new Date(r.start), waitingSince: new Date(r.waiting_since ?? r.start) })),
+      .map((r) => ({ appointmentId: r.id, start: r.start, waitingSince: r.waiting_since ?? r.start })),
     runningSince: running.length ? new Date(Math.max(...running)) : null,
-    endedTodayMs: rows
-      .filter((r) => r.state === 'ended' && r.admitted_at && r.ended_at)
-      .map((r) => new Date(r.ended_at!).getTime() - new Date(r.admitted_at!).getTime()),
+    endedTodayMs: rows.flatMap((r) => (r.state === 'ended' && r.admitted_at && r.ended_at ? [r.ended_at.getTime() - r.admitted_at.getTime()] : [])),
   };
 }
 
