@@ -4,6 +4,8 @@
  * carries the patient's name (or initials, by clinic setting) and never contact data.
  */
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import type { RedisClientType } from 'redis';
 import type { Hub } from '../realtime/hub.js';
 import type { VisitState } from '../domain/visit-state.js';
@@ -66,62 +68,47 @@ export async function noteDeviceTest(hub: Hub, appointmentId: string, running: b
   await hub.tellClinicOf(appointmentId);
 }
 
-const SELECT = `
-  SELECT a.id, a.clinic_id, a.clinician_id, s.name AS clinician_name, a.start, a.duration_minutes,
-         a.patient_name, a.language, a.flags, c.initials_only, c.wait_display, c.timezone,
-         to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD') AS day,
-         v.state, v.waiting_since, v.device_test, v.device_tested_at, v.companion,
-         p.id AS patient_participant_id,
-         ARRAY(SELECT g.id FROM participant g WHERE g.appointment_id = a.id AND g.kind = 'guest' AND g.revoked_at IS NULL) AS guest_ids,
-         EXISTS (SELECT 1 FROM callback_task ct WHERE ct.appointment_id = a.id AND ct.done_at IS NULL) AS callback_open
-    FROM appointment a
-    JOIN clinic c ON c.id = a.clinic_id
-    JOIN visit v ON v.appointment_id = a.id
-    JOIN staff s ON s.id = a.clinician_id
-    LEFT JOIN participant p ON p.appointment_id = a.id AND p.kind = 'patient'`;
+/** The cards' rows: appointment, clinic, visit, clinician, the patient's participant, live guests, open callback. */
+function cardQuery(ds: DataSource) {
+  return db(ds)
+    .selectFrom('appointment as a')
+    .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+    .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+    .innerJoin('staff as s', 's.id', 'a.clinician_id')
+    .leftJoin('participant as p', (j) => j.onRef('p.appointment_id', '=', 'a.id').on('p.kind', '=', 'patient'))
+    .select((eb) => [
+      'a.id', 'a.clinic_id', 'a.clinician_id', 's.name as clinician_name', 'a.start', 'a.duration_minutes',
+      'a.patient_name', 'a.language', 'a.flags', 'c.initials_only', 'c.wait_display', 'c.timezone',
+      sql<string>`to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD')`.as('day'),
+      'v.state', 'v.waiting_since', 'v.device_test', 'v.device_tested_at', 'v.companion',
+      'p.id as patient_participant_id',
+      sql<string[]>`ARRAY(SELECT g.id FROM participant g WHERE g.appointment_id = a.id AND g.kind = 'guest' AND g.revoked_at IS NULL)`.as('guest_ids'),
+      eb
+        .exists(eb.selectFrom('callback_task as ct').select('ct.id').whereRef('ct.appointment_id', '=', 'a.id').where('ct.done_at', 'is', null))
+        .$castTo<boolean>()
+        .as('callback_open'),
+    ]);
+}
+type Row = Awaited<ReturnType<ReturnType<typeof cardQuery>['execute']>>[number];
 
 /** Every card of a clinic's day (`day` YYYY-MM-DD in the clinic's time zone), by start time. */
 export async function cardsOfDay(ds: DataSource, hub: Hub, clinicId: string, day: string): Promise<DashboardCard[]> {
-  const rows = (await ds.query(
-    `${SELECT}
-      WHERE a.clinic_id = $1 AND v.state <> 'cancelled'
-        AND a.start >= ($2::date)::timestamp AT TIME ZONE c.timezone
-        AND a.start < ($2::date + 1)::timestamp AT TIME ZONE c.timezone
-      ORDER BY a.start, a.id`,
-    [clinicId, day],
-  )) as Row[];
+  const rows = await cardQuery(ds)
+    .where('a.clinic_id', '=', clinicId)
+    .where('v.state', '<>', 'cancelled')
+    .where('a.start', '>=', sql<Date>`(${day}::date)::timestamp AT TIME ZONE c.timezone`)
+    .where('a.start', '<', sql<Date>`(${day}::date + 1)::timestamp AT TIME ZONE c.timezone`)
+    .orderBy('a.start')
+    .orderBy('a.id')
+    .execute();
   return present(ds, hub.redis, rows);
 }
 
 /** One card, whatever its day (the dashboard drops cards of other days). */
 export async function cardOf(ds: DataSource, hub: Hub, appointmentId: string): Promise<DashboardCard | null> {
-  const rows = (await ds.query(`${SELECT} WHERE a.id = $1`, [appointmentId])) as Row[];
+  const rows = await cardQuery(ds).where('a.id', '=', appointmentId).execute();
   const [card] = await present(ds, hub.redis, rows);
   return card ?? null;
-}
-
-interface Row {
-  id: string;
-  clinic_id: string;
-  clinician_id: string;
-  clinician_name: string;
-  start: Date;
-  duration_minutes: number;
-  patient_name: string;
-  language: 'nl' | 'en';
-  flags: Record<string, unknown> | null;
-  initials_only: boolean;
-  wait_display: WaitDisplay;
-  timezone: string;
-  day: string;
-  state: VisitState | 'cancelled';
-  waiting_since: Date | null;
-  device_test: any;
-  device_tested_at: Date | null;
-  companion: boolean;
-  patient_participant_id: string | null;
-  guest_ids: string[];
-  callback_open: boolean;
 }
 
 const WORST = { good: 0, fair: 1, poor: 2 } as const;
@@ -147,24 +134,24 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
       clinicianId: r.clinician_id,
       clinicianName: r.clinician_name,
       day: r.day,
-      start: new Date(r.start).toISOString(),
-      durationMinutes: Number(r.duration_minutes),
+      start: r.start.toISOString(),
+      durationMinutes: r.duration_minutes,
       displayName: r.initials_only ? initialsOf(r.patient_name) : r.patient_name,
       status: statusOf(r.state, testing, r.callback_open),
-      visitState: r.state as VisitState,
-      waitingSince: r.waiting_since ? new Date(r.waiting_since).toISOString() : null,
+      visitState: r.state,
+      waitingSince: r.waiting_since ? r.waiting_since.toISOString() : null,
       deviceTest: dt
         ? {
             grade: dt.network?.grade ?? null,
             camera: typeof dt.camera === 'string' ? dt.camera === 'ok' : typeof dt.camera === 'boolean' ? dt.camera : null,
             microphone:
               typeof dt.microphone === 'string' ? dt.microphone === 'ok' : typeof dt.microphone === 'boolean' ? dt.microphone : null,
-            at: r.device_tested_at ? new Date(r.device_tested_at).toISOString() : null,
+            at: r.device_tested_at ? r.device_tested_at.toISOString() : null,
           }
         : null,
       language: r.language,
       interpreter: r.flags?.interpreter === true,
-      companion: Boolean(r.companion),
+      companion: r.companion,
       present: {
         patient: r.patient_participant_id ? live.has(`spk:presence:${r.patient_participant_id}`) : false,
         guests: (r.guest_ids ?? []).filter((g) => live.has(`spk:presence:${g}`)).length,
@@ -172,7 +159,7 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
       },
       failedMessages: (failed.get(r.id) ?? []).map((f) => ({ kind: f.kind, channel: f.channel })),
       quality: pickQuality(quality.get(r.id) ?? []),
-      callbackOpen: Boolean(r.callback_open),
+      callbackOpen: r.callback_open,
       wait: r.state === 'waiting' ? visibleWait(r.wait_display, lines.get(r.clinician_id)?.get(r.id)) : null,
     };
   });
@@ -191,7 +178,7 @@ async function linesOf(ds: DataSource, rows: Row[]): Promise<Map<string, Map<str
  * cards of a lane when one card changes); null when the clinic shows nothing.
  */
 export async function clinicianLine(ds: DataSource, clinicId: string, clinicianId: string): Promise<Record<string, WaitInfo> | null> {
-  const [clinic] = (await ds.query(`SELECT wait_display, timezone FROM clinic WHERE id = $1`, [clinicId])) as Array<{ wait_display: WaitDisplay; timezone: string }>;
+  const clinic = await db(ds).selectFrom('clinic').select(['wait_display', 'timezone']).where('id', '=', clinicId).executeTakeFirst();
   if (!clinic || clinic.wait_display === 'none') return null;
   const line = await lineOf(ds.manager, clinicianId, clinic.timezone);
   const out: Record<string, WaitInfo> = {};
