@@ -4,6 +4,7 @@
  * consults and ratings of the period and of the previous one, then the figures (figures.ts).
  */
 import type { DataSource } from 'typeorm';
+import { db } from '../db/kysely.js';
 import { Forbidden, NotFound } from '../http/errors.js';
 import { buildReport, type ConsultRow, type Report } from './figures.js';
 import { readConsults, readRatings } from './query.js';
@@ -22,8 +23,14 @@ export function today(timeZone = 'Europe/Amsterdam', now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
+/** What an integration's key may report on: its clinics (integration_clinic), or all when it has none. */
+export async function integrationReportScope(ds: DataSource, integrationId: string): Promise<ReportScope> {
+  const rows = await db(ds).selectFrom('integration_clinic').select('clinic_id').where('integration_id', '=', integrationId).execute();
+  return rows.length ? { clinicIds: rows.map((r) => r.clinic_id) } : 'all';
+}
+
 async function clinicsInScope(ds: DataSource, scope: ReportScope, codes: string[] | undefined): Promise<Array<{ id: string; code: string; name: string }>> {
-  const all = (await ds.query(`SELECT id, code, name FROM clinic ORDER BY name, code`)) as Array<{ id: string; code: string; name: string }>;
+  const all = await db(ds).selectFrom('clinic').select(['id', 'code', 'name']).orderBy('name').orderBy('code').execute();
   const visible = scope === 'all' ? all : all.filter((c) => scope.clinicIds.includes(c.id));
   if (!codes?.length) return visible;
   const picked = [];

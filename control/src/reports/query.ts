@@ -5,18 +5,22 @@
  * A period's days are the clinic's own calendar days (its time zone).
  */
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import type { ConsultRow, RatingRow } from './figures.js';
 
 export async function readConsults(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<ConsultRow[]> {
   if (clinicIds.length === 0) return [];
-  const rows = (await ds.query(
-    `WITH period AS (
+  const { rows } = await sql<{
+    day: string; clinic: string; clinician_id: string; clinician_name: string; outcome: ConsultRow['outcome'];
+    wait_s: number | null; consult_s: number | null; arrived: boolean; device_ok: boolean; drops: number; graded: boolean; ice: number;
+  }>`WITH period AS (
        SELECT a.id, a.start, a.clinician_id, a.cancelled_at, c.code, c.timezone
          FROM clinic c
          JOIN appointment a ON a.clinic_id = c.id
-          AND a.start >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'
-          AND a.start >= $2::date::timestamp AT TIME ZONE c.timezone AND a.start < ($3::date + 1)::timestamp AT TIME ZONE c.timezone
-        WHERE c.id = ANY($1::uuid[]) AND ($4::uuid IS NULL OR a.clinician_id = $4::uuid)
+          AND a.start >= (${from}::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < (${to}::date + 2)::timestamp AT TIME ZONE 'UTC'
+          AND a.start >= ${from}::date::timestamp AT TIME ZONE c.timezone AND a.start < (${to}::date + 1)::timestamp AT TIME ZONE c.timezone
+        WHERE c.id = ANY(${clinicIds}::uuid[]) AND (${clinicianId ?? null}::uuid IS NULL OR a.clinician_id = ${clinicianId ?? null}::uuid)
      ), q AS (
        -- Drops and connection problems of these consults, in one pass over the partial index.
        SELECT e.appointment_id,
@@ -48,12 +52,7 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
        FROM period a
        JOIN staff s ON s.id = a.clinician_id
        JOIN visit v ON v.appointment_id = a.id
-       LEFT JOIN q ON q.appointment_id = a.id AND v.waiting_since IS NOT NULL`,
-    [clinicIds, from, to, clinicianId ?? null],
-  )) as Array<{
-    day: string; clinic: string; clinician_id: string; clinician_name: string; outcome: ConsultRow['outcome'];
-    wait_s: number | null; consult_s: number | null; arrived: boolean; device_ok: boolean; drops: number; graded: boolean; ice: number;
-  }>;
+       LEFT JOIN q ON q.appointment_id = a.id AND v.waiting_since IS NOT NULL`.execute(db(ds));
   return rows
     .map((r) => ({
       day: r.day,
@@ -77,12 +76,9 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function readRatings(ds: DataSource, clinicIds: string[], from: string, to: string, clinicianId?: string): Promise<RatingRow[]> {
   if (clinicIds.length === 0) return [];
-  const rows = (await ds.query(
-    `SELECT r.day::text AS day, c.code AS clinic, r.clinician_id, r.score, r.comment
+  const { rows } = await sql<{ day: string; clinic: string; clinician_id: string; score: number | null; comment: string | null }>`SELECT r.day::text AS day, c.code AS clinic, r.clinician_id, r.score, r.comment
        FROM consult_rating r JOIN clinic c ON c.id = r.clinic_id
-      WHERE r.clinic_id = ANY($1::uuid[]) AND r.day BETWEEN $2::date AND $3::date
-        AND ($4::uuid IS NULL OR r.clinician_id = $4::uuid)`,
-    [clinicIds, from, to, clinicianId ?? null],
-  )) as Array<{ day: string; clinic: string; clinician_id: string; score: number | null; comment: string | null }>;
+      WHERE r.clinic_id = ANY(${clinicIds}::uuid[]) AND r.day BETWEEN ${from}::date AND ${to}::date
+        AND (${clinicianId ?? null}::uuid IS NULL OR r.clinician_id = ${clinicianId ?? null}::uuid)`.execute(db(ds));
   return rows.map((r) => ({ day: r.day, clinic: r.clinic, clinicianId: r.clinician_id, score: r.score, comment: r.comment }));
 }

@@ -24,7 +24,7 @@ import { requireRole, staffAuth } from '../staff/auth.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import { integrationOf } from '../api/v1/auth.js';
 import { consultsCsv, figuresCsv } from './csv.js';
-import { managerReport, type ReportScope } from './index.js';
+import { integrationReportScope, managerReport, type ReportScope } from './index.js';
 import { ReportQuery } from './schema.js';
 import type { Report } from './figures.js';
 
@@ -89,10 +89,7 @@ async function audit(ds: DataSource, actor: { kind: 'staff' | 'integration'; id:
 /** The reports for BI tools under the integration API (its router has checked the key). */
 export function mountReportsApi(router: Router, deps: { ds: DataSource }): void {
   const { ds } = deps;
-  const scopeOf = async (ctx: Context): Promise<ReportScope> => {
-    const rows = (await ds.query(`SELECT clinic_id FROM integration_clinic WHERE integration_id = $1`, [integrationOf(ctx).id])) as Array<{ clinic_id: string }>;
-    return rows.length ? { clinicIds: rows.map((r) => r.clinic_id) } : 'all';
-  };
+  const scopeOf = (ctx: Context): Promise<ReportScope> => integrationReportScope(ds, integrationOf(ctx).id);
   const read = validate({ query: ReportQuery });
   const run = async (ctx: Context, what: string) => {
     const result = await managerReport(ds, await scopeOf(ctx), queryOf<ReportQuery>(ctx));
