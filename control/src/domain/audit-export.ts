@@ -5,6 +5,8 @@
  * by the worker's housekeeping). Events hold ids, states and times, never contact data.
  */
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 
 export interface AuditRow {
   id: string;
@@ -42,15 +44,16 @@ export async function exportAudit(
   let after = '0';
   let count = 0;
   for (;;) {
-    const rows = (await ds.query(
-      `SELECT a.id::text AS id, a.at, a.actor_kind, a.actor_id, s.email AS actor_email, a.action, a.appointment_id, a.data
-         FROM audit_event a
-         LEFT JOIN staff s ON a.actor_kind = 'staff' AND s.id::text = a.actor_id
-        WHERE a.at >= $1 AND a.at < $2 AND a.id > $3::bigint
-        ORDER BY a.id
-        LIMIT $4`,
-      [range.from, range.to, after, pageSize],
-    )) as Array<Omit<AuditRow, 'at'> & { at: Date }>;
+    const rows = await db(ds)
+      .selectFrom('audit_event as a')
+      .leftJoin('staff as s', (j) => j.on('a.actor_kind', '=', 'staff').on(sql<string>`s.id::text`, '=', sql<string>`a.actor_id`))
+      .select(['a.id', 'a.at', 'a.actor_kind', 'a.actor_id', 's.email as actor_email', 'a.action', 'a.appointment_id', 'a.data'])
+      .where('a.at', '>=', range.from)
+      .where('a.at', '<', range.to)
+      .where('a.id', '>', sql<string>`${after}::bigint`)
+      .orderBy('a.id')
+      .limit(pageSize)
+      .execute();
     for (const r of rows) {
       const row: AuditRow = { ...r, at: r.at.toISOString() };
       write(format === 'json' ? `${JSON.stringify(row)}\n` : `${COLUMNS.map((c) => csvField(row[c])).join(',')}\n`);
@@ -63,9 +66,9 @@ export async function exportAudit(
 
 /** Removes audit events older than `days` (AUDIT_RETENTION_DAYS). Returns how many. */
 export async function purgeAuditEvents(ds: DataSource, days: number, now = new Date()): Promise<number> {
-  const [, n] = (await ds.query(`DELETE FROM audit_event WHERE at < $1::timestamptz - make_interval(days => $2::int)`, [now, days])) as [
-    unknown,
-    number,
-  ];
-  return n;
+  const { numDeletedRows } = await db(ds)
+    .deleteFrom('audit_event')
+    .where('at', '<', sql<Date>`${now}::timestamptz - make_interval(days => ${days}::int)`)
+    .executeTakeFirst();
+  return Number(numDeletedRows);
 }

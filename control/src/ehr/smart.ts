@@ -23,6 +23,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -196,10 +198,14 @@ export async function smartCallback(deps: SmartDeps, ctx: Context): Promise<void
 
   const ehrId = contextAppointment(tokens as unknown as Record<string, unknown>);
   if (!ehrId) return refuse(deps, ctx, 'no_context', 'no appointment, encounter or fhirContext in the token response', { iss: flow.iss });
-  const [row] = (await ds.query(
-    `SELECT id FROM appointment WHERE integration_id = $1 AND (external_id = $2 OR ($3::boolean AND id::text = $2)) ORDER BY external_id = $2 DESC LIMIT 1`,
-    [trusted.integration, ehrId, isUuid(ehrId)],
-  )) as Array<{ id: string }>;
+  const row = await db(ds)
+    .selectFrom('appointment')
+    .select('id')
+    .where('integration_id', '=', trusted.integration)
+    .where((eb) => (isUuid(ehrId) ? eb.or([eb('external_id', '=', ehrId), eb(sql<string>`id::text`, '=', ehrId)]) : eb('external_id', '=', ehrId)))
+    .orderBy(sql`external_id = ${ehrId}`, 'desc')
+    .limit(1)
+    .executeTakeFirst();
   const consult = row ? await loadConsult(ds.manager, row.id) : null;
   if (!consult) return refuse(deps, ctx, 'not_found', 'no appointment of the integration with that id', { iss: flow.iss });
 
@@ -226,14 +232,22 @@ export async function smartCallback(deps: SmartDeps, ctx: Context): Promise<void
  * an e-mail claim the EHR does not say is unverified. Active accounts only; never links.
  */
 async function matchClinician(ds: DataSource, config: Pick<Config, 'oidc'>, claims: client.IDToken): Promise<StaffIdentity | null> {
-  const select = `SELECT s.id, s.role, coalesce(array_agg(sc.clinic_id) FILTER (WHERE sc.clinic_id IS NOT NULL), '{}') AS clinic_ids
-                    FROM staff s LEFT JOIN staff_clinic sc ON sc.staff_id = s.id`;
-  const pick = (rows: Array<{ id: string; role: StaffIdentity['role']; clinic_ids: string[] }>) => (rows[0] ? { id: rows[0].id, role: rows[0].role, clinicIds: rows[0].clinic_ids } : null);
+  const find = async (column: 's.oidc_subject' | 's.email', value: string): Promise<StaffIdentity | null> => {
+    const r = await db(ds)
+      .selectFrom('staff as s')
+      .leftJoin('staff_clinic as sc', 'sc.staff_id', 's.id')
+      .select(['s.id', 's.role', sql<string[]>`coalesce(array_agg(sc.clinic_id) FILTER (WHERE sc.clinic_id IS NOT NULL), '{}')`.as('clinic_ids')])
+      .where(column, '=', value)
+      .where('s.active', '=', true)
+      .groupBy('s.id')
+      .executeTakeFirst();
+    return r ? { id: r.id, role: r.role, clinicIds: r.clinic_ids } : null;
+  };
   if (config.oidc && claims.iss.replace(/\/+$/, '') === config.oidc.issuer.replace(/\/+$/, '')) {
-    const bySub = pick(await ds.query(`${select} WHERE s.oidc_subject = $1 AND s.active GROUP BY s.id`, [claims.sub]));
+    const bySub = await find('s.oidc_subject', claims.sub);
     if (bySub) return bySub;
   }
   const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : null;
   if (!email || claims.email_verified === false) return null;
-  return pick(await ds.query(`${select} WHERE s.email = $1 AND s.active GROUP BY s.id`, [email]));
+  return find('s.email', email);
 }
