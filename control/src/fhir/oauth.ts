@@ -16,6 +16,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { DataSource } from 'typeorm';
+import { db } from '../db/kysely.js';
 import { findIntegrationByKey, integrationAuth } from '../api/v1/auth.js';
 import { isUuid } from '../http/validate.js';
 import { Unauthorized } from '../http/errors.js';
@@ -51,9 +52,11 @@ export function fhirAuth(ds: DataSource, key: Buffer): Middleware {
     const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
     if (!bearer?.startsWith(TOKEN_PREFIX)) return byKey(ctx, next);
     const id = verifyAccessToken(key, bearer);
-    const rows = id ? ((await ds.query(`SELECT id, name FROM integration WHERE id = $1 AND revoked_at IS NULL`, [id])) as Array<{ id: string; name: string }>) : [];
-    if (!rows[0]) throw Unauthorized('invalid or expired access token: fetch a new one from /fhir/auth/token');
-    ctx.state.integration = { id: rows[0].id, name: rows[0].name };
+    const row = id
+      ? await db(ds).selectFrom('integration').select(['id', 'name']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
+      : undefined;
+    if (!row) throw Unauthorized('invalid or expired access token: fetch a new one from /fhir/auth/token');
+    ctx.state.integration = { id: row.id, name: row.name };
     await next();
   };
 }

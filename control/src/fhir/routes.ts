@@ -23,7 +23,7 @@ import { capabilityStatement } from './capability.js';
 import { r4Errors } from './definitions.js';
 import { BadRequest, FHIR_JSON, FhirError, NotFoundOutcome, fhirErrors, issue } from './outcome.js';
 import { presentFhirAppointment, toChanges, toCreateInput, versionOf } from './appointment.js';
-import { parseSearch } from './search.js';
+import { appointmentIdsByIdentifier, parseSearch, searchAppointments } from './search.js';
 
 export interface FhirDeps extends EffectsDeps {
   ds: DataSource;
@@ -66,8 +66,7 @@ export function createFhirRouter(deps: FhirDeps): Router {
     });
   };
   const byIdentifier = async (ctx: Context, value: string) => {
-    const rows = (await ds.query(`SELECT id FROM appointment WHERE integration_id = $1 AND external_id = $2`, [integrationOf(ctx).id, value])) as Array<{ id: string }>;
-    return rows.map((r) => r.id);
+    return appointmentIdsByIdentifier(ds, integrationOf(ctx).id, value);
   };
 
   // The CapabilityStatement is public on the internal listener: clients read it before they authenticate.
@@ -125,20 +124,11 @@ export function createFhirRouter(deps: FhirDeps): Router {
 
   router.get('fhir.appointment.search', '/Appointment', auth, async (ctx) => {
     const q = parseSearch(ctx.query);
-    const where = ['integration_id = $1'];
-    const params: unknown[] = [integrationOf(ctx).id];
-    if (q.identifier !== undefined) where.push(`external_id = $${params.push(q.identifier)}`);
-    if (q.from) where.push(`start >= $${params.push(q.from)}`);
-    if (q.until) where.push(`start < $${params.push(q.until)}`);
-    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM appointment WHERE ${where.join(' AND ')}`, params)) as [{ n: number }];
-    const rows = (await ds.query(
-      `SELECT id FROM appointment WHERE ${where.join(' AND ')} ORDER BY start, id LIMIT $${params.push(q.count)}`,
-      params,
-    )) as Array<{ id: string }>;
+    const { total: n, ids } = await searchAppointments(ds, integrationOf(ctx).id, q);
     const entry: NonNullable<Bundle<FhirAppointment>['entry']> = [];
-    for (const row of rows) {
-      const resource = await present(await getAppointment(ds, row.id, scope(ctx)));
-      entry.push({ fullUrl: `${base}/Appointment/${row.id}`, resource, search: { mode: 'match' } });
+    for (const id of ids) {
+      const resource = await present(await getAppointment(ds, id, scope(ctx)));
+      entry.push({ fullUrl: `${base}/Appointment/${id}`, resource, search: { mode: 'match' } });
     }
     const bundle: Bundle<FhirAppointment> = {
       resourceType: 'Bundle',

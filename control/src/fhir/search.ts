@@ -3,6 +3,8 @@
  * Appointment.start, with the prefixes eq ge gt le lt), plus _count. Anything else is a 400:
  * a search that silently ignored a filter would hand the EHR appointments it did not ask for.
  */
+import type { DataSource } from 'typeorm';
+import { db } from '../db/kysely.js';
 import { isRealDate } from '../domain/contact.js';
 import { isoInZone } from '../domain/time-windows.js';
 import { BadRequest } from './outcome.js';
@@ -88,4 +90,21 @@ export function parseSearch(query: Record<string, string | string[] | undefined>
     }
   }
   return out;
+}
+
+/** The integration's appointments matching a search: how many in all, and the ids of the first `count` by start. */
+export async function searchAppointments(ds: DataSource, integrationId: string, q: AppointmentSearch): Promise<{ total: number; ids: string[] }> {
+  let base = db(ds).selectFrom('appointment').where('integration_id', '=', integrationId);
+  if (q.identifier !== undefined) base = base.where('external_id', '=', q.identifier);
+  if (q.from) base = base.where('start', '>=', q.from);
+  if (q.until) base = base.where('start', '<', q.until);
+  const { n } = await base.select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n')).executeTakeFirstOrThrow();
+  const rows = await base.select('id').orderBy('start').orderBy('id').limit(q.count).execute();
+  return { total: n, ids: rows.map((r) => r.id) };
+}
+
+/** The integration's appointments with this identifier (the EHR's id): none or one. */
+export async function appointmentIdsByIdentifier(ds: DataSource, integrationId: string, identifier: string): Promise<string[]> {
+  const rows = await db(ds).selectFrom('appointment').select('id').where('integration_id', '=', integrationId).where('external_id', '=', identifier).execute();
+  return rows.map((r) => r.id);
 }
