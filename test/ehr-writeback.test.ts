@@ -27,6 +27,7 @@ import { setWriteback } from '../control/src/ehr/outbox.js';
 import { verifyTelephonySignature } from '../control/src/callbacks/telephony.js';
 import { r4Errors } from '../control/src/fhir/definitions.js';
 import { registry, setMetricSources } from '../control/src/metrics/registry.js';
+import { db as kysely } from '../control/src/db/kysely.js';
 import { EhrWritebackQueue } from '../control/src/jobs/queue.js';
 import { startWorker, type RunningWorker } from '../control/src/worker.js';
 import { createClient } from 'redis';
@@ -276,7 +277,7 @@ describe('webhook target, receiver failing for a while', () => {
   });
 
   it('every change arrives once and in order after 500s; signed; the backlog shows meanwhile', async () => {
-    setMetricSources({ db: (sql, params) => db.ds.query(sql, params) });
+    setMetricSources({ db: kysely(db.ds) });
     const cfg = configFor();
     const { integration } = await buildIntegration(db.ds, { name: 'Nexus webhook' });
     await setWriteback(db.ds, integration.id, { kind: 'webhook', url: hook.url, secret: SECRET });

@@ -42,6 +42,7 @@ import { httpMetrics, serveMetrics } from './metrics/http.js';
 import { setMetricSources } from './metrics/registry.js';
 import { readinessCheck, statusReport } from './metrics/status.js';
 import { pendingMigrations } from './db/data-source.js';
+import { db } from './db/kysely.js';
 import { forwardedHeaderFilter } from './http/proxy.js';
 import type { Duplex } from 'node:stream';
 import { janusEventIntake } from './quality/intake.js';
@@ -100,7 +101,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     janusUp: () => gateway.isUp(),
     pendingMigrations: () => pendingMigrations(ds),
   });
-  setMetricSources({ db: (sql, params) => ds.query(sql, params), janus: () => gateway.status(), ready: readiness });
+  setMetricSources({ db: db(ds), janus: () => gateway.status(), ready: readiness });
 
   // ---- public ----
   const pub = new Koa();
@@ -150,7 +151,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (ctx.path === '/metrics') return serveMetrics(ctx);
       if (ctx.path === '/status') {
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = await statusReport({ ready: readiness, janus: () => gateway.status(), db: (sql) => ds.query(sql), sockets: () => relay.size });
+        ctx.body = await statusReport({ ready: readiness, janus: () => gateway.status(), db: db(ds), sockets: () => relay.size });
         return;
       }
       if (ctx.path === '/readyz') {

@@ -9,7 +9,9 @@
  * from the sources the process installs with `setMetricSources` (collect.ts).
  */
 import client from 'prom-client';
-import { OPEN_STATES, PRESENT_STATES, sqlStates } from '../domain/visit-state.js';
+import { OPEN_STATES, PRESENT_STATES } from '../domain/visit-state.js';
+import { sql } from 'kysely';
+import type { Db } from '../db/kysely.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'spreekkamer_' });
@@ -127,8 +129,8 @@ export const janusEventsRefusedTotal = new client.Counter({
 // ---- gauges read at scrape time -------------------------------------------------------------
 
 export interface MetricSources {
-  /** A read-only query on PostgreSQL (the truth about visits and outcomes). */
-  db?: (sql: string, params?: unknown[]) => Promise<any[]>;
+  /** PostgreSQL, read only (the truth about visits and outcomes): db/kysely.ts db(ds). */
+  db?: Db;
   janus?: () => Array<{ name: string; up: boolean; sessions: number; handles: number; draining?: boolean; held?: boolean; rooms?: number; participants?: number }>;
   ready?: () => Promise<Record<string, boolean>>;
   queues?: () => Promise<Record<string, Record<string, number>>>;
@@ -160,7 +162,8 @@ async function within<T>(p: Promise<T>): Promise<T | null> {
 type VisitRow = { clinic: string; waiting: number; active: number; longest_wait_seconds: number };
 
 /** Patients waiting, consults running and the longest wait per clinic (also on the /status page). */
-export const VISITS_PER_CLINIC_SQL = `
+export async function visitsPerClinic(k: Db): Promise<VisitRow[]> {
+  const { rows } = await sql<VisitRow>`
   SELECT c.code AS clinic,
          coalesce(n.waiting, 0)::int AS waiting,
          coalesce(n.active, 0)::int AS active,
@@ -170,23 +173,21 @@ export const VISITS_PER_CLINIC_SQL = `
       -- only open visits (visit_state_idx), not the clinic's whole history
       SELECT a.clinic_id,
              count(*) FILTER (WHERE v.state = 'waiting') AS waiting,
-             count(*) FILTER (WHERE v.state IN (${sqlStates(OPEN_STATES)})) AS active,
+             count(*) FILTER (WHERE v.state IN (${sql.join(OPEN_STATES)})) AS active,
              min(v.waiting_since) FILTER (WHERE v.state = 'waiting') AS first_waiting
         FROM visit v JOIN appointment a ON a.id = v.appointment_id
-       WHERE v.state IN (${sqlStates(PRESENT_STATES)})
+       WHERE v.state IN (${sql.join(PRESENT_STATES)})
        GROUP BY a.clinic_id
     ) n ON n.clinic_id = c.id
-   ORDER BY c.code`;
+   ORDER BY c.code`.execute(k);
+  return rows;
+}
 let visitsCache: Promise<VisitRow[] | null> | null = null;
 /** The three visit gauges share one query per scrape. */
 function visitsOnce(): Promise<VisitRow[] | null> {
   const db = sources.db;
   if (!db) return Promise.resolve(null);
-  visitsCache ??= within(
-    db(
-      VISITS_PER_CLINIC_SQL,
-    ) as Promise<VisitRow[]>,
-  ).finally(() => setTimeout(() => (visitsCache = null), 500).unref());
+  visitsCache ??= within(visitsPerClinic(db)).finally(() => setTimeout(() => (visitsCache = null), 500).unref());
   return visitsCache;
 }
 
@@ -327,13 +328,13 @@ function writebackOnce(): Promise<WritebackRow[] | null> {
   const db = sources.db;
   if (!db) return Promise.resolve(null);
   writebackCache ??= within(
-    db(`SELECT i.name AS integration,
+    sql<WritebackRow>`SELECT i.name AS integration,
                count(*) FILTER (WHERE o.failed_at IS NULL)::int AS pending,
                count(*) FILTER (WHERE o.failed_at IS NOT NULL)::int AS failed,
                coalesce(extract(epoch FROM now() - min(o.occurred_at)), 0)::float8 AS oldest_seconds
           FROM ehr_outbox o JOIN integration i ON i.id = o.integration_id
          WHERE o.delivered_at IS NULL
-         GROUP BY i.name`) as Promise<WritebackRow[]>,
+         GROUP BY i.name`.execute(db).then((r) => r.rows),
   ).finally(() => setTimeout(() => (writebackCache = null), 500).unref());
   return writebackCache;
 }
@@ -386,15 +387,13 @@ function auditOnce(): Promise<void> {
   if (!db) return Promise.resolve();
   auditCache ??= within(
     (async () => {
-      const rows = (await db(
-        `SELECT coalesce(c.code, 'unknown') AS clinic, e.action, count(*)::int AS n, max(e.id)::text AS max_id
+      const { rows } = await sql<{ clinic: string; action: string; n: number; max_id: string }>`
+        SELECT coalesce(c.code, 'unknown') AS clinic, e.action, count(*)::int AS n, max(e.id)::text AS max_id
            FROM audit_event e
            LEFT JOIN appointment a ON a.id = e.appointment_id
            LEFT JOIN clinic c ON c.id = a.clinic_id
-          WHERE e.id > $1::bigint AND e.action = ANY($2::text[])
-          GROUP BY 1, 2`,
-        [audit.lastId, Object.keys(AUDIT_COUNTED)],
-      )) as Array<{ clinic: string; action: string; n: number; max_id: string }>;
+          WHERE e.id > ${audit.lastId}::bigint AND e.action = ANY(${Object.keys(AUDIT_COUNTED)}::text[])
+          GROUP BY 1, 2`.execute(db);
       for (const r of rows) {
         const what = AUDIT_COUNTED[r.action];
         if (!what) continue;
@@ -445,8 +444,8 @@ const clinicCodes = new Map<string, string>();
 async function clinicLabel(clinicId: string): Promise<string> {
   const known = clinicCodes.get(clinicId);
   if (known) return known;
-  const rows = (await sources.db?.(`SELECT code FROM clinic WHERE id = $1`, [clinicId]).catch(() => null)) ?? null;
-  const code = typeof rows?.[0]?.code === 'string' ? (rows[0].code as string) : null;
+  const row = sources.db ? await sources.db.selectFrom('clinic').select('code').where('id', '=', clinicId).executeTakeFirst().catch(() => undefined) : undefined;
+  const code = row?.code ?? null;
   if (code) clinicCodes.set(clinicId, code);
   return code ?? 'unknown';
 }
@@ -470,16 +469,18 @@ const FIRST_MEDIA_KEY_SECONDS = 24 * 3600;
 export function noteFirstMedia(redis: { set(key: string, value: string, opts: { NX: true; EX: number }): Promise<unknown> }, appointmentId: string, now = new Date()): void {
   quietly(
     (async () => {
-      const rows =
-        (await sources.db?.(
-          `SELECT v.admitted_at, c.code FROM visit v JOIN appointment a ON a.id = v.appointment_id JOIN clinic c ON c.id = a.clinic_id
-            WHERE v.appointment_id = $1 AND v.state = ANY($2::text[])`,
-          [appointmentId, OPEN_STATES],
-        )) ?? [];
-      const admittedAt = rows[0]?.admitted_at ? new Date(rows[0].admitted_at) : null;
-      if (!admittedAt) return;
+      const row = await sources.db
+        ?.selectFrom('visit as v')
+        .innerJoin('appointment as a', 'a.id', 'v.appointment_id')
+        .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+        .select(['v.admitted_at', 'c.code'])
+        .where('v.appointment_id', '=', appointmentId)
+        .where('v.state', 'in', OPEN_STATES)
+        .executeTakeFirst();
+      const admittedAt = row?.admitted_at ?? null;
+      if (!row || !admittedAt) return;
       if ((await redis.set(`spk:first-media:${appointmentId}`, '1', { NX: true, EX: FIRST_MEDIA_KEY_SECONDS })) !== 'OK') return;
-      admissionToMedia.observe({ clinic: String(rows[0].code) }, Math.max(0, (now.getTime() - admittedAt.getTime()) / 1000));
+      admissionToMedia.observe({ clinic: row.code }, Math.max(0, (now.getTime() - admittedAt.getTime()) / 1000));
     })(),
   );
 }

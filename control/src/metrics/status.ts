@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { VISITS_PER_CLINIC_SQL } from './registry.js';
+import { visitsPerClinic } from './registry.js';
+import type { Db } from '../db/kysely.js';
 
 const VERSION = (() => {
   try {
@@ -21,15 +22,14 @@ const STARTED = Date.now();
 export interface StatusSources {
   ready: () => Promise<Record<string, boolean>>;
   janus: () => Array<{ name: string; up: boolean; since: string | null; sessions: number; handles: number }>;
-  db: (sql: string, params?: unknown[]) => Promise<any[]>;
+  db: Db;
   sockets: () => number;
 }
 
 export async function statusReport(s: StatusSources) {
   const [checks, clinics] = await Promise.all([
     s.ready(),
-    s
-      .db(VISITS_PER_CLINIC_SQL)
+    visitsPerClinic(s.db)
       .then((rows) => rows.map((r) => ({ ...r, longest_wait_seconds: Math.round(r.longest_wait_seconds) })))
       .catch(() => null),
   ]);
