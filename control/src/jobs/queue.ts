@@ -13,6 +13,8 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createClient, type RedisClientType } from 'redis';
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import type { Config } from '../config.js';
 import type { NotificationKind } from '../db/entities.js';
 import type { Logger } from '../logger.js';
@@ -132,11 +134,12 @@ export class NotificationScheduler implements MessageScheduler {
 
   private async clinicTiming(appointmentId: string): Promise<ClinicTiming> {
     if (!this.ds) return { reminderMinutes: undefined, noShowMinutes: 5 };
-    const rows = (await this.ds.query(
-      `SELECT c.message_schedule, c.no_show_minutes FROM appointment a JOIN clinic c ON c.id = a.clinic_id WHERE a.id = $1`,
-      [appointmentId],
-    )) as Array<{ message_schedule: unknown; no_show_minutes: number }>;
-    const r = rows[0];
+    const r = await db(this.ds)
+      .selectFrom('appointment as a')
+      .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
+      .select(['c.message_schedule', 'c.no_show_minutes'])
+      .where('a.id', '=', appointmentId)
+      .executeTakeFirst();
     return { reminderMinutes: r ? messageSettings(r.message_schedule).reminderMinutes : undefined, noShowMinutes: r?.no_show_minutes ?? 5 };
   }
 
@@ -404,26 +407,26 @@ export async function rescheduleFromDatabase(
   const done: Rescheduled = { appointments: 0, cancellations: 0 };
   let after: { start: Date; id: string } | null = null;
   for (;;) {
-    const rows = (await ds.query(
-      `SELECT a.id, a.start, (v.state = 'cancelled' OR a.cancelled_at IS NOT NULL) AS cancelled
+    type Due = { id: string; start: Date; cancelled: boolean };
+    const due = await sql<Due>`
+      SELECT a.id, a.start, (v.state = 'cancelled' OR a.cancelled_at IS NOT NULL) AS cancelled
          FROM appointment a JOIN visit v ON v.appointment_id = a.id
-        WHERE a.start >= $1
-          AND ($2::timestamptz IS NULL OR (a.start, a.id) > ($2::timestamptz, $3::uuid))
-          AND (v.state <> ALL($6::text[])
-               OR (v.state = 'cancelled' AND a.start > $4
+        WHERE a.start >= ${from}
+          AND (${after?.start ?? null}::timestamptz IS NULL OR (a.start, a.id) > (${after?.start ?? null}::timestamptz, ${after?.id ?? null}::uuid))
+          AND (v.state <> ALL(${[...FINAL_STATES]}::text[])
+               OR (v.state = 'cancelled' AND a.start > ${now}
                    AND NOT EXISTS (SELECT 1 FROM notification_sent s WHERE s.appointment_id = a.id AND s.kind = 'cancellation')))
         ORDER BY a.start, a.id
-        LIMIT $5`,
-      [from, after?.start ?? null, after?.id ?? null, now, batch, FINAL_STATES],
-    )) as Array<{ id: string; start: Date; cancelled: boolean }>;
+        LIMIT ${batch}`.execute(db(ds));
+    const rows: Due[] = due.rows;
     for (const r of rows) {
-      await scheduler.scheduleAppointmentMessages({ id: r.id, start: new Date(r.start), cancelled: r.cancelled }, { now });
+      await scheduler.scheduleAppointmentMessages({ id: r.id, start: r.start, cancelled: r.cancelled }, { now });
       if (r.cancelled) done.cancellations++;
       else done.appointments++;
     }
     const last = rows[rows.length - 1];
     if (!last || rows.length < batch) return done;
-    after = { start: new Date(last.start), id: last.id };
+    after = { start: last.start, id: last.id };
   }
 }
 
@@ -442,12 +445,15 @@ export async function scheduleStoredAppointments(
   let timer: NodeJS.Timeout | undefined;
   try {
     const work = (async () => {
-      const rows = (await ds.query(
-        `SELECT a.id, a.start, (v.state = 'cancelled' OR a.cancelled_at IS NOT NULL) AS cancelled
-           FROM appointment a JOIN visit v ON v.appointment_id = a.id WHERE a.id = ANY($1::uuid[])`,
-        [appointmentIds],
-      )) as Array<{ id: string; start: Date; cancelled: boolean }>;
-      for (const r of rows) await scheduler.scheduleAppointmentMessages({ id: r.id, start: new Date(r.start), cancelled: r.cancelled });
+      const rows = appointmentIds.length
+        ? await db(ds)
+            .selectFrom('appointment as a')
+            .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+            .select((eb) => ['a.id', 'a.start', eb.or([eb('v.state', '=', 'cancelled'), eb('a.cancelled_at', 'is not', null)]).$castTo<boolean>().as('cancelled')])
+            .where('a.id', 'in', appointmentIds)
+            .execute()
+        : [];
+      for (const r of rows) await scheduler.scheduleAppointmentMessages({ id: r.id, start: r.start, cancelled: r.cancelled });
       return true;
     })();
     const late = new Promise<false>((resolve) => {
