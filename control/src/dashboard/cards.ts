@@ -218,3 +218,31 @@ export { initialsOf };
 export function todayIn(timeZone: string, now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
+
+/** A clinic as the dashboard shows it, by code (null: no such clinic). */
+export async function dashboardClinic(ds: DataSource, code: string) {
+  return (
+    (await db(ds)
+      .selectFrom('clinic')
+      .select(['id', 'code', 'name', 'timezone', 'initials_only', 'delay_message'])
+      .where('code', '=', code)
+      .executeTakeFirst()) ?? null
+  );
+}
+
+/** Each clinician's own delay message in this clinic (those who set one). */
+export async function clinicianDelays(ds: DataSource, clinicId: string): Promise<Map<string, string>> {
+  const rows = await db(ds)
+    .selectFrom('staff_clinic')
+    .select(['staff_id', 'delay_message'])
+    .where('clinic_id', '=', clinicId)
+    .where('delay_message', 'is not', null)
+    .execute();
+  return new Map(rows.flatMap((d) => (d.delay_message === null ? [] : [[d.staff_id, d.delay_message] as const])));
+}
+
+/** These clinics (id, code, name) by name. */
+export async function clinicsByIds(ds: DataSource, ids: string[]): Promise<Array<{ id: string; code: string; name: string }>> {
+  if (!ids.length) return [];
+  return db(ds).selectFrom('clinic').select(['id', 'code', 'name']).where('id', 'in', ids).orderBy('name').orderBy('code').execute();
+}

@@ -3,6 +3,8 @@
  * (cards.ts) and the dashboard's own commands (commands.ts). See docs/dashboard.md.
  */
 import type { DataSource } from 'typeorm';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.js';
 import type { ClinicResolver } from '../realtime/hub.js';
 
 export { createDashboardRouter } from './routes.js';
@@ -15,14 +17,12 @@ const ARRIVAL_WINDOW_SECONDS = 10;
 /** How the hub finds the clinic of a visit, so every visit change reaches its dashboards. */
 export function visitClinicResolver(ds: DataSource): ClinicResolver {
   return async (appointmentId) => {
-    const rows = (await ds.query(
-      `SELECT a.clinic_id,
-              (v.state = 'waiting' AND v.waiting_since > now() - make_interval(secs => $2)) AS arrived
-         FROM appointment a JOIN visit v ON v.appointment_id = a.id
-        WHERE a.id = $1`,
-      [appointmentId, ARRIVAL_WINDOW_SECONDS],
-    )) as Array<{ clinic_id: string; arrived: boolean }>;
-    const r = rows[0];
+    const r = await db(ds)
+      .selectFrom('appointment as a')
+      .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+      .select(['a.clinic_id', sql<boolean>`(v.state = 'waiting' AND v.waiting_since > now() - make_interval(secs => ${ARRIVAL_WINDOW_SECONDS}))`.as('arrived')])
+      .where('a.id', '=', appointmentId)
+      .executeTakeFirst();
     return r ? { clinicId: r.clinic_id, arrived: Boolean(r.arrived) } : null;
   };
 }

@@ -21,7 +21,7 @@ import { staffAuth } from '../staff/auth.js';
 import { HttpError, fromZodError } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { recordAudit } from '../domain/audit.js';
-import { cardOf, cardsOfDay, todayIn, type DashboardCard } from './cards.js';
+import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, dashboardClinic, todayIn, type DashboardCard } from './cards.js';
 import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
 import { mayUseDashboard } from '../domain/admission.js';
 
@@ -51,37 +51,27 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     const staff = ctx.state.staff as StaffSession;
     const query = DashboardQuery.safeParse(ctx.query);
     if (!query.success) throw fromZodError(query.error, ctx.query);
-    const rows = (await ds.query(
-      `SELECT id, code, name, timezone, initials_only, delay_message FROM clinic WHERE code = $1`,
-      [query.data.clinic],
-    )) as Array<{ id: string; code: string; name: string; timezone: string; initials_only: boolean; delay_message: string | null }>;
-    const clinic = rows[0];
+    const clinic = await dashboardClinic(ds, query.data.clinic);
     if (!clinic) throw new HttpError(404, 'not_found', 'no such clinic', 'clinic');
     if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'not_allowed', 'this clinic is not one of yours', 'clinic');
     const day = query.data.date ?? todayIn(clinic.timezone);
     const [cards, delays] = await Promise.all([
       cardsOfDay(ds, hub, clinic.id, day),
-      ds.query(`SELECT staff_id, delay_message FROM staff_clinic WHERE clinic_id = $1 AND delay_message IS NOT NULL`, [clinic.id]) as Promise<
-        Array<{ staff_id: string; delay_message: string }>
-      >,
+      clinicianDelays(ds, clinic.id),
     ]);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       serverTime: new Date().toISOString(),
       date: day,
       clinic: { code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
-      lanes: lanesOf(cards, new Map(delays.map((d) => [d.staff_id, d.delay_message]))),
+      lanes: lanesOf(cards, delays),
     };
   });
 
   /** The clinics whose dashboard this staff member may open (the page's clinic picker). */
   router.get('/dashboard/clinics', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const rows = (await ds.query(`SELECT id, code, name FROM clinic WHERE id = ANY($1::uuid[]) ORDER BY name, code`, [staff.clinicIds])) as Array<{
-      id: string;
-      code: string;
-      name: string;
-    }>;
+    const rows = await clinicsByIds(ds, staff.clinicIds);
     ctx.body = { clinics: rows.filter((r) => mayUseDashboard(staff, r.id)).map((r) => ({ code: r.code, name: r.name })) };
   });
 
