@@ -223,3 +223,9 @@ export async function setCallbackDone(
   });
 }
 
+
+/** The appointment a callback task belongs to (null: no such task). */
+export async function callbackAppointmentId(ds: DataSource, id: string): Promise<string | null> {
+  const row = await db(ds).selectFrom('callback_task').select('appointment_id').where('id', '=', id).executeTakeFirst();
+  return row?.appointment_id ?? null;
+}

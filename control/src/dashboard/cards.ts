@@ -219,17 +219,6 @@ export function todayIn(timeZone: string, now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
-/** A clinic as the dashboard shows it, by code (null: no such clinic). */
-export async function dashboardClinic(ds: DataSource, code: string) {
-  return (
-    (await db(ds)
-      .selectFrom('clinic')
-      .select(['id', 'code', 'name', 'timezone', 'initials_only', 'delay_message'])
-      .where('code', '=', code)
-      .executeTakeFirst()) ?? null
-  );
-}
-
 /** Each clinician's own delay message in this clinic (those who set one). */
 export async function clinicianDelays(ds: DataSource, clinicId: string): Promise<Map<string, string>> {
   const rows = await db(ds)

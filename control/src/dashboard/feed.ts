@@ -23,7 +23,8 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
 import type { ClinicEvent, Hub } from '../realtime/hub.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
-import { cardOf, clinicianLine, dashboardClinic } from './cards.js';
+import { cardOf, clinicianLine } from './cards.js';
+import { clinicByCode } from '../domain/clinics.js';
 import { mayUseDashboard } from '../domain/admission.js';
 
 export const DASHBOARD_WS_PATH = '/staff/ws/dashboard';
@@ -98,7 +99,7 @@ export class DashboardFeed {
     if (!staff || !token) return refuse(socket, 401);
     const code = new URL(req.url ?? '/', 'http://x').searchParams.get('clinic') ?? '';
     if (!CLINIC_CODE.test(code)) return refuse(socket, 400);
-    const clinicId = (await dashboardClinic(this.deps.ds, code))?.id;
+    const clinicId = (await clinicByCode(this.deps.ds, code))?.id;
     if (!clinicId) return refuse(socket, 404);
     if (!mayUseDashboard(staff, clinicId)) return refuse(socket, 403);
     // Subscribed before the browser is told it is ready, so it misses nothing after its first read.

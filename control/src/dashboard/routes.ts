@@ -21,7 +21,8 @@ import { staffAuth } from '../staff/auth.js';
 import { HttpError, fromZodError } from '../http/errors.js';
 import { parseId } from '../http/validate.js';
 import { recordAudit } from '../domain/audit.js';
-import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, dashboardClinic, todayIn, type DashboardCard } from './cards.js';
+import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
+import { clinicByCode } from '../domain/clinics.js';
 import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
 import { mayUseDashboard } from '../domain/admission.js';
 
@@ -51,7 +52,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     const staff = ctx.state.staff as StaffSession;
     const query = DashboardQuery.safeParse(ctx.query);
     if (!query.success) throw fromZodError(query.error, ctx.query);
-    const clinic = await dashboardClinic(ds, query.data.clinic);
+    const clinic = await clinicByCode(ds, query.data.clinic);
     if (!clinic) throw new HttpError(404, 'not_found', 'no such clinic', 'clinic');
     if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'not_allowed', 'this clinic is not one of yours', 'clinic');
     const day = query.data.date ?? todayIn(clinic.timezone);

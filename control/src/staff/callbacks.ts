@@ -16,6 +16,8 @@ import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
+import { callbackAppointmentId } from '../callbacks/tasks.js';
+import { clinicByCode } from '../domain/clinics.js';
 import { staffMaySee } from '../domain/admission.js';
 import { loadConsult } from '../consult/context.js';
 import { todayIn } from '../domain/contact.js';
@@ -54,8 +56,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     let clinicIds = staff.clinicIds;
     let timeZone = 'Europe/Amsterdam';
     if (query.data.clinic) {
-      const rows = (await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [query.data.clinic])) as Array<{ id: string; timezone: string }>;
-      const clinic = rows[0];
+      const clinic = await clinicByCode(ds, query.data.clinic);
       if (!clinic || !staff.clinicIds.includes(clinic.id)) throw new HttpError(404, 'not_found', 'no such clinic');
       clinicIds = [clinic.id];
       timeZone = clinic.timezone;
@@ -72,8 +73,8 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     const staff = ctx.state.staff as StaffSession;
     const id = Uuid.safeParse(ctx.params.id);
     if (!id.success) throw new HttpError(404, 'not_found', 'no such callback');
-    const rows = (await ds.query(`SELECT appointment_id FROM callback_task WHERE id = $1`, [id.data])) as Array<{ appointment_id: string }>;
-    const c = rows[0] ? await loadConsult(ds.manager, rows[0].appointment_id) : null;
+    const appointmentId = await callbackAppointmentId(ds, id.data);
+    const c = appointmentId ? await loadConsult(ds.manager, appointmentId) : null;
     if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such callback');
     const input = await parseJsonBody(ctx);
     const body = DoneBody.safeParse(input);

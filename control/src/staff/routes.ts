@@ -10,6 +10,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { StaffSession } from './sessions.js';
 import { staffAuth } from './auth.js';
+import { liveTodayOf, setDelayMessage, todayOf } from './today.js';
+import { clinicByCode } from '../domain/clinics.js';
 import { admitPatient, endConsult } from '../consult/commands.js';
 import { staffMaySee } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
@@ -52,26 +54,8 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
 
   router.get('/today', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const rows = (await ds.query(
-      `SELECT a.id, a.start, a.duration_minutes, a.patient_name, a.clinician_id, a.clinic_id,
-              v.state, v.waiting_since, v.companion, v.device_test, v.device_tested_at, v.ended_reason, p.id AS participant_id,
-              c.waiting_room_opens_minutes, c.link_grace_minutes
-         FROM appointment a
-         JOIN visit v ON v.appointment_id = a.id
-         JOIN clinic c ON c.id = a.clinic_id
-         LEFT JOIN participant p ON p.appointment_id = a.id AND p.kind = 'patient'
-        WHERE (a.clinician_id = $1 OR ($2 <> 'clinician' AND a.clinic_id = ANY($3::uuid[])))
-          AND (
-            -- today in the clinic's time zone, and late in the evening the next 12 hours too
-            (a.start >= date_trunc('day', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone
-             AND a.start < GREATEST((date_trunc('day', now() AT TIME ZONE c.timezone) + interval '1 day') AT TIME ZONE c.timezone,
-                                    now() + interval '12 hours'))
-            -- someone waiting or in a consult is never hidden, whatever the clock says
-            OR v.state = ANY($4::text[]))
-        ORDER BY a.start`,
-      [staff.id, staff.role, staff.clinicIds, PRESENT_STATES],
-    )) as any[];
-    const online = await hub.presentOf(rows.map((r) => r.participant_id).filter(Boolean));
+    const rows = await todayOf(ds, staff);
+    const online = await hub.presentOf(rows.flatMap((r) => (r.participant_id ? [r.participant_id] : [])));
     // The patient's latest live call quality (Janus events, control/src/quality), while fresh.
     const quality = await latestQuality(hub.redis, rows.filter((r) => isPresent(r.state as VisitState)).map((r) => r.id)).catch(
       () => new Map<string, Array<{ role: string; grade: string }>>(),
@@ -92,7 +76,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
           linkGraceMinutes: r.link_grace_minutes,
         }).phase(now),
         waitingSince: r.waiting_since ? new Date(r.waiting_since).toISOString() : null,
-        online: online.has(r.participant_id),
+        online: r.participant_id !== null && online.has(r.participant_id),
         mine: r.clinician_id === staff.id,
         companion: Boolean(r.companion),
         deviceTest: r.device_test ?? null,
@@ -151,10 +135,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
   router.put('/clinics/:code/delay-message', auth, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
     const code = ClinicCode.safeParse(ctx.params.code);
-    const rows = code.success
-      ? ((await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [code.data])) as Array<{ id: string; timezone: string }>)
-      : [];
-    const clinic = rows[0];
+    const clinic = code.success ? await clinicByCode(ds, code.data) : null;
     if (!clinic || !staff.clinicIds.includes(clinic.id)) throw new HttpError(404, 'not_found', 'no such clinic');
     const input = await parseJsonBody(ctx);
     const body = DelayMessageBody.safeParse(input);
@@ -174,28 +155,13 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     }
     if (clinician) {
       // A clinician of this clinic; a clinician may set their own, staff who may see the clinic anyone's.
-      const [, linked] = (await ds.query(
-        `UPDATE staff_clinic sc SET delay_message = $3
-           FROM staff s
-          WHERE sc.staff_id = $1 AND sc.clinic_id = $2 AND s.id = sc.staff_id AND s.role = 'clinician'`,
-        [clinician, clinic.id, message],
-      )) as [unknown, number];
+      const linked = await setDelayMessage(ds, clinic.id, clinician, message);
       if (!linked) throw new HttpError(400, 'invalid_request', 'clinician: not a clinician of this clinic', 'clinician');
     } else {
-      await ds.query(`UPDATE clinic SET delay_message = $2 WHERE id = $1`, [clinic.id, message]);
+      await setDelayMessage(ds, clinic.id, null, message);
     }
-    const affected = (await ds.query(
-      `SELECT a.id
-         FROM appointment a
-         JOIN visit v ON v.appointment_id = a.id
-        WHERE a.clinic_id = $1
-          AND ($4::uuid IS NULL OR a.clinician_id = $4)
-          AND v.state = ANY($2::text[])
-          AND a.start >= date_trunc('day', now() AT TIME ZONE $3) AT TIME ZONE $3
-          AND a.start < (date_trunc('day', now() AT TIME ZONE $3) + interval '1 day') AT TIME ZONE $3`,
-      [clinic.id, LIVE_STATES, clinic.timezone, clinician],
-    )) as Array<{ id: string }>;
-    await Promise.all(affected.map((a) => hub.publish(a.id, { kind: 'changed' })));
+    const affected = await liveTodayOf(ds, clinic, clinician);
+    await Promise.all(affected.map((id) => hub.publish(id, { kind: 'changed' })));
     // Other assistants' dashboards show the message in force.
     await hub.publishClinic(clinic.id, { kind: 'clinic-changed' });
     ctx.body = { clinic: code.data, ...(clinician ? { clinician } : {}), delayMessage: message, notified: affected.length };
