@@ -5,7 +5,9 @@
  * Inputs arrive validated (shape and format); these functions check what needs the
  * database: the clinic exists, the clinician belongs to it, the visit allows the change.
  */
+import { randomUUID } from 'node:crypto';
 import { EntityManager, type DataSource } from 'typeorm';
+import { db, type Queryable } from '../db/kysely.js';
 import {
   AppointmentEntity, ClinicEntity, ParticipantEntity, StaffClinicEntity, StaffEntity, VisitEntity,
   type Appointment, type AppointmentFlags, type Clinic, type Language, type Participant, type Staff, type Visit,
@@ -135,8 +137,7 @@ export async function createLinkParticipant(
   p: { appointmentId: string; kind: 'patient' | 'guest'; displayName: string; language?: Language | null },
 ): Promise<Participant> {
   // The token is derived from the participant id, so the id is chosen before the insert.
-  const rows = (await m.query(`SELECT gen_random_uuid() AS id`)) as Array<{ id: string }>;
-  const id = rows[0]!.id;
+  const id = randomUUID();
   await m.insert(ParticipantEntity, {
     id,
     appointmentId: p.appointmentId,
@@ -306,10 +307,21 @@ export function presentAppointment(cfg: LinkConfig, r: AppointmentRecord): Appoi
 
 // ---------------------------------------------------------------------------------------
 
+/** The id of the appointment an integration knows by its own id (the EHR's), or null. */
+export async function appointmentIdByExternalId(on: Queryable, integrationId: string, externalId: string): Promise<string | null> {
+  const row = await db(on)
+    .selectFrom('appointment')
+    .select('id')
+    .where('integration_id', '=', integrationId)
+    .where('external_id', '=', externalId)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
 /** The appointment an integration knows by its own id (loadAppointment's record), or null. */
 export async function findAppointmentByExternalId(m: EntityManager, integrationId: string, externalId: string): Promise<AppointmentRecord | null> {
-  const a = await m.findOne(AppointmentEntity, { where: { integrationId, externalId }, select: { id: true } });
-  return a ? loadAppointment(m, a.id, { integrationId }) : null;
+  const id = await appointmentIdByExternalId(m, integrationId, externalId);
+  return id ? loadAppointment(m, id, { integrationId }) : null;
 }
 
 async function resolveClinician(m: EntityManager, clinicId: string, ref: string): Promise<Staff> {

@@ -20,6 +20,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { loadConsult } from '../consult/context.js';
+import { appointmentIdByExternalId } from '../domain/appointments.js';
 import { staffMaySee } from '../domain/admission.js';
 import { recordAudit } from '../domain/audit.js';
 import { isUuid } from '../http/validate.js';
@@ -148,7 +149,7 @@ export function createLaunchRouter(deps: LaunchDeps): Router {
     const ref = appointmentRef(params.appointment)!;
     const id = 'id' in ref
       ? ref.id
-      : ((await deps.ds.query(`SELECT id FROM appointment WHERE integration_id = $1 AND external_id = $2`, [ref.integrationId, ref.externalId])) as Array<{ id: string }>)[0]?.id;
+      : await appointmentIdByExternalId(deps.ds, ref.integrationId, ref.externalId);
     const c = id ? await loadConsult(deps.ds.manager, id) : null;
     if (!c) return refuse(ctx, 'not_found');
     if (!staffMaySee(session, c)) return refuse(ctx, 'not_allowed');

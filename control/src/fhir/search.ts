@@ -5,6 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { db } from '../db/kysely.js';
+import { appointmentIdByExternalId } from '../domain/appointments.js';
 import { isRealDate } from '../domain/contact.js';
 import { isoInZone } from '../domain/time-windows.js';
 import { BadRequest } from './outcome.js';
@@ -105,6 +106,6 @@ export async function searchAppointments(ds: DataSource, integrationId: string, 
 
 /** The integration's appointments with this identifier (the EHR's id): none or one. */
 export async function appointmentIdsByIdentifier(ds: DataSource, integrationId: string, identifier: string): Promise<string[]> {
-  const rows = await db(ds).selectFrom('appointment').select('id').where('integration_id', '=', integrationId).where('external_id', '=', identifier).execute();
-  return rows.map((r) => r.id);
+  const id = await appointmentIdByExternalId(ds, integrationId, identifier);
+  return id ? [id] : [];
 }
