@@ -18,6 +18,8 @@ export interface ConsultContext {
   start: Date;
   durationMinutes: number;
   clinicianId: string;
+  /** The clinician's name (the patient's page says whom they will see). */
+  clinicianName: string;
   clinicId: string;
   clinicName: string;
   /** The clinic's time zone ("today" for the waiting line). */
@@ -60,9 +62,10 @@ export async function loadConsult(
     .selectFrom('appointment as a')
     .innerJoin('clinic as c', 'c.id', 'a.clinic_id')
     .innerJoin('visit as v', 'v.appointment_id', 'a.id')
+    .innerJoin('staff as s', 's.id', 'a.clinician_id')
     .leftJoin('staff_clinic as sc', (j) => j.onRef('sc.staff_id', '=', 'a.clinician_id').onRef('sc.clinic_id', '=', 'a.clinic_id'))
     .select((eb) => [
-      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 'a.cancelled_at', 'a.language',
+      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 's.name as clinician_name', 'a.cancelled_at', 'a.language',
       sql<string>`right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2)`.as('phone_ending'),
       'c.id as clinic_id', 'c.name as clinic_name', 'c.timezone', 'c.wait_display', 'c.helpdesk_phone', 'c.waiting_room_opens_minutes',
       'c.link_grace_minutes', 'c.assistants_may_admit',
@@ -82,6 +85,7 @@ export async function loadConsult(
     start: r.start,
     durationMinutes: r.duration_minutes,
     clinicianId: r.clinician_id,
+    clinicianName: r.clinician_name,
     clinicId: r.clinic_id,
     clinicName: r.clinic_name,
     timezone: r.timezone,

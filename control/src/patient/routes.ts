@@ -38,16 +38,12 @@ export async function lookupAppointment(deps: PatientDeps, token: string | null 
   }
   const c = await loadConsult(deps.ds.manager, p.appointmentId);
   if (!c) return { kind: 'unknown' };
-  const rows = (await deps.ds.query(
-    `SELECT s.name AS clinician_name FROM appointment a JOIN staff s ON s.id = a.clinician_id WHERE a.id = $1`,
-    [c.appointmentId],
-  )) as Array<{ clinician_name: string }>;
   return {
     kind: 'ok',
     body: {
       appointmentId: c.appointmentId,
       clinic: { name: c.clinicName, helpdeskPhone: c.helpdeskPhone },
-      clinician: { name: rows[0]?.clinician_name ?? '' },
+      clinician: { name: c.clinicianName },
       start: c.start.toISOString(),
       durationMinutes: c.durationMinutes,
       language: p.language ?? c.language,
