@@ -13,7 +13,7 @@ import type { Hub } from '../realtime/hub.js';
 import type { AssetStore } from '../http/assets.js';
 import { bodyOf, uuidParam, validate } from '../http/validate.js';
 import { NotFound } from '../http/errors.js';
-import { LIVE_STATES } from '../domain/visit-state.js';
+import { liveTodayOf } from '../staff/today.js';
 import { requireRole, staffAuth } from '../staff/auth.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import {
@@ -136,15 +136,6 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
 
 /** A changed delay message or waiting-line display reaches today's waiting patients of the clinic live. */
 async function tellWaitingPatients(ds: DataSource, hub: Hub, clinicId: string, timezone: string): Promise<void> {
-  const affected = (await ds.query(
-    `SELECT a.id
-       FROM appointment a
-       JOIN visit v ON v.appointment_id = a.id
-      WHERE a.clinic_id = $1
-        AND v.state = ANY($2::text[])
-        AND a.start >= date_trunc('day', now() AT TIME ZONE $3) AT TIME ZONE $3
-        AND a.start < (date_trunc('day', now() AT TIME ZONE $3) + interval '1 day') AT TIME ZONE $3`,
-    [clinicId, LIVE_STATES, timezone],
-  )) as Array<{ id: string }>;
-  await Promise.all(affected.map((a) => hub.publish(a.id, { kind: 'changed' })));
+  const affected = await liveTodayOf(ds, { id: clinicId, timezone }, null);
+  await Promise.all(affected.map((id) => hub.publish(id, { kind: 'changed' })));
 }
