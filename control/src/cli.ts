@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import argon2 from 'argon2';
 import type { DataSource, EntityManager } from 'typeorm';
+import { db } from './db/kysely.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { isEntryPoint } from './process.js';
 import { createDataSource, migrate } from './db/data-source.js';
@@ -55,9 +56,12 @@ export async function runMigrate(ds: DataSource): Promise<string[]> {
 }
 
 async function linkClinics(m: EntityManager, staffId: string, clinics: Clinic[]): Promise<void> {
-  for (const c of clinics) {
-    await m.query(`INSERT INTO staff_clinic (staff_id, clinic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [staffId, c.id]);
-  }
+  if (!clinics.length) return;
+  await db(m)
+    .insertInto('staff_clinic')
+    .values(clinics.map((c) => ({ staff_id: staffId, clinic_id: c.id })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 // ---------------------------------------------------------------------------------------

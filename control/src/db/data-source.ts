@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { parse } from 'pg-connection-string';
 import { entities } from './entities.js';
 import { migrations } from './migrations/index.js';
+import { db } from './kysely.js';
 
 export interface DataSourceOptions {
   /** Pool size per process (default 10). */
@@ -53,7 +54,7 @@ export async function migrate(ds: DataSource): Promise<string[]> {
 export async function pendingMigrations(ds: DataSource): Promise<string[]> {
   let rows: Array<{ name: string }>;
   try {
-    rows = (await ds.query('SELECT name FROM migrations')) as Array<{ name: string }>;
+    rows = await db(ds).selectFrom('migrations').select('name').execute();
   } catch (err) {
     if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table: nothing ran yet
     rows = [];

@@ -13,6 +13,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type { DataSource } from 'typeorm';
+import { db } from '../db/kysely.js';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -80,11 +81,7 @@ export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: St
   const path = ctx.path;
   const appointment = APPOINTMENT_PATH.exec(path);
   if (appointment) {
-    const rows = (await ds.query(`SELECT clinic_id, clinician_id FROM appointment WHERE id = $1`, [appointment[1]!.toLowerCase()])) as Array<{
-      clinic_id: string;
-      clinician_id: string;
-    }>;
-    const row = rows[0];
+    const row = await db(ds).selectFrom('appointment').select(['clinic_id', 'clinician_id']).where('id', '=', appointment[1]!.toLowerCase()).executeTakeFirst();
     if (row && row.clinician_id !== staff.id && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
   }
   const codes: string[] = [];
@@ -95,13 +92,13 @@ export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: St
   // the lookup simply does not find.
   for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) codes.push(...c.split(',').map((x) => x.trim()).filter(Boolean));
   if (codes.length) {
-    const rows = (await ds.query(`SELECT id FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string }>;
+    const rows = await db(ds).selectFrom('clinic').select('id').where('code', 'in', codes).execute();
     if (rows.some((r) => !staff.clinicIds.includes(r.id))) throw outOfScope();
   }
   const callback = CALLBACK_PATH.exec(path);
   if (callback) {
-    const rows = (await ds.query(`SELECT clinic_id FROM callback_task WHERE id = $1`, [callback[1]!.toLowerCase()])) as Array<{ clinic_id: string }>;
-    if (rows[0] && !staff.clinicIds.includes(rows[0].clinic_id)) throw outOfScope();
+    const row = await db(ds).selectFrom('callback_task').select('clinic_id').where('id', '=', callback[1]!.toLowerCase()).executeTakeFirst();
+    if (row && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
   }
 }
 

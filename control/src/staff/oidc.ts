@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
+import { db } from '../db/kysely.js';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -74,43 +75,41 @@ export async function matchStaff(
   identity: { sub: string; email: string | null; emailVerified: boolean | undefined; name: string | null },
   autoProvision: 'none' | 'assistant' | 'clinician' | 'manager',
 ): Promise<Match> {
-  const bySub = (await ds.query(`SELECT id, role, active FROM staff WHERE oidc_subject = $1`, [identity.sub])) as Array<{
-    id: string;
-    role: string;
-    active: boolean;
-  }>;
-  if (bySub[0]) {
-    if (!bySub[0].active) return { ok: false, reason: 'inactive', staffId: bySub[0].id, detail: 'account deactivated' };
-    return { ok: true, staff: bySub[0], linked: false, provisioned: false };
+  const k = db(ds);
+  const bySub = await k.selectFrom('staff').select(['id', 'role', 'active']).where('oidc_subject', '=', identity.sub).executeTakeFirst();
+  if (bySub) {
+    if (!bySub.active) return { ok: false, reason: 'inactive', staffId: bySub.id, detail: 'account deactivated' };
+    return { ok: true, staff: bySub, linked: false, provisioned: false };
   }
   // An e-mail address the provider says it has not verified proves nothing.
   if (!identity.email || identity.emailVerified === false) {
     return { ok: false, reason: 'not_registered', detail: identity.email ? 'email not verified' : 'no email claim' };
   }
   const email = identity.email.trim().toLowerCase();
-  const byEmail = (await ds.query(`SELECT id, role, active, oidc_subject FROM staff WHERE email = $1`, [email])) as Array<{
-    id: string;
-    role: string;
-    active: boolean;
-    oidc_subject: string | null;
-  }>;
-  const row = byEmail[0];
+  const row = await k.selectFrom('staff').select(['id', 'role', 'active', 'oidc_subject']).where('email', '=', email).executeTakeFirst();
   if (row) {
     // Linked to another identity already: the address moved to someone else at the provider.
     if (row.oidc_subject !== null) return { ok: false, reason: 'not_registered', staffId: row.id, detail: 'linked to another subject' };
     if (!row.active) return { ok: false, reason: 'inactive', staffId: row.id, detail: 'account deactivated' };
-    const linked = (await ds.query(`UPDATE staff SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL RETURNING id`, [row.id, identity.sub])) as unknown[];
-    const didLink = (Array.isArray(linked[0]) ? (linked[0] as unknown[]) : linked).length > 0;
+    const linked = await k
+      .updateTable('staff')
+      .set({ oidc_subject: identity.sub })
+      .where('id', '=', row.id)
+      .where('oidc_subject', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    const didLink = linked !== undefined;
     if (!didLink) return { ok: false, reason: 'failed', staffId: row.id, detail: 'concurrent link' };
     return { ok: true, staff: { id: row.id, role: row.role }, linked: true, provisioned: false };
   }
   if (autoProvision === 'none') return { ok: false, reason: 'not_registered', detail: 'no staff account' };
   const name = (identity.name ?? email).trim().slice(0, 200) || email;
-  const [made] = (await ds.query(
-    `INSERT INTO staff (email, name, role, password_hash, active, oidc_subject) VALUES ($1, $2, $3, NULL, true, $4) RETURNING id, role`,
-    [email, name, autoProvision, identity.sub],
-  )) as Array<{ id: string; role: string }>;
-  return { ok: true, staff: made!, linked: true, provisioned: true };
+  const made = await k
+    .insertInto('staff')
+    .values({ email, name, role: autoProvision, password_hash: null, active: true, oidc_subject: identity.sub })
+    .returning(['id', 'role'])
+    .executeTakeFirstOrThrow();
+  return { ok: true, staff: made, linked: true, provisioned: true };
 }
 
 export function createOidcRouter(deps: OidcRouteDeps): Router {
