@@ -4,6 +4,9 @@
  * writes the audit event, and only then tells the other processes through the hub.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { sql, type Updateable } from 'kysely';
+import { db } from '../db/kysely.js';
+import type { VisitTable } from '../db/schema.js';
 import { loadConsult, type ConsultContext } from './context.js';
 import { windowsFor } from './windows.js';
 import { closedReason, isOpenConsult, transition, type VisitEvent, type VisitState } from '../domain/visit-state.js';
@@ -34,16 +37,14 @@ async function move(
   c: ConsultContext,
   event: VisitEvent,
   actor: Actor,
-  extra: { set?: Record<string, unknown>; audit?: string; data?: Record<string, unknown> } = {},
+  extra: { set?: Updateable<VisitTable>; audit?: string; data?: Record<string, unknown> } = {},
 ): Promise<VisitState> {
   const next = transition(c.state, event);
-  const sets: string[] = ['state = $2', 'updated_at = now()'];
-  const params: unknown[] = [c.visitId, next];
-  for (const [col, value] of Object.entries(extra.set ?? {})) {
-    params.push(value);
-    sets.push(`${col} = $${params.length}`);
-  }
-  await m.query(`UPDATE visit SET ${sets.join(', ')} WHERE id = $1`, params);
+  await db(m)
+    .updateTable('visit')
+    .set({ ...extra.set, state: next, updated_at: sql<Date>`now()` })
+    .where('id', '=', c.visitId)
+    .execute();
   if (extra.audit) {
     await recordAudit(m, {
       actorKind: actor.kind,
@@ -138,10 +139,13 @@ export async function endConsult(ds: DataSource, appointmentId: string, staff: S
 
 /** Kill the patient's and guests' links (the consult is over). */
 async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): Promise<void> {
-  await m.query(
-    `UPDATE participant SET revoked_at = $2 WHERE appointment_id = $1 AND kind <> 'clinician' AND revoked_at IS NULL`,
-    [appointmentId, now],
-  );
+  await db(m)
+    .updateTable('participant')
+    .set({ revoked_at: now })
+    .where('appointment_id', '=', appointmentId)
+    .where('kind', '<>', 'clinician')
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /**
