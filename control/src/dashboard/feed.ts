@@ -25,11 +25,11 @@ import type { ClinicEvent, Hub } from '../realtime/hub.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
 import { cardOf, clinicianLine } from './cards.js';
 import { mayUseDashboard } from '../domain/admission.js';
+import { CLINIC_CODE } from '../http/schemas.js';
 
 export const DASHBOARD_WS_PATH = '/staff/ws/dashboard';
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 60_000;
-const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
 
 interface Client {
   ws: WebSocket;
