@@ -9,7 +9,7 @@
  *   POST /staff/api/appointments/:id/notify-clinician         "please look at this patient"
  *   POST /staff/api/appointments/:id/link                     the patient link, for copying (audited)
  *
- * Chat, the clinic's delay message and the fallback call have their own routes (staff/, callbacks).
+ * Chat, the clinic's delay message and the callback have their own routes (staff/, callbacks).
  */
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';

@@ -7,12 +7,15 @@
  *                          createdAt, doneAt, doneBy, callStatus }] }
  *        the day's tasks (default: today in the clinic's time zone) and every open one.
  *   POST /staff/api/callbacks/:id/done           { done: boolean }  → { callback }
- *   POST /staff/api/appointments/:id/fallback    → 201 { callback } (200 when it was there already)
+ *   POST /staff/api/appointments/:id/callback    → 201 { callback } (200 when it was there already)
+ *        (also still at …/:id/fallback, its old name, for pages and scripts that call it so;
+ *        see callbacks/README.md)
  *
  * Every request, done and undone is an audit event (callbacks/tasks.ts); every change is a
  * `callbacks-changed` clinic event.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
@@ -80,14 +83,17 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     ctx.body = { callback: present(result.task) };
   });
 
-  router.post('/appointments/:id/fallback', auth, uuidParam('id', 'appointment'), async (ctx) => {
+  const requestOne = async (ctx: Context & { params: Record<string, string> }) => {
     const staff = ctx.state.staff as StaffSession;
     const c = await loadConsult(ds.manager, ctx.params.id!);
     if (!c || !staffMaySee(staff, c)) throw NotFound('appointment');
     const result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
     ctx.status = result.created ? 201 : 200;
     ctx.body = { callback: present(result.task) };
-  });
+  };
+  router.post('/appointments/:id/callback', auth, uuidParam('id', 'appointment'), requestOne);
+  // The old name, kept working: the staff pages (web/) and hospitals' scripts may still call it.
+  router.post('/appointments/:id/fallback', auth, uuidParam('id', 'appointment'), requestOne);
 
   return router;
 }
