@@ -18,8 +18,6 @@ import { clientAddress } from './sign-in.js';
 import { startVisit, patientChat, companion } from './waiting-room.js';
 import { reportDeviceTest } from './device-test.js';
 import { pause } from './pause.js';
-import { sweepClosedConsults } from './chat.js';
-import { closedAmong } from '../jobs/housekeeping.js';
 import type { ConnectionDeps, RelayDeps } from './socket.js';
 
 export type { RelayDeps } from './socket.js';
@@ -60,7 +58,6 @@ const ACTIONS: Actions = {
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
 const HEARTBEAT_MS = 15_000;
-const CHAT_SWEEP_MS = 30_000;
 export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 200;
 
 export class Relay {
@@ -68,7 +65,6 @@ export class Relay {
   private staffWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private connections = new Set<Connection>();
   private heartbeat: NodeJS.Timeout;
-  private sweep: NodeJS.Timeout;
   private deps: ConnectionDeps;
   private perAddress: SocketsPerAddress;
 
@@ -88,11 +84,7 @@ export class Relay {
       }
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
-    // Chat text of consults cancelled by the EHR or expired goes within a minute or so.
-    this.sweep = setInterval(() => {
-      sweepClosedConsults(deps.hub.redis, (ids) => closedAmong(deps.ds, ids)).catch((err) => deps.logger.warn({ err: String(err) }, 'chat sweep failed'));
-    }, CHAT_SWEEP_MS);
-    this.sweep.unref();
+    // Chat text of visits that are over goes by the worker's forget-chats sweep (worker.ts).
     deps.gateway.on('up', () => {
       // Janus (re)connected: every room is gone from its memory. Re-create ours and tell the
       // browsers that were in them to negotiate again; nobody is admitted again.
@@ -150,7 +142,6 @@ export class Relay {
    */
   async close(opts: { handOver?: boolean } = {}): Promise<void> {
     clearInterval(this.heartbeat);
-    clearInterval(this.sweep);
     for (const c of this.connections) {
       c.handingOver = !!opts.handOver;
       c.ws.close(opts.handOver ? 1012 : 1001, opts.handOver ? 'server restarting' : 'server shutting down');
