@@ -40,7 +40,8 @@ export const SWEEPS = [
   { name: 'ehr-writeback', everyMs: 2_000 },
   { name: 'expire-links', everyMs: 60_000 },
   { name: 'close-overdue-consults', everyMs: 60_000 },
-  { name: 'forget-chats', everyMs: 5 * 60_000 },
+  // Chat text of visits cancelled by the EHR or expired goes within a minute (the relay no longer sweeps itself).
+  { name: 'forget-chats', everyMs: 30_000 },
   { name: 'purge-contact-data', everyMs: 60 * 60_000 },
 ] as const;
 
