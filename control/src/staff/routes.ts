@@ -11,7 +11,8 @@ import type { Logger } from '../logger.js';
 import type { StaffSession } from './sessions.js';
 import { staffAuth } from './auth.js';
 import { admitPatient, endConsult } from '../consult/commands.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed, linkedToClinic } from '../domain/admission.js';
+import { DomainError } from '../domain/errors.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
@@ -151,7 +152,8 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     const code = ctx.params.code!;
     const rows = (await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [code])) as Array<{ id: string; timezone: string }>;
     const clinic = rows[0];
-    if (!clinic || !staff.clinicIds.includes(clinic.id)) throw NotFound('clinic');
+    if (!clinic) throw NotFound('clinic');
+    if (!linkedToClinic(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours');
     const body = bodyOf<DelayMessageBody>(ctx);
     let message: string | null = null;
     if (body.message !== null) {
@@ -210,6 +212,5 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
 /** `id` as uuidParam left it (lower case). */
 async function loadVisible(ds: DataSource, id: string, staff: StaffSession): Promise<ConsultContext> {
   const c = await loadConsult(ds.manager, id);
-  if (!c || !staffMaySee(staff, c)) throw NotFound('appointment');
-  return c;
+  return allowed(staff, 'see', c);
 }
