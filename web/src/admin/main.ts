@@ -5,8 +5,8 @@
  * token. The page re-renders from its data after each change and on a language switch.
  */
 import { ApiError, jsonClient } from '../lib/http.js';
-import { announce, h } from '../lib/dom.js';
-import { lang, setLang, t, type Key, type Lang } from './strings.js';
+import { announce, confirmText, h } from '../lib/dom.js';
+import { lang, setLang, t, tn, type Key, type Lang } from './strings.js';
 
 const LANG_KEY = 'spk.lang.staff';
 const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
@@ -116,32 +116,7 @@ function setStatus(message: string): void {
 }
 
 function confirmAction(question: string): Promise<boolean> {
-  const before = document.activeElement as HTMLElement | null;
-  const id = `confirm-${++fieldSeq}`;
-  const yes = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }, text('yes'));
-  const no = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }, text('cancel'));
-  const box = h('div', { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': id }, h('p', { id, class: 'dialog-q' }, question), h('div', { class: 'dialog-actions' }, no, yes));
-  const backdrop = h('div', { class: 'backdrop' }, box);
-  document.body.append(backdrop);
-  no.focus();
-  return new Promise((resolve) => {
-    const done = (answer: boolean) => {
-      backdrop.remove();
-      document.removeEventListener('keydown', onKey, true);
-      before?.focus?.();
-      resolve(answer);
-    };
-    const onKey = (ev: KeyboardEvent) => {
-      if (ev.key === 'Escape') done(false);
-      else if (ev.key === 'Tab') {
-        ev.preventDefault();
-        (document.activeElement === yes ? no : yes).focus();
-      }
-    };
-    document.addEventListener('keydown', onKey, true);
-    yes.addEventListener('click', () => done(true));
-    no.addEventListener('click', () => done(false));
-  });
+  return confirmText(question, text('yes'), text('cancel'));
 }
 
 const when = (iso: string) => new Date(iso).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Amsterdam' });
@@ -443,7 +418,7 @@ function renderStaff(section: HTMLElement): void {
           const r = await api<{ sessionsRevoked: number }>('POST', `/staff/api/admin/staff/${s.id}/revoke-sessions`, {});
           await reload();
           const n = r.sessionsRevoked;
-          const msg = text(new Intl.PluralRules(lang() === 'nl' ? 'nl-NL' : 'en-GB').select(n) === 'one' ? 'staff.revokedOne' : 'staff.revoked', { name: s.name, n });
+          const msg = tn(n, 'staff.revokedOne', 'staff.revoked', { name: s.name });
           announce(msg);
           setStatus(msg);
         } catch (err) {
