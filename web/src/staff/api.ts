@@ -1,5 +1,7 @@
 /** The staff API on the internal listener; the session is a cookie, writes carry the CSRF token. */
-import type { TimePhase, VisitState } from '../../../control/src/realtime/protocol.js';
+import type { TodayAppointment, TodayList } from '../../../control/src/staff/routes.js';
+
+export type { TodayAppointment };
 
 /** Where the staff pages remember the language choice. */
 export const STAFF_LANG_KEY = 'spk.lang.staff';
@@ -8,23 +10,6 @@ export interface Staff {
   id: string;
   name: string;
   role: string;
-}
-
-export interface TodayAppointment {
-  id: string;
-  start: string;
-  durationMinutes: number;
-  patientName: string;
-  visitState: VisitState;
-  phase: TimePhase;
-  waitingSince: string | null;
-  online: boolean;
-  /** The signed-in clinician's own appointment (not a colleague's). */
-  mine?: boolean;
-  /** How an ended consult ended ('phone': continued by phone). */
-  endedReason?: 'clinician' | 'phone' | null;
-  /** The patient's latest live call quality, while the consult runs. */
-  quality?: 'good' | 'fair' | 'poor' | null;
 }
 
 export type IdentityMethod = 'id_document' | 'bsn_details' | 'known' | 'not_verified';
@@ -73,7 +58,7 @@ export function setCsrf(token: string): void {
 export const call = jsonClient({ csrf: () => csrfToken });
 
 export const me = (): Promise<{ staff: Staff; csrfToken: string; idleSignOutMinutes?: number }> => call('GET', '/staff/api/me');
-export const today = (): Promise<{ appointments: TodayAppointment[] }> => call('GET', '/staff/api/today');
+export const today = (): Promise<TodayList> => call('GET', '/staff/api/today');
 export const admit = (id: string): Promise<unknown> =>
   call('POST', `/staff/api/appointments/${encodeURIComponent(id)}/admit`, {});
 export const endConsult = (id: string): Promise<unknown> =>
