@@ -101,3 +101,23 @@ test('typed text, caret and focus in the delay field survive arrivals, cancellat
   await lane.getByTestId('lane-delay-current').filter({ hasText: 'Let op: Dr. Test loopt 20 minuten uit.' }).waitFor();
   await patient.close();
 }, 60_000);
+
+test("ticking a call-back done by keyboard: the list is re-read and the focus stays on that box", async () => {
+  const page = dashboard.page;
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 1 });
+  await page.clock.runFor(61_000);
+  await page.waitForSelector(`${card(a.id)}[data-status="not_arrived"]`);
+  await page.locator(`${card(a.id)} [data-testid="fallback"]`).click();
+  await page.getByTestId('confirm-yes').click();
+  const task = page.locator(`[data-testid="callback"][data-appointment-id="${a.id}"]`);
+  const box = task.getByTestId('callback-done');
+  await box.focus();
+  await box.evaluate((el) => ((el as HTMLInputElement & { spkMark?: string }).spkMark = 'ticking'));
+  await page.keyboard.press('Space');
+  await page.waitForSelector(`[data-testid="callback"][data-appointment-id="${a.id}"].done`);
+  expect(await box.evaluate((el) => ({ same: (el as HTMLInputElement & { spkMark?: string }).spkMark === 'ticking', focused: document.activeElement === el, checked: (el as HTMLInputElement).checked }))).toEqual({
+    same: true,
+    focused: true,
+    checked: true,
+  });
+}, 30_000);

@@ -11,11 +11,12 @@ import type { CallbackView } from '../../../control/src/callbacks/tasks.js';
 import type { DashboardPush } from '../../../control/src/dashboard/feed.js';
 import type { DashboardDay } from '../../../control/src/dashboard/routes.js';
 import type { ChatMessage } from '../../../control/src/realtime/protocol.js';
-import { announce, byId, confirmText, h, phoneLink } from '../lib/dom.js';
+import { announce, byId, confirmText, h } from '../lib/dom.js';
 import { ApiError, jsonClient } from '../lib/http.js';
 import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
+import { renderCallbacks as drawCallbacks } from './callbacks.js';
 import { renderLanes as drawLanes, type Card, type LanesModel } from './lanes.js';
-import { lang, nl, setLang, t, type Key, type Lang } from './strings.js';
+import { lang, setLang, t, type Key, type Lang } from './strings.js';
 import { playArrivalTone, unlockAudio } from './sound.js';
 
 const LANG_KEY = 'spk.lang.staff';
@@ -340,32 +341,17 @@ async function loadCallbacks(): Promise<void> {
 }
 
 function renderCallbacks(): void {
-  const list = byId('callbacks');
-  list.textContent = '';
-  if (callbacks.length === 0) list.append(h('li', { class: 'muted' }, t('callbacks.empty')));
-  for (const cb of callbacks) {
-    const box = h('input', { type: 'checkbox', id: `cb-${cb.id}`, 'data-testid': 'callback-done' });
-    box.checked = cb.doneAt !== null;
-    box.addEventListener('change', async () => {
-      try {
-        await call('POST', `/staff/api/callbacks/${cb.id}/done`, { done: box.checked });
-        void loadCallbacks();
-      } catch (err) {
-        box.checked = !box.checked;
-        failed(err);
-      }
-    });
-    const reasonKey = `callbacks.reason.${cb.reason}` as Key;
-    list.append(
-      h(
-        'li',
-        { class: `callback${cb.doneAt ? ' done' : ''}`, 'data-testid': 'callback', 'data-callback-id': cb.id, 'data-appointment-id': cb.appointmentId },
-        h('label', { for: `cb-${cb.id}` }, box, ' ', t('callbacks.done')),
-        h('span', { class: 'callback-name' }, cb.patientDisplayName),
-        cb.phone ? phoneLink(cb.phone) : null,
-        h('span', { class: 'muted' }, reasonKey in nl ? t(reasonKey) : cb.reason),
-      ),
-    );
+  drawCallbacks(byId('callbacks'), callbacks, (cb, done) => void setCallbackDone(cb, done));
+}
+
+async function setCallbackDone(cb: CallbackView, done: boolean): Promise<void> {
+  try {
+    await call('POST', `/staff/api/callbacks/${cb.id}/done`, { done });
+    void loadCallbacks();
+  } catch (err) {
+    // Not saved: the box shows what is true again.
+    renderCallbacks();
+    failed(err);
   }
 }
 
