@@ -8,28 +8,27 @@ import { ApiError, jsonClient } from '../lib/http.js';
 import { announce, confirmText, h } from '../lib/dom.js';
 import { lang, setLang, t, tn, type Key, type Lang } from './strings.js';
 
-const LANG_KEY = 'spk.lang.staff';
-const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
-type Role = (typeof ROLES)[number];
+import type { ApiKeyView, ClinicView, StaffView, WritebackView } from '../../../control/src/admin/commands.js';
+import type { StaffRole } from '../../../control/src/db/entities.js';
+import type { presentStaff } from '../../../control/src/staff/auth.js';
+import type { ReminderKind } from '../../../control/src/domain/reminders.js';
+import type { WaitDisplay } from '../../../control/src/domain/waiting-line.js';
 
-interface Me { id: string; name: string; role: Role }
-interface Clinic {
-  id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
-  waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
-  initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
-  waitDisplay: WaitDisplay;
-  telephonyWebhookUrl: string | null; telephonySecretSet: boolean; messageSchedule: MessageSchedule;
-}
-const WAIT_DISPLAYS = ['position_and_estimate', 'estimate', 'none'] as const;
-type WaitDisplay = (typeof WAIT_DISPLAYS)[number];
-type ReminderKind = 'reminder_3d' | 'reminder_1d' | 'reminder_15m';
-interface MessageSchedule { reminderMinutes: Record<ReminderKind, number | null>; channels: Array<'email' | 'sms'> }
-interface StaffMember {
-  id: string; email: string; name: string; role: Role; active: boolean; clinics: string[];
-  hasPassword: boolean; ssoLinked: boolean; liveSessions: number;
-}
-interface Writeback { kind: 'fhir' | 'webhook' | null; backlog: number; failed: number; oldestPendingSeconds: number | null; lastError: string | null; lastErrorAt: string | null }
-interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null; writeback?: Writeback }
+const LANG_KEY = 'spk.lang.staff';
+// The server's choices, listed once more for the pickers; a Record so that a role or display
+// the server adds fails to compile here until it is offered.
+const ROLE_CHOICES: Record<StaffRole, true> = { admin: true, clinician: true, assistant: true, manager: true };
+const ROLES = Object.keys(ROLE_CHOICES) as StaffRole[];
+type Role = StaffRole;
+const WAIT_DISPLAY_CHOICES: Record<WaitDisplay, true> = { position_and_estimate: true, estimate: true, none: true };
+const WAIT_DISPLAYS = Object.keys(WAIT_DISPLAY_CHOICES) as WaitDisplay[];
+
+/** Who is signed in (GET /staff/api/me). */
+type Me = ReturnType<typeof presentStaff>;
+type Clinic = ClinicView;
+type StaffMember = StaffView;
+type Writeback = WritebackView;
+type ApiKey = ApiKeyView;
 
 let csrf = '';
 let me: Me | null = null;

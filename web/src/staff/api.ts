@@ -1,4 +1,7 @@
 /** The staff API on the internal listener; the session is a cookie, writes carry the CSRF token. */
+import type { ConsultRecord, ConsultRecordInput } from '../../../control/src/consult/record.js';
+import type { GuestJson } from '../../../control/src/consult/guests.js';
+import type { presentStaff } from '../../../control/src/staff/auth.js';
 import type { TodayAppointment, TodayList } from '../../../control/src/staff/routes.js';
 
 export type { TodayAppointment };
@@ -6,40 +9,16 @@ export type { TodayAppointment };
 /** Where the staff pages remember the language choice. */
 export const STAFF_LANG_KEY = 'spk.lang.staff';
 
-export interface Staff {
-  id: string;
-  name: string;
-  role: string;
-}
-
-export type IdentityMethod = 'id_document' | 'bsn_details' | 'known' | 'not_verified';
+/** Who is signed in (GET /staff/api/me, POST /staff/api/login). */
+export type Staff = ReturnType<typeof presentStaff>;
 
 /** The KNMG panel, as sent and as stored (control/src/consult/record.ts). */
-export interface ConsultRecordInput {
-  identityMethod: IdentityMethod;
-  patientSide: string[];
-  clinicSide: string[];
-  othersConsent: boolean | null;
-  consentVideo: boolean;
-  fallbackExplained: boolean;
-  note: string | null;
-}
+export type { ConsultRecord, ConsultRecordInput };
+export type IdentityMethod = ConsultRecord['identityMethod'];
 
-export interface ConsultRecord extends ConsultRecordInput {
-  identityPhysicallyVerified: boolean;
-  recordedAt: string;
-  updatedAt: string;
-}
-
-export type GuestRole = 'interpreter' | 'colleague' | 'family';
-
-export interface Guest {
-  id: string;
-  role: GuestRole;
-  link: string | null;
-  createdAt: string;
-  revokedAt: string | null;
-}
+/** A third party's link (control/src/consult/guests.ts). */
+export type Guest = GuestJson;
+export type GuestRole = GuestJson['role'];
 
 /** The consult report as the server makes it (types only: nothing of control/ is bundled). */
 import type { ConsultReport } from '../../../control/src/consult/report.js';
