@@ -5,7 +5,7 @@
  * token. The page re-renders from its data after each change and on a language switch.
  */
 import { ApiError, jsonClient } from '../lib/http.js';
-import { announce, confirmText, h } from '../lib/dom.js';
+import { announce, byId, confirmText, h } from '../lib/dom.js';
 import { lang, setLang, t, tn, type Key, type Lang } from './strings.js';
 
 import type { ApiKeyView, ClinicView, StaffView, WritebackView } from '../../../control/src/admin/commands.js';
@@ -535,24 +535,24 @@ function renderKeys(section: HTMLElement): void {
 
 function renderChrome(): void {
   document.title = `${text('title')} — Spreekkamer`;
-  document.getElementById('heading')!.textContent = text('title');
-  document.getElementById('nav')!.setAttribute('aria-label', text('nav.label'));
-  document.getElementById('nav-today')!.textContent = text('nav.today');
-  document.getElementById('nav-dashboard')!.textContent = text('nav.dashboard');
-  document.getElementById('nav-admin')!.textContent = text('nav.admin');
-  document.getElementById('logout')!.textContent = text('logout');
-  const sw = document.getElementById('lang-switch')!;
+  byId('heading').textContent = text('title');
+  byId('nav').setAttribute('aria-label', text('nav.label'));
+  byId('nav-today').textContent = text('nav.today');
+  byId('nav-dashboard').textContent = text('nav.dashboard');
+  byId('nav-admin').textContent = text('nav.admin');
+  byId('logout').textContent = text('logout');
+  const sw = byId('lang-switch');
   sw.textContent = text('lang.switch');
   sw.setAttribute('lang', lang() === 'nl' ? 'en' : 'nl');
   sw.setAttribute('aria-label', text('lang.switchLabel'));
-  if (me) document.getElementById('who')!.textContent = text('signedInAs', { name: me.name });
+  if (me) byId('who').textContent = text('signedInAs', { name: me.name });
 }
 
 function render(): void {
   renderChrome();
-  renderClinics(document.getElementById('clinics')!);
-  renderStaff(document.getElementById('staff')!);
-  renderKeys(document.getElementById('keys')!);
+  renderClinics(byId('clinics'));
+  renderStaff(byId('staff'));
+  renderKeys(byId('keys'));
 }
 
 async function reload(): Promise<void> {
@@ -578,7 +578,7 @@ function storedLang(): Lang {
 async function main(): Promise<void> {
   setLang(storedLang());
   renderChrome();
-  document.getElementById('lang-switch')!.addEventListener('click', () => {
+  byId('lang-switch').addEventListener('click', () => {
     const next: Lang = lang() === 'nl' ? 'en' : 'nl';
     try {
       localStorage.setItem(LANG_KEY, next);
@@ -588,10 +588,10 @@ async function main(): Promise<void> {
     setLang(next);
     render();
   });
-  document.getElementById('logout')!.addEventListener('click', () => {
+  byId('logout').addEventListener('click', () => {
     void api('POST', '/staff/api/logout', {}).finally(() => location.assign('/staff/login'));
   });
-  const app = document.getElementById('app')!;
+  const app = byId('app');
   try {
     const who = await api<{ staff: Me; csrfToken: string }>('GET', '/staff/api/me');
     me = who.staff;
