@@ -41,7 +41,7 @@ describe('fallback call, patient side', () => {
     const banner = page.getByTestId('callback-message');
     expect(await banner.isVisible()).toBe(false);
 
-    const res = await api(`/appointments/${a.id}/fallback`, { method: 'POST' });
+    const res = await api(`/appointments/${a.id}/callback`, { method: 'POST' });
     expect(res.status).toBe(201);
     const { callback } = (await res.json()) as { callback: { id: string } };
     await banner.waitFor({ state: 'visible', timeout: 10_000 });

@@ -241,7 +241,7 @@ describe('the dashboard API and feed', () => {
 
     const bad = await api(`/dashboard?clinic=${other.clinicCode}&date=2026-02-30`);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error).toMatchObject({ field: 'date' });
+    expect(((await bad.json()) as any).error).toMatchObject({ field: 'query.date' });
     expect((await api(`/dashboard`)).status).toBe(400);
     expect((await api(`/dashboard?clinic=${other.clinicCode}&extra=1`)).status).toBe(400);
     expect((await api(`/dashboard?clinic=BAD%20CODE`)).status).toBe(400);

@@ -3,11 +3,11 @@
  * reset, session revocation), integration API keys. The admin HTTP API and the CLI both call
  * these with validated input (schema.ts). Each writes an audit event naming the actor and the
  * ids and field names it changed — never an e-mail address, password or key.
- * Errors are HttpErrors (400 naming the field, 404, 409), which the CLI prints as they are.
+ * Errors are DomainErrors (400 naming the field, 404, 409; domain/errors.ts), which the CLI prints as they are.
  */
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Conflict, HttpError, NotFound, Validation } from '../http/errors.js';
+import { conflict, invalid, notFound } from '../domain/errors.js';
 import { recordAudit } from '../domain/audit.js';
 import { generateApiKey, insertIntegration } from '../api/v1/auth.js';
 import { hashPassword, revokeAllSessions } from '../staff/sessions.js';
@@ -93,14 +93,14 @@ export async function listClinics(ds: DataSource): Promise<ClinicView[]> {
 
 export async function getClinic(m: EntityManager | DataSource, code: string): Promise<ClinicView> {
   const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1`, [code])) as any[];
-  if (!rows[0]) throw NotFound('clinic');
+  if (!rows[0]) throw notFound('clinic');
   return presentClinic(rows[0]);
 }
 
 export async function createClinic(ds: DataSource, input: CreateClinic, actor: AdminActor): Promise<ClinicView> {
   return ds.transaction(async (m) => {
     if (((await m.query(`SELECT 1 FROM clinic WHERE code = $1`, [input.code])) as unknown[]).length) {
-      throw Conflict(`code: a clinic with code ${input.code} already exists`);
+      throw conflict(`code: a clinic with code ${input.code} already exists`);
     }
     const cols = ['code'];
     const values: unknown[] = [input.code];
@@ -135,7 +135,7 @@ export async function updateClinic(
 ): Promise<{ clinic: ClinicView; changed: ClinicField[]; telephonySecret?: string }> {
   return ds.transaction(async (m) => {
     const rows = (await m.query(`SELECT * FROM clinic WHERE code = $1 FOR UPDATE`, [code])) as any[];
-    if (!rows[0]) throw NotFound('clinic');
+    if (!rows[0]) throw notFound('clinic');
     const before = presentClinic(rows[0]);
     const plain = (Object.keys(patch) as string[]).filter((k): k is keyof ClinicSettings => k in CLINIC_COLUMNS);
     const changed: ClinicField[] = plain.filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
@@ -147,7 +147,7 @@ export async function updateClinic(
     let telephonySecret: string | undefined;
     let telephonyEvent: { action: string; data: Record<string, unknown> } | null = null;
     if (url === null) {
-      if (patch.rotateTelephonySecret) throw Validation('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
+      if (patch.rotateTelephonySecret) throw invalid('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
       if (before.telephonyWebhookUrl !== null || hadSecret) {
         changed.push('telephonyWebhookUrl');
         sets.push({ column: 'telephony_webhook_url', value: null }, { column: 'telephony_webhook_secret', value: null });
@@ -156,7 +156,7 @@ export async function updateClinic(
     } else {
       const target = url ?? before.telephonyWebhookUrl;
       if (patch.rotateTelephonySecret && target === null) {
-        throw Validation('rotateTelephonySecret', 'the clinic has no telephony webhook URL; set telephonyWebhookUrl first');
+        throw invalid('rotateTelephonySecret', 'the clinic has no telephony webhook URL; set telephonyWebhookUrl first');
       }
       if (url !== undefined && url !== before.telephonyWebhookUrl) {
         changed.push('telephonyWebhookUrl');
@@ -238,14 +238,14 @@ export async function listStaff(ds: DataSource): Promise<StaffView[]> {
 
 export async function getStaff(m: EntityManager | DataSource, id: string): Promise<StaffView> {
   const rows = (await m.query(`${STAFF_SELECT} WHERE st.id = $1`, [id])) as any[];
-  if (!rows[0]) throw NotFound('staff member');
+  if (!rows[0]) throw notFound('staff member');
   return presentStaffRow(rows[0]);
 }
 
 /** Staff members by e-mail address (CLI) or id. */
 export async function findStaffId(ds: DataSource, ref: string): Promise<string> {
   const rows = (await ds.query(`SELECT id FROM staff WHERE id::text = $1 OR email = lower($1)`, [ref.trim()])) as Array<{ id: string }>;
-  if (!rows[0]) throw NotFound('staff member');
+  if (!rows[0]) throw notFound('staff member');
   return rows[0].id;
 }
 
@@ -253,17 +253,17 @@ async function clinicIds(m: EntityManager, codes: string[]): Promise<string[]> {
   const unique = [...new Set(codes)];
   const rows = (await m.query(`SELECT id, code FROM clinic WHERE code = ANY($1::text[])`, [unique])) as Array<{ id: string; code: string }>;
   const missing = unique.filter((c) => !rows.some((r) => r.code === c));
-  if (missing.length) throw Validation('clinics', `no clinic with code ${missing[0]}`);
+  if (missing.length) throw invalid('clinics', `no clinic with code ${missing[0]}`);
   return rows.map((r) => r.id);
 }
 
 export async function createStaff(ds: DataSource, input: CreateStaff, actor: AdminActor): Promise<StaffView> {
-  if (input.role !== 'admin' && input.clinics.length === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
+  if (input.role !== 'admin' && input.clinics.length === 0) throw invalid('clinics', 'clinicians, assistants and managers need at least one clinic');
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return ds.transaction(async (m) => {
     const ids = await clinicIds(m, input.clinics);
     if (((await m.query(`SELECT 1 FROM staff WHERE email = $1`, [input.email])) as unknown[]).length) {
-      throw Conflict('email: a staff member with this e-mail address already exists');
+      throw conflict('email: a staff member with this e-mail address already exists');
     }
     const [row] = (await m.query(
       `INSERT INTO staff (email, name, role, password_hash, active) VALUES ($1, $2, $3, $4, true) RETURNING id`,
@@ -288,16 +288,16 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
       active: boolean;
     }>;
     const before = rows[0];
-    if (!before) throw NotFound('staff member');
+    if (!before) throw notFound('staff member');
     const losesAdmin = before.role === 'admin' && before.active && ((patch.role && patch.role !== 'admin') || patch.active === false);
     if (losesAdmin) {
       if (actor.kind === 'staff' && actor.id === id) {
-        throw new HttpError(409, 'conflict', 'you cannot remove your own admin rights or deactivate yourself; ask another admin');
+        throw conflict('you cannot remove your own admin rights or deactivate yourself; ask another admin');
       }
       // Serialise admin removals so two at once cannot both pass the count.
       await m.query(`SELECT pg_advisory_xact_lock(5350, 1)`);
       const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM staff WHERE role = 'admin' AND active AND id <> $1`, [id])) as [{ n: number }];
-      if (n === 0) throw new HttpError(409, 'conflict', 'this is the last active admin; make someone else admin first');
+      if (n === 0) throw conflict('this is the last active admin; make someone else admin first');
     }
     const role = patch.role ?? before.role;
     const fields: string[] = [];
@@ -321,7 +321,7 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
       }
     }
     const finalClinics = ((await m.query(`SELECT count(*)::int AS n FROM staff_clinic WHERE staff_id = $1`, [id])) as [{ n: number }])[0].n;
-    if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
+    if (role !== 'admin' && finalClinics === 0) throw invalid('clinics', 'clinicians, assistants and managers need at least one clinic');
     let revoked = 0;
     if (patch.active !== undefined && patch.active !== before.active) {
       await m.query(`UPDATE staff SET active = $2 WHERE id = $1`, [id, patch.active]);
@@ -343,7 +343,7 @@ export async function resetPassword(ds: DataSource, id: string, password: string
   const hash = await hashPassword(password);
   return ds.transaction(async (m) => {
     const rows = (await m.query(`UPDATE staff SET password_hash = $2 WHERE id = $1 RETURNING id`, [id, hash])) as [unknown[], number];
-    if (!rows[0].length) throw NotFound('staff member');
+    if (!rows[0].length) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.password_reset', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -353,7 +353,7 @@ export async function resetPassword(ds: DataSource, id: string, password: string
 /** Signs a staff member out everywhere, at once. */
 export async function revokeStaffSessions(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
-    if (!((await m.query(`SELECT 1 FROM staff WHERE id = $1`, [id])) as unknown[]).length) throw NotFound('staff member');
+    if (!((await m.query(`SELECT 1 FROM staff WHERE id = $1`, [id])) as unknown[]).length) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sessions_revoked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -368,7 +368,7 @@ export async function revokeStaffSessions(ds: DataSource, id: string, actor: Adm
 export async function unlinkSso(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
     const rows = (await m.query(`UPDATE staff SET oidc_subject = NULL WHERE id = $1 RETURNING id`, [id])) as [unknown[], number];
-    if (!rows[0].length) throw NotFound('staff member');
+    if (!rows[0].length) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sso_unlinked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -486,8 +486,8 @@ export async function revokeApiKey(ds: DataSource, ref: string, actor: AdminActo
       `SELECT id, name, key_prefix, created_at, revoked_at FROM integration WHERE id::text = $1 OR key_prefix = $1 FOR UPDATE`,
       [ref.trim()],
     )) as any[];
-    if (!rows.length) throw NotFound('API key');
-    if (rows.length > 1) throw Conflict('more than one key matches; give the id');
+    if (!rows.length) throw notFound('API key');
+    if (rows.length > 1) throw conflict('more than one key matches; give the id');
     const row = rows[0];
     if (!row.revoked_at) {
       const [updated] = (await m.query(`UPDATE integration SET revoked_at = now() WHERE id = $1 RETURNING id, name, key_prefix, created_at, revoked_at`, [row.id])) as [any[], number];

@@ -11,15 +11,17 @@ import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
 import { isConsultClinician, staffMayAdmit, staffMaySee, type StaffIdentity } from '../domain/admission.js';
 import { observeWait } from '../metrics/registry.js';
-
+import { VisitEntity } from '../db/entities.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';
   id: string | null;
 }
 
-/** A closed visit takes no more actions; a no-show is refused like the relay refuses it. */
-function refuseClosed(c: ConsultContext): void {
+/** A closed visit takes no more actions (the relay's chat and device test ask this too). */
+export function refuseClosed(c: ConsultContext): void {
   switch (closedReason(c.state, c.cancelledAt)) {
     case 'cancelled': throw new ConsultError('cancelled', 'the appointment was cancelled');
     case 'ended': throw new ConsultError('ended', 'the consult has ended');
@@ -188,4 +190,33 @@ export async function dropped(ds: DataSource, appointmentId: string, participant
     });
     return { changed: true, state };
   });
+}
+
+/** The patient says someone is (or is no longer) with them. `changed`: staff need telling. */
+export async function setCompanion(ds: DataSource, appointmentId: string, present: boolean) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    refuseClosed(c);
+    if (c.companion === present) return { changed: false, companion: present };
+    await m.update(VisitEntity, { id: c.visitId }, { companion: present, updatedAt: () => 'now()' });
+    return { changed: true, companion: present };
+  });
+}
+
+/**
+ * The patient's device test, kept on the visit for staff to see. The browser's network grade
+ * is a claim: the server grades the numbers itself and keeps its own (`corrected` when they
+ * differ). Whether a device test is allowed now is the caller's question (deviceTestAllowedFor).
+ */
+export async function recordDeviceTest(ds: DataSource, appointmentId: string, claimed: DeviceTestResult) {
+  const network = claimed.network
+    ? {
+        rttMs: claimed.network.rttMs,
+        lossPct: claimed.network.lossPct,
+        bitrateKbps: claimed.network.bitrateKbps,
+        grade: gradeNetwork(claimed.network),
+      }
+    : null;
+  const result: DeviceTestResult = { camera: claimed.camera, microphone: claimed.microphone, speaker: claimed.speaker, network };
+  await ds.manager.update(VisitEntity, { appointmentId }, { deviceTest: result, deviceTestedAt: () => 'now()', updatedAt: () => 'now()' });
+  return { result, corrected: network !== null && network.grade !== claimed.network?.grade };
 }

@@ -13,7 +13,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import type { GuestRole } from '../db/entities.js';
+import { AuditEventEntity, ParticipantEntity, type GuestRole } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
 import { createLinkParticipant } from '../domain/appointments.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
@@ -148,4 +148,23 @@ export async function revokeGuest(
     await recordAudit(m, { actorKind: 'staff', actorId: staff.id, action: 'guest.revoked', appointmentId, data: { participantId } });
     return { changed: true };
   });
+}
+
+/**
+ * A guest's media is up: on record once per guest (the consult report lists who joined).
+ * The visit row is locked, so two sockets of one guest write one event.
+ */
+export async function guestJoined(ds: DataSource, appointmentId: string, participantId: string, role: string): Promise<void> {
+  await ds.transaction(async (m) => {
+    if (!(await loadConsult(m, appointmentId, { lock: true }))) throw new ConsultError('not_found', 'no such appointment');
+    const seen = await m.count(AuditEventEntity, { where: { appointmentId, action: 'guest.joined', actorId: participantId } });
+    if (seen > 0) return;
+    await recordAudit(m, { actorKind: 'patient', actorId: participantId, action: 'guest.joined', appointmentId, data: { participantId, role } });
+  });
+}
+
+/** The clinician took this guest's link back (or it is gone). */
+export async function guestLinkRevoked(ds: DataSource, participantId: string): Promise<boolean> {
+  const p = await ds.manager.findOne(ParticipantEntity, { where: { id: participantId }, select: { id: true, revokedAt: true } });
+  return !p || p.revokedAt !== null;
 }

@@ -26,11 +26,11 @@ import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/session
 import { cardOf, clinicianLine, type DashboardCard } from './cards.js';
 import type { WaitInfo } from '../domain/waiting-line.js';
 import { mayUseDashboard } from '../domain/admission.js';
+import { CLINIC_CODE } from '../http/schemas.js';
 
 export const DASHBOARD_WS_PATH = '/staff/ws/dashboard';
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 60_000;
-const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
 
 interface Client {
   ws: WebSocket;

@@ -77,11 +77,17 @@ export function canTransition(state: VisitState, event: VisitEvent): boolean {
 // (`state = ANY($n::text[])`) or, in a fixed query, through sqlStates().
 
 /**
- * Why a visit takes no more patient or staff actions, or null while it lives. A cancelled
- * appointment counts as cancelled even before its visit row says so (cancelledAt).
+ * Cancelled: the visit says so, or the appointment was cancelled (cancelledAt) before its
+ * visit row followed. The one test for "cancelled"; everything that refuses a cancelled
+ * appointment asks this (or closedReason, which does).
  */
+export function isCancelled(v: { state: VisitState; cancelledAt?: Date | null }): boolean {
+  return v.state === 'cancelled' || Boolean(v.cancelledAt);
+}
+
+/** Why a visit takes no more patient or staff actions, or null while it lives. */
 export function closedReason(state: VisitState, cancelledAt?: Date | null): 'cancelled' | 'ended' | 'expired' | 'no_show' | null {
-  if (state === 'cancelled' || cancelledAt) return 'cancelled';
+  if (isCancelled({ state, cancelledAt })) return 'cancelled';
   if (state === 'ended' || state === 'expired' || state === 'no_show') return state;
   return null;
 }

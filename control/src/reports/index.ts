@@ -4,7 +4,7 @@
  * consults and ratings of the period and of the previous one, then the figures (figures.ts).
  */
 import type { DataSource } from 'typeorm';
-import { Forbidden, NotFound } from '../http/errors.js';
+import { notAllowed, notFound } from '../domain/errors.js';
 import { buildReport, type ConsultRow, type Report } from './figures.js';
 import { readConsults, readRatings } from './query.js';
 import { periodOf, type ReportQuery } from './schema.js';
@@ -29,8 +29,8 @@ async function clinicsInScope(ds: DataSource, scope: ReportScope, codes: string[
   const picked = [];
   for (const code of new Set(codes)) {
     const c = all.find((k) => k.code === code);
-    if (!c) throw NotFound(`clinic ${code}`);
-    if (!visible.includes(c)) throw Forbidden('this belongs to a clinic you are not linked to');
+    if (!c) throw notFound(`clinic ${code}`);
+    if (!visible.includes(c)) throw notAllowed('this belongs to a clinic you are not linked to');
     picked.push(c);
   }
   return picked;

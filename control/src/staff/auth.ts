@@ -18,8 +18,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import type { StaffRole } from '../db/entities.js';
-import { HttpError, parseJsonBody } from '../http/errors.js';
+import { HttpError } from '../http/errors.js';
+import { bodyOf, validate } from '../http/validate.js';
 import { FailureGate, clientTag } from '../http/limits.js';
+import { CLINIC_CODE_PATTERN, UUID_PATTERN } from '../http/schemas.js';
 import { recordAudit } from '../domain/audit.js';
 import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type SignInMethod, type StaffSession } from './sessions.js';
 
@@ -34,6 +36,7 @@ export interface AuthRouteDeps {
 const MANAGER_PATHS = /^\/staff\/api\/(?:me|logout|reports)(?:\/|$)/;
 
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
+type Login = z.infer<typeof Login>;
 
 /** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
 export function staffAuth(ds: DataSource): Middleware {
@@ -61,10 +64,10 @@ export function requireRole(...roles: StaffRole[]): Middleware {
   };
 }
 
-const APPOINTMENT_PATH = /^\/staff\/api\/(?:appointments|dashboard\/cards)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
-const CLINIC_PATH = /^\/staff\/api\/clinics\/([a-z0-9-]{1,64})(?:\/|$)/;
-const CALLBACK_PATH = /^\/staff\/api\/callbacks\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
-const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
+// The id and clinic-code patterns are the routes' own (http/schemas.ts).
+const APPOINTMENT_PATH = new RegExp(`^/staff/api/(?:appointments|dashboard/cards)/(${UUID_PATTERN})(?:/|$)`, 'i');
+const CLINIC_PATH = new RegExp(`^/staff/api/clinics/(${CLINIC_CODE_PATTERN})(?:/|$)`);
+const CALLBACK_PATH = new RegExp(`^/staff/api/callbacks/(${UUID_PATTERN})(?:/|$)`, 'i');
 
 function outOfScope(): HttpError {
   return new HttpError(403, 'not_allowed', 'this belongs to a clinic you are not linked to');
@@ -193,10 +196,9 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
     ctx.body = { password: true, sso: config.oidc !== null };
   });
 
-  router.post('/login', async (ctx) => {
-    const body = Login.safeParse(await parseJsonBody(ctx));
-    if (!body.success) throw new HttpError(400, 'invalid_request', 'email and password are required', body.error.issues[0]?.path.join('.'));
-    const email = body.data.email.toLowerCase();
+  router.post('/login', validate({ body: Login }), async (ctx) => {
+    const body = bodyOf<Login>(ctx);
+    const email = body.email.toLowerCase();
     const address = ctx.ip || 'unknown';
     const blocked = await limiter.blocked(email, address);
     if (blocked) {
@@ -210,7 +212,7 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
         { 'Retry-After': String(blocked.waitSeconds) },
       );
     }
-    const staffId = await verifyLogin(ds, email, body.data.password);
+    const staffId = await verifyLogin(ds, email, body.password);
     if (!staffId) {
       await limiter.fail(email, address);
       logger.info({ client: clientTag(address) }, 'staff sign-in failed');
