@@ -55,6 +55,9 @@ test('typed text, caret and focus in the delay field survive arrivals, cancellat
   await page.waitForSelector(`${card(b.id)}[data-status="not_arrived"]`);
   // The live feed is up (every later change arrives pushed).
   await page.waitForSelector('[data-testid="conn"][data-state="up"]', { state: 'attached' });
+  // The page's own "loading" line (in the HTML, before the script) went when the lanes came.
+  expect(await page.getByTestId('lanes-loading').count()).toBe(0);
+  expect(await page.getByTestId('lanes').getAttribute('aria-busy')).toBe('false');
 
   const lane = page.locator(`[data-testid="lane"][data-clinician-id="${seeded.clinician.id}"]`);
   await lane.getByTestId('lane-delay-open').click();
