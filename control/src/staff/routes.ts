@@ -21,9 +21,12 @@ import { Forbidden, NotFound, Validation, Conflict } from '../http/errors.js';
 import { bodyOf, clinicParam, uuidParam, validate } from '../http/validate.js';
 import { Uuid } from '../http/schemas.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
-import { latestQuality } from '../quality/store.js';
+import { latestQuality, type ParticipantQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
 import { isFinal, isPresent, LIVE_STATES, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
+import type { TimePhase } from '../domain/time-windows.js';
+import type { NetworkGrade } from '../../../shared/network-grade.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -78,7 +81,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     const online = await hub.presentOf(rows.map((r) => r.participant_id).filter(Boolean));
     // The patient's latest live call quality (Janus events, control/src/quality), while fresh.
     const quality = await latestQuality(hub.redis, rows.filter((r) => isPresent(r.state as VisitState)).map((r) => r.id)).catch(
-      () => new Map<string, Array<{ role: string; grade: string }>>(),
+      () => new Map<string, ParticipantQuality[]>(),
     );
     const now = new Date();
     ctx.body = {
@@ -104,7 +107,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
         endedReason: r.ended_reason ?? null,
         quality: quality.get(r.id)?.find((q) => q.role === 'patient')?.grade ?? null,
       })),
-    };
+    } satisfies TodayList;
   });
 
   router.get('/appointments/:id', auth, appointment, async (ctx) => {
@@ -213,4 +216,32 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
 async function loadVisible(ds: DataSource, id: string, staff: StaffSession): Promise<ConsultContext> {
   const c = await loadConsult(ds.manager, id);
   return allowed(staff, 'see', c);
+}
+
+/** One row of GET /staff/api/today (the console imports this type). */
+export interface TodayAppointment {
+  id: string;
+  start: string;
+  durationMinutes: number;
+  patientName: string;
+  visitState: VisitState;
+  phase: TimePhase;
+  waitingSince: string | null;
+  /** The patient's page is connected now. */
+  online: boolean;
+  /** The signed-in clinician's own appointment (not a colleague's). */
+  mine: boolean;
+  companion: boolean;
+  deviceTest: DeviceTestResult | null;
+  deviceTestedAt: string | null;
+  /** How an ended consult ended ('phone': continued by phone). */
+  endedReason: 'clinician' | 'phone' | null;
+  /** The patient's latest live call quality, while present. */
+  quality: NetworkGrade | null;
+}
+
+/** The body of GET /staff/api/today. */
+export interface TodayList {
+  serverTime: string;
+  appointments: TodayAppointment[];
 }

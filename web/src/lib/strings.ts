@@ -1,8 +1,10 @@
 /**
  * Every visible string of the browser apps, Dutch first. The Dutch follows the hospitals'
  * own patient leaflets: "u", short sentences, "zorgverlener", "videoconsult", "wachtkamer".
- * `{name}` marks a parameter; both languages must use the same parameters.
+ * `{name}` marks a parameter; both languages must use the same parameters. Importing this
+ * module adds the tables to i18n.ts (the patient's page and the console import it).
  */
+import { addStrings } from './i18n.js';
 import type { StaffKey } from './strings-staff.js';
 
 export const nl = {
@@ -548,3 +550,5 @@ export const en: { [K in BaseKey]: string } = {
   'rating.empty': 'Please type your comment first, or choose a score.',
   'rating.failed': 'Sending did not work. Please try again.',
 };
+
+addStrings({ nl, en });

@@ -9,6 +9,8 @@ import * as dom from '../lib/dom.js';
 import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib/dom.js';
 import * as i18n from '../lib/i18n.js';
 import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, t, type Key } from '../lib/i18n.js';
+// The patient's and shared strings (they add themselves to i18n's tables).
+import '../lib/strings.js';
 import type { ConsultMedia, LocalMedia, PreparedPublisher } from '../lib/media.js';
 import type { Signalling } from '../lib/signalling.js';
 import * as time from '../lib/time.js';
