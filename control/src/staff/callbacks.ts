@@ -92,7 +92,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     ctx.body = { callback: present(result.task) };
   };
   router.post('/appointments/:id/callback', auth, uuidParam('id', 'appointment'), requestOne);
-  // The old name, kept working: the staff pages (web/) and hospitals' scripts may still call it.
+  // The old name, kept working for hospitals' scripts (the staff pages call /callback).
   router.post('/appointments/:id/fallback', auth, uuidParam('id', 'appointment'), requestOne);
 
   return router;

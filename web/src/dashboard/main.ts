@@ -228,7 +228,7 @@ async function noShow(c: Card): Promise<void> {
 async function fallback(c: Card): Promise<void> {
   if (!(await ask(t('phone.confirm', { name: c.displayName })))) return;
   try {
-    await call('POST', `/staff/api/appointments/${c.id}/fallback`, {});
+    await call('POST', `/staff/api/appointments/${c.id}/callback`, {});
     toast(t('phone.done'));
     void loadCallbacks();
   } catch (err) {
