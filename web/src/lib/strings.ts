@@ -88,6 +88,9 @@ export const nl = {
   'expired.title': 'Deze link is verlopen',
   'expired.body': 'De tijd voor dit videoconsult is voorbij.',
 
+  'missed.title': 'Het videoconsult is niet doorgegaan',
+  'missed.body': 'U was niet in de wachtkamer op het moment van uw afspraak. Wilt u een nieuwe afspraak? Neem dan contact op met de polikliniek.',
+
   'error.title': 'Er ging iets mis',
   'error.body': 'De pagina kon niet worden geladen. Controleer uw internetverbinding en probeer het opnieuw.',
   'error.retry': 'Opnieuw proberen',
@@ -366,6 +369,9 @@ export const en: { [K in BaseKey]: string } = {
 
   'expired.title': 'This link has expired',
   'expired.body': 'The time for this video consultation has passed.',
+
+  'missed.title': 'The video consultation did not take place',
+  'missed.body': 'You were not in the waiting room at the time of your appointment. Would you like a new appointment? Please contact the outpatient clinic.',
 
   'error.title': 'Something went wrong',
   'error.body': 'The page could not be loaded. Please check your internet connection and try again.',

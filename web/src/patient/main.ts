@@ -244,6 +244,18 @@ function render(s: Screen): Node[] {
       return [tx('h1', 'cancelled.title'), tx('p', 'cancelled.body'), card(), contact()];
     case 'expired':
       return [tx('h1', 'expired.title'), tx('p', 'expired.body'), contact()];
+    case 'missed':
+      // The no-show put her on the callback list when it did: then she is told she will be called.
+      return [
+        tx('h1', 'missed.title'),
+        !snap?.callbackPending
+          ? tx('p', 'missed.body', { class: 'lead', 'data-testid': 'missed-message' })
+          : snap.phoneEnding
+            ? tx('p', 'callback.body', { class: 'lead', 'data-testid': 'missed-message' }, { digits: snap.phoneEnding })
+            : tx('p', 'callback.bodyNoDigits', { class: 'lead', 'data-testid': 'missed-message' }),
+        card(),
+        contact(),
+      ];
     case 'error':
       return [
         tx('h1', 'error.title'),
