@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCallbacks, requestCallback, sweepFallbacks, verifyTelephonySignature } from '../control/src/callbacks/index.js';
+import { listCallbacks, requestCallback, sweepCallbacks, verifyTelephonySignature } from '../control/src/callbacks/index.js';
 import type { Clinic, Staff } from '../control/src/db/entities.js';
 import { errorMiddleware } from '../control/src/http/errors.js';
 import { NotificationScheduler } from '../control/src/jobs/queue.js';
@@ -103,7 +103,7 @@ afterAll(async () => {
   await worker?.stop();
   if (scheduler) {
     await scheduler.queue.obliterate({ force: true }).catch(() => undefined);
-    await scheduler.fallback.obliterate({ force: true }).catch(() => undefined);
+    await scheduler.callbacks.obliterate({ force: true }).catch(() => undefined);
     await scheduler.close();
   }
   await hub?.stop();
@@ -120,7 +120,7 @@ describe('no-show', () => {
     const start = new Date(Date.now() + 2_000);
     const a = await buildAppointment(db.ds, config, { clinic, clinician, start, patient: { phone: '+31612345678' } });
     await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start, cancelled: false });
-    const check = await scheduler.fallback.getJob(noShowJobId(a.appointment.id));
+    const check = await scheduler.callbacks.getJob(noShowJobId(a.appointment.id));
     expect(Object.keys(check!.data).sort()).toEqual(['appointmentId', 'check', 'start']); // ids only
     expect(Math.abs(check!.timestamp + check!.delay - start.getTime())).toBeLessThan(1000); // noShowMinutes 0: at the start
 
@@ -136,10 +136,10 @@ describe('no-show', () => {
 
     await until('call status sent', async () => (await tasksOf(a.appointment.id))[0]?.call_status === 'sent');
     // Running the check and the sweep again changes nothing: still one task, one call.
-    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await sweepCallbacks({ ds: db.ds, hub, telephony: scheduler });
     await requestCallback({ ds: db.ds, hub, telephony: scheduler }, a.appointment.id, 'no_show');
     // The fallback queue has run everything that is due: a second call would have been made.
-    await queueSettled(scheduler.fallback);
+    await queueSettled(scheduler.callbacks);
     expect(await tasksOf(a.appointment.id)).toEqual([{ reason: 'no_show', call_status: 'sent' }]);
     expect(callsFor(a.appointment.id)).toHaveLength(1);
     expect(clinicEvents).toContainEqual({ kind: 'callbacks-changed', appointmentId: a.appointment.id });
@@ -168,11 +168,11 @@ describe('no-show', () => {
       await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start: first, cancelled: false });
       const moved = new Date(first.getTime() + 86_400_000);
       await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start: moved, cancelled: false });
-      const job = await scheduler.fallback.getJob(noShowJobId(a.appointment.id));
+      const job = await scheduler.callbacks.getJob(noShowJobId(a.appointment.id));
       expect(job!.data).toMatchObject({ start: moved.toISOString() });
       expect(Math.abs(job!.timestamp + job!.delay - (moved.getTime() + 5 * 60_000))).toBeLessThan(1000);
       await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start: moved, cancelled: true });
-      expect(await scheduler.fallback.getJob(noShowJobId(a.appointment.id))).toBeUndefined();
+      expect(await scheduler.callbacks.getJob(noShowJobId(a.appointment.id))).toBeUndefined();
     } finally {
       await db.ds.query(`UPDATE clinic SET no_show_minutes = 0 WHERE id = $1`, [clinic.id]);
     }
@@ -183,7 +183,7 @@ describe('no-show', () => {
     const a = await buildAppointment(db.ds, config, { clinic, clinician, start });
     await db.ds.query(`UPDATE visit SET state = 'waiting', waiting_since = now() WHERE appointment_id = $1`, [a.appointment.id]);
     await scheduler.scheduleAppointmentMessages({ id: a.appointment.id, start, cancelled: false });
-    const job = await scheduler.fallback.getJob(noShowJobId(a.appointment.id));
+    const job = await scheduler.callbacks.getJob(noShowJobId(a.appointment.id));
     await until('the check to run', async () => (await job!.getState()) === 'completed');
     expect(await tasksOf(a.appointment.id)).toEqual([]);
   });
@@ -194,11 +194,11 @@ describe('dropped and not back', () => {
     const a = await buildAppointment(db.ds, config, { clinic, clinician, start: new Date(Date.now() - 5 * 60_000), durationMinutes: 30 });
     await db.ds.query(`UPDATE visit SET state = 'dropped', dropped_at = now() - interval '90 seconds' WHERE appointment_id = $1`, [a.appointment.id]);
     const deps = { ds: db.ds, hub, telephony: scheduler };
-    await sweepFallbacks(deps);
+    await sweepCallbacks(deps);
     expect((await tasksOf(a.appointment.id)).map((t) => t.reason)).not.toContain('dropped'); // 90 s < 2 min
     await db.ds.query(`UPDATE visit SET dropped_at = now() - interval '121 seconds' WHERE appointment_id = $1`, [a.appointment.id]);
-    await sweepFallbacks(deps);
-    await sweepFallbacks(deps);
+    await sweepCallbacks(deps);
+    await sweepCallbacks(deps);
     expect((await tasksOf(a.appointment.id)).filter((t) => t.reason === 'dropped')).toHaveLength(1);
     await until('the webhook call', () => callsFor(a.appointment.id).some((c) => JSON.parse(c.body).reason === 'dropped'));
   });
@@ -215,12 +215,12 @@ describe('queue away right after the commit (issue 14, defect 3)', () => {
     // A retry of the request finds the task and must not be the only way to queue it.
     expect((await requestCallback({ ds: db.ds, hub, telephony: broken }, a.appointment.id, 'staff', clinician.id)).created).toBe(false);
     // The worker's repeatable sweep (and a second run, and the worker's own) queue it once.
-    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
-    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await sweepCallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await sweepCallbacks({ ds: db.ds, hub, telephony: scheduler });
     await until('the webhook call', () => (callsFor(a.appointment.id).length ? true : null));
     await until('call status sent', async () => (await tasksOf(a.appointment.id))[0]?.call_status === 'sent');
-    await sweepFallbacks({ ds: db.ds, hub, telephony: scheduler });
-    await queueSettled(scheduler.fallback);
+    await sweepCallbacks({ ds: db.ds, hub, telephony: scheduler });
+    await queueSettled(scheduler.callbacks);
     expect(callsFor(a.appointment.id)).toHaveLength(1);
   });
 });
@@ -306,13 +306,17 @@ describe('staff routes', () => {
     return { status: res.status, body: (await res.json()) as any };
   };
 
-  it('requests a fallback call (201, then 200), lists it by the contract, ticks it off and on with audit events', async () => {
+  it('requests a callback (201, then 200, also at the old …/fallback path), lists it by the contract, ticks it off and on with audit events', async () => {
     const a = await buildAppointment(db.ds, config, { clinic, clinician, start: new Date(Date.now() + 7200_000), patient: { name: 'Anna Bakker', phone: '+31687654321' } });
-    const first = await call(`/appointments/${a.appointment.id}/fallback`, { method: 'POST' });
+    const first = await call(`/appointments/${a.appointment.id}/callback`, { method: 'POST' });
     expect(first.status).toBe(201);
-    const again = await call(`/appointments/${a.appointment.id}/fallback`, { method: 'POST' });
+    const again = await call(`/appointments/${a.appointment.id}/callback`, { method: 'POST' });
     expect(again.status).toBe(200);
     expect(again.body.callback.id).toBe(first.body.callback.id);
+    // The old path is the same route (the staff pages and scripts may still call it).
+    const old = await call(`/appointments/${a.appointment.id.toUpperCase()}/fallback`, { method: 'POST' });
+    expect(old.status).toBe(200);
+    expect(old.body.callback.id).toBe(first.body.callback.id);
 
     const list = await call(`/callbacks?clinic=${clinic.code}`);
     expect(list.status).toBe(200);
@@ -351,7 +355,8 @@ describe('staff routes', () => {
       // Another clinic's task, appointment or list: refused by the clinic scope (staff/auth.ts).
       [`/callbacks/${task.id}/done`, { method: 'POST', body: { done: true }, cookie: outsiderCookie, csrf: outsiderCsrf }, 403],
       [`/callbacks/not-a-uuid/done`, { method: 'POST', body: { done: true } }, 404],
-      [`/appointments/${a.appointment.id}/fallback`, { method: 'POST', cookie: outsiderCookie, csrf: outsiderCsrf }, 403],
+      [`/appointments/${a.appointment.id}/callback`, { method: 'POST', cookie: outsiderCookie, csrf: outsiderCsrf }, 403],
+      [`/appointments/not-a-uuid/callback`, { method: 'POST' }, 404],
       [`/callbacks?clinic=${clinic.code}`, { cookie: outsiderCookie }, 403],
       [`/callbacks?clinic=no-such-clinic`, {}, 404],
       [`/callbacks?day=tomorrow`, {}, 400, 'day'],
@@ -365,6 +370,6 @@ describe('staff routes', () => {
     expect((await db.ds.query(`SELECT done_at FROM callback_task WHERE id = $1`, [task.id]))[0].done_at).toBeNull();
     const cancelled = await buildAppointment(db.ds, config, { clinic, clinician });
     await db.ds.query(`UPDATE appointment SET cancelled_at = now() WHERE id = $1`, [cancelled.appointment.id]);
-    expect((await call(`/appointments/${cancelled.appointment.id}/fallback`, { method: 'POST' })).status).toBe(409);
+    expect((await call(`/appointments/${cancelled.appointment.id}/callback`, { method: 'POST' })).status).toBe(409);
   });
 });

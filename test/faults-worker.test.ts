@@ -75,7 +75,7 @@ afterAll(async () => {
   for (const w of workers) await w.stop('SIGKILL');
   if (scheduler) {
     await scheduler.queue.obliterate({ force: true }).catch(() => undefined);
-    await scheduler.fallback.obliterate({ force: true }).catch(() => undefined);
+    await scheduler.callbacks.obliterate({ force: true }).catch(() => undefined);
     await scheduler.close();
   }
   await db?.drop();
@@ -162,7 +162,7 @@ describe('worker killed mid-job', () => {
         const [t] = (await db.ds.query(`SELECT call_status FROM callback_task WHERE id = $1`, [task.id])) as Array<{ call_status: string }>;
         return t?.call_status === 'sent';
       });
-      await until('the call job completed', async () => (await (await scheduler.fallback.getJob(telephonyJobId(task.id)))?.getState()) === 'completed');
+      await until('the call job completed', async () => (await (await scheduler.callbacks.getJob(telephonyJobId(task.id)))?.getState()) === 'completed');
       console.log(`[faults-worker] PBX: ${requests.length} request(s) for one task, ${dialled.size} call(s) placed`);
       expect(new Set(requests.map((r) => r.delivery))).toEqual(new Set([task.id]));
       expect(dialled.size).toBe(1);

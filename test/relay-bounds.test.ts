@@ -128,6 +128,25 @@ test('no chat into a no_show visit, from staff or patient (defect 10)', async ()
   await patient.close();
 });
 
+test('an appointment cancelled before its visit row followed (cancelled_at set, visit open) is refused as cancelled by every action', async () => {
+  const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
+  const patient = await RelayClient.open(stack.control.publicUrl);
+  expect(await patient.request({ t: 'hello', token: tokenOf(a.patientLink) })).toMatchObject({ t: 'reply' });
+  const s = await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password);
+  const staff = await RelayClient.open(stack.control.internalUrl, '/staff/ws', s.cookie);
+  expect(await staff.request({ t: 'hello', appointmentId: a.id })).toMatchObject({ t: 'reply' });
+  // The visit row says admitted, the appointment row says cancelled (a repair by hand, a
+  // restore): cancelled wins (domain/visit-state.ts isCancelled), for join as for the rest.
+  await stack.ds.query(`UPDATE visit SET state = 'admitted' WHERE appointment_id = $1`, [a.id]);
+  await stack.ds.query(`UPDATE appointment SET cancelled_at = now() WHERE id = $1`, [a.id]);
+  expect(await patient.request({ t: 'join' })).toMatchObject({ t: 'error', code: 'cancelled' });
+  expect(await staff.request({ t: 'join' })).toMatchObject({ t: 'error', code: 'cancelled' });
+  expect(await patient.request({ t: 'chat', text: 'Hallo?' })).toMatchObject({ t: 'error', code: 'cancelled' });
+  expect(await patient.request({ t: 'companion', present: true })).toMatchObject({ t: 'error', code: 'cancelled' });
+  expect(await patient.request({ t: 'echo-start', jsep: { type: 'offer', sdp: 'v=0' } })).toMatchObject({ t: 'error', code: 'cancelled' });
+  await Promise.all([patient.close(), staff.close()]);
+});
+
 test('an id in upper case in a staff URL still reaches the patient socket (defect 5)', async () => {
   const a = await appointmentFor(stack, seeded, { startsInMinutes: 5 });
   const patient = await RelayClient.open(stack.control.publicUrl);

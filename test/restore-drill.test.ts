@@ -132,19 +132,19 @@ describe('restore drill: a backup restored on a fresh host', () => {
     expect(await dueAt(jobIdFor(soon.id, 'reminder_15m'))).not.toBeNull();
     expect(await dueAt(jobIdFor(soon.id, 'reminder_1d'))).toBeNull();
     // The no-show checks of both, the cancellation message, and nothing for what is over.
-    expect(await scheduler.fallback.getJob(noShowJobId(ahead.id))).toBeTruthy();
-    expect(await scheduler.fallback.getJob(noShowJobId(soon.id))).toBeTruthy();
+    expect(await scheduler.callbacks.getJob(noShowJobId(ahead.id))).toBeTruthy();
+    expect(await scheduler.callbacks.getJob(noShowJobId(soon.id))).toBeTruthy();
     expect(await q.getJob(jobIdFor(cancelled.id, 'cancellation'))).toBeTruthy();
     for (const r of REMINDERS) expect(await q.getJob(jobIdFor(cancelled.id, r.kind)), r.kind).toBeFalsy();
-    expect(await scheduler.fallback.getJob(noShowJobId(cancelled.id))).toBeFalsy();
+    expect(await scheduler.callbacks.getJob(noShowJobId(cancelled.id))).toBeFalsy();
     for (const kind of ['invitation', ...REMINDERS.map((r) => r.kind)] as const) {
       expect(await q.getJob(jobIdFor(past.id, kind)), kind).toBeFalsy();
     }
-    expect(await scheduler.fallback.getJob(noShowJobId(past.id))).toBeFalsy();
+    expect(await scheduler.callbacks.getJob(noShowJobId(past.id))).toBeFalsy();
 
     // Run again (an operator who is not sure it ran): the same jobs, none twice, none moved.
-    const before = { counts: await q.getJobCounts(), fallback: await scheduler.fallback.getJobCounts(), due: await dueAt(jobIdFor(ahead.id, 'reminder_1d')) };
+    const before = { counts: await q.getJobCounts(), fallback: await scheduler.callbacks.getJobCounts(), due: await dueAt(jobIdFor(ahead.id, 'reminder_1d')) };
     expect(await cli(['jobs', 'reschedule'], io([]))).toBe(0);
-    expect({ counts: await q.getJobCounts(), fallback: await scheduler.fallback.getJobCounts(), due: await dueAt(jobIdFor(ahead.id, 'reminder_1d')) }).toEqual(before);
+    expect({ counts: await q.getJobCounts(), fallback: await scheduler.callbacks.getJobCounts(), due: await dueAt(jobIdFor(ahead.id, 'reminder_1d')) }).toEqual(before);
   }, 180_000);
 });

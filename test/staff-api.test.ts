@@ -154,3 +154,62 @@ describe('admit and end', () => {
     }
   });
 });
+
+/**
+ * One input path (issue 15 point 2): routes that used to parse by hand now declare their input
+ * (validate / uuidParam / clinicParam). A bad field is a 400 whose body names it exactly, and
+ * nothing is written; an id in upper case is the same id.
+ */
+describe('declared input', () => {
+  const errorOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as unknown });
+
+  test('the delay message: a bad clinician id or message is a 400 naming the field; a malformed clinic code is 404; nothing changes', async () => {
+    const s = await signIn(seeded);
+    const before = (await stack.ds.query(`SELECT delay_message FROM clinic WHERE id = $1`, [seeded.clinicId]))[0].delay_message;
+    const path = `/clinics/${seeded.clinicCode}/delay-message`;
+    const put = (body: unknown) => staffFetch(s, path, { method: 'PUT', body: JSON.stringify(body) });
+    expect(await errorOf(await put({ message: 'Ik loop uit.', clinician: 'dr-de-boer' }))).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'clinician: must be an id (a UUID)', field: 'clinician' } },
+    });
+    expect(await errorOf(await put({ message: 15 }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', field: 'message' } } });
+    expect(await errorOf(await put({ message: 'x', minutes: 15 }))).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'minutes: is not a known field', field: 'minutes' } },
+    });
+    const upper = await staffFetch(s, `/clinics/${seeded.clinicCode.toUpperCase()}/delay-message`, { method: 'PUT', body: JSON.stringify({ message: 'x' }) });
+    expect(await errorOf(upper)).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no such clinic' } } });
+    expect((await stack.ds.query(`SELECT delay_message FROM clinic WHERE id = $1`, [seeded.clinicId]))[0].delay_message).toBe(before);
+    expect((await stack.ds.query(`SELECT count(*)::int AS n FROM staff_clinic WHERE clinic_id = $1 AND delay_message IS NOT NULL`, [seeded.clinicId]))[0].n).toBe(0);
+  });
+
+  test('chat: a bad text is a 400 naming it and nothing is posted; the appointment id in upper case is the same appointment', async () => {
+    const s = await signIn(seeded);
+    const a = await waitingAppointment(seeded);
+    const chat = `/appointments/${a.id.toUpperCase()}/chat`;
+    expect(await errorOf(await staffFetch(s, chat, { method: 'POST', body: JSON.stringify({ text: 7 }) }))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', field: 'text' } },
+    });
+    expect(await errorOf(await staffFetch(s, chat, { method: 'POST', body: JSON.stringify({}) }))).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'text: is required', field: 'text' } },
+    });
+    const history = await staffFetch(s, chat);
+    expect(history.status).toBe(200);
+    expect(((await history.json()) as { messages: unknown[] }).messages).toEqual([]);
+    const state = await staffFetch(s, `/appointments/${a.id.toUpperCase()}`);
+    expect(state.status).toBe(200);
+  });
+
+  test('the callback list: a day that does not exist is a 400 naming query.day; sign-in names the missing field', async () => {
+    const s = await signIn(seeded);
+    expect(await errorOf(await staffFetch(s, `/callbacks?clinic=${seeded.clinicCode}&day=2026-02-30`))).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'query.day: is not a real date', field: 'query.day' } },
+    });
+    const res = await login(seeded.clinician.email, '');
+    expect(await errorOf(res)).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', field: 'password' } } });
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+});

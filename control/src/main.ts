@@ -9,7 +9,7 @@ import { Hub } from './realtime/hub.js';
 import { createGateway } from '../../gateway/src/index.js';
 import { startServer } from './server.js';
 import { expireOverdueVisits } from './consult/expiry.js';
-import { FALLBACK_QUEUE, NOTIFICATION_QUEUE, NotificationScheduler } from './jobs/queue.js';
+import { CALLBACK_QUEUE, NOTIFICATION_QUEUE, NotificationScheduler } from './jobs/queue.js';
 import { roomsToTearDown } from './jobs/housekeeping.js';
 import { roomSecret } from './consult/context.js';
 import { setMetricSources } from './metrics/registry.js';
@@ -62,7 +62,7 @@ async function main() {
   setMetricSources({
     queues: async () => ({
       [NOTIFICATION_QUEUE]: await messages.queue.getJobCounts(...STATES),
-      [FALLBACK_QUEUE]: await messages.fallback.getJobCounts(...STATES),
+      [CALLBACK_QUEUE]: await messages.callbacks.getJobCounts(...STATES),
     }),
   });
   const server = await startServer({ config, logger, ds, gateway, hub, messages });

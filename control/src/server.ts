@@ -176,7 +176,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   int.use(janusRoutes.routes()).use(janusRoutes.allowedMethods());
   const reportRoutes = createReportsRouter({ ds, assets });
   int.use(reportRoutes.routes()).use(reportRoutes.allowedMethods());
-  // Fallback phone calls (the callback list); the telephony webhook call is queued for the worker.
+  // Callbacks (the callback list); the telephony webhook call is queued for the worker.
   const messages = deps.messages;
   const telephony = messages?.queueCall ? { queueCall: (id: string) => messages.queueCall!(id) } : null;
   const staff = createStaffRouter({
@@ -186,7 +186,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     hub,
     prepareRoom: (c) => gateway.ensureRoom(roomSpec(c, config.keys.room)),
     closeRoom: (c) => gateway.destroyRoom(c.roomId, roomSecret(config.keys.room, c.roomId)),
-    // "Switch to phone" puts the patient on the callback list and calls the PBX like any fallback.
+    // "Switch to phone" puts the patient on the callback list and calls the PBX like any callback.
     requestPhoneCallback: phoneCallbackVia({ ds, hub, telephony, logger }),
   });
   int.use(staff.routes()).use(staff.allowedMethods());

@@ -2,7 +2,7 @@
  * The worker process: runs the BullMQ jobs, separate from the API.
  *   node --import tsx control/src/worker.ts      or      npm run cli -- worker
  *  - notifications: patient messages by e-mail and SMS (notify/);
- *  - fallback: the no-show check and the telephony webhook calls (callbacks/);
+ *  - fallback (CALLBACK_QUEUE): the no-show check and the telephony webhook calls (callbacks/);
  *  - housekeeping: repeatable sweeps (jobs/housekeeping.ts);
  *  - ehr-writeback: visit status changes written back to the EHR (ehr/outbox.ts).
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish within a deadline of our own,
@@ -13,8 +13,8 @@ import type { Config } from './config.js';
 import { installCrashPolicy, isEntryPoint, loadConfigOrExit } from './process.js';
 import { assertSchemaCurrent, createDataSource } from './db/data-source.js';
 import {
-  EHR_WRITEBACK_QUEUE, EhrWritebackQueue, FALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
-  type EhrWritebackJobData, type FallbackQueueData, type NotificationWorker,
+  EHR_WRITEBACK_QUEUE, EhrWritebackQueue, CALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
+  type EhrWritebackJobData, type CallbackQueueData, type NotificationWorker,
 } from './jobs/queue.js';
 import { closeOverdueConsults, closedAmong, purgeContactData } from './jobs/housekeeping.js';
 import { purgeAuditEvents } from './domain/audit-export.js';
@@ -23,7 +23,7 @@ import { DeliveryFailed, deliverNotification, occasionOf } from './notify/delive
 import { createSmtpMailer } from './notify/email.js';
 import { recordFailure } from './notify/failed.js';
 import { createSmsGateway } from './notify/sms.js';
-import { callTelephony, markCallFailed, performNoShowCheck, sweepFallbacks, type CallbackDeps } from './callbacks/index.js';
+import { callTelephony, markCallFailed, performNoShowCheck, sweepCallbacks, type CallbackDeps } from './callbacks/index.js';
 import { expireOverdueVisits } from './consult/expiry.js';
 import { Hub } from './realtime/hub.js';
 import { forgetConsult, sweepClosedConsults } from './realtime/chat.js';
@@ -40,7 +40,8 @@ export const SWEEPS = [
   { name: 'ehr-writeback', everyMs: 2_000 },
   { name: 'expire-links', everyMs: 60_000 },
   { name: 'close-overdue-consults', everyMs: 60_000 },
-  { name: 'forget-chats', everyMs: 5 * 60_000 },
+  // Chat text of visits cancelled by the EHR or expired goes within a minute (the relay no longer sweeps itself).
+  { name: 'forget-chats', everyMs: 30_000 },
   { name: 'purge-contact-data', everyMs: 60 * 60_000 },
 ] as const;
 
@@ -82,7 +83,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     return outcome;
   }));
 
-  workers.push(startQueueWorker<FallbackQueueData>(FALLBACK_QUEUE, config, logger, async (data, job) => {
+  workers.push(startQueueWorker<CallbackQueueData>(CALLBACK_QUEUE, config, logger, async (data, job) => {
     if ('callbackId' in data) {
       try {
         const outcome = await callTelephony(callbackDeps, data.callbackId);
@@ -116,7 +117,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   }));
 
   const housekeeping: Record<(typeof SWEEPS)[number]['name'], () => Promise<unknown>> = {
-    'fallback-sweep': () => sweepFallbacks(callbackDeps),
+    'fallback-sweep': () => sweepCallbacks(callbackDeps),
     'ehr-writeback': async () => {
       const pending = await pendingWriteback(ds);
       await writeback.add(pending);

@@ -27,7 +27,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
-import { HttpError } from '../http/errors.js';
+import { HttpError, toHttpError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { check } from '../http/validate.js';
 import {
   CLI_ACTOR, createApiKey, createClinic, createStaff, findStaffId, getClinic, listApiKeys, listClinics, listStaff, resetPassword, revokeApiKey, revokeStaffSessions,
@@ -289,9 +290,11 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
       io.err(`${err.message}\n\nusage:\n${ADMIN_USAGE}`);
       return 2;
     }
-    if (err instanceof HttpError && err.status < 500) {
+    // The commands refuse with DomainErrors, the schemas (check) with the HTTP 400: one table for both.
+    const refused = err instanceof DomainError || err instanceof HttpError ? toHttpError(err) : null;
+    if (refused && refused.status < 500) {
       // Bad input (400) is a usage problem; a refused change (404, 409) only needs its reason.
-      io.err(err.status === 400 ? `${err.message}\n\nusage:\n${ADMIN_USAGE}` : err.message);
+      io.err(refused.status === 400 ? `${refused.message}\n\nusage:\n${ADMIN_USAGE}` : refused.message);
       return 2;
     }
     throw err;

@@ -3,14 +3,14 @@
  * reset, session revocation), integration API keys. The admin HTTP API and the CLI both call
  * these with validated input (schema.ts). Each writes an audit event naming the actor and the
  * ids and field names it changed — never an e-mail address, password or key.
- * Errors are HttpErrors (400 naming the field, 404, 409), which the CLI prints as they are.
+ * Errors are DomainErrors (400 naming the field, 404, 409; domain/errors.ts), which the CLI prints as they are.
  */
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { sql, type Selectable, type Updateable } from 'kysely';
 import { db, type Queryable } from '../db/kysely.js';
 import type { ClinicTable } from '../db/schema.js';
-import { Conflict, HttpError, NotFound, Validation } from '../http/errors.js';
+import { conflict, invalid, notFound } from '../domain/errors.js';
 import { recordAudit } from '../domain/audit.js';
 import { generateApiKey, insertIntegration } from '../api/v1/auth.js';
 import { hashPassword, revokeAllSessions } from '../staff/sessions.js';
@@ -103,7 +103,7 @@ export async function listClinics(ds: DataSource): Promise<ClinicView[]> {
 
 export async function getClinic(m: Queryable, code: string): Promise<ClinicView> {
   const row = await db(m).selectFrom('clinic').selectAll().where('code', '=', code).executeTakeFirst();
-  if (!row) throw NotFound('clinic');
+  if (!row) throw notFound('clinic');
   return presentClinic(row);
 }
 
@@ -111,7 +111,7 @@ export async function createClinic(ds: DataSource, input: CreateClinic, actor: A
   return ds.transaction(async (m) => {
     const k = db(m);
     if (await k.selectFrom('clinic').select('id').where('code', '=', input.code).executeTakeFirst()) {
-      throw Conflict(`code: a clinic with code ${input.code} already exists`);
+      throw conflict(`code: a clinic with code ${input.code} already exists`);
     }
     const row = await k
       .insertInto('clinic')
@@ -141,7 +141,7 @@ export async function updateClinic(
   return ds.transaction(async (m) => {
     const k = db(m);
     const current = await k.selectFrom('clinic').selectAll().where('code', '=', code).forUpdate().executeTakeFirst();
-    if (!current) throw NotFound('clinic');
+    if (!current) throw notFound('clinic');
     const before = presentClinic(current);
     const plain = SETTING_KEYS.filter((key) => patch[key] !== undefined && patch[key] !== before[key]);
     const changed: ClinicField[] = [...plain];
@@ -156,7 +156,7 @@ export async function updateClinic(
     let telephonySecret: string | undefined;
     let telephonyEvent: { action: string; data: Record<string, unknown> } | null = null;
     if (url === null) {
-      if (patch.rotateTelephonySecret) throw Validation('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
+      if (patch.rotateTelephonySecret) throw invalid('rotateTelephonySecret', 'cannot make a new secret while removing the webhook URL');
       if (before.telephonyWebhookUrl !== null || hadSecret) {
         changed.push('telephonyWebhookUrl');
         sets.telephony_webhook_url = null;
@@ -166,7 +166,7 @@ export async function updateClinic(
     } else {
       const target = url ?? before.telephonyWebhookUrl;
       if (patch.rotateTelephonySecret && target === null) {
-        throw Validation('rotateTelephonySecret', 'the clinic has no telephony webhook URL; set telephonyWebhookUrl first');
+        throw invalid('rotateTelephonySecret', 'the clinic has no telephony webhook URL; set telephonyWebhookUrl first');
       }
       if (url !== undefined && url !== before.telephonyWebhookUrl) {
         changed.push('telephonyWebhookUrl');
@@ -253,7 +253,7 @@ export async function listStaff(ds: DataSource): Promise<StaffView[]> {
 
 export async function getStaff(m: Queryable, id: string): Promise<StaffView> {
   const row = await staffQuery(m).where('st.id', '=', id).executeTakeFirst();
-  if (!row) throw NotFound('staff member');
+  if (!row) throw notFound('staff member');
   return presentStaffRow(row);
 }
 
@@ -265,7 +265,7 @@ export async function findStaffId(ds: DataSource, ref: string): Promise<string> 
     .select('id')
     .where((eb) => eb.or([eb(sql<string>`id::text`, '=', r), eb('email', '=', r.toLowerCase())]))
     .executeTakeFirst();
-  if (!row) throw NotFound('staff member');
+  if (!row) throw notFound('staff member');
   return row.id;
 }
 
@@ -273,18 +273,18 @@ async function clinicIds(m: EntityManager, codes: string[]): Promise<string[]> {
   const unique = [...new Set(codes)];
   const rows = unique.length ? await db(m).selectFrom('clinic').select(['id', 'code']).where('code', 'in', unique).execute() : [];
   const missing = unique.filter((c) => !rows.some((r) => r.code === c));
-  if (missing.length) throw Validation('clinics', `no clinic with code ${missing[0]}`);
+  if (missing.length) throw invalid('clinics', `no clinic with code ${missing[0]}`);
   return rows.map((r) => r.id);
 }
 
 export async function createStaff(ds: DataSource, input: CreateStaff, actor: AdminActor): Promise<StaffView> {
-  if (input.role !== 'admin' && input.clinics.length === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
+  if (input.role !== 'admin' && input.clinics.length === 0) throw invalid('clinics', 'clinicians, assistants and managers need at least one clinic');
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return ds.transaction(async (m) => {
     const ids = await clinicIds(m, input.clinics);
     const k = db(m);
     if (await k.selectFrom('staff').select('id').where('email', '=', input.email).executeTakeFirst()) {
-      throw Conflict('email: a staff member with this e-mail address already exists');
+      throw conflict('email: a staff member with this e-mail address already exists');
     }
     const row = await k
       .insertInto('staff')
@@ -305,11 +305,11 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
   return ds.transaction(async (m) => {
     const k = db(m);
     const before = await k.selectFrom('staff').select(['id', 'name', 'role', 'active']).where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!before) throw NotFound('staff member');
+    if (!before) throw notFound('staff member');
     const losesAdmin = before.role === 'admin' && before.active && ((patch.role && patch.role !== 'admin') || patch.active === false);
     if (losesAdmin) {
       if (actor.kind === 'staff' && actor.id === id) {
-        throw new HttpError(409, 'conflict', 'you cannot remove your own admin rights or deactivate yourself; ask another admin');
+        throw conflict('you cannot remove your own admin rights or deactivate yourself; ask another admin');
       }
       // Serialise admin removals so two at once cannot both pass the count.
       await sql`SELECT pg_advisory_xact_lock(5350, 1)`.execute(k);
@@ -320,7 +320,7 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
         .where('active', '=', true)
         .where('id', '<>', id)
         .executeTakeFirstOrThrow();
-      if (n === 0) throw new HttpError(409, 'conflict', 'this is the last active admin; make someone else admin first');
+      if (n === 0) throw conflict('this is the last active admin; make someone else admin first');
     }
     const role = patch.role ?? before.role;
     const fields: string[] = [];
@@ -354,7 +354,7 @@ export async function updateStaff(ds: DataSource, id: string, patch: UpdateStaff
       .select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n'))
       .where('staff_id', '=', id)
       .executeTakeFirstOrThrow();
-    if (role !== 'admin' && finalClinics === 0) throw Validation('clinics', 'clinicians, assistants and managers need at least one clinic');
+    if (role !== 'admin' && finalClinics === 0) throw invalid('clinics', 'clinicians, assistants and managers need at least one clinic');
     let revoked = 0;
     if (patch.active !== undefined && patch.active !== before.active) {
       await k.updateTable('staff').set({ active: patch.active }).where('id', '=', id).execute();
@@ -376,7 +376,7 @@ export async function resetPassword(ds: DataSource, id: string, password: string
   const hash = await hashPassword(password);
   return ds.transaction(async (m) => {
     const row = await db(m).updateTable('staff').set({ password_hash: hash }).where('id', '=', id).returning('id').executeTakeFirst();
-    if (!row) throw NotFound('staff member');
+    if (!row) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.password_reset', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -386,7 +386,7 @@ export async function resetPassword(ds: DataSource, id: string, password: string
 /** Signs a staff member out everywhere, at once. */
 export async function revokeStaffSessions(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
-    if (!(await db(m).selectFrom('staff').select('id').where('id', '=', id).executeTakeFirst())) throw NotFound('staff member');
+    if (!(await db(m).selectFrom('staff').select('id').where('id', '=', id).executeTakeFirst())) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sessions_revoked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -401,7 +401,7 @@ export async function revokeStaffSessions(ds: DataSource, id: string, actor: Adm
 export async function unlinkSso(ds: DataSource, id: string, actor: AdminActor): Promise<{ sessionsRevoked: number }> {
   return ds.transaction(async (m) => {
     const row = await db(m).updateTable('staff').set({ oidc_subject: null }).where('id', '=', id).returning('id').executeTakeFirst();
-    if (!row) throw NotFound('staff member');
+    if (!row) throw notFound('staff member');
     const sessionsRevoked = await revokeAllSessions(m, id);
     await audit(m, actor, 'staff.sso_unlinked', { staffId: id, sessionsRevoked });
     return { sessionsRevoked };
@@ -508,8 +508,8 @@ export async function revokeApiKey(ds: DataSource, ref: string, actor: AdminActo
       .where((eb) => eb.or([eb(sql<string>`i.id::text`, '=', r), eb('i.key_prefix', '=', r)]))
       .forUpdate()
       .execute();
-    if (!rows.length) throw NotFound('API key');
-    if (rows.length > 1) throw Conflict('more than one key matches; give the id');
+    if (!rows.length) throw notFound('API key');
+    if (rows.length > 1) throw conflict('more than one key matches; give the id');
     const row = rows[0]!;
     if (!row.revoked_at) {
       const updated = await k

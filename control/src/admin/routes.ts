@@ -11,8 +11,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import type { AssetStore } from '../http/assets.js';
-import { bodyOf, uuidParam, validate } from '../http/validate.js';
-import { NotFound } from '../http/errors.js';
+import { bodyOf, clinicParam, uuidParam, validate } from '../http/validate.js';
 import { liveTodayOf } from '../staff/today.js';
 import { requireRole, staffAuth } from '../staff/auth.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
@@ -20,7 +19,7 @@ import {
   createApiKey, createClinic, createStaff, getClinic, getStaff, listApiKeys, listClinics, listStaff, resetPassword,
   revokeApiKey, revokeStaffSessions, unlinkSso, updateClinic, updateStaff, type AdminActor,
 } from './commands.js';
-import { ClinicCode, CreateApiKey, CreateClinic, CreateStaff, ResetPassword, UpdateClinic, UpdateStaff } from './schema.js';
+import { CreateApiKey, CreateClinic, CreateStaff, ResetPassword, UpdateClinic, UpdateStaff } from './schema.js';
 
 export interface AdminRouteDeps {
   ds: DataSource;
@@ -32,12 +31,6 @@ export interface AdminRouteDeps {
 
 function actorOf(ctx: Context): AdminActor {
   return { kind: 'staff', id: (ctx.state.staff as StaffSession).id };
-}
-
-function codeParam(ctx: Context): string {
-  const code = ClinicCode.safeParse(ctx.params.code);
-  if (!code.success) throw NotFound('clinic');
-  return code.data;
 }
 
 export function createAdminRouter(deps: AdminRouteDeps): Router {
@@ -75,12 +68,12 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     ctx.body = { clinic: await createClinic(ds, bodyOf<CreateClinic>(ctx), actorOf(ctx)) };
   });
 
-  api.get('/clinics/:code', async (ctx) => {
-    ctx.body = { clinic: await getClinic(ds, codeParam(ctx)) };
+  api.get('/clinics/:code', clinicParam('code'), async (ctx) => {
+    ctx.body = { clinic: await getClinic(ds, ctx.params.code!) };
   });
 
-  api.patch('/clinics/:code', validate({ body: UpdateClinic }), async (ctx) => {
-    const { clinic, changed, telephonySecret } = await updateClinic(ds, codeParam(ctx), bodyOf<UpdateClinic>(ctx), actorOf(ctx));
+  api.patch('/clinics/:code', clinicParam('code'), validate({ body: UpdateClinic }), async (ctx) => {
+    const { clinic, changed, telephonySecret } = await updateClinic(ds, ctx.params.code!, bodyOf<UpdateClinic>(ctx), actorOf(ctx));
     if (changed.includes('delayMessage') || changed.includes('waitDisplay')) await tellWaitingPatients(ds, hub, clinic.id, clinic.timezone);
     // A new telephony signing secret is in this answer only (no-store, like a new API key).
     ctx.body = telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };

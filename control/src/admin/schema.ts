@@ -9,11 +9,12 @@ import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
 import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
 import type { ReminderKind } from '../domain/reminders.js';
 import { WAIT_DISPLAYS } from '../domain/waiting-line.js';
+import { ClinicCode } from '../http/schemas.js';
 
 export const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 export const DELAY_MESSAGE_MAX = 500;
 
-export const ClinicCode = z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be 1 to 64 characters a-z, 0-9 or -');
+export { ClinicCode };
 
 const minutes = (min: number, max: number) =>
   z.number({ error: 'must be a whole number of minutes' }).int('must be a whole number of minutes').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);

@@ -1,5 +1,5 @@
 /**
- * When the fallback call is due by itself (SPEC section 2, per clinic):
+ * When the callback is due by itself (SPEC section 2, per clinic):
  *  - no-show: the patient is not in the waiting room `clinic.no_show_minutes` after the start
  *    (a delayed job per appointment, planned with the reminders; the sweep below as a net);
  *  - dropped: the patient dropped out of the consult and is not back within
@@ -9,7 +9,7 @@
  * The sweep is also the outbox of the telephony call: a task still `pending` is queued again
  * (same job id: a call already queued is not doubled).
  */
-import type { FallbackJobData } from '../jobs/plan.js';
+import type { CallbackCheckJobData } from '../jobs/plan.js';
 import { queuePendingCalls, requestCallback, type CallbackDeps } from './tasks.js';
 import { NOT_ARRIVED_STATES, type VisitState } from '../domain/visit-state.js';
 import { sql } from 'kysely';
@@ -20,7 +20,7 @@ const NOT_ARRIVED: readonly VisitState[] = NOT_ARRIVED_STATES;
 
 export type CheckOutcome = 'callback' | 'callback-exists' | 'arrived' | 'stale' | 'not-due' | 'gone';
 
-export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobData, now = new Date()): Promise<CheckOutcome> {
+export async function performNoShowCheck(deps: CallbackDeps, data: CallbackCheckJobData, now = new Date()): Promise<CheckOutcome> {
   const r = await db(deps.ds)
     .selectFrom('appointment as a')
     .innerJoin('visit as v', 'v.appointment_id', 'a.id')
@@ -40,7 +40,7 @@ export async function performNoShowCheck(deps: CallbackDeps, data: FallbackJobDa
  * Every no-show and drop that is due and has no task yet. Looks back one day only, so a first
  * start on an old database does not fill the list with last month's appointments.
  */
-export async function sweepFallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number; calls: number }> {
+export async function sweepCallbacks(deps: CallbackDeps, now = new Date()): Promise<{ noShow: number; dropped: number; calls: number }> {
   const k = db(deps.ds);
   const withoutTask = (reason: 'no_show' | 'dropped') =>
     k

@@ -106,11 +106,11 @@ export async function requestCallback(
   if (result.created) {
     // The task is committed: from here on nothing may lose it. The call is queued first (a
     // phone call matters more than a dashboard refresh); if Redis is away at this moment,
-    // sweepFallbacks queues every task still `pending` (callbacks/checks.ts). The job id is the
+    // sweepCallbacks queues every task still `pending` (callbacks/checks.ts). The job id is the
     // task's id, so queueing twice runs the call once.
     if (result.task.callStatus === 'pending') {
       await deps.telephony?.queueCall(result.task.id).catch((err: unknown) => {
-        deps.logger?.warn({ err: String(err), callbackId: result.task.id }, 'fallback call not queued now; the sweep queues it');
+        deps.logger?.warn({ err: String(err), callbackId: result.task.id }, 'callback not queued now; the sweep queues it');
       });
     }
     await announce(deps, result.task).catch((err: unknown) => {
@@ -121,7 +121,7 @@ export async function requestCallback(
 }
 
 /**
- * The outbox side of the fallback call: every task whose call is still `pending` (not sent,
+ * The outbox side of the callback: every task whose call is still `pending` (not sent,
  * not failed for good, not ticked off) is queued again. A job still queued or retrying has the
  * same id, so this adds nothing then; a task committed while the queue was unreachable gets
  * its call now. Looks back one day, like the rest of the sweep.

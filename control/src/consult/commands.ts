@@ -12,17 +12,19 @@ import { windowsFor } from './windows.js';
 import { closedReason, isOpenConsult, transition, type VisitEvent, type VisitState } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMayAdmit, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { observeWait } from '../metrics/registry.js';
-
+import { VisitEntity } from '../db/entities.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
+import { gradeNetwork } from '../../../shared/network-grade.js';
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';
   id: string | null;
 }
 
-/** A closed visit takes no more actions; a no-show is refused like the relay refuses it. */
-function refuseClosed(c: ConsultContext): void {
+/** A closed visit takes no more actions (the relay's chat and device test ask this too). */
+export function refuseClosed(c: ConsultContext): void {
   switch (closedReason(c.state, c.cancelledAt)) {
     case 'cancelled': throw new ConsultError('cancelled', 'the appointment was cancelled');
     case 'ended': throw new ConsultError('ended', 'the consult has ended');
@@ -95,8 +97,7 @@ export async function admitPatient(
 ) {
   /** True: already admitted (nothing to do); throws when the patient may not be let in. */
   const alreadyIn = (c: ConsultContext): boolean => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!staffMayAdmit(staff, c)) throw new ConsultError('not_allowed', 'you may not admit patients of this clinician');
+    allowed(staff, 'admit', c);
     refuseClosed(c);
     if (isOpenConsult(c.state)) return true;
     if (c.state !== 'waiting') throw new ConsultError('invalid_state', 'the patient is not in the waiting room');
@@ -125,7 +126,7 @@ export async function admitPatient(
 /** The clinician ends the consult: the link is dead from now on. */
 export async function endConsult(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
   return withConsult(ds, appointmentId, async (m, c) => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
+    allowed(staff, 'see', c);
     if (c.state === 'ended') return { changed: false, state: c.state, context: c };
     if (c.state === 'cancelled' || c.state === 'expired') throw new ConsultError('invalid_state', `the visit is ${c.state}`);
     const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
@@ -155,8 +156,7 @@ async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): 
  */
 export async function switchToPhone(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
   return withConsult(ds, appointmentId, async (m, c) => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult switches to phone');
+    allowed(staff, 'hold', c);
     if (c.state === 'ended' && c.endedReason === 'phone') return { changed: false, state: c.state, context: c };
     if (c.state === 'ended') throw new ConsultError('ended', 'the consult has already ended');
     if (c.state !== 'waiting' && !isOpenConsult(c.state)) throw new ConsultError('invalid_state', `the visit is ${c.state}`);
@@ -192,4 +192,33 @@ export async function dropped(ds: DataSource, appointmentId: string, participant
     });
     return { changed: true, state };
   });
+}
+
+/** The patient says someone is (or is no longer) with them. `changed`: staff need telling. */
+export async function setCompanion(ds: DataSource, appointmentId: string, present: boolean) {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    refuseClosed(c);
+    if (c.companion === present) return { changed: false, companion: present };
+    await m.update(VisitEntity, { id: c.visitId }, { companion: present, updatedAt: () => 'now()' });
+    return { changed: true, companion: present };
+  });
+}
+
+/**
+ * The patient's device test, kept on the visit for staff to see. The browser's network grade
+ * is a claim: the server grades the numbers itself and keeps its own (`corrected` when they
+ * differ). Whether a device test is allowed now is the caller's question (deviceTestAllowedFor).
+ */
+export async function recordDeviceTest(ds: DataSource, appointmentId: string, claimed: DeviceTestResult) {
+  const network = claimed.network
+    ? {
+        rttMs: claimed.network.rttMs,
+        lossPct: claimed.network.lossPct,
+        bitrateKbps: claimed.network.bitrateKbps,
+        grade: gradeNetwork(claimed.network),
+      }
+    : null;
+  const result: DeviceTestResult = { camera: claimed.camera, microphone: claimed.microphone, speaker: claimed.speaker, network };
+  await ds.manager.update(VisitEntity, { appointmentId }, { deviceTest: result, deviceTestedAt: () => 'now()', updatedAt: () => 'now()' });
+  return { result, corrected: network !== null && network.grade !== claimed.network?.grade };
 }

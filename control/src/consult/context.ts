@@ -10,7 +10,7 @@ import type { StateSnapshot } from '../realtime/protocol.js';
 import type { TimePhase } from '../domain/time-windows.js';
 import { windowsFor } from './windows.js';
 import { deviceTestAllowed } from '../domain/time-windows.js';
-import { isFinal, isOpenConsult, OPEN_STATES, type VisitState } from '../domain/visit-state.js';
+import { isCancelled, isFinal, isOpenConsult, OPEN_STATES, type VisitState } from '../domain/visit-state.js';
 import type { WaitDisplay } from '../domain/waiting-line.js';
 
 export interface ConsultContext {
@@ -136,7 +136,7 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest'
 
 /** The device test: from the invitation until the appointment ends, never for a closed visit. */
 export function deviceTestAllowedFor(c: ConsultContext, now: Date): boolean {
-  if (isFinal(c.state) || c.cancelledAt) return false;
+  if (isFinal(c.state) || isCancelled(c)) return false;
   return deviceTestAllowed(c, now);
 }
 

@@ -14,12 +14,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { db } from '../db/kysely.js';
 import { z } from 'zod';
-import type { GuestRole } from '../db/entities.js';
+import { AuditEventEntity, ParticipantEntity, type GuestRole } from '../db/entities.js';
 import { recordAudit } from '../domain/audit.js';
 import { createLinkParticipant } from '../domain/appointments.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult, type ConsultContext } from './context.js';
 import { closedReason, isOpenConsult } from '../domain/visit-state.js';
 
@@ -65,9 +65,7 @@ export async function inviteGuest(
   input: InviteGuest,
 ): Promise<GuestJson> {
   const id = await ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult invites others');
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
     refuseGuestsWhenClosed(c);
     if (c.state !== 'waiting' && !isOpenConsult(c.state)) {
       throw new ConsultError('invalid_state', 'a third party is invited once the patient is in the waiting room');
@@ -137,10 +135,8 @@ export async function revokeGuest(
   now = new Date(),
 ): Promise<{ changed: boolean }> {
   return ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult revokes links');
-    const outcome = await revokeGuestLink(m, appointmentId, participantId, { actorKind: 'staff', actorId: staff.id }, now);
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
+    const outcome = await revokeGuestLink(m, c.appointmentId, participantId, { actorKind: 'staff', actorId: staff.id }, now);
     if (outcome === 'unknown') throw new ConsultError('not_found', 'no such guest');
     return { changed: outcome === 'revoked' };
   });
@@ -180,4 +176,23 @@ export async function revokeGuestLink(
   }
   await recordAudit(m, { ...actor, action: 'guest.revoked', appointmentId, data: { participantId } });
   return 'revoked';
+}
+
+/**
+ * A guest's media is up: on record once per guest (the consult report lists who joined).
+ * The visit row is locked, so two sockets of one guest write one event.
+ */
+export async function guestJoined(ds: DataSource, appointmentId: string, participantId: string, role: string): Promise<void> {
+  await ds.transaction(async (m) => {
+    if (!(await loadConsult(m, appointmentId, { lock: true }))) throw new ConsultError('not_found', 'no such appointment');
+    const seen = await m.count(AuditEventEntity, { where: { appointmentId, action: 'guest.joined', actorId: participantId } });
+    if (seen > 0) return;
+    await recordAudit(m, { actorKind: 'patient', actorId: participantId, action: 'guest.joined', appointmentId, data: { participantId, role } });
+  });
+}
+
+/** The clinician took this guest's link back (or it is gone). */
+export async function guestLinkRevoked(ds: DataSource, participantId: string): Promise<boolean> {
+  const p = await ds.manager.findOne(ParticipantEntity, { where: { id: participantId }, select: { id: true, revokedAt: true } });
+  return !p || p.revokedAt !== null;
 }

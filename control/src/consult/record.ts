@@ -11,7 +11,7 @@ import { db } from '../db/kysely.js';
 import { z } from 'zod';
 import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult } from './context.js';
 import { isOpenConsult } from '../domain/visit-state.js';
 
@@ -105,9 +105,7 @@ export async function saveConsultRecord(
   now = new Date(),
 ): Promise<{ created: boolean }> {
   return ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult keeps its record');
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
     if (c.state === 'ended') {
       const v = await db(m).selectFrom('visit').select('ended_at').where('id', '=', c.visitId).executeTakeFirst();
       const endedAt = v?.ended_at ? v.ended_at.getTime() : 0;

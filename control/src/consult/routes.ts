@@ -23,11 +23,11 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import { loadSession, SESSION_COOKIE, type StaffSession } from '../staff/sessions.js';
-import { HttpError, RETRY_AFTER_SECONDS, fromZodError, parseJsonBody } from '../http/errors.js';
-import { parseId } from '../http/validate.js';
+import { HttpError, NotFound, RETRY_AFTER_SECONDS } from '../http/errors.js';
+import { bodyOf, uuidParam, validate } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
 import { switchToPhone } from './commands.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
 import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
 import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';
@@ -73,52 +73,47 @@ export async function afterConsultEnded(
 
 export function mountConsultRoutes(router: Router, auth: Middleware, deps: ConsultRouteDeps): void {
   const { ds, config, hub } = deps;
+  const appointment = uuidParam('id', 'appointment');
 
-  router.get('/appointments/:id/record', auth, async (ctx) => {
+  router.get('/appointments/:id/record', auth, appointment, async (ctx) => {
     const c = await visible(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { record: await getConsultRecord(ds, c.appointmentId) };
   });
 
-  router.put('/appointments/:id/record', auth, async (ctx) => {
-    const id = idParam(ctx);
-    const input = await parseJsonBody(ctx);
-    const body = ConsultRecordInput.safeParse(input ?? {});
-    if (!body.success) throw fromZodError(body.error, input);
-    const { created } = await saveConsultRecord(ds, id, staffOf(ctx), body.data);
+  router.put('/appointments/:id/record', auth, appointment, validate({ body: ConsultRecordInput, optionalBody: true }), async (ctx) => {
+    const id = ctx.params.id!;
+    const { created } = await saveConsultRecord(ds, id, staffOf(ctx), bodyOf<ConsultRecordInput>(ctx));
     ctx.status = created ? 201 : 200;
     ctx.body = { record: await getConsultRecord(ds, id) };
   });
 
-  router.get('/appointments/:id/guests', auth, async (ctx) => {
+  router.get('/appointments/:id/guests', auth, appointment, async (ctx) => {
     const c = await visible(ctx);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { guests: await listGuests(ds, config, c.appointmentId) };
   });
 
-  router.post('/appointments/:id/guests', auth, async (ctx) => {
-    const id = idParam(ctx);
-    const input = await parseJsonBody(ctx);
-    const body = InviteGuest.safeParse(input ?? {});
-    if (!body.success) throw fromZodError(body.error, input);
-    const guest = await inviteGuest(ds, config, id, staffOf(ctx), body.data);
+  router.post('/appointments/:id/guests', auth, appointment, validate({ body: InviteGuest, optionalBody: true }), async (ctx) => {
+    const id = ctx.params.id!;
+    const guest = await inviteGuest(ds, config, id, staffOf(ctx), bodyOf<InviteGuest>(ctx));
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { guest };
   });
 
-  router.post('/appointments/:id/guests/:gid/revoke', auth, async (ctx) => {
-    const id = idParam(ctx);
-    const gid = parseId(ctx.params.gid, 'guest');
+  router.post('/appointments/:id/guests/:gid/revoke', auth, appointment, uuidParam('gid', 'guest'), async (ctx) => {
+    const id = ctx.params.id!;
+    const gid = ctx.params.gid!;
     const r = await revokeGuest(ds, id, gid, staffOf(ctx));
     // The guest's socket re-reads and finds its link dead: it leaves the room.
     if (r.changed) await hub.publish(id, { kind: 'changed' });
     ctx.body = { guests: await listGuests(ds, config, id) };
   });
 
-  router.post('/appointments/:id/phone', auth, async (ctx) => {
+  router.post('/appointments/:id/phone', auth, appointment, async (ctx) => {
     const staff = staffOf(ctx);
-    const id = idParam(ctx);
+    const id = ctx.params.id!;
     const result = await switchToPhone(ds, id, staff);
     // The callback task first, so that when the patient's page says "we will call you" it is
     // on the list. One task per appointment and reason: repeating the request repairs a
@@ -140,7 +135,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     ctx.body = { state: snapshot(c, new Date(), 'staff') };
   });
 
-  router.get('/appointments/:id/report', auth, async (ctx) => {
+  router.get('/appointments/:id/report', auth, appointment, async (ctx) => {
     const c = await visible(ctx);
     ctx.set('Cache-Control', 'no-store');
     const report = await consultReport(ds, c.appointmentId);
@@ -216,10 +211,10 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
     send('hello', { clinics: staff.clinicIds.length });
   });
 
+  /** The appointment of the path (uuidParam ran), if this staff member may see it. */
   async function visible(ctx: Context): Promise<ConsultContext> {
-    const c = await loadConsult(ds.manager, idParam(ctx));
-    if (!c || !staffMaySee(staffOf(ctx), c)) throw new HttpError(404, 'not_found', 'no such appointment');
-    return c;
+    const c = await loadConsult(ds.manager, (ctx as Context & { params: Record<string, string> }).params.id!);
+    return allowed(staffOf(ctx), 'see', c);
   }
 }
 
@@ -228,10 +223,6 @@ const CONSOLE_SESSION_CHECK_MS = 5_000;
 
 function staffOf(ctx: Context): StaffSession {
   return ctx.state.staff as StaffSession;
-}
-
-function idParam(ctx: Context): string {
-  return parseId((ctx as Context & { params: Record<string, string | undefined> }).params.id);
 }
 
 

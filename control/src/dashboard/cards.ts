@@ -52,7 +52,7 @@ export interface DashboardCard {
   failedMessages: Array<{ kind: string; channel: string }>;
   /** Latest live call quality (the patient's when measured, else the worst), fresh only. */
   quality: { grade: 'good' | 'fair' | 'poor'; role: string } | null;
-  /** An open fallback-call task. */
+  /** An open callback task. */
   callbackOpen: boolean;
   /** Waiting: place in the clinician's line and the estimate, as the patient sees them (clinic setting). */
   wait: WaitInfo | null;

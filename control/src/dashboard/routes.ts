@@ -9,7 +9,7 @@
  *   POST /staff/api/appointments/:id/notify-clinician         "please look at this patient"
  *   POST /staff/api/appointments/:id/link                     the patient link, for copying (audited)
  *
- * Chat, the clinic's delay message and the fallback call have their own routes (staff/, callbacks).
+ * Chat, the clinic's delay message and the callback have their own routes (staff/, callbacks).
  */
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
@@ -18,24 +18,17 @@ import type { Config } from '../config.js';
 import type { Hub } from '../realtime/hub.js';
 import type { StaffSession } from '../staff/sessions.js';
 import { staffAuth } from '../staff/auth.js';
-import { HttpError, fromZodError } from '../http/errors.js';
-import { parseId } from '../http/validate.js';
+import { DomainError } from '../domain/errors.js';
+import { queryOf, uuidParam, validate } from '../http/validate.js';
+import { ClinicCode, Day } from '../http/schemas.js';
 import { recordAudit } from '../domain/audit.js';
 import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
 import { clinicByCode } from '../domain/clinics.js';
 import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
 import { mayUseDashboard } from '../domain/admission.js';
 
-const DashboardQuery = z
-  .object({
-    clinic: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a clinic code (a-z, 0-9, -)'),
-    date: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date')
-      .optional(),
-  })
-  .strict();
+const DashboardQuery = z.object({ clinic: ClinicCode, date: Day.optional() }).strict();
+type DashboardQuery = z.infer<typeof DashboardQuery>;
 
 export interface DashboardRouteDeps {
   ds: DataSource;
@@ -47,15 +40,15 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
   const { ds, config, hub } = deps;
   const router = new Router({ prefix: '/staff/api' });
   const auth = staffAuth(ds);
+  const appointment = uuidParam('id', 'appointment');
 
-  router.get('/dashboard', auth, async (ctx) => {
+  router.get('/dashboard', auth, validate({ query: DashboardQuery }), async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const query = DashboardQuery.safeParse(ctx.query);
-    if (!query.success) throw fromZodError(query.error, ctx.query);
-    const clinic = await clinicByCode(ds, query.data.clinic);
-    if (!clinic) throw new HttpError(404, 'not_found', 'no such clinic', 'clinic');
-    if (!mayUseDashboard(staff, clinic.id)) throw new HttpError(403, 'not_allowed', 'this clinic is not one of yours', 'clinic');
-    const day = query.data.date ?? todayIn(clinic.timezone);
+    const query = queryOf<DashboardQuery>(ctx);
+    const clinic = await clinicByCode(ds, query.clinic);
+    if (!clinic) throw new DomainError('not_found', 'no such clinic', 'clinic');
+    if (!mayUseDashboard(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours', 'clinic');
+    const day = query.date ?? todayIn(clinic.timezone);
     const [cards, delays] = await Promise.all([
       cardsOfDay(ds, hub, clinic.id, day),
       clinicianDelays(ds, clinic.id),
@@ -66,7 +59,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
       date: day,
       clinic: { code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
       lanes: lanesOf(cards, delays),
-    };
+    } satisfies DashboardDay;
   });
 
   /** The clinics whose dashboard this staff member may open (the page's clinic picker). */
@@ -76,23 +69,23 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     ctx.body = { clinics: rows.filter((r) => mayUseDashboard(staff, r.id)).map((r) => ({ code: r.code, name: r.name })) };
   });
 
-  router.get('/dashboard/cards/:id', auth, async (ctx) => {
-    const c = await loadForDashboard(ds, parseId(ctx.params.id), ctx.state.staff);
+  router.get('/dashboard/cards/:id', auth, appointment, async (ctx) => {
+    const c = await loadForDashboard(ds, ctx.params.id!, ctx.state.staff);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { card: await cardOf(ds, hub, c.appointmentId) };
   });
 
-  router.post('/appointments/:id/no-show', auth, async (ctx) => {
+  router.post('/appointments/:id/no-show', auth, appointment, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const id = parseId(ctx.params.id);
+    const id = ctx.params.id!;
     const r = await markNoShow(ds, id, staff);
     if (r.changed) await hub.publish(id, { kind: 'changed' });
     ctx.body = { card: await cardOf(ds, hub, id) };
   });
 
-  router.post('/appointments/:id/notify-clinician', auth, async (ctx) => {
+  router.post('/appointments/:id/notify-clinician', auth, appointment, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const c = await loadForDashboard(ds, parseId(ctx.params.id), staff);
+    const c = await loadForDashboard(ds, ctx.params.id!, staff);
     await recordAudit(ds.manager, { actorKind: 'staff', actorId: staff.id, action: 'clinician_notified', appointmentId: c.appointmentId });
     await hub.publishClinic(c.clinicId, {
       kind: 'clinician-notified',
@@ -103,9 +96,9 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     ctx.body = { notified: true };
   });
 
-  router.post('/appointments/:id/link', auth, async (ctx) => {
+  router.post('/appointments/:id/link', auth, appointment, async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const c = await loadForDashboard(ds, parseId(ctx.params.id), staff);
+    const c = await loadForDashboard(ds, ctx.params.id!, staff);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { link: await copyPatientLink(ds, config, c, staff) };
   });
@@ -128,3 +121,12 @@ export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, stri
   return [...lanes.values()];
 }
 
+/** One lane of GET /staff/api/dashboard (the dashboard page imports these types). */
+export type DashboardLane = ReturnType<typeof lanesOf>[number];
+/** The body of GET /staff/api/dashboard. */
+export interface DashboardDay {
+  serverTime: string;
+  date: string;
+  clinic: { code: string; name: string; timezone: string; initialsOnly: boolean; delayMessage: string | null };
+  lanes: DashboardLane[];
+}

@@ -29,9 +29,30 @@ export class DomainError extends Error {
     public readonly code: DomainErrorCode,
     message: string,
     public readonly field?: string,
+    /**
+     * A narrower word for programs where a feature has one (`already_rated`, `not_patient`):
+     * answered as the error's code instead of `code`; the status still follows `code`.
+     */
+    public readonly reason?: string,
   ) {
     super(message);
     this.name = 'DomainError';
+  }
+}
+
+/**
+ * Not a refusal: the change is saved, but a step after it (scheduling the patient's messages)
+ * could not reach its dependency. Every step is idempotent, so the caller repeats the request:
+ * HTTP answers 503 with Retry-After (http/errors.ts), HL7 an AR the engine sends again.
+ */
+export class RetryLater extends Error {
+  constructor(
+    public readonly code: string,
+    message: string,
+    public readonly retryAfterSeconds = 5,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   FINAL_STATES, InvalidTransition, LIVE_STATES, NOT_ARRIVED_STATES, PRESENT_STATES, VISIT_EVENTS, VISIT_STATES,
-  canTransition, closedReason, isFinal, isOpenConsult, isPresent, transition,
+  canTransition, closedReason, isCancelled, isFinal, isOpenConsult, isPresent, transition,
   type VisitEvent, type VisitState,
 } from './visit-state.js';
 
@@ -96,5 +96,12 @@ describe('visit state machine', () => {
     expect(VISIT_STATES.map((s) => closedReason(s))).toEqual([null, null, null, null, null, 'ended', 'cancelled', 'expired', 'no_show']);
     expect(closedReason('waiting', new Date())).toBe('cancelled');
     expect(VISIT_STATES.every((s) => (closedReason(s) !== null) === isFinal(s))).toBe(true);
+  });
+
+  it('counts an appointment as cancelled by its visit state or by its cancelledAt alone', () => {
+    expect(VISIT_STATES.filter((s) => isCancelled({ state: s, cancelledAt: null }))).toEqual(['cancelled']);
+    // The appointment row was cancelled and the visit row has not followed (yet): cancelled all the same.
+    expect(VISIT_STATES.every((s) => isCancelled({ state: s, cancelledAt: new Date() }))).toBe(true);
+    expect(VISIT_STATES.every((s) => isCancelled({ state: s, cancelledAt: new Date() }) === (closedReason(s, new Date()) === 'cancelled'))).toBe(true);
   });
 });

@@ -6,7 +6,8 @@ import { createClient } from 'redis';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conflict, HTTP_STATUS, HttpError, NotFound, Validation, errorMiddleware, parseJsonBody, toHttpError } from './errors.js';
-import { CallbackError, ConsultError, DomainError, invalid, notAllowed } from '../domain/errors.js';
+import { CallbackError, ConsultError, DomainError, RetryLater, invalid, notAllowed } from '../domain/errors.js';
+import { RatingError } from '../ratings/commands.js';
 import { InvalidTransition } from '../domain/visit-state.js';
 import { SOCKET_CODE, socketError } from '../realtime/error-codes.js';
 import { validate } from './validate.js';
@@ -160,6 +161,15 @@ describe('one error model: domain errors, one HTTP table, one socket table', () 
     expect([bad?.status, bad?.code, bad?.field, bad?.message]).toEqual([400, 'invalid_request', 'start', 'start: must be an ISO 8601 date-time with offset']);
     // The generic 403 says the same word as the domain.
     expect(toHttpError(Object.assign(new Error('x'), { status: 403, expose: true }))?.code).toBe('not_allowed');
+  });
+
+  it('a feature\'s narrower word is the answer\'s code, the status follows the general one; RetryLater is a 503 with Retry-After', () => {
+    const seen = (e: unknown) => { const h = toHttpError(e); return [h?.status, h?.code]; };
+    expect(seen(new RatingError('not_patient', 'only the patient rates the consult'))).toEqual([403, 'not_patient']);
+    expect(seen(new RatingError('already_rated', 'rated already'))).toEqual([409, 'already_rated']);
+    expect(socketError(new RatingError('not_ended', 'not yet')).code).toBe('not_allowed');
+    const later = toHttpError(new RetryLater('messages_unavailable', 'saved; repeat the request'));
+    expect([later?.status, later?.code, later?.headers['Retry-After']]).toEqual([503, 'messages_unavailable', '5']);
   });
 
   it('tells a socket what it may know', () => {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
-import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+import { DomainError, RetryLater, type DomainErrorCode } from '../domain/errors.js';
 import { ClientClosedError, ClientOfflineError, ConnectionTimeoutError, ReconnectStrategyError, SocketClosedUnexpectedlyError, TimeoutError as RedisCommandTimeout } from 'redis';
 
 export class HttpError extends Error {
@@ -127,7 +127,10 @@ export const RETRY_AFTER_SECONDS = 5;
 /** Maps any thrown value to status + body. Exported so tests and other listeners can reuse it. */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
-  if (err instanceof DomainError) return new HttpError(HTTP_STATUS[err.code], err.code, err.message, err.field);
+  if (err instanceof DomainError) return new HttpError(HTTP_STATUS[err.code], err.reason ?? err.code, err.message, err.field);
+  if (err instanceof RetryLater) {
+    return new HttpError(503, err.code, err.message, undefined, { 'Retry-After': String(err.retryAfterSeconds) });
+  }
   // A dependency that is away is the caller's cue to retry, never a 500.
   if (isDependencyUnavailable(err)) {
     return new HttpError(503, 'unavailable', 'the service is briefly unavailable; try again shortly', undefined, {

@@ -4,7 +4,7 @@
  * console, a waiting patient) hear of it at once. Both after the transaction.
  */
 import type { AppointmentRecord } from '../domain/appointments.js';
-import { HttpError } from '../http/errors.js';
+import { RetryLater } from '../domain/errors.js';
 import type { MessageScheduler } from '../jobs/queue.js';
 import type { Hub } from '../realtime/hub.js';
 
@@ -14,7 +14,7 @@ export interface EffectsDeps {
 }
 
 export interface AppointmentEffects {
-  /** Idempotent; a 503 HttpError when the queue is away (the change itself is saved: repeating repairs it). */
+  /** Idempotent; RetryLater (503) when the queue is away (the change itself is saved: repeating repairs it). */
   schedule(record: AppointmentRecord, opts?: { contactChanged?: boolean }): Promise<void>;
   /** Never fails. */
   tell(appointmentId: string): Promise<void>;
@@ -28,7 +28,7 @@ export function appointmentEffects(deps: EffectsDeps): AppointmentEffects {
       try {
         await deps.messages.scheduleAppointmentMessages({ id: a.id, start: a.start, cancelled: record.visit.state === 'cancelled' }, opts);
       } catch {
-        throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request', undefined, { 'Retry-After': '5' });
+        throw new RetryLater('messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request');
       }
     },
     async tell(appointmentId) {

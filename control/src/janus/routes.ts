@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import type { Gateway } from '../../../gateway/src/types.js';
 import type { Logger } from '../logger.js';
-import { bodyOf, validate } from '../http/validate.js';
+import { bodyOf, pathParam, validate } from '../http/validate.js';
 import { HttpError, NotFound } from '../http/errors.js';
 import { requireRole, staffAuth } from '../staff/auth.js';
 import { recordAudit } from '../domain/audit.js';
@@ -17,6 +17,8 @@ import type { StaffSession } from '../staff/sessions.js';
 
 const Draining = z.object({ draining: z.boolean() }).strict();
 type Draining = z.infer<typeof Draining>;
+/** A Janus server's name as configured (JANUS_SERVERS); which names exist, the gateway says. */
+const ServerName = z.string().min(1).max(100);
 
 export function createJanusRouter(deps: { ds: DataSource; gateway: Gateway; logger: Logger }): Router {
   const { ds, gateway } = deps;
@@ -31,8 +33,8 @@ export function createJanusRouter(deps: { ds: DataSource; gateway: Gateway; logg
     ctx.body = { servers: gateway.status() };
   });
 
-  api.put('/:name/draining', validate({ body: Draining }), async (ctx) => {
-    const name = String(ctx.params.name);
+  api.put('/:name/draining', pathParam('name', ServerName, 'Janus server'), validate({ body: Draining }), async (ctx) => {
+    const name = ctx.params.name!;
     if (!gateway.status().some((s) => s.name === name)) throw NotFound('Janus server');
     const { draining } = bodyOf<Draining>(ctx);
     try {

@@ -12,7 +12,7 @@
  *    the end route deletes at once, this catches cancellation, expiry and the sweep above).
  *  - purge-contact-data: e-mail address and phone number are removed N days after the
  *    appointment (CONTACT_RETENTION_DAYS, default 30); audit events stay, without contact data.
- *  - fallback-sweep: no-shows and drops due a fallback call (callbacks/checks.ts).
+ *  - fallback-sweep: no-shows and drops due a callback (callbacks/checks.ts; the job keeps its stored name).
  */
 import type { DataSource } from 'typeorm';
 import { FINAL_STATES, OPEN_STATES } from '../domain/visit-state.js';

@@ -56,8 +56,8 @@ export function planReminders(start: Date, now: Date, minutesBefore?: Partial<Re
   return out;
 }
 
-/** The fallback-call checks (callbacks/): one job per appointment, also keyed by its start. */
-export interface FallbackJobData {
+/** The callback checks (callbacks/): one job per appointment, also keyed by its start. */
+export interface CallbackCheckJobData {
   appointmentId: string;
   check: 'no_show';
   /** ISO start the check was planned for; a check for an old start does nothing. */

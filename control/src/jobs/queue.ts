@@ -4,7 +4,7 @@
  *
  * Three queues, jobs named after their kind and ids derived from what they are about (plan.ts):
  *  - `notifications`: patient messages (invitation, reminders, cancellation);
- *  - `fallback`: the no-show check per appointment and the telephony webhook call per callback;
+ *  - `fallback` (CALLBACK_QUEUE; the stored name, callbacks/README.md): the no-show check per appointment and the telephony webhook call per callback;
  *  - `housekeeping`: repeatable sweeps run by the worker (worker.ts);
  *  - `ehr-writeback`: status changes written back to the EHR, one job per appointment and newest change (ehr/outbox.ts).
  * Retries back off exponentially; finished jobs are kept for a bounded time and number; every
@@ -24,11 +24,11 @@ import { scrubAddresses } from '../notify/email.js';
 import { messageSettings } from '../notify/settings.js';
 import {
   REMINDERS, jobIdFor, noShowJobId, planNoShowCheck, planReminders, telephonyJobId,
-  type FallbackJobData, type NotificationJobData, type TelephonyJobData,
+  type CallbackCheckJobData, type NotificationJobData, type TelephonyJobData,
 } from './plan.js';
 
 export const NOTIFICATION_QUEUE = 'notifications';
-export const FALLBACK_QUEUE = 'fallback';
+export const CALLBACK_QUEUE = 'fallback';
 export const HOUSEKEEPING_QUEUE = 'housekeeping';
 export const EHR_WRITEBACK_QUEUE = 'ehr-writeback';
 
@@ -36,7 +36,7 @@ export interface EhrWritebackJobData {
   appointmentId: string;
 }
 
-export type FallbackQueueData = FallbackJobData | TelephonyJobData;
+export type CallbackQueueData = CallbackCheckJobData | TelephonyJobData;
 
 /** Thrown by a job that retrying cannot mend: it fails at once, for good. */
 export class PermanentJobError extends UnrecoverableError {}
@@ -107,7 +107,7 @@ export interface MessageScheduler {
  */
 export class NotificationScheduler implements MessageScheduler {
   readonly queue: Queue<NotificationJobData>;
-  readonly fallback: Queue<FallbackQueueData>;
+  readonly callbacks: Queue<CallbackQueueData>;
   private readonly redis: RedisClient;
 
   constructor(cfg: JobsConfig, private readonly logger: Logger, private readonly ds?: DataSource) {
@@ -117,19 +117,19 @@ export class NotificationScheduler implements MessageScheduler {
       prefix: cfg.jobs.prefix,
       defaultJobOptions: notificationJobOptions(cfg.jobs),
     });
-    this.fallback = new Queue<FallbackQueueData>(FALLBACK_QUEUE, {
+    this.callbacks = new Queue<CallbackQueueData>(CALLBACK_QUEUE, {
       connection: this.redis,
       prefix: cfg.jobs.prefix,
       defaultJobOptions: notificationJobOptions(cfg.jobs),
     });
-    for (const [q, name] of [[this.queue, NOTIFICATION_QUEUE], [this.fallback, FALLBACK_QUEUE]] as const) {
+    for (const [q, name] of [[this.queue, NOTIFICATION_QUEUE], [this.callbacks, CALLBACK_QUEUE]] as const) {
       q.on('error', (err) => this.logger.error({ err: String(err), queue: name }, 'queue connection error'));
     }
   }
 
   async queueCall(callbackId: string): Promise<void> {
     const data: TelephonyJobData = { callbackId };
-    await this.fallback.add('telephony', data, { jobId: telephonyJobId(callbackId) });
+    await this.callbacks.add('telephony', data, { jobId: telephonyJobId(callbackId) });
   }
 
   private async clinicTiming(appointmentId: string): Promise<ClinicTiming> {
@@ -157,7 +157,7 @@ export class NotificationScheduler implements MessageScheduler {
       for (const kind of ['invitation', ...REMINDERS.map((r) => r.kind)] as NotificationKind[]) {
         await this.removePending(this.queue, jobIdFor(a.id, kind));
       }
-      await this.removePending(this.fallback, noShowJobId(a.id));
+      await this.removePending(this.callbacks, noShowJobId(a.id));
       await this.queue.add('cancellation', data('cancellation'), { jobId: jobIdFor(a.id, 'cancellation') });
       return;
     }
@@ -165,7 +165,7 @@ export class NotificationScheduler implements MessageScheduler {
     const checkId = noShowJobId(a.id);
     const [timing, check, ...existing] = await Promise.all([
       this.clinicTiming(a.id),
-      this.fallback.getJob(checkId),
+      this.callbacks.getJob(checkId),
       ...REMINDERS.map((r) => this.queue.getJob(jobIdFor(a.id, r.kind))),
     ]);
 
@@ -198,18 +198,18 @@ export class NotificationScheduler implements MessageScheduler {
     }
 
     // The no-show check, also replaced when the start moves.
-    const checkStart = check ? (check.data as FallbackJobData).start : null;
+    const checkStart = check ? (check.data as CallbackCheckJobData).start : null;
     if (check && checkStart !== start) await this.removeAny(check);
     if (checkStart !== start) {
       const { delayMs } = planNoShowCheck(a.start, timing.noShowMinutes, now);
-      const noShow: FallbackJobData = { appointmentId: a.id, check: 'no_show', start };
-      await this.fallback.add('no_show', noShow, { jobId: checkId, delay: delayMs });
+      const noShow: CallbackCheckJobData = { appointmentId: a.id, check: 'no_show', start };
+      await this.callbacks.add('no_show', noShow, { jobId: checkId, delay: delayMs });
     }
   }
 
   async close(): Promise<void> {
     await this.queue.close();
-    await this.fallback.close();
+    await this.callbacks.close();
     await closeRedis(this.redis);
   }
 

@@ -11,19 +11,27 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { sql } from 'kysely';
 import { db } from '../db/kysely.js';
-import { Conflict, HttpError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { AddComment, SendRating } from './schema.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export type RatingRefusal = 'not_patient' | 'not_ended' | 'already_rated';
 
+/** What rating refuses with: 403 `not_patient`, 409 `not_ended`, `already_rated`, `invalid_key` (the patient's page knows these words). */
+export class RatingError extends DomainError {
+  constructor(reason: RatingRefusal | 'invalid_key', message: string) {
+    super(reason === 'not_patient' ? 'not_allowed' : 'conflict', message, undefined, reason);
+    this.name = 'RatingError';
+  }
+}
+
 export async function sendRating(
   ds: DataSource,
   consult: { appointmentId: string; participantKind: string },
   input: SendRating,
 ): Promise<{ commentKey: string | null }> {
-  if (consult.participantKind !== 'patient') throw new HttpError(403, 'not_patient', 'only the patient rates the consult');
+  if (consult.participantKind !== 'patient') throw new RatingError('not_patient', 'only the patient rates the consult');
   return ds.transaction(async (m) => {
     const k = db(m);
     const { rows: marked } = await sql<{ clinic_id: string; clinician_id: string; day: string }>`
@@ -34,8 +42,8 @@ export async function sendRating(
     const row = marked[0];
     if (!row) {
       const v = await k.selectFrom('visit').select(['state', 'rated']).where('appointment_id', '=', consult.appointmentId).executeTakeFirst();
-      if (v?.rated) throw Conflict('this consult has been rated already', 'already_rated');
-      throw Conflict('a consult can be rated once it has ended', 'not_ended');
+      if (v?.rated) throw new RatingError('already_rated', 'this consult has been rated already');
+      throw new RatingError('not_ended', 'a consult can be rated once it has ended');
     }
     const score = input.score ?? null;
     const comment = input.comment ?? null;
@@ -57,5 +65,5 @@ export async function addComment(ds: DataSource, input: AddComment): Promise<voi
     .where('comment', 'is', null)
     .returning('id')
     .executeTakeFirst();
-  if (!row) throw Conflict('this comment key is not valid (used already)', 'invalid_key');
+  if (!row) throw new RatingError('invalid_key', 'this comment key is not valid (used already)');
 }

@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { db } from '../db/kysely.js';
-import { Forbidden, NotFound } from '../http/errors.js';
+import { notAllowed, notFound } from '../domain/errors.js';
 import { buildReport, type ConsultRow, type Report } from './figures.js';
 import { readConsults, readRatings } from './query.js';
 import { periodOf, type ReportQuery } from './schema.js';
@@ -36,8 +36,8 @@ async function clinicsInScope(ds: DataSource, scope: ReportScope, codes: string[
   const picked = [];
   for (const code of new Set(codes)) {
     const c = all.find((k) => k.code === code);
-    if (!c) throw NotFound(`clinic ${code}`);
-    if (!visible.includes(c)) throw Forbidden('this belongs to a clinic you are not linked to');
+    if (!c) throw notFound(`clinic ${code}`);
+    if (!visible.includes(c)) throw notAllowed('this belongs to a clinic you are not linked to');
     picked.push(c);
   }
   return picked;

@@ -5,15 +5,8 @@
  */
 import { z } from 'zod';
 import { addDays, weekStart } from './figures.js';
+import { ClinicCodes, Day, Uuid } from '../http/schemas.js';
 
-const Day = z
-  .string({ error: 'must be a date YYYY-MM-DD' })
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
-const Codes = z
-  .union([z.string(), z.array(z.string()).max(200, 'at most 200 clinics')])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be clinic codes (a-z, 0-9, -)')));
 
 export const ReportQuery = z
   .object({
@@ -21,8 +14,8 @@ export const ReportQuery = z
     date: Day.optional(),
     from: Day.optional(),
     to: Day.optional(),
-    clinic: Codes.optional(),
-    clinician: z.string().uuid('must be a staff id').optional(),
+    clinic: ClinicCodes.optional(),
+    clinician: Uuid.optional(),
   })
   .strict()
   .superRefine((q, ctx) => {

@@ -5,21 +5,23 @@
  *    e-mail address and per client address → 429; `POST /staff/api/logout`; `GET /staff/api/me`;
  *    `GET /staff/api/login-options` (is SSO configured?). OpenID Connect lives in oidc.ts.
  *  - `staffAuth`: a live session (read from PostgreSQL on every request, so a revoked session
- *    is refused at once), the CSRF token on state-changing methods, and the clinic scope: an
- *    appointment, clinic or callback of a clinic the staff member is not linked to is a 403.
+ *    is refused at once), the CSRF token on state-changing methods, and manager accounts kept
+ *    to the routes that say they take them. What a staff member may do with a consult or a
+ *    clinic is not decided here but by each route, with the domain's rules
+ *    (domain/admission.ts: `can`, `allowed`, `linkedToClinic`).
  *  - `requireRole`: e.g. admin only.
  * Sign-in, sign-out and refusals are audit events (ids only, never an e-mail address).
  */
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type { DataSource } from 'typeorm';
-import { db } from '../db/kysely.js';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Hub } from '../realtime/hub.js';
 import type { StaffRole } from '../db/entities.js';
-import { HttpError, parseJsonBody } from '../http/errors.js';
+import { HttpError } from '../http/errors.js';
+import { bodyOf, validate } from '../http/validate.js';
 import { FailureGate, clientTag } from '../http/limits.js';
 import { recordAudit } from '../domain/audit.js';
 import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type SignInMethod, type StaffSession } from './sessions.js';
@@ -31,13 +33,15 @@ export interface AuthRouteDeps {
   hub: Hub;
 }
 
-/** What a manager's session may reach: who am I, sign out, the reports. */
-const MANAGER_PATHS = /^\/staff\/api\/(?:me|logout|reports)(?:\/|$)/;
-
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
+type Login = z.infer<typeof Login>;
 
-/** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
-export function staffAuth(ds: DataSource): Middleware {
+/**
+ * Requires a signed-in staff member; state-changing methods also need the CSRF token. Manager
+ * accounts see reports only (never a patient's name): they pass only where the route says
+ * `{ managers: true }` (who am I, sign out, the reports).
+ */
+export function staffAuth(ds: DataSource, opts: { managers?: boolean } = {}): Middleware {
   return async (ctx: Context, next: Next) => {
     const session = await loadSession(ds, ctx.cookies.get(SESSION_COOKIE));
     if (!session) throw new HttpError(401, 'not_authenticated', 'sign in first');
@@ -45,8 +49,7 @@ export function staffAuth(ds: DataSource): Middleware {
       throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
     }
     // Managers read the reports of their clinics; everything else (patients' names) is closed to them.
-    if (session.role === 'manager' && !MANAGER_PATHS.test(ctx.path)) throw new HttpError(403, 'not_allowed', 'manager accounts see the reports only');
-    await enforceClinicScope(ds, ctx, session);
+    if (session.role === 'manager' && !opts.managers) throw new HttpError(403, 'not_allowed', 'manager accounts see the reports only');
     ctx.state.staff = session;
     await next();
   };
@@ -60,46 +63,6 @@ export function requireRole(...roles: StaffRole[]): Middleware {
     if (!roles.includes(staff.role)) throw new HttpError(403, 'not_allowed', `only for ${roles.join(' or ')} accounts`);
     await next();
   };
-}
-
-const APPOINTMENT_PATH = /^\/staff\/api\/(?:appointments|dashboard\/cards)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
-const CLINIC_PATH = /^\/staff\/api\/clinics\/([a-z0-9-]{1,64})(?:\/|$)/;
-const CALLBACK_PATH = /^\/staff\/api\/callbacks\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
-const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
-
-function outOfScope(): HttpError {
-  return new HttpError(403, 'not_allowed', 'this belongs to a clinic you are not linked to');
-}
-
-/**
- * Staff are scoped to their clinics (staff_clinic). Whatever a staff route is about — an
- * appointment, a clinic (`/clinics/:code`, `?clinic=CODE`), a callback task — that exists but
- * belongs to another clinic is refused here with 403, before any handler runs. Unknown things
- * pass, and the handler answers 404. A clinician always reaches their own appointments.
- */
-export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: StaffSession): Promise<void> {
-  const path = ctx.path;
-  const appointment = APPOINTMENT_PATH.exec(path);
-  if (appointment) {
-    const row = await db(ds).selectFrom('appointment').select(['clinic_id', 'clinician_id']).where('id', '=', appointment[1]!.toLowerCase()).executeTakeFirst();
-    if (row && row.clinician_id !== staff.id && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
-  }
-  const codes: string[] = [];
-  const clinic = CLINIC_PATH.exec(path);
-  if (clinic) codes.push(clinic[1]!);
-  const q = ctx.query.clinic;
-  // Every value is checked, in every form a route might read it ('a,b' too): what names no clinic
-  // the lookup simply does not find.
-  for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) codes.push(...c.split(',').map((x) => x.trim()).filter(Boolean));
-  if (codes.length) {
-    const rows = await db(ds).selectFrom('clinic').select('id').where('code', 'in', codes).execute();
-    if (rows.some((r) => !staff.clinicIds.includes(r.id))) throw outOfScope();
-  }
-  const callback = CALLBACK_PATH.exec(path);
-  if (callback) {
-    const row = await db(ds).selectFrom('callback_task').select('clinic_id').where('id', '=', callback[1]!.toLowerCase()).executeTakeFirst();
-    if (row && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
-  }
 }
 
 export function setSessionCookie(ctx: Context, config: Config, s: { token: string; expiresAt: Date }): void {
@@ -182,7 +145,7 @@ const knownKey = (email: string) => `spk:login-known:${clientTag(`account:${emai
 export function createAuthRouter(deps: AuthRouteDeps): Router {
   const { ds, config, logger, hub } = deps;
   const router = new Router({ prefix: '/staff/api' });
-  const auth = staffAuth(ds);
+  const auth = staffAuth(ds, { managers: true });
   const limiter = new LoginLimiter(hub, config.login);
 
   router.get('/login-options', async (ctx) => {
@@ -190,10 +153,9 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
     ctx.body = { password: true, sso: config.oidc !== null };
   });
 
-  router.post('/login', async (ctx) => {
-    const body = Login.safeParse(await parseJsonBody(ctx));
-    if (!body.success) throw new HttpError(400, 'invalid_request', 'email and password are required', body.error.issues[0]?.path.join('.'));
-    const email = body.data.email.toLowerCase();
+  router.post('/login', validate({ body: Login }), async (ctx) => {
+    const body = bodyOf<Login>(ctx);
+    const email = body.email.toLowerCase();
     const address = ctx.ip || 'unknown';
     const blocked = await limiter.blocked(email, address);
     if (blocked) {
@@ -207,7 +169,7 @@ export function createAuthRouter(deps: AuthRouteDeps): Router {
         { 'Retry-After': String(blocked.waitSeconds) },
       );
     }
-    const staffId = await verifyLogin(ds, email, body.data.password);
+    const staffId = await verifyLogin(ds, email, body.password);
     if (!staffId) {
       await limiter.fail(email, address);
       logger.info({ client: clientTag(address) }, 'staff sign-in failed');

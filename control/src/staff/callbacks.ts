@@ -7,21 +7,27 @@
  *                          createdAt, doneAt, doneBy, callStatus }] }
  *        the day's tasks (default: today in the clinic's time zone) and every open one.
  *   POST /staff/api/callbacks/:id/done           { done: boolean }  → { callback }
- *   POST /staff/api/appointments/:id/fallback    → 201 { callback } (200 when it was there already)
+ *   POST /staff/api/appointments/:id/callback    → 201 { callback } (200 when it was there already)
+ *        (also still at …/:id/fallback, its old name, for pages and scripts that call it so;
+ *        see callbacks/README.md)
  *
  * Every request, done and undone is an audit event (callbacks/tasks.ts); every change is a
  * `callbacks-changed` clinic event.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
 import { callbackAppointmentId } from '../callbacks/tasks.js';
 import { clinicByCode } from '../domain/clinics.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed, linkedToClinic } from '../domain/admission.js';
+import { DomainError } from '../domain/errors.js';
 import { loadConsult } from '../consult/context.js';
 import { todayIn } from '../domain/contact.js';
-import { HttpError, fromZodError, parseJsonBody } from '../http/errors.js';
+import { NotFound } from '../http/errors.js';
+import { bodyOf, queryOf, uuidParam, validate } from '../http/validate.js';
+import { ClinicCode, Day } from '../http/schemas.js';
 import type { Hub } from '../realtime/hub.js';
 import { staffAuth } from './auth.js';
 import type { StaffSession } from './sessions.js';
@@ -34,14 +40,10 @@ export interface CallbackRouteDeps {
   logger?: CallbackDeps['logger'];
 }
 
-const Uuid = z.string().uuid();
-const ListQuery = z
-  .object({
-    clinic: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a clinic code').optional(),
-    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(),
-  })
-  .strict();
+const ListQuery = z.object({ clinic: ClinicCode.optional(), day: Day.optional() }).strict();
+type ListQuery = z.infer<typeof ListQuery>;
 const DoneBody = z.object({ done: z.boolean() }).strict();
+type DoneBody = z.infer<typeof DoneBody>;
 
 export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
   const { ds, hub } = deps;
@@ -49,19 +51,19 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
   const auth = staffAuth(ds);
   const callbackDeps: CallbackDeps = { ds, hub, telephony: deps.telephony ?? null, logger: deps.logger ?? null };
 
-  router.get('/callbacks', auth, async (ctx) => {
+  router.get('/callbacks', auth, validate({ query: ListQuery }), async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const query = ListQuery.safeParse(ctx.query);
-    if (!query.success) throw fromZodError(query.error, ctx.query);
+    const query = queryOf<ListQuery>(ctx);
     let clinicIds = staff.clinicIds;
     let timeZone = 'Europe/Amsterdam';
-    if (query.data.clinic) {
-      const clinic = await clinicByCode(ds, query.data.clinic);
-      if (!clinic || !staff.clinicIds.includes(clinic.id)) throw new HttpError(404, 'not_found', 'no such clinic');
+    if (query.clinic) {
+      const clinic = await clinicByCode(ds, query.clinic);
+      if (!clinic) throw NotFound('clinic');
+      if (!linkedToClinic(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours');
       clinicIds = [clinic.id];
       timeZone = clinic.timezone;
     }
-    const day = query.data.day ?? todayIn(timeZone, new Date());
+    const day = query.day ?? todayIn(timeZone, new Date());
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       day,
@@ -69,17 +71,12 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     };
   });
 
-  router.post('/callbacks/:id/done', auth, async (ctx) => {
+  router.post('/callbacks/:id/done', auth, uuidParam('id', 'callback'), validate({ body: DoneBody }), async (ctx) => {
     const staff = ctx.state.staff as StaffSession;
-    const id = Uuid.safeParse(ctx.params.id);
-    if (!id.success) throw new HttpError(404, 'not_found', 'no such callback');
-    const appointmentId = await callbackAppointmentId(ds, id.data);
-    const c = appointmentId ? await loadConsult(ds.manager, appointmentId) : null;
-    if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such callback');
-    const input = await parseJsonBody(ctx);
-    const body = DoneBody.safeParse(input);
-    if (!body.success) throw fromZodError(body.error, input);
-    const result = await setCallbackDone(ds, id.data, staff.id, body.data.done);
+    const id = ctx.params.id!;
+    const appointmentId = await callbackAppointmentId(ds, id);
+    const c = allowed(staff, 'see', appointmentId ? await loadConsult(ds.manager, appointmentId) : null, 'callback');
+    const result = await setCallbackDone(ds, id, staff.id, bodyOf<DoneBody>(ctx).done);
     if (result.changed) {
       await hub.publishClinic(result.task.clinicId, { kind: 'callbacks-changed', appointmentId: result.task.appointmentId });
       // The patient's page re-reads its state: the "we will call you" message comes or goes.
@@ -88,15 +85,16 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     ctx.body = { callback: present(result.task) };
   });
 
-  router.post('/appointments/:id/fallback', auth, async (ctx) => {
+  const requestOne = async (ctx: Context & { params: Record<string, string> }) => {
     const staff = ctx.state.staff as StaffSession;
-    const id = Uuid.safeParse(ctx.params.id);
-    const c = id.success ? await loadConsult(ds.manager, id.data) : null;
-    if (!c || !staffMaySee(staff, c)) throw new HttpError(404, 'not_found', 'no such appointment');
+    const c = allowed(staff, 'see', await loadConsult(ds.manager, ctx.params.id!));
     const result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
     ctx.status = result.created ? 201 : 200;
     ctx.body = { callback: present(result.task) };
-  });
+  };
+  router.post('/appointments/:id/callback', auth, uuidParam('id', 'appointment'), requestOne);
+  // The old name, kept working for hospitals' scripts (the staff pages call /callback).
+  router.post('/appointments/:id/fallback', auth, uuidParam('id', 'appointment'), requestOne);
 
   return router;
 }

@@ -10,7 +10,7 @@ import type { LinkConfig } from '../../../domain/links.js';
 import {
   cancelAppointment, createAppointment, getAppointment, presentAppointment, updateAppointment,
 } from '../../../domain/appointments.js';
-import { HttpError, RETRY_AFTER_SECONDS } from '../../../http/errors.js';
+import { appointmentEffects } from '../../../integration/effects.js';
 import { bodyOf, uuidParam, validate } from '../../../http/validate.js';
 import type { MessageScheduler } from '../../../jobs/queue.js';
 import type { AppointmentRecord } from '../../../domain/appointments.js';
@@ -23,22 +23,12 @@ export function mountAppointmentRoutes(
   deps: { ds: DataSource; config: LinkConfig; messages?: MessageScheduler; hub?: Pick<Hub, 'publish'> },
 ): void {
   const { ds, config } = deps;
-  // After the transaction has committed. Scheduling is idempotent, so the EHR repeating the
-  // same request (which it does on a 503) repairs a schedule that could not be written.
-  const schedule = async (record: AppointmentRecord, opts: { contactChanged?: boolean } = {}) => {
-    if (!deps.messages) return;
-    const a = record.appointment;
-    try {
-      await deps.messages.scheduleAppointmentMessages({ id: a.id, start: a.start, cancelled: record.visit.state === 'cancelled' }, opts);
-    } catch {
-      throw new HttpError(503, 'messages_unavailable', 'the change is saved, but patient messages could not be scheduled; repeat the request', undefined, {
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
-    }
-  };
-  // Dashboards, consoles and a waiting patient's page hear of it at once (cancelled: the
-  // patient's page says so and the socket lets go). After the commit; never fails the request.
-  const tell = (appointmentId: string) => deps.hub?.publish(appointmentId, { kind: 'changed' }).catch(() => undefined);
+  // After the transaction has committed, as for FHIR and HL7 (integration/effects.ts): messages
+  // (re)scheduled — idempotent, so the EHR repeating the request after a 503 repairs a schedule
+  // that could not be written — and open pages told (never fails the request).
+  const effects = appointmentEffects(deps);
+  const schedule = (record: AppointmentRecord, opts: { contactChanged?: boolean } = {}) => effects.schedule(record, opts);
+  const tell = (appointmentId: string) => effects.tell(appointmentId);
   const id = uuidParam('id', 'appointment');
   const scopeOf = (ctx: Context) => ({ integrationId: integrationOf(ctx).id });
   const actorOf = (ctx: Context) => ({ kind: 'integration' as const, id: integrationOf(ctx).id });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isRealDate, normalisePhone, todayIn } from '../../../domain/contact.js';
+import { ClinicCode, IsoDateTime } from '../../../http/schemas.js';
 
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -22,9 +23,8 @@ export const ExternalId = z
   .max(200, { error: 'must be at most 200 characters' })
   .regex(NO_CONTROL, { error: 'must not contain control characters' });
 
-export const ClinicCode = z
-  .string({ error: 'must be a clinic code' })
-  .regex(/^[a-z0-9-]{1,64}$/, { error: 'must be a clinic code (a-z, 0-9 and -)' });
+/** The clinic code and the date-time are shared with every door (http/schemas.ts). */
+export { ClinicCode };
 
 export const ClinicianRef = z
   .string({ error: 'must be a staff id or e-mail address' })
@@ -32,8 +32,7 @@ export const ClinicianRef = z
   .min(1, { error: 'must be a staff id or e-mail address' })
   .max(254, { error: 'must be a staff id or e-mail address' });
 
-export const Start = z
-  .iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with offset' })
+export const Start = IsoDateTime
   .transform((s) => new Date(s))
   .refine((d) => d.getUTCFullYear() >= 2000 && d.getUTCFullYear() < 2100, { error: 'must be between the years 2000 and 2100' });
 
