@@ -92,6 +92,8 @@ async function connect(url: string): Promise<{ ssl: boolean; version: string; us
 }
 
 beforeAll(async () => {
+  // Port 5432 on 10.77.0.1: the test namespace's own (the machine's PostgreSQL has 5432 outside).
+  if (!process.env.SPK_NETNS) throw new Error('run inside scripts/with-netns.sh (SPK_NETNS is not set)');
   dir = mkdtempSync(join(tmpdir(), 'spk-db-tls-'));
   makeCa('hospital-ca');
   makeCa('other-ca');
