@@ -103,7 +103,9 @@ describe('an appointment becomes a live consult', () => {
   test('Janus restarts mid-consult: media is back on both sides within 10 s, no new admission', async () => {
     const before = await Promise.all([mediaStats(patient.page), mediaStats(clinician.page)]);
     expect(before[0].framesDecoded).toBeGreaterThan(0);
-    // The clock starts at the kill: Janus's own stop and start count too.
+    // The clock starts at the kill: Janus's own stop and start count too. Seen red once on
+    // purpose: with the gateway's reconnect back-off forced to 12 s the test failed with
+    // "expected 11475 to be less than 10000"; as shipped (250 ms – 2 s) media was back in < 1 s.
     const killedAt = Date.now();
     await stack.janus.restart();
     // Fresh peer connections after renegotiation start counting from zero; wait for new frames

@@ -78,6 +78,14 @@ declare module 'janode/plugins/videoroom' {
       private_id: number;
       publishers: JanodePublisher[];
     }>;
+    /** `joinandconfigure`: join as publisher and publish the offer in one request. */
+    joinConfigurePublisher(opts: { room: number; display?: string; audio?: boolean; video?: boolean; jsep: JanodeJsep }): Promise<{
+      room: number;
+      feed: number;
+      private_id: number;
+      publishers: JanodePublisher[];
+      jsep?: JanodeJsep;
+    }>;
     configure(opts: { audio?: boolean; video?: boolean; jsep?: JanodeJsep }): Promise<{ jsep?: JanodeJsep }>;
     joinSubscriber(opts: {
       room: number;

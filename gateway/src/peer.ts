@@ -9,12 +9,14 @@ import type {
   PeerEvent,
   PeerSession,
   PeerState,
+  PublishOffer,
 } from './types.js';
 import { adoptHandle } from './resume.js';
 import type { Log } from './janus-util.js';
 import type { JanusServer } from './janus-server.js';
 
 type Handle = VideoRoomHandle;
+type Joined = Awaited<ReturnType<Handle['joinConfigurePublisher']>>;
 
 const { EVENT } = Janode;
 const VR = VideoRoomPlugin.EVENT;
@@ -27,6 +29,11 @@ export class Peer implements PeerSession {
   private me: number | null = null;
   private privateId: number | undefined;
   private closed: string | null = null;
+  /**
+   * A subscriber handle attached ahead of need (after the join), so that a subscription costs
+   * one Janus round trip, not two: the other side's feed is announced on the admission's path.
+   */
+  private spare: Promise<Handle | null> | null = null;
 
   constructor(
     private readonly server: JanusServer,
@@ -104,9 +111,15 @@ export class Peer implements PeerSession {
     this.server.peers.delete(this);
   }
 
-  async join(): Promise<JoinResult> {
+  async join(publish?: PublishOffer): Promise<JoinResult> {
     this.check();
-    const joined = await this.server.whileUp(this.publisher.joinPublisher({ room: this.roomId, display: this.display }));
+    const where = { room: this.roomId, display: this.display };
+    // Only these fields: never record or filename, whatever the browser sent.
+    const joined: Joined = publish
+      ? await this.server.whileUp(
+          this.publisher.joinConfigurePublisher({ ...where, ...publish.media, jsep: offerOf(publish.offer) }),
+        )
+      : await this.server.whileUp(this.publisher.joinPublisher(where));
     this.me = joined.feed;
     this.privateId = joined.private_id;
     const feeds: FeedEvent[] = [];
@@ -116,14 +129,17 @@ export class Peer implements PeerSession {
       feeds.push({ feed: p.feed, display: p.display ?? '' });
     }
     this.log.debug({ room: this.roomId, feed: this.me, feeds: feeds.length }, 'peer joined');
-    return { me: this.me, feeds };
+    this.prepareSpare();
+    if (!publish) return { me: this.me, feeds };
+    const jsep = joined.jsep;
+    if (jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the publish');
+    return { me: this.me, feeds, answer: { type: 'answer', sdp: jsep.sdp } };
   }
 
   async publish(offer: Jsep, media: { audio: boolean; video: boolean }): Promise<Jsep> {
     this.check();
-    if (offer.type !== 'offer') throw new Error('publish needs an SDP offer');
     // Only these fields: never record or filename, whatever the browser sent.
-    const res = await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video, jsep: { type: 'offer', sdp: offer.sdp } }));
+    const res = await this.server.whileUp(this.publisher.configure({ audio: media.audio, video: media.video, jsep: offerOf(offer) }));
     if (res.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the publish');
     return { type: 'answer', sdp: res.jsep.sdp };
   }
@@ -135,7 +151,7 @@ export class Peer implements PeerSession {
     this.dropSubscriber(feed);
     // In the publisher's session: ours, or the one claimed from a process that died (resumePeer).
     if (!this.server.session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
-    const handle = await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin));
+    const handle = await this.takeHandle();
     this.watchSubscriber(feed, handle);
     try {
       this.check();
@@ -148,6 +164,30 @@ export class Peer implements PeerSession {
       if (this.subscribers.get(feed) === handle) this.dropSubscriber(feed);
       throw err;
     }
+  }
+
+  /** The spare subscriber handle if one is ready (and another one attached behind it), else a new one. */
+  private async takeHandle(): Promise<Handle> {
+    const spare = this.spare;
+    this.spare = null;
+    const ready = spare ? await spare : null;
+    if (this.closed) void ready?.detach().catch(() => undefined);
+    this.check();
+    this.prepareSpare();
+    return ready ?? (await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin)));
+  }
+
+  private prepareSpare(): void {
+    if (this.closed || this.spare || !this.server.session) return;
+    this.spare = this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin)).then(
+      (h: Handle) => {
+        // Left meanwhile: nobody will take it.
+        if (!this.closed) return h;
+        void h.detach().catch(() => undefined);
+        return null;
+      },
+      () => null,
+    );
   }
 
   private watchSubscriber(feed: number, handle: Handle): void {
@@ -230,8 +270,17 @@ export class Peer implements PeerSession {
     this.server.peers.delete(this);
     const handles = [...this.subscribers.values(), this.publisher];
     this.subscribers.clear();
+    const spare = this.spare;
+    this.spare = null;
+    void spare?.then((h) => h?.detach().catch(() => undefined));
     // Detaching the publisher handle makes Janus tell the others this feed left.
     // allSettled: leave() resolves even when the server is gone.
     await Promise.allSettled(handles.map((h) => h.detach()));
   }
+}
+
+/** The browser's offer as Janus gets it: type and SDP, nothing else it might have sent. */
+function offerOf(offer: Jsep): { type: 'offer'; sdp: string } {
+  if (offer.type !== 'offer') throw new Error('publish needs an SDP offer');
+  return { type: 'offer', sdp: offer.sdp };
 }

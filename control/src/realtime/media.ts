@@ -55,11 +55,14 @@ export class MediaRoom {
 
   async publish(p: { jsep: Jsep; audio?: boolean; video?: boolean }) {
     const peer = this.requirePeer();
-    // A paused clinician who renegotiates stays paused.
-    const media = this.paused ? { audio: false, video: false } : { audio: p.audio ?? true, video: p.video ?? true };
-    const jsep = await peer.publish(p.jsep, media);
+    const jsep = await peer.publish(p.jsep, this.publishedMedia(p));
     this.published = true;
     return { jsep };
+  }
+
+  /** A paused clinician who renegotiates stays paused. */
+  private publishedMedia(p: { audio?: boolean; video?: boolean }) {
+    return this.paused ? { audio: false, video: false } : { audio: p.audio ?? true, video: p.video ?? true };
   }
 
   async subscribe(feed: number) {
@@ -152,16 +155,17 @@ export class MediaRoom {
     if (held) this.s.send({ t: 'error', id: held.id, code: 'not_joined', message: `the waiting join was dropped: ${why}` });
   }
 
-  /** `join`, and with `publish` the publish in the same step (no second request from the page). */
+  /**
+   * `join`, and with `publish` the publish in the same Janus request (`joinandconfigure`): one
+   * round trip fewer on the admission's path, and no second request from the page.
+   */
   private async joinAndPublish(who: Who, msg: JoinRequest) {
-    const r = await this.enter(who);
+    const { answer, ...r } = await this.enter(who, msg.publish);
     void this.savePeer();
-    if (!msg.publish) return r;
-    const { jsep } = await this.publish(msg.publish);
-    return { ...r, jsep };
+    return msg.publish ? { ...r, jsep: answer } : r;
   }
 
-  private async enter(who: Who) {
+  private async enter(who: Who, publish?: { jsep: Jsep; audio?: boolean; video?: boolean }) {
     const { deps } = this.s;
     const c = await loadConsult(deps.ds.manager, who.appointmentId);
     if (!c) throw new RelayError('not_allowed', 'no such appointment');
@@ -181,19 +185,21 @@ export class MediaRoom {
     const peer = await deps.gateway.openPeer(this.peerOptions(who, c, () => peer));
     this.peer = peer;
     this.inRoom = true;
+    const offer = publish && { offer: publish.jsep, media: this.publishedMedia(publish) };
     let joined;
     try {
-      joined = await peer.join();
+      joined = await peer.join(offer);
     } catch (err) {
       // The room may have gone from Janus behind this process's back: make sure, and retry once.
       await deps.gateway.ensureRoom(roomSpec(c, deps.roomKey), { verify: true });
-      joined = await peer.join().catch(() => {
+      joined = await peer.join(offer).catch(() => {
         throw err;
       });
     }
+    if (offer) this.published = true;
     const feeds = joined.feeds.map(feedInfo);
     this.s.send({ t: 'joined', feeds, me: joined.me });
-    return { me: joined.me, feeds };
+    return { me: joined.me, feeds, answer: joined.answer };
   }
 
   /** Adopt the handles a previous process left (hand-over.ts); false when Janus has them no more. */
