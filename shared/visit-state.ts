@@ -20,8 +20,8 @@ export const VISIT_STATES: readonly VisitState[] = [
   'scheduled', 'waiting', 'admitted', 'in_consult', 'dropped', 'ended', 'cancelled', 'expired', 'no_show',
 ];
 
-// The named groups of states. For SQL pass them as a parameter (`state = ANY($n::text[])`) or,
-// in a fixed query, through the domain's sqlStates().
+// The named groups of states. In a query pass them as a parameter (`state = ANY($n::text[])`,
+// or Kysely's `.where('state', 'in', …)`).
 
 /** Admitted and not yet ended: a dropped patient rejoins without a new admission. */
 export const OPEN_STATES: readonly VisitState[] = ['admitted', 'in_consult', 'dropped'];

@@ -73,8 +73,8 @@ export function canTransition(state: VisitState, event: VisitEvent): boolean {
 
 // The states and their named groups (OPEN_STATES, PRESENT_STATES, LIVE_STATES, FINAL_STATES,
 // NOT_ARRIVED_STATES; isOpenConsult, isPresent, isFinal) live in shared/visit-state.ts, written
-// once for the server and the pages. For SQL pass a group as a parameter
-// (`state = ANY($n::text[])`) or, in a fixed query, through sqlStates().
+// once for the server and the pages. In a query pass a group as a parameter
+// (Kysely: `.where('state', 'in', FINAL_STATES)`; SQL: `state = ANY($n::text[])`).
 
 /**
  * Cancelled: the visit says so, or the appointment was cancelled (cancelledAt) before its
@@ -90,11 +90,6 @@ export function closedReason(state: VisitState, cancelledAt?: Date | null): 'can
   if (isCancelled({ state, cancelledAt })) return 'cancelled';
   if (state === 'ended' || state === 'expired' || state === 'no_show') return state;
   return null;
-}
-
-/** A fixed group of states as an SQL list (`'admitted', 'in_consult'`) for queries without parameters. */
-export function sqlStates(states: readonly VisitState[]): string {
-  return states.map((s) => `'${s}'`).join(', ');
 }
 
 export function isVisitState(value: unknown): value is VisitState {
