@@ -64,6 +64,7 @@ const CLINIC_COLUMNS: Record<keyof ClinicSettings, string> = {
   assistantsMayAdmit: 'assistants_may_admit',
   delayMessage: 'delay_message',
   waitDisplay: 'wait_display',
+  patientScreenShare: 'patient_screen_share',
 };
 
 function presentClinic(r: any): ClinicView {
@@ -81,6 +82,7 @@ function presentClinic(r: any): ClinicView {
     assistantsMayAdmit: r.assistants_may_admit,
     delayMessage: r.delay_message,
     waitDisplay: r.wait_display,
+    patientScreenShare: r.patient_screen_share === true,
     telephonyWebhookUrl: r.telephony_webhook_url ?? null,
     telephonySecretSet: Boolean(r.telephony_webhook_secret),
     messageSchedule: messageSettings(r.message_schedule),

@@ -17,7 +17,7 @@ interface Clinic {
   id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
   waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
   initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
-  waitDisplay: WaitDisplay;
+  waitDisplay: WaitDisplay; patientScreenShare: boolean;
   telephonyWebhookUrl: string | null; telephonySecretSet: boolean; messageSchedule: MessageSchedule;
 }
 const WAIT_DISPLAYS = ['position_and_estimate', 'estimate', 'none'] as const;
@@ -199,6 +199,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
     ),
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
+    checkbox('patientScreenShare', c.patientScreenShare, text('clinic.patientScreenShare'), 'clinic-patientScreenShare'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
     field('clinic.waitDisplay', waitDisplaySelect(c.waitDisplay), 'clinic.waitDisplayHint'),
     telephonyFieldset(c),
@@ -221,6 +222,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
       timezone: v('timezone').value.trim(),
       initialsOnly: v('initialsOnly').checked,
       assistantsMayAdmit: v('assistantsMayAdmit').checked,
+      patientScreenShare: v('patientScreenShare').checked,
       delayMessage: v('delayMessage').value.trim() || null,
       waitDisplay: v('waitDisplay').value,
     };

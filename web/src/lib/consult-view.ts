@@ -36,7 +36,7 @@ export interface ConsultViewOptions {
 }
 
 export function createConsultView(o: ConsultViewOptions): ConsultView {
-  const tiles = new Map<number, { tile: HTMLElement; video: HTMLVideoElement }>();
+  const tiles = new Map<number, { tile: HTMLElement; video: HTMLVideoElement; screen: boolean }>();
   const message = tx('p', o.waitingKey, { class: 'stage-msg', 'data-testid': 'stage-message' });
   const stage = h('div', { class: 'stage' }, message);
   // Self-view inside the stage (bottom corner), so it never covers the buttons.
@@ -87,19 +87,39 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
   mute.addEventListener('click', () => toggle('audio'));
   camera.addEventListener('click', () => toggle('video'));
 
+  /**
+   * A shared screen (issue 18.5) is shown large, fitted whole (pinch to zoom on a phone), the
+   * cameras small in a corner; without one, the cameras share the stage.
+   */
+  const layout = (): void => {
+    let cameras = 0;
+    let screens = 0;
+    for (const e of tiles.values()) {
+      if (e.screen) screens++;
+      else e.tile.style.setProperty('--i', String(cameras++));
+    }
+    stage.classList.toggle('many', screens === 0 && cameras > 1);
+    stage.classList.toggle('sharing', screens > 0);
+  };
+
   const handlers: MediaHandlers = {
     remote(info, stream) {
       let entry = tiles.get(info.feed);
       if (!entry) {
-        const video = videoEl({ 'data-testid': 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' }, false);
+        const screen = info.screen === true;
+        const video = videoEl(
+          { 'data-testid': screen ? 'screen-video' : 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' },
+          false,
+        );
         // The server sends a role, never a name; say it in the page's language.
         const role = roleKey(info.role, info.label);
-        bindAttr(video, 'aria-label', 'consult.remoteVideo', () => ({ name: t(role) }));
-        const tile = h('figure', { class: 'tile' }, video, tx('figcaption', role));
-        entry = { tile, video };
+        bindAttr(video, 'aria-label', screen ? 'consult.screenOf' : 'consult.remoteVideo', () => ({ name: t(role) }));
+        const tile = h('figure', { class: screen ? 'tile tile-screen' : 'tile' }, video, tx('figcaption', screen ? 'consult.screen' : role));
+        entry = { tile, video, screen };
         tiles.set(info.feed, entry);
-        stage.insertBefore(tile, pip);
-        stage.classList.toggle('many', tiles.size > 1);
+        stage.insertBefore(tile, screen ? stage.firstChild : pip);
+        layout();
+        if (screen) announce(t('consult.screenStarted'));
       }
       if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
       message.hidden = true;
@@ -114,9 +134,10 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
         entry.video.srcObject = null;
         entry.tile.remove();
         tiles.delete(feed);
-        stage.classList.toggle('many', tiles.size > 1);
+        layout();
+        if (entry.screen && why === 'left') announce(t('consult.screenStopped'));
       }
-      if (tiles.size === 0) {
+      if (!entry?.screen && tiles.size === 0) {
         bindText(message, why === 'left' ? 'consult.remoteLeft' : 'consult.reconnecting');
         message.hidden = false;
         if (why === 'left') announce(t('consult.remoteLeft'));

@@ -1,0 +1,253 @@
+/**
+ * Screen sharing (issue 18.5) on the real stack: Janus, Chromium (its fake screen source, no
+ * picker: the fake-media flags every test browser has), the relay and both pages. The
+ * clinician shares; the patient's phone page decodes the screen feed and shows it large, the
+ * clinician's camera small; stop, and the layout returns. A patient's share is refused with
+ * `screen_share_off` until her clinic allows it, then accepted (the clinician sees it). The
+ * control plane talks to Janus through a tap that keeps every request: none asked to record.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startStack, type Stack } from './support/stack.js';
+import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
+import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic } from './support/scenario.js';
+import { expectScreen, PHONE } from './support/patient-page.js';
+import { installPageRelay } from './support/page-relay.js';
+import { startJanusTap, type JanusTap } from './support/janus-tap.js';
+
+const BASE = 21800;
+const SHOTS = resolve(import.meta.dirname, '..', '.run', 'test', 'screen-share');
+
+let tap: JanusTap;
+let stack: Stack;
+let seeded: SeededClinic;
+let patient: TestBrowser;
+let clinician: TestBrowser;
+let link: string;
+
+beforeAll(async () => {
+  // The tap first: the control plane's JANUS_URL names it (Janus listens on BASE+88).
+  tap = await startJanusTap(`ws://127.0.0.1:${BASE + 88}`);
+  stack = await startStack({ name: 'screen-share', basePort: BASE, env: { JANUS_URL: tap.url } });
+  seeded = await seedClinic(stack);
+  [patient, clinician] = await Promise.all([launchBrowser({ viewport: PHONE }), launchBrowser()]);
+  for (const b of [patient, clinician]) b.page.on('dialog', (d) => void d.accept());
+  await installPageRelay(patient.page);
+  await signInClinician(clinician.page, stack, seeded);
+  mkdirSync(SHOTS, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await patient?.close();
+  await clinician?.close();
+  await stack?.stop();
+  await tap?.close();
+});
+
+/** Frames the page paints in `selector`'s video (requestVideoFrameCallback) within `ms`, and its size. */
+async function paintedFrames(page: Page, selector: string, ms = 1500): Promise<{ frames: number; width: number; height: number }> {
+  return page.evaluate(
+    ({ selector, ms }) =>
+      new Promise<{ frames: number; width: number; height: number }>((done) => {
+        const v = document.querySelector<HTMLVideoElement>(selector);
+        if (!v) return done({ frames: 0, width: 0, height: 0 });
+        let frames = 0;
+        const count = () => {
+          frames++;
+          v.requestVideoFrameCallback(count);
+        };
+        v.requestVideoFrameCallback(count);
+        setTimeout(() => done({ frames, width: v.videoWidth, height: v.videoHeight }), ms);
+      }),
+    { selector, ms },
+  );
+}
+
+async function box(page: Page, selector: string): Promise<{ width: number; height: number; x: number; y: number }> {
+  const b = await page.locator(selector).first().boundingBox();
+  if (!b) throw new Error(`${selector} is not shown`);
+  return b;
+}
+
+describe('screen sharing in a consult', () => {
+  test('the clinician shares: the patient phone decodes it and shows it large, the camera small', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    link = a.patientLink;
+    await patient.page.goto(link);
+    await expectScreen(patient.page, 'ready');
+    await patient.page.getByTestId('start-visit').click();
+    await expectScreen(patient.page, 'waiting');
+    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
+    await clinician.page
+      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
+      .click({ timeout: 15_000 });
+    await expectScreen(patient.page, 'consult');
+    await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
+    const camera = await box(patient.page, '[data-testid="remote-video"]');
+    expect(camera.width).toBeGreaterThan(PHONE.width * 0.9);
+
+    const share = clinician.page.getByTestId('screen-share');
+    await expect.poll(() => share.textContent()).toBe('Scherm delen');
+    await share.click();
+    await expect.poll(() => share.getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');
+    expect(await share.textContent()).toBe('Stop delen');
+
+    // The patient's page gets the second feed and decodes it: Chromium's fake screen is
+    // 1280x720, the fake camera 640x480, so the size says which feed it is.
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+    await expect
+      .poll(() => paintedFrames(patient.page, '[data-testid="screen-video"]'), { timeout: 15_000 })
+      .toMatchObject({ frames: expect.any(Number), width: 1280, height: 720 });
+    const painted = await paintedFrames(patient.page, '[data-testid="screen-video"]');
+    expect(painted.frames).toBeGreaterThan(3);
+    const stats = await patient.page.evaluate(async () => {
+      const v = document.querySelector<HTMLVideoElement>('[data-testid="screen-video"]')!;
+      const track = (v.srcObject as MediaStream).getVideoTracks()[0]!;
+      const pcs = (window as unknown as { spkDebug: { pcs(): RTCPeerConnection[] } }).spkDebug.pcs();
+      for (const pc of pcs) {
+        if (!pc.getReceivers().some((r) => r.track === track)) continue;
+        let decoded = 0;
+        (await pc.getStats(track)).forEach((s: { type: string; framesDecoded?: number }) => {
+          if (s.type === 'inbound-rtp') decoded += s.framesDecoded ?? 0;
+        });
+        return { decoded, audio: (v.srcObject as MediaStream).getAudioTracks().length };
+      }
+      return null;
+    });
+    expect(stats!.decoded).toBeGreaterThan(3);
+    // A screen, not a camera: no sound comes with it.
+    expect(stats!.audio).toBe(0);
+
+    // Large and whole on the phone: the screen fills the width, fitted (never cropped); the
+    // clinician's camera is small in a corner and still plays.
+    expect(await patient.page.locator('.stage').getAttribute('class')).toContain('sharing');
+    const screen = await box(patient.page, '[data-testid="screen-video"]');
+    expect(screen.width).toBeGreaterThan(PHONE.width * 0.95);
+    expect(await patient.page.locator('[data-testid="screen-video"]').evaluate((v) => getComputedStyle(v).objectFit)).toBe('contain');
+    const small = await box(patient.page, '[data-testid="remote-video"]');
+    expect(small.width).toBeLessThan(PHONE.width * 0.4);
+    expect((await paintedFrames(patient.page, '[data-testid="remote-video"]')).frames).toBeGreaterThan(0);
+    await patient.page.screenshot({ path: join(SHOTS, 'patient-phone-screen-shared.png') });
+    // Pinch-zoom is not switched off for the page.
+    expect(await patient.page.locator('meta[name="viewport"]').getAttribute('content')).not.toMatch(/user-scalable=no|maximum-scale=1(\D|$)/);
+  }, 180_000);
+
+  test('stop: the screen feed goes and the patient layout returns', async () => {
+    await clinician.page.getByTestId('screen-share').click();
+    await expect.poll(() => clinician.page.getByTestId('screen-share').getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('false');
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+    expect(await patient.page.locator('.stage').getAttribute('class')).not.toContain('sharing');
+    const camera = await box(patient.page, '[data-testid="remote-video"]');
+    expect(camera.width).toBeGreaterThan(PHONE.width * 0.9);
+    expect((await paintedFrames(patient.page, '[data-testid="remote-video"]')).frames).toBeGreaterThan(0);
+    // The clinician's camera never stopped, and the consult goes on.
+    await expectScreen(patient.page, 'consult');
+
+    // Shared again (the button works more than once), then the consult continues without it.
+    await clinician.page.getByTestId('screen-share').click();
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+    await clinician.page.getByTestId('screen-share').click();
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+  }, 120_000);
+
+  test("a patient's share is refused while her clinic does not allow it, accepted when it does", async () => {
+    const token = new URL(link).pathname.split('/p/')[1]!;
+    // A second socket of the patient's own (her page's origin and link), with a real offer.
+    const refused = await patient.page.evaluate(async (token) => {
+      const r = await window.__spkRelay('/ws');
+      await r.req({ t: 'hello', token });
+      const pc = new RTCPeerConnection();
+      const canvas = document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 240;
+      pc.addTransceiver(canvas.captureStream(5).getVideoTracks()[0]!, { direction: 'sendonly' });
+      const offer = await pc.createOffer();
+      const reply = await r.req({ t: 'share-start', jsep: { type: 'offer', sdp: offer.sdp } });
+      pc.close();
+      r.ws.close();
+      return reply;
+    }, token);
+    expect(refused).toMatchObject({ t: 'error', code: 'screen_share_off' });
+    expect(refused.message).toMatch(/clinic/);
+
+    await stack.ds.query(`UPDATE clinic SET patient_screen_share = true WHERE id = $1`, [seeded.clinicId]);
+    const accepted = await patient.page.evaluate(async (token) => {
+      const r = await window.__spkRelay('/ws');
+      await r.req({ t: 'hello', token });
+      const joined = await r.req({ t: 'join' });
+      const pc = new RTCPeerConnection();
+      const canvas = document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 240;
+      const g = canvas.getContext('2d')!;
+      let n = 0;
+      (window as unknown as { __paint: number }).__paint = window.setInterval(() => {
+        g.fillStyle = `hsl(${(n += 20) % 360}, 60%, 50%)`;
+        g.fillRect(0, 0, 320, 240);
+      }, 100);
+      pc.addTransceiver(canvas.captureStream(10).getVideoTracks()[0]!, { direction: 'sendonly' });
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      await new Promise<void>((done) => {
+        if (pc.iceGatheringState === 'complete') return done();
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && done();
+        setTimeout(done, 3000);
+      });
+      const reply = await r.req({ t: 'share-start', jsep: { type: 'offer', sdp: pc.localDescription!.sdp } });
+      if (reply.t === 'reply') await pc.setRemoteDescription(reply.data.jsep);
+      (window as unknown as { __share: unknown }).__share = { r, pc };
+      return { joined: joined.t, reply };
+    }, token);
+    expect(accepted.joined).toBe('reply');
+    expect(accepted.reply).toMatchObject({ t: 'reply', data: { jsep: { type: 'answer' } } });
+    // The clinician's console shows the patient's screen like the patient's page shows hers.
+    await clinician.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+    await expect
+      .poll(async () => (await paintedFrames(clinician.page, '[data-testid="screen-video"]')).width, { timeout: 15_000 })
+      .toBe(320);
+    const stopped = await patient.page.evaluate(async () => {
+      const { r, pc } = (window as unknown as { __share: { r: { req(m: object): Promise<any>; ws: WebSocket }; pc: RTCPeerConnection } }).__share;
+      const reply = await r.req({ t: 'share-stop' });
+      pc.close();
+      r.ws.close();
+      window.clearInterval((window as unknown as { __paint: number }).__paint);
+      return reply;
+    });
+    expect(stopped).toMatchObject({ t: 'reply', data: { stopped: true } });
+    await clinician.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+    await stack.ds.query(`UPDATE clinic SET patient_screen_share = false WHERE id = $1`, [seeded.clinicId]);
+  }, 120_000);
+
+  test('nothing asked Janus to record: every request the control plane sent, screen shares included', async () => {
+    const sent = tap.sent;
+    const bodies = sent.map((m) => (m.body ?? {}) as Record<string, unknown>);
+    // The tap saw the screen shares (so its silence below means something): each a publisher
+    // join with its offer, video only, and the display marking it a screen.
+    const screens = bodies.filter((b) => b.request === 'joinandconfigure' && typeof b.display === 'string' && b.display.includes('"screen":true'));
+    expect(screens.length).toBeGreaterThanOrEqual(3);
+    for (const b of screens) expect(b).toMatchObject({ audio: false, video: true });
+    expect(bodies.some((b) => b.request === 'create' && b.record === false && b.lock_record === true)).toBe(true);
+    const offending: string[] = [];
+    for (const m of sent) {
+      for (const [path, key, value] of walk(m)) {
+        const bad =
+          (key === 'record' && value !== false) ||
+          (key === 'lock_record' && value !== true) ||
+          /filename|rec_dir|recording|pcap/i.test(key) ||
+          (typeof value === 'string' && key !== 'sdp' && key !== 'candidate' && /record|pcap/i.test(value));
+        if (bad) offending.push(`${path}=${JSON.stringify(value)} in ${String(m.janus)} ${JSON.stringify(m.body ?? {})}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+});
+
+function* walk(v: unknown, path = ''): Generator<[string, string, unknown]> {
+  if (typeof v !== 'object' || v === null) return;
+  for (const [k, x] of Object.entries(v)) {
+    yield [`${path}.${k}`, k, x];
+    yield* walk(x, `${path}.${k}`);
+  }
+}
