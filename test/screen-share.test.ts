@@ -2,8 +2,9 @@
  * Screen sharing (issue 18.5) on the real stack: Janus, Chromium (its fake screen source, no
  * picker: the fake-media flags every test browser has), the relay and both pages. The
  * clinician shares; the patient's phone page decodes the screen feed and shows it large, the
- * clinician's camera small; stop, and the layout returns. A patient's share is refused with
- * `screen_share_off` until her clinic allows it, then accepted (the clinician sees it). The
+ * clinician's camera small; stop, and the layout returns. A patient's or guest's share is
+ * refused with `screen_share_off` until the clinic allows it; then a guest's is accepted and both
+ * other pages show it. The
  * control plane talks to Janus through a tap that keeps every request: none asked to record.
  */
 import { mkdirSync } from 'node:fs';
@@ -13,8 +14,9 @@ import type { Page } from 'playwright-core';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
 import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic } from './support/scenario.js';
-import { expectScreen, PHONE } from './support/patient-page.js';
+import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { installPageRelay } from './support/page-relay.js';
+import { RelayClient, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 import { startJanusTap, type JanusTap } from './support/janus-tap.js';
 
 const BASE = 21800;
@@ -25,7 +27,7 @@ let stack: Stack;
 let seeded: SeededClinic;
 let patient: TestBrowser;
 let clinician: TestBrowser;
-let link: string;
+let appointmentId: string;
 
 beforeAll(async () => {
   // The tap first: the control plane's JANUS_URL names it (Janus listens on BASE+88).
@@ -34,7 +36,6 @@ beforeAll(async () => {
   seeded = await seedClinic(stack);
   [patient, clinician] = await Promise.all([launchBrowser({ viewport: PHONE }), launchBrowser()]);
   for (const b of [patient, clinician]) b.page.on('dialog', (d) => void d.accept());
-  await installPageRelay(patient.page);
   await signInClinician(clinician.page, stack, seeded);
   mkdirSync(SHOTS, { recursive: true });
 }, 180_000);
@@ -74,8 +75,8 @@ async function box(page: Page, selector: string): Promise<{ width: number; heigh
 describe('screen sharing in a consult', () => {
   test('the clinician shares: the patient phone decodes it and shows it large, the camera small', async () => {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
-    link = a.patientLink;
-    await patient.page.goto(link);
+    appointmentId = a.id;
+    await patient.page.goto(a.patientLink);
     await expectScreen(patient.page, 'ready');
     await patient.page.getByTestId('start-visit').click();
     await expectScreen(patient.page, 'waiting');
@@ -130,6 +131,9 @@ describe('screen sharing in a consult', () => {
     expect(small.width).toBeLessThan(PHONE.width * 0.4);
     expect((await paintedFrames(patient.page, '[data-testid="remote-video"]')).frames).toBeGreaterThan(0);
     await patient.page.screenshot({ path: join(SHOTS, 'patient-phone-screen-shared.png') });
+    expect(await axeViolations(patient.page), 'patient page with a shared screen: axe').toEqual([]);
+    expect(await patient.page.getByText('Gedeeld scherm').count()).toBe(1);
+    expect(await axeViolations(clinician.page), 'console while sharing: axe').toEqual([]);
     // Pinch-zoom is not switched off for the page.
     expect(await patient.page.locator('meta[name="viewport"]').getAttribute('content')).not.toMatch(/user-scalable=no|maximum-scale=1(\D|$)/);
   }, 180_000);
@@ -145,79 +149,97 @@ describe('screen sharing in a consult', () => {
     // The clinician's camera never stopped, and the consult goes on.
     await expectScreen(patient.page, 'consult');
 
-    // Shared again (the button works more than once), then the consult continues without it.
+    // Shared again (the button works more than once); this time the browser's own "stop
+    // sharing" ends it (the capture track's `ended`, as the browser fires it).
     await clinician.page.getByTestId('screen-share').click();
     await patient.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
-    await clinician.page.getByTestId('screen-share').click();
+    const ended = await clinician.page.evaluate(() => {
+      const pcs = (window as unknown as { spkDebug: { pcs(): RTCPeerConnection[] } }).spkDebug.pcs();
+      const track = pcs.flatMap((pc) => pc.getSenders().map((s) => s.track)).find((t) => t?.label.startsWith('screen'));
+      track?.dispatchEvent(new Event('ended'));
+      return !!track;
+    });
+    expect(ended).toBe(true);
     await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+    await expect.poll(() => clinician.page.getByTestId('screen-share').getAttribute('aria-pressed')).toBe('false');
+    expect(await clinician.page.getByTestId('screen-share').textContent()).toBe('Scherm delen');
   }, 120_000);
 
-  test("a patient's share is refused while her clinic does not allow it, accepted when it does", async () => {
-    const token = new URL(link).pathname.split('/p/')[1]!;
-    // A second socket of the patient's own (her page's origin and link), with a real offer.
-    const refused = await patient.page.evaluate(async (token) => {
-      const r = await window.__spkRelay('/ws');
-      await r.req({ t: 'hello', token });
-      const pc = new RTCPeerConnection();
-      const canvas = document.createElement('canvas');
-      canvas.width = 320;
-      canvas.height = 240;
-      pc.addTransceiver(canvas.captureStream(5).getVideoTracks()[0]!, { direction: 'sendonly' });
-      const offer = await pc.createOffer();
-      const reply = await r.req({ t: 'share-start', jsep: { type: 'offer', sdp: offer.sdp } });
-      pc.close();
-      r.ws.close();
-      return reply;
-    }, token);
-    expect(refused).toMatchObject({ t: 'error', code: 'screen_share_off' });
-    expect(refused.message).toMatch(/clinic/);
+  test("a patient's or guest's share is refused while the clinic does not allow it, accepted when it does", async () => {
+    // A patient (of another appointment, waiting): refused before anything else is looked at.
+    const other = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    const ws = await RelayClient.open(stack.control.publicUrl);
+    try {
+      expect(await ws.request({ t: 'hello', token: tokenOf(other.patientLink) })).toMatchObject({ t: 'reply' });
+      const refused = await ws.request({ t: 'share-start', jsep: { type: 'offer', sdp: 'v=0' } });
+      expect(refused).toMatchObject({ t: 'error', code: 'screen_share_off' });
+      expect(refused.message).toMatch(/clinic/);
+    } finally {
+      await ws.close();
+    }
 
-    await stack.ds.query(`UPDATE clinic SET patient_screen_share = true WHERE id = $1`, [seeded.clinicId]);
-    const accepted = await patient.page.evaluate(async (token) => {
-      const r = await window.__spkRelay('/ws');
-      await r.req({ t: 'hello', token });
-      const joined = await r.req({ t: 'join' });
-      const pc = new RTCPeerConnection();
-      const canvas = document.createElement('canvas');
-      canvas.width = 320;
-      canvas.height = 240;
-      const g = canvas.getContext('2d')!;
-      let n = 0;
-      (window as unknown as { __paint: number }).__paint = window.setInterval(() => {
-        g.fillStyle = `hsl(${(n += 20) % 360}, 60%, 50%)`;
-        g.fillRect(0, 0, 320, 240);
-      }, 100);
-      pc.addTransceiver(canvas.captureStream(10).getVideoTracks()[0]!, { direction: 'sendonly' });
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      await new Promise<void>((done) => {
-        if (pc.iceGatheringState === 'complete') return done();
-        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && done();
-        setTimeout(done, 3000);
+    // A colleague invited into the running consult, with a real offer from a page of her own.
+    const api = staffApi(stack.control.internalUrl, await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password));
+    const res = await api(`/appointments/${appointmentId}/guests`, { method: 'POST', body: { role: 'colleague' } });
+    expect(res.status).toBe(201);
+    const { guest } = (await res.json()) as { guest: { link: string } };
+    const page = await patient.browser.newPage();
+    await installPageRelay(page);
+    await page.goto(`${stack.control.publicUrl}/`);
+    const share = () =>
+      page.evaluate(async (token) => {
+        const w = window as unknown as { __share?: { r: Awaited<ReturnType<Window['__spkRelay']>>; pc: RTCPeerConnection; paint: number } };
+        const r = w.__share?.r ?? (await window.__spkRelay('/ws'));
+        if (!w.__share) {
+          await r.req({ t: 'hello', token });
+          const joined = await r.req({ t: 'join' });
+          if (joined.t !== 'reply') return joined;
+        }
+        w.__share?.pc.close();
+        const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+        const g = canvas.getContext('2d')!;
+        let n = 0;
+        const paint = window.setInterval(() => {
+          g.fillStyle = `hsl(${(n += 20) % 360}, 60%, 50%)`;
+          g.fillRect(0, 0, 320, 240);
+        }, 100);
+        const pc = new RTCPeerConnection();
+        pc.addTransceiver(canvas.captureStream(10).getVideoTracks()[0]!, { direction: 'sendonly' });
+        await pc.setLocalDescription(await pc.createOffer());
+        await new Promise<void>((done) => {
+          if (pc.iceGatheringState === 'complete') return done();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && done();
+          setTimeout(done, 3000);
+        });
+        w.__share = { r, pc, paint };
+        const reply = await r.req({ t: 'share-start', jsep: { type: 'offer', sdp: pc.localDescription!.sdp } });
+        if (reply.t === 'reply') await pc.setRemoteDescription(reply.data.jsep);
+        return reply;
+      }, tokenOf(guest.link));
+    try {
+      expect(await share()).toMatchObject({ t: 'error', code: 'screen_share_off' });
+      await stack.ds.query(`UPDATE clinic SET patient_screen_share = true WHERE id = $1`, [seeded.clinicId]);
+      expect(await share()).toMatchObject({ t: 'reply', data: { jsep: { type: 'answer' } } });
+      // The clinician's console and the patient's page show the guest's screen large.
+      for (const p of [clinician.page, patient.page]) {
+        await p.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+        await expect.poll(async () => (await paintedFrames(p, '[data-testid="screen-video"]')).width, { timeout: 15_000 }).toBe(320);
+      }
+      await clinician.page.screenshot({ path: join(SHOTS, 'console-guest-screen.png') });
+      const stopped = await page.evaluate(async () => {
+        const w = window as unknown as { __share: { r: Awaited<ReturnType<Window['__spkRelay']>>; pc: RTCPeerConnection; paint: number } };
+        const reply = await w.__share.r.req({ t: 'share-stop' });
+        w.__share.pc.close();
+        window.clearInterval(w.__share.paint);
+        return reply;
       });
-      const reply = await r.req({ t: 'share-start', jsep: { type: 'offer', sdp: pc.localDescription!.sdp } });
-      if (reply.t === 'reply') await pc.setRemoteDescription(reply.data.jsep);
-      (window as unknown as { __share: unknown }).__share = { r, pc };
-      return { joined: joined.t, reply };
-    }, token);
-    expect(accepted.joined).toBe('reply');
-    expect(accepted.reply).toMatchObject({ t: 'reply', data: { jsep: { type: 'answer' } } });
-    // The clinician's console shows the patient's screen like the patient's page shows hers.
-    await clinician.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
-    await expect
-      .poll(async () => (await paintedFrames(clinician.page, '[data-testid="screen-video"]')).width, { timeout: 15_000 })
-      .toBe(320);
-    const stopped = await patient.page.evaluate(async () => {
-      const { r, pc } = (window as unknown as { __share: { r: { req(m: object): Promise<any>; ws: WebSocket }; pc: RTCPeerConnection } }).__share;
-      const reply = await r.req({ t: 'share-stop' });
-      pc.close();
-      r.ws.close();
-      window.clearInterval((window as unknown as { __paint: number }).__paint);
-      return reply;
-    });
-    expect(stopped).toMatchObject({ t: 'reply', data: { stopped: true } });
-    await clinician.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
-    await stack.ds.query(`UPDATE clinic SET patient_screen_share = false WHERE id = $1`, [seeded.clinicId]);
+      expect(stopped).toMatchObject({ t: 'reply', data: { stopped: true } });
+      await clinician.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+      await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+    } finally {
+      await stack.ds.query(`UPDATE clinic SET patient_screen_share = false WHERE id = $1`, [seeded.clinicId]);
+      await page.close();
+    }
   }, 120_000);
 
   test('nothing asked Janus to record: every request the control plane sent, screen shares included', async () => {
