@@ -89,6 +89,8 @@ describe('screen sharing in a consult', () => {
     const camera = await box(patient.page, '[data-testid="remote-video"]');
     expect(camera.width).toBeGreaterThan(PHONE.width * 0.9);
 
+    // The patient's page offers no sharing of her own: her clinic does not allow it.
+    expect(await patient.page.getByTestId('screen-share').isHidden()).toBe(true);
     const share = clinician.page.getByTestId('screen-share');
     await expect.poll(() => share.textContent()).toBe('Scherm delen');
     await share.click();
@@ -236,6 +238,23 @@ describe('screen sharing in a consult', () => {
       expect(stopped).toMatchObject({ t: 'reply', data: { stopped: true } });
       await clinician.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
       await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+
+      // The patient's own page offers it now (told on its next hello: a reload here), and her
+      // screen reaches the console large.
+      await patient.page.reload();
+      await expectScreen(patient.page, 'consult');
+      const mine = patient.page.getByTestId('screen-share');
+      await mine.waitFor({ state: 'visible', timeout: 15_000 });
+      expect(await mine.textContent()).toBe('Scherm delen');
+      await mine.click();
+      await expect.poll(() => mine.getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');
+      await clinician.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+      // Chromium's fake screen takes the window's size (390 wide here), not the camera's 640.
+      await expect.poll(async () => (await paintedFrames(clinician.page, '[data-testid="screen-video"]')).width, { timeout: 15_000 }).toBe(PHONE.width);
+      expect((await paintedFrames(clinician.page, '[data-testid="screen-video"]')).frames).toBeGreaterThan(0);
+      await mine.click();
+      await expect.poll(() => mine.getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('false');
+      await clinician.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
     } finally {
       await stack.ds.query(`UPDATE clinic SET patient_screen_share = false WHERE id = $1`, [seeded.clinicId]);
       await page.close();
@@ -248,7 +267,7 @@ describe('screen sharing in a consult', () => {
     // The tap saw the screen shares (so its silence below means something): each a publisher
     // join with its offer, video only, and the display marking it a screen.
     const screens = bodies.filter((b) => b.request === 'joinandconfigure' && typeof b.display === 'string' && b.display.includes('"screen":true'));
-    expect(screens.length).toBeGreaterThanOrEqual(3);
+    expect(screens.length).toBeGreaterThanOrEqual(4);
     for (const b of screens) expect(b).toMatchObject({ audio: false, video: true });
     expect(bodies.some((b) => b.request === 'create' && b.record === false && b.lock_record === true)).toBe(true);
     const offending: string[] = [];

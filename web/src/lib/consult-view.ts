@@ -6,7 +6,7 @@ import { announce, h, tx, videoEl } from './dom.js';
 import { bindAttr, bindText, t, unbind, type Key } from './i18n.js';
 import type { ConsultMedia, MediaHandlers, MediaProblem } from './media.js';
 import { thisBrowser, type Platform } from './platform.js';
-import { errorKey, type SignallingError } from './signalling.js';
+import { errorKey, SignallingError } from './signalling.js';
 
 export interface ConsultView {
   nodes: Node[];
@@ -183,6 +183,64 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
     problemSlot,
     stage,
   };
+}
+
+export interface ShareButtonOptions {
+  /** The running consult (null: none, the click does nothing). */
+  consult(): ConsultMedia | null;
+  /** Button and announcements: share, stop, "you are sharing", "you no longer share". */
+  keys: { share: Key; stop: Key; sharing: Key; stopped: Key };
+  onProblem(err: SignallingError): void;
+}
+
+/**
+ * "Scherm delen" / "Stop delen" (issue 18.5): the browser's own picker (a screen, a window or a
+ * tab), sent as a second feed that the others see large. It stops on the button, on the
+ * browser's own "stop sharing" (the track ends), and when the consult's media is rebuilt.
+ * Hidden where the browser cannot share a screen (phones).
+ */
+export function screenShareButton(o: ShareButtonOptions): HTMLButtonElement {
+  const button = tx('button', o.keys.share, { type: 'button', class: 'ctl', 'data-testid': 'screen-share', 'aria-pressed': 'false' });
+  button.hidden = !canShareScreen();
+  const ended = (): void => {
+    bindText(button, o.keys.share);
+    button.setAttribute('aria-pressed', 'false');
+  };
+  const toggle = async (): Promise<void> => {
+    const c = o.consult();
+    if (!c) return;
+    if (c.sharing) {
+      await c.stopScreen();
+      announce(t(o.keys.stopped));
+      return;
+    }
+    let track: MediaStreamTrack | undefined;
+    try {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
+      track = stream.getVideoTracks()[0];
+    } catch {
+      return; // the picker was cancelled
+    }
+    if (!track) return;
+    // Text and images stay sharp rather than smooth.
+    track.contentHint = 'detail';
+    track.addEventListener('ended', () => void (o.consult() === c ? c.stopScreen() : undefined), { once: true });
+    bindText(button, o.keys.stop);
+    button.setAttribute('aria-pressed', 'true');
+    await c.shareScreen(track, ended);
+    announce(t(o.keys.sharing));
+  };
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    toggle()
+      .catch((err: unknown) => o.onProblem(err instanceof SignallingError ? err : new SignallingError('internal', String(err))))
+      .finally(() => (button.disabled = false));
+  });
+  return button;
+}
+
+export function canShareScreen(): boolean {
+  return typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 }
 
 /**

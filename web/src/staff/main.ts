@@ -6,7 +6,7 @@
  */
 // The staff pages' own strings, before anything shows text.
 import '../lib/strings-staff.js';
-import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
+import { createConsultView, mediaProblemBox, screenShareButton, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, lang, loadLang, onLangChange, setLang, setupLangSwitch, t } from '../lib/i18n.js';
 import {
@@ -443,46 +443,12 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       .finally(() => (pause.disabled = false));
   });
   // Screen sharing (issue 18.5): a result, an image, an explanation as a second feed that the
-  // patient sees large. Stops on the button, on the browser's own "stop sharing", on a rebuild.
-  const share = tx('button', 'staff.share', { type: 'button', class: 'ctl', 'data-testid': 'screen-share', 'aria-pressed': 'false' });
-  share.hidden = typeof navigator.mediaDevices?.getDisplayMedia !== 'function';
-  const shareEnded = (): void => {
-    bindText(share, 'staff.share');
-    share.setAttribute('aria-pressed', 'false');
-  };
-  share.addEventListener('click', () => void toggleShare());
-  const toggleShare = async (): Promise<void> => {
-    const c = consult;
-    if (!c || sig !== s) return;
-    share.disabled = true;
-    try {
-      if (c.sharing) {
-        await c.stopScreen();
-        announce(t('staff.shareStopped'));
-        return;
-      }
-      let track: MediaStreamTrack | undefined;
-      try {
-        const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
-        track = stream.getVideoTracks()[0];
-      } catch {
-        return; // the picker was cancelled
-      }
-      if (!track) return;
-      // Text and images stay sharp rather than smooth.
-      track.contentHint = 'detail';
-      const shared = track;
-      shared.addEventListener('ended', () => void (consult === c ? c.stopScreen() : undefined), { once: true });
-      bindText(share, 'staff.shareStop');
-      share.setAttribute('aria-pressed', 'true');
-      await c.shareScreen(shared, shareEnded);
-      announce(t('staff.sharing'));
-    } catch (err) {
-      v.handlers.problem(err instanceof SignallingError ? err : new SignallingError('internal', String(err)));
-    } finally {
-      share.disabled = false;
-    }
-  };
+  // patient sees large.
+  const share = screenShareButton({
+    consult: () => (sig === s ? consult : null),
+    keys: { share: 'staff.share', stop: 'staff.shareStop', sharing: 'staff.sharing', stopped: 'staff.shareStopped' },
+    onProblem: (err) => v.handlers.problem(err),
+  });
   // Switch to phone: the video stops, the patient is told they will be called, and the call
   // goes on the callback list.
   const phone = tx('button', 'staff.phone', { type: 'button', class: 'ctl', 'data-testid': 'switch-to-phone' });
