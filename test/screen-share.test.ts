@@ -176,6 +176,11 @@ describe('screen sharing in a consult', () => {
       const refused = await ws.request({ t: 'share-start', jsep: { type: 'offer', sdp: 'v=0' } });
       expect(refused).toMatchObject({ t: 'error', code: 'screen_share_off' });
       expect(refused.message).toMatch(/clinic/);
+      // Bounded like every action that costs a Janus round trip: 20 a minute per participant.
+      const codes: string[] = [];
+      for (let i = 0; i < 21; i++) codes.push((await ws.request({ t: 'share-start', jsep: { type: 'offer', sdp: 'v=0' } })).code);
+      expect(codes.filter((c) => c === 'screen_share_off')).toHaveLength(19);
+      expect(codes.slice(-2)).toEqual(['rate_limited', 'rate_limited']);
     } finally {
       await ws.close();
     }
