@@ -137,10 +137,10 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
         layout();
         if (entry.screen && why === 'left') announce(t('consult.screenStopped'));
       }
-      if (!entry?.screen && tiles.size === 0) {
+      if (tiles.size === 0) {
         bindText(message, why === 'left' ? 'consult.remoteLeft' : 'consult.reconnecting');
         message.hidden = false;
-        if (why === 'left') announce(t('consult.remoteLeft'));
+        if (why === 'left' && !entry?.screen) announce(t('consult.remoteLeft'));
       }
     },
     problem(err) {
