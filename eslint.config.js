@@ -2,7 +2,8 @@
 // design card, each rule also written in the folder's README:
 //   - only gateway/ imports janode, and gateway/ imports nothing from control/ or web/ (gateway/README.md);
 //   - control/src/domain/ imports neither Koa nor realtime/ nor http/ (domain/README.md);
-//   - web/ takes only types from control/; at run time it may use shared/ (web/README.md);
+//   - web/ takes only types from control/; at run time it may use shared/ (web/README.md), and
+//     only the staff pages use Preact (the patient's page stays plain DOM);
 //   - shared/ imports nothing of the project's other folders (shared/README.md).
 import tseslint from 'typescript-eslint';
 
@@ -15,7 +16,7 @@ const DOMAIN_MESSAGE = 'control/src/domain/ is free of Koa and of transports: th
 export default tseslint.config(
   { ignores: ['node_modules/**', 'web/dist/**', '.run/**', 'deploy/**', 'monitoring/**', '**/*.js', '**/*.mjs'] },
   {
-    files: ['shared/**/*.ts', 'control/**/*.ts', 'gateway/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
+    files: ['shared/**/*.ts', 'control/**/*.ts', 'gateway/**/*.ts', 'web/**/*.ts', 'web/**/*.tsx', 'test/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -27,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/**/*.ts', 'control/**/*.ts', 'web/**/*.ts', 'test/**/*.ts'],
+    files: ['shared/**/*.ts', 'control/**/*.ts', 'web/**/*.ts', 'web/**/*.tsx', 'test/**/*.ts'],
     // The gateway's own tests may reach into janode (session claim and handle adoption).
     ignores: ['test/gateway*.test.ts'],
     rules: {
@@ -50,13 +51,23 @@ export default tseslint.config(
     },
   },
   {
-    files: ['web/**/*.ts'],
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [
           { group: ['**/control/**'], allowTypeImports: true, message: 'web/ takes only types from control/ (import type); shared code at run time lives in shared/' },
           { group: ['**/gateway/**'], message: 'web/ has nothing to do with the gateway' },
         ],
+      }],
+    },
+  },
+  {
+    // The patient's page stays plain DOM and small: the staff pages' view library is not for it.
+    files: ['web/src/patient/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [...JANODE.paths, { name: 'preact', message: "the patient's page is plain DOM (web/README.md)" }],
+        patterns: [...JANODE.patterns, { group: ['preact/*', '**/*.tsx', '**/dashboard/**', '**/admin/**', '**/reports/**'], message: "the patient's page is plain DOM (web/README.md)" }],
       }],
     },
   },

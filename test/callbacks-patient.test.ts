@@ -13,6 +13,7 @@ import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { staffApi, staffSignIn } from './support/relay-client.js';
 import { createAppointmentViaApi, seedClinic, type SeededClinic } from './support/scenario.js';
 import { startStack, type Stack } from './support/stack.js';
+import { seedAssistant } from './support/dashboard.js';
 
 let stack: Stack;
 let seeded: SeededClinic;
@@ -59,5 +60,26 @@ describe('fallback call, patient side', () => {
     expect((await api(`/callbacks/${callback.id}/done`, { method: 'POST', body: { done: true } })).status).toBe(200);
     await banner.waitFor({ state: 'hidden', timeout: 10_000 });
     await expectScreen(page, 'waiting');
+  });
+
+  test('a patient marked as not shown up is told the consult did not take place, live and on opening her link (not "something went wrong")', async () => {
+    const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: -2 });
+    const page = patient.page;
+    await page.goto(a.patientLink);
+    await expectScreen(page, 'ready');
+    const assistant = await seedAssistant(stack, [seeded.clinicId], 'missed');
+    const as = staffApi(stack.control.internalUrl, await staffSignIn(stack.control.internalUrl, assistant.email, assistant.password));
+    expect((await as(`/appointments/${a.id}/no-show`, { method: 'POST' })).status).toBe(200);
+    // Live, on the open page.
+    await expectScreen(page, 'missed');
+    const message = page.getByTestId('missed-message');
+    expect(await message.textContent()).toBe(
+      'U was niet in de wachtkamer op het moment van uw afspraak. Wilt u een nieuwe afspraak? Neem dan contact op met de polikliniek.',
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    // And opening the (now revoked) link again later.
+    await page.goto(a.patientLink);
+    await expectScreen(page, 'missed');
+    expect(await page.getByTestId('missed-message').isVisible()).toBe(true);
   });
 });

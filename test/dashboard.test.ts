@@ -13,6 +13,7 @@ import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { RelayClient, appointmentFor, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 import { buildStaff } from './support/factories.js';
 import { NOTIFICATION_STUB, openDashboard, openFeed, seedAssistant } from './support/dashboard.js';
+import type { ErrorBody } from '../control/src/http/errors.js';
 
 let stack: Stack;
 let seeded: SeededClinic;
@@ -241,7 +242,7 @@ describe('the dashboard API and feed', () => {
 
     const bad = await api(`/dashboard?clinic=${other.clinicCode}&date=2026-02-30`);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error).toMatchObject({ field: 'query.date' });
+    expect(((await bad.json()) as ErrorBody).error).toMatchObject({ field: 'query.date' });
     expect((await api(`/dashboard`)).status).toBe(400);
     expect((await api(`/dashboard?clinic=${other.clinicCode}&extra=1`)).status).toBe(400);
     expect((await api(`/dashboard?clinic=BAD%20CODE`)).status).toBe(400);

@@ -73,6 +73,9 @@ const options = {
   logLevel: 'warning',
   metafile: true,
   define: { 'process.env.NODE_ENV': JSON.stringify(dev ? 'development' : 'production') },
+  // The staff pages' views (*.tsx) are Preact; the patient's page has none.
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
 };
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

@@ -9,7 +9,7 @@ import { windowsFor } from './windows.js';
 import { closedReason, isOpenConsult, transition, type VisitEvent, type VisitState } from '../domain/visit-state.js';
 import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMayAdmit, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { observeWait } from '../metrics/registry.js';
 import { VisitEntity } from '../db/entities.js';
 import type { DeviceTestResult } from '../realtime/protocol.js';
@@ -96,8 +96,7 @@ export async function admitPatient(
 ) {
   /** True: already admitted (nothing to do); throws when the patient may not be let in. */
   const alreadyIn = (c: ConsultContext): boolean => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!staffMayAdmit(staff, c)) throw new ConsultError('not_allowed', 'you may not admit patients of this clinician');
+    allowed(staff, 'admit', c);
     refuseClosed(c);
     if (isOpenConsult(c.state)) return true;
     if (c.state !== 'waiting') throw new ConsultError('invalid_state', 'the patient is not in the waiting room');
@@ -126,7 +125,7 @@ export async function admitPatient(
 /** The clinician ends the consult: the link is dead from now on. */
 export async function endConsult(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
   return withConsult(ds, appointmentId, async (m, c) => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
+    allowed(staff, 'see', c);
     if (c.state === 'ended') return { changed: false, state: c.state, context: c };
     if (c.state === 'cancelled' || c.state === 'expired') throw new ConsultError('invalid_state', `the visit is ${c.state}`);
     const state = await move(m, c, 'end', { kind: 'staff', id: staff.id }, {
@@ -153,8 +152,7 @@ async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): 
  */
 export async function switchToPhone(ds: DataSource, appointmentId: string, staff: StaffIdentity, now = new Date()) {
   return withConsult(ds, appointmentId, async (m, c) => {
-    if (!staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult switches to phone');
+    allowed(staff, 'hold', c);
     if (c.state === 'ended' && c.endedReason === 'phone') return { changed: false, state: c.state, context: c };
     if (c.state === 'ended') throw new ConsultError('ended', 'the consult has already ended');
     if (c.state !== 'waiting' && !isOpenConsult(c.state)) throw new ConsultError('invalid_state', `the visit is ${c.state}`);

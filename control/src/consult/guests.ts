@@ -18,7 +18,7 @@ import { recordAudit } from '../domain/audit.js';
 import { createLinkParticipant } from '../domain/appointments.js';
 import { linkFor, type LinkConfig } from '../domain/links.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult, type ConsultContext } from './context.js';
 import { closedReason, isOpenConsult } from '../domain/visit-state.js';
 
@@ -62,9 +62,7 @@ export async function inviteGuest(
   input: InviteGuest,
 ): Promise<GuestJson> {
   const id = await ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult invites others');
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
     refuseGuestsWhenClosed(c);
     if (c.state !== 'waiting' && !isOpenConsult(c.state)) {
       throw new ConsultError('invalid_state', 'a third party is invited once the patient is in the waiting room');
@@ -130,9 +128,7 @@ export async function revokeGuest(
   now = new Date(),
 ): Promise<{ changed: boolean }> {
   return ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult revokes links');
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
     const [rows] = (await m.query(
       `UPDATE participant SET revoked_at = $3 WHERE id = $2 AND appointment_id = $1 AND kind = 'guest' AND revoked_at IS NULL RETURNING id`,
       [appointmentId, participantId, now],

@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { recordAudit } from '../domain/audit.js';
 import { ConsultError } from '../domain/errors.js';
-import { isConsultClinician, staffMaySee, type StaffIdentity } from '../domain/admission.js';
+import { allowed, type StaffIdentity } from '../domain/admission.js';
 import { loadConsult } from './context.js';
 import { isOpenConsult } from '../domain/visit-state.js';
 
@@ -104,9 +104,7 @@ export async function saveConsultRecord(
   now = new Date(),
 ): Promise<{ created: boolean }> {
   return ds.transaction(async (m) => {
-    const c = await loadConsult(m, appointmentId, { lock: true });
-    if (!c || !staffMaySee(staff, c)) throw new ConsultError('not_found', 'no such appointment');
-    if (!isConsultClinician(staff, c)) throw new ConsultError('not_allowed', 'only the clinician of this consult keeps its record');
+    const c = allowed(staff, 'hold', await loadConsult(m, appointmentId, { lock: true }));
     if (c.state === 'ended') {
       const [v] = (await m.query(`SELECT ended_at FROM visit WHERE id = $1`, [c.visitId])) as Array<{ ended_at: Date | null }>;
       const endedAt = v?.ended_at ? new Date(v.ended_at).getTime() : 0;

@@ -27,7 +27,7 @@ import { HttpError, NotFound, RETRY_AFTER_SECONDS } from '../http/errors.js';
 import { bodyOf, uuidParam, validate } from '../http/validate.js';
 import { forgetConsult } from '../realtime/chat.js';
 import { switchToPhone } from './commands.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed } from '../domain/admission.js';
 import { loadConsult, snapshot, type ConsultContext } from './context.js';
 import { inviteGuest, InviteGuest, listGuests, revokeGuest } from './guests.js';
 import { ConsultRecordInput, getConsultRecord, saveConsultRecord } from './record.js';
@@ -214,8 +214,7 @@ export function mountConsultRoutes(router: Router, auth: Middleware, deps: Consu
   /** The appointment of the path (uuidParam ran), if this staff member may see it. */
   async function visible(ctx: Context): Promise<ConsultContext> {
     const c = await loadConsult(ds.manager, (ctx as Context & { params: Record<string, string> }).params.id!);
-    if (!c || !staffMaySee(staffOf(ctx), c)) throw NotFound('appointment');
-    return c;
+    return allowed(staffOf(ctx), 'see', c);
   }
 }
 

@@ -23,7 +23,8 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
 import type { ClinicEvent, Hub } from '../realtime/hub.js';
 import { SESSION_COOKIE, loadSession, type StaffSession } from '../staff/sessions.js';
-import { cardOf, clinicianLine } from './cards.js';
+import { cardOf, clinicianLine, type DashboardCard } from './cards.js';
+import type { WaitInfo } from '../domain/waiting-line.js';
 import { mayUseDashboard } from '../domain/admission.js';
 import { CLINIC_CODE } from '../http/schemas.js';
 
@@ -38,11 +39,25 @@ interface Client {
   alive: boolean;
 }
 
+type QualityEvent = Extract<ClinicEvent, { kind: 'quality' }>;
+/** What a card push adds: the patient has just arrived; a chat message came from this side. */
+type CardNews = { arrived?: true; chatFrom?: Extract<ClinicEvent, { kind: 'visit-changed' }>['chatFrom'] };
+
+/** Every message the feed sends (the dashboard page imports this type). */
+export type DashboardPush =
+  | { t: 'ready' }
+  | ({ t: 'card'; card: DashboardCard } & CardNews)
+  | { t: 'line'; clinicianId: string; waits: Record<string, WaitInfo> }
+  | { t: 'quality'; appointmentId: string; role: QualityEvent['role']; grade: QualityEvent['grade'] }
+  | { t: 'callbacks-changed'; appointmentId: string | null }
+  | { t: 'clinician-notified'; appointmentId: string; clinicianId: string }
+  | { t: 'clinic-changed' };
+
 interface ClinicFeed {
   clients: Set<Client>;
   unsubscribe: Promise<() => Promise<void>>;
   /** Card builds under way, so a burst of changes to one visit costs one query at a time. */
-  building: Map<string, { again: boolean; extra: Record<string, unknown> }>;
+  building: Map<string, { again: boolean; extra: CardNews }>;
 }
 
 export class DashboardFeed {
@@ -121,7 +136,7 @@ export class DashboardFeed {
         void feed.unsubscribe.then((u) => u()).catch(() => undefined);
       }
     });
-    ws.send(JSON.stringify({ t: 'ready' }));
+    ws.send(JSON.stringify({ t: 'ready' } satisfies DashboardPush));
   }
 
   private feedOf(clinicId: string): ClinicFeed {
@@ -138,7 +153,7 @@ export class DashboardFeed {
   private onClinicEvent(feed: ClinicFeed, e: ClinicEvent): void {
     switch (e.kind) {
       case 'visit-changed': {
-        const extra: Record<string, unknown> = {};
+        const extra: CardNews = {};
         if (e.arrived) extra.arrived = true;
         if (e.chatFrom) extra.chatFrom = e.chatFrom;
         void this.pushCard(feed, e.appointmentId, extra);
@@ -156,7 +171,7 @@ export class DashboardFeed {
     }
   }
 
-  private async pushCard(feed: ClinicFeed, appointmentId: string, extra: Record<string, unknown>): Promise<void> {
+  private async pushCard(feed: ClinicFeed, appointmentId: string, extra: CardNews): Promise<void> {
     const running = feed.building.get(appointmentId);
     if (running) {
       // A build is under way: one more afterwards picks up this change too.
@@ -209,7 +224,7 @@ export class DashboardFeed {
   }
 }
 
-function broadcast(feed: ClinicFeed, message: Record<string, unknown>): void {
+function broadcast(feed: ClinicFeed, message: DashboardPush): void {
   const json = JSON.stringify(message);
   for (const c of feed.clients) if (c.ws.readyState === c.ws.OPEN) c.ws.send(json);
 }

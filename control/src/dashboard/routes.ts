@@ -64,7 +64,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
       date: day,
       clinic: { code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
       lanes: lanesOf(cards, new Map(delays.map((d) => [d.staff_id, d.delay_message]))),
-    };
+    } satisfies DashboardDay;
   });
 
   /** The clinics whose dashboard this staff member may open (the page's clinic picker). */
@@ -130,3 +130,12 @@ export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, stri
   return [...lanes.values()];
 }
 
+/** One lane of GET /staff/api/dashboard (the dashboard page imports these types). */
+export type DashboardLane = ReturnType<typeof lanesOf>[number];
+/** The body of GET /staff/api/dashboard. */
+export interface DashboardDay {
+  serverTime: string;
+  date: string;
+  clinic: { code: string; name: string; timezone: string; initialsOnly: boolean; delayMessage: string | null };
+  lanes: DashboardLane[];
+}

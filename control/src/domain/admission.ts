@@ -10,8 +10,16 @@
  * - Hold (invite or revoke third parties, switch to phone, keep the record): the consult's
  *   clinician only.
  * - The dashboard: the assistants and admins of the clinic.
+ * - A clinic's own settings a staff member may touch (the delay message, its callback list):
+ *   staff linked to that clinic.
+ *
+ * Routes and the relay ask `can(staff, action, consult)`, or `allowed(...)`, which also gives
+ * the one answer for a refusal: a consult that does not exist is `not_found` (404); one that
+ * exists but is not this staff member's is `not_allowed` (403) — whichever clinic it is in.
+ * No path-matching guard in front of the routes decides this.
  */
 import type { StaffRole } from '../db/entities.js';
+import { DomainError } from './errors.js';
 
 export interface StaffIdentity {
   id: string;
@@ -46,4 +54,42 @@ export function isConsultClinician(staff: StaffIdentity, c: Pick<ConsultParties,
 /** Dashboards are for the assistants and admins of a clinic. */
 export function mayUseDashboard(staff: StaffIdentity, clinicId: string): boolean {
   return (staff.role === 'assistant' || staff.role === 'admin') && staff.clinicIds.includes(clinicId);
+}
+
+/** What a staff member does with a consult. */
+export type ConsultAction = 'see' | 'admit' | 'hold';
+
+/** The one question every route and the relay ask about a consult. */
+export function can(staff: StaffIdentity, action: ConsultAction, c: ConsultParties): boolean {
+  switch (action) {
+    case 'see':
+      return staffMaySee(staff, c);
+    case 'admit':
+      return staffMayAdmit(staff, c);
+    case 'hold':
+      return isConsultClinician(staff, c);
+  }
+}
+
+const REFUSAL: Record<ConsultAction, string> = {
+  see: 'this appointment is not one of yours',
+  admit: 'you may not admit patients of this clinician',
+  hold: "only the consult's clinician may do this",
+};
+
+/**
+ * The consult when `staff` may do `action` with it; otherwise the refusal: `not_found` when
+ * there is none, `not_allowed` when it is someone else's. Seeing comes first: a staff member
+ * who may not see a consult learns no more than that it is not theirs.
+ */
+export function allowed<T extends ConsultParties>(staff: StaffIdentity, action: ConsultAction, c: T | null | undefined, what = 'appointment'): T {
+  if (!c) throw new DomainError('not_found', `no such ${what}`);
+  if (!staffMaySee(staff, c)) throw new DomainError('not_allowed', REFUSAL.see);
+  if (!can(staff, action, c)) throw new DomainError('not_allowed', REFUSAL[action]);
+  return c;
+}
+
+/** A clinic's own things (its delay message, its callback list) are for the staff linked to it. */
+export function linkedToClinic(staff: StaffIdentity, clinicId: string): boolean {
+  return staff.clinicIds.includes(clinicId);
 }

@@ -9,13 +9,11 @@
 import { z } from 'zod';
 import { isRealDate } from '../domain/contact.js';
 
-/** A clinic code as the database's CHECK has it; the source is shared with path patterns (staff/auth.ts). */
-export const CLINIC_CODE_PATTERN = '[a-z0-9-]{1,64}';
-export const CLINIC_CODE = new RegExp(`^${CLINIC_CODE_PATTERN}$`);
+/** A clinic code as the database's CHECK has it. */
+export const CLINIC_CODE = /^[a-z0-9-]{1,64}$/;
 
-/** A uuid in any case (the path patterns use it with the `i` flag). */
-export const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const UUID = new RegExp(`^${UUID_PATTERN}$`, 'i');
+/** A uuid in any case. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);

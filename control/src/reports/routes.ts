@@ -54,7 +54,7 @@ export function createReportsRouter(deps: { ds: DataSource; assets: AssetStore }
   });
 
   const api = new Router({ prefix: '/staff/api/reports' });
-  api.use(staffAuth(ds), requireRole('manager', 'admin'));
+  api.use(staffAuth(ds, { managers: true }), requireRole('manager', 'admin'));
   const scopeOf = (ctx: Context): ReportScope => ({ clinicIds: (ctx.state.staff as StaffSession).clinicIds });
   const read = validate({ query: ReportQuery });
 

@@ -5,8 +5,10 @@
  *    e-mail address and per client address → 429; `POST /staff/api/logout`; `GET /staff/api/me`;
  *    `GET /staff/api/login-options` (is SSO configured?). OpenID Connect lives in oidc.ts.
  *  - `staffAuth`: a live session (read from PostgreSQL on every request, so a revoked session
- *    is refused at once), the CSRF token on state-changing methods, and the clinic scope: an
- *    appointment, clinic or callback of a clinic the staff member is not linked to is a 403.
+ *    is refused at once), the CSRF token on state-changing methods, and manager accounts kept
+ *    to the routes that say they take them. What a staff member may do with a consult or a
+ *    clinic is not decided here but by each route, with the domain's rules
+ *    (domain/admission.ts: `can`, `allowed`, `linkedToClinic`).
  *  - `requireRole`: e.g. admin only.
  * Sign-in, sign-out and refusals are audit events (ids only, never an e-mail address).
  */
@@ -21,7 +23,6 @@ import type { StaffRole } from '../db/entities.js';
 import { HttpError } from '../http/errors.js';
 import { bodyOf, validate } from '../http/validate.js';
 import { FailureGate, clientTag } from '../http/limits.js';
-import { CLINIC_CODE_PATTERN, UUID_PATTERN } from '../http/schemas.js';
 import { recordAudit } from '../domain/audit.js';
 import { SESSION_COOKIE, createSession, csrfMatches, loadSession, revokeSession, verifyLogin, type SignInMethod, type StaffSession } from './sessions.js';
 
@@ -32,14 +33,15 @@ export interface AuthRouteDeps {
   hub: Hub;
 }
 
-/** What a manager's session may reach: who am I, sign out, the reports. */
-const MANAGER_PATHS = /^\/staff\/api\/(?:me|logout|reports)(?:\/|$)/;
-
 const Login = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(1024) }).strict();
 type Login = z.infer<typeof Login>;
 
-/** Requires a signed-in staff member; state-changing methods also need the CSRF token. */
-export function staffAuth(ds: DataSource): Middleware {
+/**
+ * Requires a signed-in staff member; state-changing methods also need the CSRF token. Manager
+ * accounts see reports only (never a patient's name): they pass only where the route says
+ * `{ managers: true }` (who am I, sign out, the reports).
+ */
+export function staffAuth(ds: DataSource, opts: { managers?: boolean } = {}): Middleware {
   return async (ctx: Context, next: Next) => {
     const session = await loadSession(ds, ctx.cookies.get(SESSION_COOKIE));
     if (!session) throw new HttpError(401, 'not_authenticated', 'sign in first');
@@ -47,8 +49,7 @@ export function staffAuth(ds: DataSource): Middleware {
       throw new HttpError(403, 'csrf', 'missing or wrong CSRF token (x-csrf-token header)');
     }
     // Managers read the reports of their clinics; everything else (patients' names) is closed to them.
-    if (session.role === 'manager' && !MANAGER_PATHS.test(ctx.path)) throw new HttpError(403, 'not_allowed', 'manager accounts see the reports only');
-    await enforceClinicScope(ds, ctx, session);
+    if (session.role === 'manager' && !opts.managers) throw new HttpError(403, 'not_allowed', 'manager accounts see the reports only');
     ctx.state.staff = session;
     await next();
   };
@@ -62,50 +63,6 @@ export function requireRole(...roles: StaffRole[]): Middleware {
     if (!roles.includes(staff.role)) throw new HttpError(403, 'not_allowed', `only for ${roles.join(' or ')} accounts`);
     await next();
   };
-}
-
-// The id and clinic-code patterns are the routes' own (http/schemas.ts).
-const APPOINTMENT_PATH = new RegExp(`^/staff/api/(?:appointments|dashboard/cards)/(${UUID_PATTERN})(?:/|$)`, 'i');
-const CLINIC_PATH = new RegExp(`^/staff/api/clinics/(${CLINIC_CODE_PATTERN})(?:/|$)`);
-const CALLBACK_PATH = new RegExp(`^/staff/api/callbacks/(${UUID_PATTERN})(?:/|$)`, 'i');
-
-function outOfScope(): HttpError {
-  return new HttpError(403, 'not_allowed', 'this belongs to a clinic you are not linked to');
-}
-
-/**
- * Staff are scoped to their clinics (staff_clinic). Whatever a staff route is about — an
- * appointment, a clinic (`/clinics/:code`, `?clinic=CODE`), a callback task — that exists but
- * belongs to another clinic is refused here with 403, before any handler runs. Unknown things
- * pass, and the handler answers 404. A clinician always reaches their own appointments.
- */
-export async function enforceClinicScope(ds: DataSource, ctx: Context, staff: StaffSession): Promise<void> {
-  const path = ctx.path;
-  const appointment = APPOINTMENT_PATH.exec(path);
-  if (appointment) {
-    const rows = (await ds.query(`SELECT clinic_id, clinician_id FROM appointment WHERE id = $1`, [appointment[1]!.toLowerCase()])) as Array<{
-      clinic_id: string;
-      clinician_id: string;
-    }>;
-    const row = rows[0];
-    if (row && row.clinician_id !== staff.id && !staff.clinicIds.includes(row.clinic_id)) throw outOfScope();
-  }
-  const codes: string[] = [];
-  const clinic = CLINIC_PATH.exec(path);
-  if (clinic) codes.push(clinic[1]!);
-  const q = ctx.query.clinic;
-  // Every value is checked, in every form a route might read it ('a,b' too): what names no clinic
-  // the lookup simply does not find.
-  for (const c of Array.isArray(q) ? q : q === undefined ? [] : [q]) codes.push(...c.split(',').map((x) => x.trim()).filter(Boolean));
-  if (codes.length) {
-    const rows = (await ds.query(`SELECT id FROM clinic WHERE code = ANY($1::text[])`, [codes])) as Array<{ id: string }>;
-    if (rows.some((r) => !staff.clinicIds.includes(r.id))) throw outOfScope();
-  }
-  const callback = CALLBACK_PATH.exec(path);
-  if (callback) {
-    const rows = (await ds.query(`SELECT clinic_id FROM callback_task WHERE id = $1`, [callback[1]!.toLowerCase()])) as Array<{ clinic_id: string }>;
-    if (rows[0] && !staff.clinicIds.includes(rows[0].clinic_id)) throw outOfScope();
-  }
 }
 
 export function setSessionCookie(ctx: Context, config: Config, s: { token: string; expiresAt: Date }): void {
@@ -188,7 +145,7 @@ const knownKey = (email: string) => `spk:login-known:${clientTag(`account:${emai
 export function createAuthRouter(deps: AuthRouteDeps): Router {
   const { ds, config, logger, hub } = deps;
   const router = new Router({ prefix: '/staff/api' });
-  const auth = staffAuth(ds);
+  const auth = staffAuth(ds, { managers: true });
   const limiter = new LoginLimiter(hub, config.login);
 
   router.get('/login-options', async (ctx) => {

@@ -19,7 +19,8 @@ import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { listCallbacks, requestCallback, setCallbackDone, type CallbackDeps } from '../callbacks/index.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed, linkedToClinic } from '../domain/admission.js';
+import { DomainError } from '../domain/errors.js';
 import { loadConsult } from '../consult/context.js';
 import { todayIn } from '../domain/contact.js';
 import { NotFound } from '../http/errors.js';
@@ -56,7 +57,8 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     if (query.clinic) {
       const rows = (await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [query.clinic])) as Array<{ id: string; timezone: string }>;
       const clinic = rows[0];
-      if (!clinic || !staff.clinicIds.includes(clinic.id)) throw NotFound('clinic');
+      if (!clinic) throw NotFound('clinic');
+      if (!linkedToClinic(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours');
       clinicIds = [clinic.id];
       timeZone = clinic.timezone;
     }
@@ -72,8 +74,7 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
     const staff = ctx.state.staff as StaffSession;
     const id = ctx.params.id!;
     const rows = (await ds.query(`SELECT appointment_id FROM callback_task WHERE id = $1`, [id])) as Array<{ appointment_id: string }>;
-    const c = rows[0] ? await loadConsult(ds.manager, rows[0].appointment_id) : null;
-    if (!c || !staffMaySee(staff, c)) throw NotFound('callback');
+    const c = allowed(staff, 'see', rows[0] ? await loadConsult(ds.manager, rows[0].appointment_id) : null, 'callback');
     const result = await setCallbackDone(ds, id, staff.id, bodyOf<DoneBody>(ctx).done);
     if (result.changed) {
       await hub.publishClinic(result.task.clinicId, { kind: 'callbacks-changed', appointmentId: result.task.appointmentId });
@@ -85,14 +86,13 @@ export function createCallbacksRouter(deps: CallbackRouteDeps): Router {
 
   const requestOne = async (ctx: Context & { params: Record<string, string> }) => {
     const staff = ctx.state.staff as StaffSession;
-    const c = await loadConsult(ds.manager, ctx.params.id!);
-    if (!c || !staffMaySee(staff, c)) throw NotFound('appointment');
+    const c = allowed(staff, 'see', await loadConsult(ds.manager, ctx.params.id!));
     const result = await requestCallback(callbackDeps, c.appointmentId, 'staff', staff.id);
     ctx.status = result.created ? 201 : 200;
     ctx.body = { callback: present(result.task) };
   };
   router.post('/appointments/:id/callback', auth, uuidParam('id', 'appointment'), requestOne);
-  // The old name, kept working: the staff pages (web/) and hospitals' scripts may still call it.
+  // The old name, kept working for hospitals' scripts (the staff pages call /callback).
   router.post('/appointments/:id/fallback', auth, uuidParam('id', 'appointment'), requestOne);
 
   return router;

@@ -11,7 +11,8 @@ import type { Logger } from '../logger.js';
 import type { StaffSession } from './sessions.js';
 import { staffAuth } from './auth.js';
 import { admitPatient, endConsult } from '../consult/commands.js';
-import { staffMaySee } from '../domain/admission.js';
+import { allowed, linkedToClinic } from '../domain/admission.js';
+import { DomainError } from '../domain/errors.js';
 import { loadConsult, snapshot, type ConsultContext } from '../consult/context.js';
 import { windowsFor } from '../consult/windows.js';
 import type { Hub } from '../realtime/hub.js';
@@ -20,9 +21,12 @@ import { Forbidden, NotFound, Validation, Conflict } from '../http/errors.js';
 import { bodyOf, clinicParam, uuidParam, validate } from '../http/validate.js';
 import { Uuid } from '../http/schemas.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
-import { latestQuality } from '../quality/store.js';
+import { latestQuality, type ParticipantQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
 import { isFinal, isPresent, LIVE_STATES, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
+import type { TimePhase } from '../domain/time-windows.js';
+import type { NetworkGrade } from '../../../shared/network-grade.js';
+import type { DeviceTestResult } from '../realtime/protocol.js';
 
 export interface StaffRouteDeps {
   ds: DataSource;
@@ -77,7 +81,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     const online = await hub.presentOf(rows.map((r) => r.participant_id).filter(Boolean));
     // The patient's latest live call quality (Janus events, control/src/quality), while fresh.
     const quality = await latestQuality(hub.redis, rows.filter((r) => isPresent(r.state as VisitState)).map((r) => r.id)).catch(
-      () => new Map<string, Array<{ role: string; grade: string }>>(),
+      () => new Map<string, ParticipantQuality[]>(),
     );
     const now = new Date();
     ctx.body = {
@@ -103,7 +107,7 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
         endedReason: r.ended_reason ?? null,
         quality: quality.get(r.id)?.find((q) => q.role === 'patient')?.grade ?? null,
       })),
-    };
+    } satisfies TodayList;
   });
 
   router.get('/appointments/:id', auth, appointment, async (ctx) => {
@@ -151,7 +155,8 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     const code = ctx.params.code!;
     const rows = (await ds.query(`SELECT id, timezone FROM clinic WHERE code = $1`, [code])) as Array<{ id: string; timezone: string }>;
     const clinic = rows[0];
-    if (!clinic || !staff.clinicIds.includes(clinic.id)) throw NotFound('clinic');
+    if (!clinic) throw NotFound('clinic');
+    if (!linkedToClinic(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours');
     const body = bodyOf<DelayMessageBody>(ctx);
     let message: string | null = null;
     if (body.message !== null) {
@@ -210,6 +215,33 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
 /** `id` as uuidParam left it (lower case). */
 async function loadVisible(ds: DataSource, id: string, staff: StaffSession): Promise<ConsultContext> {
   const c = await loadConsult(ds.manager, id);
-  if (!c || !staffMaySee(staff, c)) throw NotFound('appointment');
-  return c;
+  return allowed(staff, 'see', c);
+}
+
+/** One row of GET /staff/api/today (the console imports this type). */
+export interface TodayAppointment {
+  id: string;
+  start: string;
+  durationMinutes: number;
+  patientName: string;
+  visitState: VisitState;
+  phase: TimePhase;
+  waitingSince: string | null;
+  /** The patient's page is connected now. */
+  online: boolean;
+  /** The signed-in clinician's own appointment (not a colleague's). */
+  mine: boolean;
+  companion: boolean;
+  deviceTest: DeviceTestResult | null;
+  deviceTestedAt: string | null;
+  /** How an ended consult ended ('phone': continued by phone). */
+  endedReason: 'clinician' | 'phone' | null;
+  /** The patient's latest live call quality, while present. */
+  quality: NetworkGrade | null;
+}
+
+/** The body of GET /staff/api/today. */
+export interface TodayList {
+  serverTime: string;
+  appointments: TodayAppointment[];
 }

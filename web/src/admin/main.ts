@@ -5,31 +5,30 @@
  * token. The page re-renders from its data after each change and on a language switch.
  */
 import { ApiError, jsonClient } from '../lib/http.js';
-import { announce, h } from '../lib/dom.js';
-import { lang, setLang, t, type Key, type Lang } from './strings.js';
+import { announce, byId, confirmText, h } from '../lib/dom.js';
+import { lang, setLang, t, tn, type Key, type Lang } from './strings.js';
+
+import type { ApiKeyView, ClinicView, StaffView, WritebackView } from '../../../control/src/admin/commands.js';
+import type { StaffRole } from '../../../control/src/db/entities.js';
+import type { presentStaff } from '../../../control/src/staff/auth.js';
+import type { ReminderKind } from '../../../control/src/domain/reminders.js';
+import type { WaitDisplay } from '../../../control/src/domain/waiting-line.js';
 
 const LANG_KEY = 'spk.lang.staff';
-const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
-type Role = (typeof ROLES)[number];
+// The server's choices, listed once more for the pickers; a Record so that a role or display
+// the server adds fails to compile here until it is offered.
+const ROLE_CHOICES: Record<StaffRole, true> = { admin: true, clinician: true, assistant: true, manager: true };
+const ROLES = Object.keys(ROLE_CHOICES) as StaffRole[];
+type Role = StaffRole;
+const WAIT_DISPLAY_CHOICES: Record<WaitDisplay, true> = { position_and_estimate: true, estimate: true, none: true };
+const WAIT_DISPLAYS = Object.keys(WAIT_DISPLAY_CHOICES) as WaitDisplay[];
 
-interface Me { id: string; name: string; role: Role }
-interface Clinic {
-  id: string; code: string; name: string; helpdeskPhone: string; timezone: string;
-  waitingRoomOpensMinutes: number; linkGraceMinutes: number; noShowMinutes: number; dropMinutes: number;
-  initialsOnly: boolean; assistantsMayAdmit: boolean; delayMessage: string | null;
-  waitDisplay: WaitDisplay; patientScreenShare: boolean;
-  telephonyWebhookUrl: string | null; telephonySecretSet: boolean; messageSchedule: MessageSchedule;
-}
-const WAIT_DISPLAYS = ['position_and_estimate', 'estimate', 'none'] as const;
-type WaitDisplay = (typeof WAIT_DISPLAYS)[number];
-type ReminderKind = 'reminder_3d' | 'reminder_1d' | 'reminder_15m';
-interface MessageSchedule { reminderMinutes: Record<ReminderKind, number | null>; channels: Array<'email' | 'sms'> }
-interface StaffMember {
-  id: string; email: string; name: string; role: Role; active: boolean; clinics: string[];
-  hasPassword: boolean; ssoLinked: boolean; liveSessions: number;
-}
-interface Writeback { kind: 'fhir' | 'webhook' | null; backlog: number; failed: number; oldestPendingSeconds: number | null; lastError: string | null; lastErrorAt: string | null }
-interface ApiKey { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null; writeback?: Writeback }
+/** Who is signed in (GET /staff/api/me). */
+type Me = ReturnType<typeof presentStaff>;
+type Clinic = ClinicView;
+type StaffMember = StaffView;
+type Writeback = WritebackView;
+type ApiKey = ApiKeyView;
 
 let csrf = '';
 let me: Me | null = null;
@@ -116,32 +115,7 @@ function setStatus(message: string): void {
 }
 
 function confirmAction(question: string): Promise<boolean> {
-  const before = document.activeElement as HTMLElement | null;
-  const id = `confirm-${++fieldSeq}`;
-  const yes = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }, text('yes'));
-  const no = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }, text('cancel'));
-  const box = h('div', { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': id }, h('p', { id, class: 'dialog-q' }, question), h('div', { class: 'dialog-actions' }, no, yes));
-  const backdrop = h('div', { class: 'backdrop' }, box);
-  document.body.append(backdrop);
-  no.focus();
-  return new Promise((resolve) => {
-    const done = (answer: boolean) => {
-      backdrop.remove();
-      document.removeEventListener('keydown', onKey, true);
-      before?.focus?.();
-      resolve(answer);
-    };
-    const onKey = (ev: KeyboardEvent) => {
-      if (ev.key === 'Escape') done(false);
-      else if (ev.key === 'Tab') {
-        ev.preventDefault();
-        (document.activeElement === yes ? no : yes).focus();
-      }
-    };
-    document.addEventListener('keydown', onKey, true);
-    yes.addEventListener('click', () => done(true));
-    no.addEventListener('click', () => done(false));
-  });
+  return confirmText(question, text('yes'), text('cancel'));
 }
 
 const when = (iso: string) => new Date(iso).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Amsterdam' });
@@ -445,7 +419,7 @@ function renderStaff(section: HTMLElement): void {
           const r = await api<{ sessionsRevoked: number }>('POST', `/staff/api/admin/staff/${s.id}/revoke-sessions`, {});
           await reload();
           const n = r.sessionsRevoked;
-          const msg = text(new Intl.PluralRules(lang() === 'nl' ? 'nl-NL' : 'en-GB').select(n) === 'one' ? 'staff.revokedOne' : 'staff.revoked', { name: s.name, n });
+          const msg = tn(n, 'staff.revokedOne', 'staff.revoked', { name: s.name });
           announce(msg);
           setStatus(msg);
         } catch (err) {
@@ -563,24 +537,24 @@ function renderKeys(section: HTMLElement): void {
 
 function renderChrome(): void {
   document.title = `${text('title')} — Spreekkamer`;
-  document.getElementById('heading')!.textContent = text('title');
-  document.getElementById('nav')!.setAttribute('aria-label', text('nav.label'));
-  document.getElementById('nav-today')!.textContent = text('nav.today');
-  document.getElementById('nav-dashboard')!.textContent = text('nav.dashboard');
-  document.getElementById('nav-admin')!.textContent = text('nav.admin');
-  document.getElementById('logout')!.textContent = text('logout');
-  const sw = document.getElementById('lang-switch')!;
+  byId('heading').textContent = text('title');
+  byId('nav').setAttribute('aria-label', text('nav.label'));
+  byId('nav-today').textContent = text('nav.today');
+  byId('nav-dashboard').textContent = text('nav.dashboard');
+  byId('nav-admin').textContent = text('nav.admin');
+  byId('logout').textContent = text('logout');
+  const sw = byId('lang-switch');
   sw.textContent = text('lang.switch');
   sw.setAttribute('lang', lang() === 'nl' ? 'en' : 'nl');
   sw.setAttribute('aria-label', text('lang.switchLabel'));
-  if (me) document.getElementById('who')!.textContent = text('signedInAs', { name: me.name });
+  if (me) byId('who').textContent = text('signedInAs', { name: me.name });
 }
 
 function render(): void {
   renderChrome();
-  renderClinics(document.getElementById('clinics')!);
-  renderStaff(document.getElementById('staff')!);
-  renderKeys(document.getElementById('keys')!);
+  renderClinics(byId('clinics'));
+  renderStaff(byId('staff'));
+  renderKeys(byId('keys'));
 }
 
 async function reload(): Promise<void> {
@@ -606,7 +580,7 @@ function storedLang(): Lang {
 async function main(): Promise<void> {
   setLang(storedLang());
   renderChrome();
-  document.getElementById('lang-switch')!.addEventListener('click', () => {
+  byId('lang-switch').addEventListener('click', () => {
     const next: Lang = lang() === 'nl' ? 'en' : 'nl';
     try {
       localStorage.setItem(LANG_KEY, next);
@@ -616,10 +590,10 @@ async function main(): Promise<void> {
     setLang(next);
     render();
   });
-  document.getElementById('logout')!.addEventListener('click', () => {
+  byId('logout').addEventListener('click', () => {
     void api('POST', '/staff/api/logout', {}).finally(() => location.assign('/staff/login'));
   });
-  const app = document.getElementById('app')!;
+  const app = byId('app');
   try {
     const who = await api<{ staff: Me; csrfToken: string }>('GET', '/staff/api/me');
     me = who.staff;

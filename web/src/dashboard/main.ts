@@ -7,64 +7,17 @@
  * missed while offline stays wrong. An arrival plays a short tone (WebAudio, no download),
  * shows a browser notification when allowed, highlights the card and is announced.
  */
+import type { CallbackView } from '../../../control/src/callbacks/tasks.js';
+import type { DashboardPush } from '../../../control/src/dashboard/feed.js';
+import type { DashboardDay } from '../../../control/src/dashboard/routes.js';
+import type { ChatMessage } from '../../../control/src/realtime/protocol.js';
+import { announce, byId, confirmText, h } from '../lib/dom.js';
 import { ApiError, jsonClient } from '../lib/http.js';
 import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
-import { en, lang, nl, setLang, t, tn, type Key, type Lang } from './strings.js';
+import { renderCallbacks as drawCallbacks } from './callbacks.js';
+import { renderLanes as drawLanes, type Card, type LanesModel } from './lanes.js';
+import { lang, setLang, t, type Key, type Lang } from './strings.js';
 import { playArrivalTone, unlockAudio } from './sound.js';
-
-type Status =
-  | 'not_arrived' | 'testing' | 'waiting' | 'in_consult' | 'dropped' | 'ended' | 'no_show' | 'expired' | 'phone' | 'cancelled';
-type Grade = 'good' | 'fair' | 'poor';
-
-interface Card {
-  id: string;
-  clinicianId: string;
-  clinicianName: string;
-  day: string;
-  start: string;
-  displayName: string;
-  status: Status;
-  waitingSince: string | null;
-  deviceTest: { grade: Grade | null } | null;
-  language: 'nl' | 'en';
-  interpreter: boolean;
-  companion: boolean;
-  present: { patient: boolean; guests: number; clinician: boolean };
-  failedMessages: Array<{ kind: string; channel: string }>;
-  /** Latest live call quality (server's quality store); live 'quality' pushes update it. */
-  quality: { grade: Grade; role: string } | null;
-  /** Waiting: place in line and estimate, as the patient sees them; live 'line' pushes update it. */
-  wait: WaitInfo | null;
-}
-
-/** The same as the patient's page shows (control/src/domain/waiting-line.ts). */
-interface WaitInfo { position: number | null; minutes: number | null }
-
-function waitText(w: WaitInfo): string {
-  const parts: string[] = [];
-  if (w.position === 1) parts.push(t('wait.next'));
-  else if (w.position) parts.push(t('wait.position', { n: w.position }));
-  if (w.minutes !== null && !(w.position === 1 && w.minutes === 0)) parts.push(w.minutes === 0 ? t('wait.soon') : t('wait.minutes', { n: w.minutes }));
-  return parts.join(' · ');
-}
-
-interface Lane {
-  clinicianId: string;
-  clinicianName: string;
-  /** This clinician's own delay message, shown to their patients instead of the clinic's. */
-  delayMessage: string | null;
-  cards: Card[];
-}
-
-interface Callback {
-  id: string;
-  appointmentId: string;
-  patientDisplayName: string;
-  phone: string | null;
-  reason: string;
-  createdAt: string;
-  doneAt: string | null;
-}
 
 const LANG_KEY = 'spk.lang.staff';
 const RECONNECT_MAX_MS = 5000;
@@ -89,7 +42,7 @@ const unread = new Set<string>();
 const selected = new Set<string>();
 const highlighted = new Map<string, number>();
 let chatOpen: string[] = [];
-let callbacks: Callback[] = [];
+let callbacks: CallbackView[] = [];
 let cuesOn = false;
 /** The day's first answer is in: before it the lanes say "loading", never "no appointments". */
 let loaded = false;
@@ -102,39 +55,11 @@ const probe = {
   /** Cues that played the tone (after "turn on sound"). */
   tones: 0,
   notifications: 0,
-  rendered: {} as Record<string, { status: Status; at: number }>,
+  rendered: {} as Record<string, { status: Card['status']; at: number }>,
 };
 (window as unknown as { spkDashboard: typeof probe }).spkDashboard = probe;
 
 // ---------------------------------------------------------------- helpers
-
-function byId<E extends HTMLElement = HTMLElement>(id: string): E {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing`);
-  return el as E;
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean | undefined> = {},
-  ...children: Array<Node | string | null | undefined | false>
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === false) continue;
-    if (k === 'class') el.className = String(v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children) if (c) el.append(c);
-  return el;
-}
-
-function announce(text: string, region = 'announcer'): void {
-  const el = document.getElementById(region);
-  if (!el) return;
-  el.textContent = '';
-  window.setTimeout(() => (el.textContent = text), 50);
-}
 
 function toast(text: string): void {
   const el = byId('toast');
@@ -152,181 +77,63 @@ function failed(err: unknown): void {
 
 const timeFmt = () => new Intl.DateTimeFormat(lang() === 'nl' ? 'nl-NL' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: clinicTimeZone });
 
-function mmss(sinceIso: string): string {
-  const s = Math.max(0, Math.floor((Date.now() + serverOffsetMs - Date.parse(sinceIso)) / 1000));
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')}`;
-}
-
-function statusText(c: Card): string {
-  const text = c.status === 'waiting' && c.waitingSince ? t('status.waiting', { since: mmss(c.waitingSince) }) : t(`status.${c.status}` as Key, { since: '' });
-  // The console's fact too: waiting, but the patient's page is not connected now.
-  return offline(c) ? `${text}, ${t('status.offline')}` : text;
-}
-
-/** Waiting (or admitted) without the patient's page connected: "geen verbinding", as on the console. */
-function offline(c: Card): boolean {
-  return c.status === 'waiting' && !c.present.patient;
-}
-
 // ---------------------------------------------------------------- rendering
 
-function renderCard(c: Card): HTMLLIElement {
-  const name = c.displayName;
-  const quality = c.quality?.grade ?? null;
-  const grade = c.deviceTest?.grade ?? null;
-  const isHighlighted = (highlighted.get(c.id) ?? 0) > Date.now();
-  const check = h('input', { type: 'checkbox', 'data-testid': 'select', id: `sel-${c.id}`, disabled: c.status !== 'waiting' });
-  check.checked = selected.has(c.id);
-  check.addEventListener('change', () => {
-    if (check.checked) selected.add(c.id);
-    else selected.delete(c.id);
-    renderToolbar();
-  });
-  const btn = (key: Key, testid: string, onClick: () => void, enabled = true, long: Key = key) => {
-    const b = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': testid, disabled: !enabled, title: t(long) }, t(key));
-    b.setAttribute('aria-label', `${t(long)}: ${name}`);
-    b.addEventListener('click', onClick);
-    return b;
-  };
-  const live = c.status !== 'ended' && c.status !== 'no_show' && c.status !== 'expired' && c.status !== 'cancelled';
-  const li = h(
-    'li',
-    {
-      class: `card status-${c.status}${isHighlighted ? ' arrived' : ''}${unread.has(c.id) ? ' unread' : ''}`,
-      'data-appointment-id': c.id,
-      'data-testid': 'card',
-      'data-status': c.status,
-      'data-online': String(c.present.patient),
-      'aria-labelledby': `name-${c.id}`,
-    },
-    h(
-      'div',
-      { class: 'card-head' },
-      h('label', { class: 'card-select', for: `sel-${c.id}` }, check, h('span', { class: 'sr-only' }, t('action.select'))),
-      h('span', { class: 'card-time', 'data-testid': 'time' }, timeFmt().format(new Date(c.start))),
-      h('span', { class: 'card-name', id: `name-${c.id}`, 'data-testid': 'name', title: name }, name),
-    ),
-    h('p', { class: `card-status badge-${c.status}${offline(c) ? ' offline' : ''}`, 'data-testid': 'status', 'data-status': c.status }, statusText(c)),
-    h(
-      'ul',
-      { class: 'card-facts' },
-      h('li', { 'data-testid': 'grade', 'data-grade': grade ?? 'none', class: `grade-${grade ?? 'none'}` }, t(grade ? (`grade.${grade}` as Key) : 'grade.none')),
-      quality ? h('li', { 'data-testid': 'quality', 'data-grade': quality, class: `grade-${quality}` }, t(`quality.${quality}` as Key)) : null,
-      h('li', { 'data-testid': 'language', 'data-language': c.language }, t(`lang.${c.language}` as Key)),
-      c.wait ? h('li', { 'data-testid': 'wait-estimate', title: t('wait.title') }, waitText(c.wait)) : null,
-      c.interpreter ? h('li', { 'data-testid': 'interpreter', class: 'flag' }, t('interpreter')) : null,
-      c.companion ? h('li', { 'data-testid': 'companion' }, t('companion')) : null,
-      c.present.patient ? h('li', { 'data-testid': 'present-patient', class: 'present' }, t('present.patient')) : null,
-      c.present.guests > 0 ? h('li', { 'data-testid': 'present-guests', class: 'present' }, tn(c.present.guests, 'present.guestsOne', 'present.guests')) : null,
-      c.present.clinician ? h('li', { 'data-testid': 'present-clinician', class: 'present' }, t('present.clinician')) : null,
-      c.failedMessages.length > 0
-        ? h('li', { 'data-testid': 'failed-messages', class: 'warn', title: c.failedMessages.map((f) => `${f.kind} (${f.channel})`).join(', ') }, tn(c.failedMessages.length, 'failed.messagesOne', 'failed.messages'))
-        : null,
-      unread.has(c.id) ? h('li', { 'data-testid': 'unread', class: 'warn' }, t('chat.new')) : null,
-    ),
-    h(
-      'div',
-      { class: 'card-actions', role: 'group', 'aria-label': t('action.actions', { name }) },
-      btn('action.chat', 'chat', () => openChat([c.id]), live),
-      btn('action.notify', 'notify-clinician', () => void notifyClinician(c), live, 'action.notifyLong'),
-      btn('action.noShow', 'no-show', () => void noShow(c), c.status === 'not_arrived' || c.status === 'testing'),
-      btn('action.phone', 'fallback', () => void fallback(c), c.status !== 'cancelled' && c.status !== 'phone'),
-      btn('action.copyLink', 'copy-link', () => void copyLink(c), live),
-    ),
-  );
-  probe.rendered[c.id] = { status: c.status, at: Date.now() };
-  return li;
-}
-
+/** The lanes from the page's state, by clinician, cards by start time (Preact: lanes.tsx). */
 function renderLanes(): void {
-  const board = byId('lanes');
   const byClinician = new Map<string, Card[]>();
   for (const c of [...cards.values()].sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id))) {
     if (!byClinician.has(c.clinicianId)) byClinician.set(c.clinicianId, []);
     byClinician.get(c.clinicianId)!.push(c);
   }
-  // Lanes are drawn anew on card changes: keep the focus (and the caret) where the assistant is typing.
-  const active = document.activeElement as HTMLInputElement | null;
-  const typingIn = active?.dataset.testid === 'lane-delay-input' && board.contains(active) ? active.id : null;
-  const caret: [number | null, number | null] | null = typingIn ? [active!.selectionStart, active!.selectionEnd] : null;
-  board.textContent = '';
-  board.setAttribute('aria-busy', String(!loaded));
-  if (!loaded) {
-    board.append(h('p', { class: 'muted', role: 'status', 'data-testid': 'lanes-loading' }, t('lane.loading')));
-    return;
-  }
-  if (byClinician.size === 0) board.append(h('p', { class: 'muted', 'data-testid': 'lanes-empty' }, t('lane.empty')));
-  for (const [clinicianId, list] of byClinician) {
-    const name = laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? '';
-    board.append(
-      h(
-        'section',
-        { class: 'lane', 'data-testid': 'lane', 'data-clinician-id': clinicianId, 'aria-labelledby': `lane-${clinicianId}` },
-        h('h2', { id: `lane-${clinicianId}` }, name, ' ', h('span', { class: 'muted', 'data-testid': 'lane-count' }, `(${tn(list.length, 'lane.countOne', 'lane.count')})`)),
-        laneDelay(clinicianId, name),
-        h('ul', { class: 'cards' }, ...list.map(renderCard)),
-      ),
-    );
-  }
-  if (typingIn) {
-    const again = document.getElementById(typingIn) as HTMLInputElement | null;
-    again?.focus({ preventScroll: true });
-    if (again && caret) again.setSelectionRange(caret[0], caret[1]);
-  }
+  const model: LanesModel = {
+    loaded,
+    lanes: [...byClinician].map(([clinicianId, list]) => ({
+      clinicianId,
+      name: laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? '',
+      delay: laneDelays.get(clinicianId) ?? null,
+      cards: list,
+    })),
+    timeZone: clinicTimeZone,
+    serverOffsetMs,
+    selected,
+    unread,
+    highlighted,
+    delayFormOpen,
+    delayDrafts,
+    on: {
+      select: (id, on) => {
+        if (on) selected.add(id);
+        else selected.delete(id);
+        renderToolbar();
+        renderLanes();
+      },
+      chat: (c) => openChat([c.id]),
+      notify: (c) => void notifyClinician(c),
+      noShow: (c) => void noShow(c),
+      fallback: (c) => void fallback(c),
+      copyLink: (c) => void copyLink(c),
+      openDelay: (clinicianId) => {
+        delayFormOpen = clinicianId;
+        renderLanes();
+      },
+      saveDelay: (clinicianId, message) => void saveDelay(message, clinicianId),
+    },
+    drawn: (c) => {
+      if (probe.rendered[c.id]?.status !== c.status) probe.rendered[c.id] = { status: c.status, at: Date.now() };
+    },
+  };
+  drawLanes(byId('lanes'), model);
 }
 
-/** A clinician's own delay message: what is in force, and a small form to set or clear it. */
-function laneDelay(clinicianId: string, name: string): HTMLElement {
-  const current = laneDelays.get(clinicianId) ?? null;
-  const box = h('div', { class: 'lane-delay', 'data-testid': 'lane-delay' });
-  if (current) box.append(h('p', { class: 'notice', 'data-testid': 'lane-delay-current' }, t('lane.delayInForce', { message: current })));
-  if (delayFormOpen !== clinicianId) {
-    const open = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'lane-delay-open' }, t('lane.delay'));
-    open.addEventListener('click', () => {
-      delayFormOpen = clinicianId;
-      renderLanes();
-      document.querySelector<HTMLInputElement>(`#lane-delay-${clinicianId}`)?.focus();
-    });
-    box.append(open);
-    return box;
-  }
-  const input = h('input', { id: `lane-delay-${clinicianId}`, maxlength: '500', 'data-testid': 'lane-delay-input', placeholder: t('delay.placeholder') }) as HTMLInputElement;
-  input.value = delayDrafts.get(clinicianId) ?? current ?? '';
-  input.addEventListener('input', () => delayDrafts.set(clinicianId, input.value));
-  const form = h(
-    'form',
-    { class: 'delay-form' },
-    h('label', { for: `lane-delay-${clinicianId}` }, t('lane.delayLabel', { name })),
-    input,
-    h('button', { type: 'submit', class: 'btn btn-small btn-primary', 'data-testid': 'lane-delay-save' }, t('delay.save')),
-  );
-  const clear = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'lane-delay-clear' }, t('delay.clear'));
-  form.append(clear);
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const v = input.value.trim();
-    void saveDelay(v === '' ? null : v, clinicianId);
-  });
-  clear.addEventListener('click', () => void saveDelay(null, clinicianId));
-  box.append(form);
-  return box;
-}
-
-/** Replace one card in place (or re-draw the lanes when it is new, moved or gone). */
+/** A card changed: keep it (or drop it when cancelled or of another day) and draw what changed. */
 function updateCard(c: Card): void {
-  const old = document.querySelector(`li.card[data-appointment-id="${c.id}"]`);
-  const known = cards.get(c.id);
   if (c.status === 'cancelled' || c.day !== day) {
-    if (known) {
-      cards.delete(c.id);
-      renderLanes();
-    }
+    if (cards.delete(c.id)) renderLanes();
     return;
   }
   cards.set(c.id, c);
-  if (old && known && known.clinicianId === c.clinicianId && known.start === c.start) old.replaceWith(renderCard(c));
-  else renderLanes();
+  renderLanes();
 }
 
 function renderToolbar(): void {
@@ -366,11 +173,8 @@ function renderAll(): void {
 
 function arrival(c: Card): void {
   highlighted.set(c.id, Date.now() + HIGHLIGHT_MS);
-  document.querySelector(`li.card[data-appointment-id="${c.id}"]`)?.classList.add('arrived');
-  window.setTimeout(() => {
-    const live = cards.get(c.id);
-    if (live) updateCard(live);
-  }, HIGHLIGHT_MS + 50);
+  renderLanes();
+  window.setTimeout(renderLanes, HIGHLIGHT_MS + 50);
   probe.cues++;
   if (cuesOn && playArrivalTone()) probe.tones++;
   announce(t('arrival.announce', { name: c.displayName }), 'arrivals');
@@ -424,7 +228,7 @@ async function noShow(c: Card): Promise<void> {
 async function fallback(c: Card): Promise<void> {
   if (!(await ask(t('phone.confirm', { name: c.displayName })))) return;
   try {
-    await call('POST', `/staff/api/appointments/${c.id}/fallback`, {});
+    await call('POST', `/staff/api/appointments/${c.id}/callback`, {});
     toast(t('phone.done'));
     void loadCallbacks();
   } catch (err) {
@@ -453,53 +257,15 @@ async function copyLink(c: Card): Promise<void> {
 
 /** A yes/no question in the page (window.confirm is blocked in some kiosks). */
 function ask(question: string): Promise<boolean> {
-  const before = document.activeElement as HTMLElement | null;
-  const yes = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }, t('yes'));
-  const no = h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }, t('cancel'));
-  const box = h(
-    'div',
-    { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': 'ask-q', 'data-testid': 'confirm' },
-    h('p', { id: 'ask-q' }, question),
-    h('div', { class: 'dialog-actions' }, no, yes),
-  );
-  const backdrop = h('div', { class: 'backdrop' }, box);
-  document.body.append(backdrop);
-  no.focus();
-  return new Promise((resolve) => {
-    const done = (v: boolean) => {
-      backdrop.remove();
-      document.removeEventListener('keydown', onKey, true);
-      before?.focus();
-      resolve(v);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') done(false);
-      if (e.key === 'Tab') {
-        e.preventDefault();
-        (document.activeElement === yes ? no : yes).focus();
-      }
-    };
-    document.addEventListener('keydown', onKey, true);
-    yes.addEventListener('click', () => done(true));
-    no.addEventListener('click', () => done(false));
-  });
+  return confirmText(question, t('yes'), t('cancel'));
 }
 
 // ---------------------------------------------------------------- chat
 
-interface ChatMessage {
-  from: 'patient' | 'staff';
-  text: string;
-  at: string;
-}
-
 function openChat(ids: string[]): void {
   chatOpen = ids;
   for (const id of ids) unread.delete(id);
-  for (const id of ids) {
-    const c = cards.get(id);
-    if (c) updateCard(c);
-  }
+  renderLanes();
   renderChat();
   byId('chat-input').focus();
   void loadChatHistory();
@@ -566,7 +332,7 @@ async function sendChat(ev: Event): Promise<void> {
 
 async function loadCallbacks(): Promise<void> {
   try {
-    const r = await call<{ callbacks: Callback[] }>('GET', `/staff/api/callbacks?clinic=${encodeURIComponent(clinicCode)}`);
+    const r = await call<{ callbacks: CallbackView[] }>('GET', `/staff/api/callbacks?clinic=${encodeURIComponent(clinicCode)}`);
     callbacks = r.callbacks;
   } catch {
     callbacks = [];
@@ -575,39 +341,24 @@ async function loadCallbacks(): Promise<void> {
 }
 
 function renderCallbacks(): void {
-  const list = byId('callbacks');
-  list.textContent = '';
-  if (callbacks.length === 0) list.append(h('li', { class: 'muted' }, t('callbacks.empty')));
-  for (const cb of callbacks) {
-    const box = h('input', { type: 'checkbox', id: `cb-${cb.id}`, 'data-testid': 'callback-done' });
-    box.checked = cb.doneAt !== null;
-    box.addEventListener('change', async () => {
-      try {
-        await call('POST', `/staff/api/callbacks/${cb.id}/done`, { done: box.checked });
-        void loadCallbacks();
-      } catch (err) {
-        box.checked = !box.checked;
-        failed(err);
-      }
-    });
-    const reasonKey = `callbacks.reason.${cb.reason}` as Key;
-    list.append(
-      h(
-        'li',
-        { class: `callback${cb.doneAt ? ' done' : ''}`, 'data-testid': 'callback', 'data-callback-id': cb.id, 'data-appointment-id': cb.appointmentId },
-        h('label', { for: `cb-${cb.id}` }, box, ' ', t('callbacks.done')),
-        h('span', { class: 'callback-name' }, cb.patientDisplayName),
-        cb.phone ? h('a', { href: `tel:${cb.phone.replace(/[^\d+]/g, '')}`, class: 'phone' }, cb.phone) : null,
-        h('span', { class: 'muted' }, reasonKey in nl ? t(reasonKey) : cb.reason),
-      ),
-    );
+  drawCallbacks(byId('callbacks'), callbacks, (cb, done) => void setCallbackDone(cb, done));
+}
+
+async function setCallbackDone(cb: CallbackView, done: boolean): Promise<void> {
+  try {
+    await call('POST', `/staff/api/callbacks/${cb.id}/done`, { done });
+    void loadCallbacks();
+  } catch (err) {
+    // Not saved: the box shows what is true again.
+    renderCallbacks();
+    failed(err);
   }
 }
 
 // ---------------------------------------------------------------- loading and the live feed
 
 async function loadDay(): Promise<void> {
-  const r = await call<{ serverTime: string; date: string; clinic: { delayMessage: string | null; timezone: string }; lanes: Lane[] }>(
+  const r = await call<DashboardDay>(
     'GET',
     `/staff/api/dashboard?clinic=${encodeURIComponent(clinicCode)}${day ? `&date=${day}` : ''}`,
   );
@@ -640,9 +391,9 @@ function connect(): void {
   const ws = new WebSocket(url);
   socket = ws;
   ws.onmessage = (ev) => {
-    let m: any;
+    let m: DashboardPush;
     try {
-      m = JSON.parse(String(ev.data));
+      m = JSON.parse(String(ev.data)) as DashboardPush;
     } catch {
       return;
     }
@@ -658,7 +409,7 @@ function connect(): void {
   };
 }
 
-function onPush(m: any): void {
+function onPush(m: DashboardPush): void {
   switch (m.t) {
     case 'ready':
       backoff = 500;
@@ -668,7 +419,7 @@ function onPush(m: any): void {
       void loadCallbacks();
       return;
     case 'card': {
-      const c = m.card as Card;
+      const c = m.card;
       const before = cards.get(c.id);
       if (m.chatFrom === 'patient' && !chatOpen.includes(c.id)) unread.add(c.id);
       updateCard(c);
@@ -687,7 +438,7 @@ function onPush(m: any): void {
       return;
     case 'line': {
       // One clinician's waiting line moved: every waiting card of that lane shows its new place.
-      const waits = m.waits as Record<string, WaitInfo>;
+      const waits = m.waits;
       for (const c of [...cards.values()]) {
         if (c.clinicianId !== m.clinicianId || c.status !== 'waiting') continue;
         const w = waits[c.id] ?? null;
@@ -718,6 +469,8 @@ async function saveDelay(message: string | null, clinicianId?: string): Promise<
       delayDrafts.delete(clinicianId);
       delayFormOpen = null;
       renderLanes();
+      // The form is gone; the keyboard goes on from the lane's "report a delay" button.
+      document.querySelector<HTMLElement>(`[data-clinician-id="${clinicianId}"] [data-testid="lane-delay-open"]`)?.focus();
     } else if (!message) byId<HTMLInputElement>('delay-input').value = '';
   } catch (err) {
     failed(err);
@@ -787,15 +540,10 @@ async function start(): Promise<void> {
   window.setInterval(() => void loadDay().catch(() => undefined), FULL_RELOAD_MS);
   // Waiting times tick on the server clock.
   window.setInterval(() => {
-    document.querySelectorAll<HTMLElement>('li.card[data-status="waiting"]').forEach((li) => {
-      const c = cards.get(li.dataset.appointmentId ?? '');
-      const el = li.querySelector('[data-testid="status"]');
-      if (c && el) el.textContent = statusText(c);
-    });
+    if ([...cards.values()].some((c) => c.status === 'waiting')) renderLanes();
   }, 1000);
 }
 
-void en;
 start().catch((err) => {
   if (!(err instanceof ApiError && err.status === 401)) failed(err);
 });

@@ -1,4 +1,6 @@
 /** The dashboard's texts, Dutch (default) and English; same keys and {parameters} in both. */
+import { pageStrings } from '../lib/i18n.js';
+
 export const nl = {
   title: 'Wachtkamers',
   'nav.today': 'Videoconsulten vandaag',
@@ -203,27 +205,6 @@ export const en: Record<Key, string> = {
   yes: 'Yes',
 };
 
-export type Lang = 'nl' | 'en';
-let current: Lang = 'nl';
-
-export function setLang(l: Lang): void {
-  current = l;
-}
-export function lang(): Lang {
-  return current;
-}
-
-const rules = new Map<Lang, Intl.PluralRules>();
-
-/** The plural form for `n` (Intl.PluralRules: 'one' or the rest), `{n}` filled in. */
-export function tn(n: number, one: Key, other: Key, params: Record<string, string | number> = {}): string {
-  let r = rules.get(current);
-  if (!r) rules.set(current, (r = new Intl.PluralRules(current === 'nl' ? 'nl-NL' : 'en-GB')));
-  return t(r.select(n) === 'one' ? one : other, { n, ...params });
-}
-
-export function t(key: Key, params?: Record<string, string | number>): string {
-  const template = (current === 'en' ? en : nl)[key];
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
-}
+// The one i18n of web/src/lib: language, switching and plurals; this page's table added to it.
+export const { t, tn } = pageStrings({ nl, en });
+export { lang, setLang, type Lang } from '../lib/i18n.js';

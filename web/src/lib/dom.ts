@@ -39,9 +39,9 @@ export function byId<E extends HTMLElement = HTMLElement>(id: string): E {
   return el as E;
 }
 
-/** Says `text` through the page's polite live region (`#announcer`). */
-export function announce(text: string): void {
-  const region = document.getElementById('announcer');
+/** Says `text` through the page's polite live region (`#announcer`), or another one by id. */
+export function announce(text: string, regionId = 'announcer'): void {
+  const region = document.getElementById(regionId);
   if (!region) return;
   // Clear first so repeating the same sentence is announced again.
   region.textContent = '';
@@ -61,17 +61,34 @@ export function videoEl(attrs: Attrs, muted: boolean): HTMLVideoElement {
 
 /**
  * Asks a yes/no question in the page. Resolves true on yes; false on no or Escape.
- * Focus moves into the dialog and back to where it was afterwards.
+ * Focus moves into the dialog and back to where it was afterwards. The texts are keys of the
+ * shared tables, kept in the current language.
  */
 export function confirmDialog(question: Key, yes: Key, no: Key): Promise<boolean> {
-  const before = document.activeElement as HTMLElement | null;
   const id = `confirm-${Date.now()}`;
-  const yesBtn = tx('button', yes, { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' });
-  const noBtn = tx('button', no, { type: 'button', class: 'btn', 'data-testid': 'confirm-no' });
+  return askIn(
+    tx('p', question, { id, class: 'dialog-q' }),
+    tx('button', yes, { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }),
+    tx('button', no, { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }),
+  );
+}
+
+/** The same with texts a page has already translated (a staff page's own table). */
+export function confirmText(question: string, yes: string, no: string): Promise<boolean> {
+  const id = `confirm-${Date.now()}`;
+  return askIn(
+    h('p', { id, class: 'dialog-q' }, question),
+    h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'confirm-yes' }, yes),
+    h('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no' }, no),
+  );
+}
+
+function askIn(question: HTMLParagraphElement, yesBtn: HTMLButtonElement, noBtn: HTMLButtonElement): Promise<boolean> {
+  const before = document.activeElement as HTMLElement | null;
   const box = h(
     'div',
-    { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': id, 'data-testid': 'confirm' },
-    tx('p', question, { id, class: 'dialog-q' }),
+    { class: 'dialog', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': question.id, 'data-testid': 'confirm' },
+    question,
     h('div', { class: 'dialog-actions' }, noBtn, yesBtn),
   );
   const backdrop = h('div', { class: 'backdrop' }, box);

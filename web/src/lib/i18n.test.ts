@@ -1,34 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { format, placeholders, t, tables, type Key } from './i18n.js';
-import { nl } from './strings.js';
+import { format, placeholders, t, type Key } from './i18n.js';
+import { en, nl } from './strings.js';
 import { staffEn, staffNl } from './strings-staff.js';
+import * as dashboard from '../dashboard/strings.js';
+import * as admin from '../admin/strings.js';
+import * as reports from '../reports/strings.js';
 
-// Importing strings-staff.ts added the staff pages' strings to the tables: check them all.
+// Every table of every page: the patient's and shared strings, the console's, and the staff
+// pages' own. Each language has every key of its table, with the same {parameters}.
+const TABLES: Record<string, { nl: Record<string, string>; en: Record<string, string> }> = {
+  patient: { nl, en },
+  console: { nl: staffNl, en: staffEn },
+  dashboard,
+  admin,
+  reports,
+};
 const keys = [...Object.keys(nl), ...Object.keys(staffNl)] as Key[];
 
 describe('string tables', () => {
-  it('have the same keys in Dutch and English', () => {
-    expect(Object.keys(tables.en).sort()).toEqual(Object.keys(tables.nl).sort());
-    expect(Object.keys(staffEn).sort()).toEqual(Object.keys(staffNl).sort());
-  });
+  for (const [name, table] of Object.entries(TABLES)) {
+    it(`${name}: the same keys and {parameters} in Dutch and English, none empty`, () => {
+      expect(Object.keys(table.en).sort()).toEqual(Object.keys(table.nl).sort());
+      for (const k of Object.keys(table.nl)) {
+        expect(placeholders(table.en[k] ?? ''), `${name}:${k}`).toEqual(placeholders(table.nl[k] ?? ''));
+        for (const l of ['nl', 'en'] as const) expect(table[l][k]?.trim(), `${name}:${l}:${k}`).toBeTruthy();
+      }
+    });
+  }
 
   it('keep the staff pages\' strings out of the patient\'s table (and so out of its bundle)', () => {
     expect(Object.keys(nl).filter((k) => Object.prototype.hasOwnProperty.call(staffNl, k))).toEqual([]);
     expect(Object.keys(nl).some((k) => /^(staff|knmg|report|login)\./.test(k))).toBe(false);
   });
 
-  it('have no empty strings', () => {
+  it('has every patient and console string loaded for t()', () => {
     for (const l of ['nl', 'en'] as const) {
-      for (const k of keys) {
-        const s = t(k, undefined, l);
-        expect(s.trim(), `${l}:${k}`).not.toBe('');
-        expect(s, `${l}:${k} missing`).not.toBe(k);
-      }
+      for (const k of keys) expect(t(k, undefined, l), `${l}:${k} missing`).not.toBe(k);
     }
-  });
-
-  it('use the same {parameters} in both languages', () => {
-    for (const k of keys) expect(placeholders(t(k, undefined, 'en')), k).toEqual(placeholders(t(k, undefined, 'nl')));
   });
 
   it('has a plain-language message for every refusal the patient can meet', () => {
@@ -40,6 +48,12 @@ describe('string tables', () => {
   it('names the other language on the language switch, in that language', () => {
     expect(t('lang.switch', undefined, 'nl')).toBe('English');
     expect(t('lang.switch', undefined, 'en')).toBe('Nederlands');
+  });
+
+  it("gives a staff page's own table its own t and plurals", () => {
+    expect(dashboard.tn(1, 'lane.countOne', 'lane.count')).toBe('1 afspraak');
+    expect(dashboard.tn(3, 'lane.countOne', 'lane.count')).toBe('3 afspraken');
+    expect(reports.t('minutes', { n: 4 })).toBe('4 min');
   });
 });
 

@@ -1,9 +1,14 @@
 /**
- * Translation: `t(key, params)` over the tables in strings.ts, and bindings that keep
- * elements' text and attributes in the current language, so switching the language never
- * rebuilds a screen (a running video keeps playing).
+ * Translation, one module for every page: `t(key, params)` over the string tables the page
+ * loads, and bindings that keep elements' text and attributes in the current language, so
+ * switching the language never rebuilds a screen (a running video keeps playing).
+ *
+ * Tables add themselves when imported (addStrings): the patient's and shared strings
+ * (strings.ts), the console's (strings-staff.ts), a staff page's own (dashboard/strings.ts,
+ * admin/strings.ts, reports/strings.ts through `pageStrings`). A page downloads only the tables
+ * it imports. Every table has the same keys and {parameters} in both languages (i18n.test.ts).
  */
-import { en, nl, type Key } from './strings.js';
+import type { Key } from './strings.js';
 
 export type { Key };
 export type Lang = 'nl' | 'en';
@@ -11,13 +16,10 @@ export type Params = Record<string, string | number>;
 /** Parameters that depend on the language (formatted dates) are given as a function. */
 export type ParamsArg = Params | (() => Params);
 
-/** The patient's and shared strings. (A plain object of the imports, so a page that uses no text drops them.) */
-export const tables = { nl, en } as Record<Lang, Record<Key, string>>;
-
-/** Strings a page adds to these (the staff pages: strings-staff.ts). */
+/** Every string the page has loaded, by language. */
 const added: Record<Lang, Record<string, string>> = { nl: {}, en: {} };
 
-/** Adds a page's own strings (same keys in both languages). */
+/** Adds a table of strings (same keys in both languages). */
 export function addStrings(extra: Record<Lang, Record<string, string>>): void {
   Object.assign(added.nl, extra.nl);
   Object.assign(added.en, extra.en);
@@ -48,8 +50,12 @@ export function format(template: string, params?: Params): string {
 }
 
 export function t(key: Key, params?: ParamsArg, l: Lang = current): string {
+  return lookup(key, params, l);
+}
+
+function lookup(key: string, params: ParamsArg | undefined, l: Lang): string {
   // A key whose table was not loaded shows as itself rather than breaking the page.
-  return format(added[l][key] ?? tables[l][key] ?? key, typeof params === 'function' ? params() : params);
+  return format(added[l][key] ?? key, typeof params === 'function' ? params() : params);
 }
 
 const pluralRules = new Map<Lang, Intl.PluralRules>();
@@ -58,7 +64,7 @@ const pluralRules = new Map<Lang, Intl.PluralRules>();
  * The key for `n` by the language's plural rules (Intl.PluralRules): `one` for the singular
  * form, `other` for the rest ("1 afspraak", "3 afspraken"). Dutch and English have only these two.
  */
-export function pluralKey<K extends Key>(n: number, one: K, other: K, l: Lang = current): K {
+export function pluralKey<K extends string>(n: number, one: K, other: K, l: Lang = current): K {
   let rules = pluralRules.get(l);
   if (!rules) pluralRules.set(l, (rules = new Intl.PluralRules(locale(l))));
   return rules.select(n) === 'one' ? one : other;
@@ -67,6 +73,21 @@ export function pluralKey<K extends Key>(n: number, one: K, other: K, l: Lang = 
 /** `t` of the plural form for `n`, with `{n}` filled in. */
 export function tn(n: number, one: Key, other: Key, params: Params = {}, l: Lang = current): string {
   return t(pluralKey(n, one, other, l), { n, ...params }, l);
+}
+
+/**
+ * A staff page's own table (same keys in both languages, checked by i18n.test.ts): adds it and
+ * gives `t` and `tn` typed to its keys. Language, switching and bindings are this module's.
+ */
+export function pageStrings<K extends string>(table: { nl: Record<K, string>; en: Record<K, string> }): {
+  t: (key: K, params?: ParamsArg) => string;
+  tn: (n: number, one: K, other: K, params?: Params) => string;
+} {
+  addStrings(table);
+  return {
+    t: (key, params) => lookup(key, params, current),
+    tn: (n, one, other, params = {}) => lookup(pluralKey(n, one, other), { n, ...params }, current),
+  };
 }
 
 /** The `{name}` parameters a string uses (for the completeness test). */

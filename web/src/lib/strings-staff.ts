@@ -5,6 +5,8 @@
  * imports it. `{name}` marks a parameter; both languages must use the same parameters.
  */
 import { addStrings } from './i18n.js';
+// The console shows the shared strings too (consult view, language switch).
+import './strings.js';
 
 export const staffNl = {
   'staff.title': 'Videoconsulten vandaag',

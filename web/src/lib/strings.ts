@@ -1,8 +1,10 @@
 /**
  * Every visible string of the browser apps, Dutch first. The Dutch follows the hospitals'
  * own patient leaflets: "u", short sentences, "zorgverlener", "videoconsult", "wachtkamer".
- * `{name}` marks a parameter; both languages must use the same parameters.
+ * `{name}` marks a parameter; both languages must use the same parameters. Importing this
+ * module adds the tables to i18n.ts (the patient's page and the console import it).
  */
+import { addStrings } from './i18n.js';
 import type { StaffKey } from './strings-staff.js';
 
 export const nl = {
@@ -93,6 +95,9 @@ export const nl = {
 
   'expired.title': 'Deze link is verlopen',
   'expired.body': 'De tijd voor dit videoconsult is voorbij.',
+
+  'missed.title': 'Het videoconsult is niet doorgegaan',
+  'missed.body': 'U was niet in de wachtkamer op het moment van uw afspraak. Wilt u een nieuwe afspraak? Neem dan contact op met de polikliniek.',
 
   'error.title': 'Er ging iets mis',
   'error.body': 'De pagina kon niet worden geladen. Controleer uw internetverbinding en probeer het opnieuw.',
@@ -381,6 +386,9 @@ export const en: { [K in BaseKey]: string } = {
   'expired.title': 'This link has expired',
   'expired.body': 'The time for this video consultation has passed.',
 
+  'missed.title': 'The video consultation did not take place',
+  'missed.body': 'You were not in the waiting room at the time of your appointment. Would you like a new appointment? Please contact the outpatient clinic.',
+
   'error.title': 'Something went wrong',
   'error.body': 'The page could not be loaded. Please check your internet connection and try again.',
   'error.retry': 'Try again',
@@ -564,3 +572,5 @@ export const en: { [K in BaseKey]: string } = {
   'rating.empty': 'Please type your comment first, or choose a score.',
   'rating.failed': 'Sending did not work. Please try again.',
 };
+
+addStrings({ nl, en });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+// The shared strings (durations, dates) add themselves to i18n's tables.
+import './strings.js';
 import { formatClock, formatDate, formatDuration, formatTime, ServerClock, wholeDays } from './time.js';
 
 describe('formatClock', () => {

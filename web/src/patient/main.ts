@@ -9,6 +9,8 @@ import * as dom from '../lib/dom.js';
 import { announce, byId, confirmDialog, h, phoneLink, tx, videoEl } from '../lib/dom.js';
 import * as i18n from '../lib/i18n.js';
 import { bindText, isLang, lang, loadLang, setLang, setupLangSwitch, t, type Key } from '../lib/i18n.js';
+// The patient's and shared strings (they add themselves to i18n's tables).
+import '../lib/strings.js';
 import type { ConsultMedia, LocalMedia, PreparedPublisher } from '../lib/media.js';
 import type { Signalling } from '../lib/signalling.js';
 import * as time from '../lib/time.js';
@@ -242,6 +244,18 @@ function render(s: Screen): Node[] {
       return [tx('h1', 'cancelled.title'), tx('p', 'cancelled.body'), card(), contact()];
     case 'expired':
       return [tx('h1', 'expired.title'), tx('p', 'expired.body'), contact()];
+    case 'missed':
+      // The no-show put her on the callback list when it did: then she is told she will be called.
+      return [
+        tx('h1', 'missed.title'),
+        !snap?.callbackPending
+          ? tx('p', 'missed.body', { class: 'lead', 'data-testid': 'missed-message' })
+          : snap.phoneEnding
+            ? tx('p', 'callback.body', { class: 'lead', 'data-testid': 'missed-message' }, { digits: snap.phoneEnding })
+            : tx('p', 'callback.bodyNoDigits', { class: 'lead', 'data-testid': 'missed-message' }),
+        card(),
+        contact(),
+      ];
     case 'error':
       return [
         tx('h1', 'error.title'),

@@ -26,4 +26,10 @@ describe('screenFor', () => {
     expect(screenFor({ visitState: 'scheduled', phase: 'expired', mayJoin: false })).toBe('expired');
     expect(screenFor({ visitState: 'waiting', phase: 'expired', mayJoin: false })).toBe('expired');
   });
+
+  it('tells a patient marked as not shown up that the consult did not take place (not "something went wrong")', () => {
+    expect(screenFor({ visitState: 'no_show', phase: 'open', mayJoin: false })).toBe('missed');
+    expect(screenFor({ visitState: 'no_show', phase: 'expired', mayJoin: false })).toBe('missed');
+    expect(screenFor({ visitState: 'no_show', phase: 'open', mayJoin: false }, false, true)).toBe('expired');
+  });
 });

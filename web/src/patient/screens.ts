@@ -20,12 +20,14 @@ export type Screen =
   | 'guest-wait'
   | 'cancelled'
   | 'expired'
+  /** Marked as not shown up (no-show): the consult did not take place. */
+  | 'missed'
   /** This browser cannot hold a video consult (no WebRTC, or a social app's in-app browser). */
   | 'unsupported'
   | 'error';
 
 /** Screens after which nothing more can happen on this link. */
-export const FINAL: ReadonlySet<Screen> = new Set<Screen>(['unknown', 'ended', 'phone', 'cancelled', 'expired']);
+export const FINAL: ReadonlySet<Screen> = new Set<Screen>(['unknown', 'ended', 'phone', 'cancelled', 'expired', 'missed']);
 
 type Snapshot = Pick<StateSnapshot, 'visitState' | 'phase' | 'mayJoin' | 'endedReason'>;
 
@@ -35,6 +37,7 @@ export function screenFor(s: Snapshot, hungUp = false, guest = false): Screen {
   if (s.visitState === 'cancelled') return 'cancelled';
   if (s.mayJoin) return hungUp ? 'left' : 'consult';
   if (guest) return s.visitState === 'expired' || s.phase === 'expired' || s.visitState === 'no_show' ? 'expired' : 'guest-wait';
+  if (s.visitState === 'no_show') return 'missed';
   if (s.visitState === 'expired' || s.phase === 'expired') return 'expired';
   switch (s.visitState) {
     case 'waiting':

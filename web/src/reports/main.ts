@@ -5,9 +5,10 @@
  * clinician, the patients' ratings and comments, and links to the CSV exports. Every number
  * comes from GET /staff/api/reports, which the CSV and the API share.
  */
-import { h } from '../lib/dom.js';
+import { byId, h } from '../lib/dom.js';
 import { jsonClient, ApiError } from '../lib/http.js';
 import type { Figures, Report } from '../../../control/src/reports/figures.js';
+import type { presentStaff } from '../../../control/src/staff/auth.js';
 import { lang, setLang, t, type Key, type Lang } from './strings.js';
 
 const LANG_KEY = 'spk.lang.staff';
@@ -16,9 +17,10 @@ const api = jsonClient({ csrf: () => csrfToken, onUnauthorized: () => location.a
 
 let report: Report | null = null;
 let clinicOptions: Array<{ code: string; name: string }> = [];
-let me: { name: string; role: string } | null = null;
+/** Who is signed in (GET /staff/api/me). */
+let me: ReturnType<typeof presentStaff> | null = null;
 let csrfToken = '';
-const el = (id: string) => document.getElementById(id)!;
+const el = byId;
 
 // ---------------------------------------------------------------- formatting
 
@@ -349,7 +351,7 @@ async function main(): Promise<void> {
   el('logout').addEventListener('click', () => {
     void api('POST', '/staff/api/logout', {}).finally(() => location.assign('/staff/login'));
   });
-  const who = await api<{ staff: { name: string; role: string }; csrfToken: string }>('GET', '/staff/api/me').catch(() => null);
+  const who = await api<{ staff: ReturnType<typeof presentStaff>; csrfToken: string }>('GET', '/staff/api/me').catch(() => null);
   if (who) {
     me = who.staff;
     csrfToken = who.csrfToken;

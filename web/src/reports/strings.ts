@@ -1,4 +1,6 @@
 /** The report page's texts, Dutch (default) and English; same keys and {parameters} in both. */
+import { pageStrings } from '../lib/i18n.js';
+
 export const nl = {
   title: 'Rapportage videoconsulten',
   'nav.label': 'Onderdelen',
@@ -149,19 +151,6 @@ export const en: Record<Key, string> = {
   seconds: '{n} s',
 };
 
-export type Lang = 'nl' | 'en';
-const tables: Record<Lang, Record<Key, string>> = { nl, en };
-let current: Lang = 'nl';
-
-export function setLang(l: Lang): void {
-  current = l;
-}
-
-export function lang(): Lang {
-  return current;
-}
-
-export function t(key: Key, params?: Record<string, string | number>): string {
-  const s = tables[current][key];
-  return params ? s.replace(/\{(\w+)\}/g, (w, n: string) => (n in params ? String(params[n]) : w)) : s;
-}
+// The one i18n of web/src/lib: language, switching and plurals; this page's table added to it.
+export const { t, tn } = pageStrings({ nl, en });
+export { lang, setLang, type Lang } from '../lib/i18n.js';

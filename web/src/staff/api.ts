@@ -1,60 +1,24 @@
 /** The staff API on the internal listener; the session is a cookie, writes carry the CSRF token. */
-import type { TimePhase, VisitState } from '../../../control/src/realtime/protocol.js';
+import type { ConsultRecord, ConsultRecordInput } from '../../../control/src/consult/record.js';
+import type { GuestJson } from '../../../control/src/consult/guests.js';
+import type { presentStaff } from '../../../control/src/staff/auth.js';
+import type { TodayAppointment, TodayList } from '../../../control/src/staff/routes.js';
+
+export type { TodayAppointment };
 
 /** Where the staff pages remember the language choice. */
 export const STAFF_LANG_KEY = 'spk.lang.staff';
 
-export interface Staff {
-  id: string;
-  name: string;
-  role: string;
-}
-
-export interface TodayAppointment {
-  id: string;
-  start: string;
-  durationMinutes: number;
-  patientName: string;
-  visitState: VisitState;
-  phase: TimePhase;
-  waitingSince: string | null;
-  online: boolean;
-  /** The signed-in clinician's own appointment (not a colleague's). */
-  mine?: boolean;
-  /** How an ended consult ended ('phone': continued by phone). */
-  endedReason?: 'clinician' | 'phone' | null;
-  /** The patient's latest live call quality, while the consult runs. */
-  quality?: 'good' | 'fair' | 'poor' | null;
-}
-
-export type IdentityMethod = 'id_document' | 'bsn_details' | 'known' | 'not_verified';
+/** Who is signed in (GET /staff/api/me, POST /staff/api/login). */
+export type Staff = ReturnType<typeof presentStaff>;
 
 /** The KNMG panel, as sent and as stored (control/src/consult/record.ts). */
-export interface ConsultRecordInput {
-  identityMethod: IdentityMethod;
-  patientSide: string[];
-  clinicSide: string[];
-  othersConsent: boolean | null;
-  consentVideo: boolean;
-  fallbackExplained: boolean;
-  note: string | null;
-}
+export type { ConsultRecord, ConsultRecordInput };
+export type IdentityMethod = ConsultRecord['identityMethod'];
 
-export interface ConsultRecord extends ConsultRecordInput {
-  identityPhysicallyVerified: boolean;
-  recordedAt: string;
-  updatedAt: string;
-}
-
-export type GuestRole = 'interpreter' | 'colleague' | 'family';
-
-export interface Guest {
-  id: string;
-  role: GuestRole;
-  link: string | null;
-  createdAt: string;
-  revokedAt: string | null;
-}
+/** A third party's link (control/src/consult/guests.ts). */
+export type Guest = GuestJson;
+export type GuestRole = GuestJson['role'];
 
 /** The consult report as the server makes it (types only: nothing of control/ is bundled). */
 import type { ConsultReport } from '../../../control/src/consult/report.js';
@@ -73,7 +37,7 @@ export function setCsrf(token: string): void {
 export const call = jsonClient({ csrf: () => csrfToken });
 
 export const me = (): Promise<{ staff: Staff; csrfToken: string; idleSignOutMinutes?: number }> => call('GET', '/staff/api/me');
-export const today = (): Promise<{ appointments: TodayAppointment[] }> => call('GET', '/staff/api/today');
+export const today = (): Promise<TodayList> => call('GET', '/staff/api/today');
 export const admit = (id: string): Promise<unknown> =>
   call('POST', `/staff/api/appointments/${encodeURIComponent(id)}/admit`, {});
 export const endConsult = (id: string): Promise<unknown> =>

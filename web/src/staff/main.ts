@@ -26,6 +26,7 @@ import * as api from './api.js';
 import { ApiError, STAFF_LANG_KEY, type TodayAppointment } from './api.js';
 import { rowAction, statusText, whenText } from './status.js';
 import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
+import { isFinal } from '../../../shared/visit-state.js';
 import { knmgPanel } from './knmg.js';
 import { guestPanel } from './guests.js';
 import { reportSections } from './report.js';
@@ -270,7 +271,7 @@ let ready: { id: string; sig: Signalling; connected: Promise<unknown> } | null =
 
 function syncReadySocket(): void {
   const next = appointments
-    .filter((a) => a.mine !== false && a.visitState === 'waiting')
+    .filter((a) => a.mine && a.visitState === 'waiting')
     .sort((a, b) => Date.parse(a.waitingSince ?? a.start) - Date.parse(b.waitingSince ?? b.start))[0];
   if (ready && ready.id === next?.id) return;
   ready?.sig.close();
@@ -296,7 +297,7 @@ function takeSocket(id: string): { sig: Signalling; connected: Promise<unknown> 
 
 function syncPreview(): void {
   syncReadySocket();
-  const someoneWaiting = appointments.some((a) => a.mine !== false && a.visitState === 'waiting');
+  const someoneWaiting = appointments.some((a) => a.mine && a.visitState === 'waiting');
   if (someoneWaiting && !preview) {
     const p = getLocalMedia();
     preview = p;
@@ -509,7 +510,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
     showList(t('staff.endedByServer'));
   });
   s.on('state', ({ state }) => {
-    if (state.appointmentId === a.id && (state.visitState === 'ended' || state.visitState === 'cancelled')) {
+    if (state.appointmentId === a.id && isFinal(state.visitState)) {
       closeConsult();
       showList(t('staff.endedByServer'));
     }

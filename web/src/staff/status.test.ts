@@ -15,14 +15,14 @@ describe('today list rows', () => {
   it('says how long a patient has been waiting', () => {
     const since = '2025-06-03T12:00:00Z';
     const now = Date.parse(since) + 3 * 60_000 + 12_500;
-    expect(statusText({ visitState: 'waiting', waitingSince: since, online: true }, now, 'nl')).toEqual({
+    expect(statusText({ visitState: 'waiting', waitingSince: since, online: true, endedReason: null }, now, 'nl')).toEqual({
       key: 'status.waiting',
       params: { duration: '3:12', since: '14:00' },
     });
-    expect(statusText({ visitState: 'waiting', waitingSince: since, online: false }, now, 'en').key).toBe(
+    expect(statusText({ visitState: 'waiting', waitingSince: since, online: false, endedReason: null }, now, 'en').key).toBe(
       'status.waitingOffline',
     );
-    expect(statusText({ visitState: 'in_consult', waitingSince: null, online: true }, now, 'nl')).toEqual({
+    expect(statusText({ visitState: 'in_consult', waitingSince: null, online: true, endedReason: null }, now, 'nl')).toEqual({
       key: 'status.in_consult',
     });
     expect(statusText({ visitState: 'ended', waitingSince: null, online: false, endedReason: 'phone' }, now, 'nl').key).toBe(

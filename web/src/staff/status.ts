@@ -5,24 +5,17 @@ import type { Key, Params } from '../lib/i18n.js';
 import { formatClock, formatTime, HOSPITAL_TZ } from '../lib/time.js';
 import { locale } from '../lib/i18n.js';
 import type { Lang } from '../lib/i18n.js';
+import { isOpenConsult } from '../../../shared/visit-state.js';
 import type { TodayAppointment } from './api.js';
 
 export type RowAction = 'admit' | 'open' | 'report' | null;
 
 export function rowAction(a: Pick<TodayAppointment, 'visitState'>): RowAction {
-  switch (a.visitState) {
-    case 'waiting':
-      return 'admit';
-    case 'admitted':
-    case 'in_consult':
-    case 'dropped':
-      return 'open';
-    // After the end: the consult report (and the KNMG panel, still editable for a while).
-    case 'ended':
-      return 'report';
-    default:
-      return null;
-  }
+  if (a.visitState === 'waiting') return 'admit';
+  if (isOpenConsult(a.visitState)) return 'open';
+  // After the end: the consult report (and the KNMG panel, still editable for a while).
+  if (a.visitState === 'ended') return 'report';
+  return null;
 }
 
 export function statusText(
