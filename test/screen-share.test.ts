@@ -136,6 +136,17 @@ describe('screen sharing in a consult', () => {
     expect(await axeViolations(patient.page), 'patient page with a shared screen: axe').toEqual([]);
     expect(await patient.page.getByText('Gedeeld scherm').count()).toBe(1);
     expect(await axeViolations(clinician.page), 'console while sharing: axe').toEqual([]);
+    if (process.env.SPK_SCREENSHOTS) {
+      await patient.page.screenshot({ path: 'docs/screenshots/patient-14-screen-shared.png' });
+      await clinician.page.screenshot({ path: 'docs/screenshots/console-5-screen-share.png' });
+    }
+    // In English too: the caption and the screen's label follow the language, axe finds nothing.
+    await patient.page.getByTestId('lang-switch').click();
+    await patient.page.getByText('Shared screen').waitFor();
+    expect(await patient.page.getByTestId('screen-video').getAttribute('aria-label')).toBe('Screen shared by Your clinician');
+    expect(await axeViolations(patient.page), 'patient page with a shared screen, English: axe').toEqual([]);
+    await patient.page.getByTestId('lang-switch').click();
+    await patient.page.getByText('Gedeeld scherm').waitFor();
     // Pinch-zoom is not switched off for the page.
     expect(await patient.page.locator('meta[name="viewport"]').getAttribute('content')).not.toMatch(/user-scalable=no|maximum-scale=1(\D|$)/);
   }, 180_000);
