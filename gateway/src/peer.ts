@@ -282,6 +282,7 @@ export class Peer implements PeerSession {
     this.check();
     if (this.me === null) throw new Error('join before sharing a screen');
     if (!this.server.session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
+    const jsep = offerOf(offer);
     // One screen per participant: a new share replaces the one running.
     await this.stopScreen();
     const handle: Handle = await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin));
@@ -292,11 +293,11 @@ export class Peer implements PeerSession {
       this.check();
       // Only these fields: never record or filename. Video only: a screen has no sound here.
       const joined: Joined = await this.server.whileUp(
-        handle.joinConfigurePublisher({ room: this.roomId, display, audio: false, video: true, jsep: offerOf(offer) }),
+        handle.joinConfigurePublisher({ room: this.roomId, display, audio: false, video: true, jsep }),
       );
       sc.feed = joined.feed;
-      // Announced to us before we knew its number (the display said it was ours): forget it.
-      if (this.feeds.delete(joined.feed)) this.dropSubscriber(joined.feed);
+      // Announced to us before we knew its number (it cannot be: the display says it is ours).
+      this.feedLeft(joined.feed);
       if (joined.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the screen share');
       this.log.debug({ room: this.roomId, feed: joined.feed }, 'screen shared');
       return { feed: joined.feed, answer: { type: 'answer', sdp: joined.jsep.sdp } };
