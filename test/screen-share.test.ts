@@ -18,6 +18,7 @@ import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { installPageRelay } from './support/page-relay.js';
 import { RelayClient, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
 import { startJanusTap, type JanusTap } from './support/janus-tap.js';
+import { RoomAdmin } from './bench/bare-janus.js';
 
 const BASE = 21800;
 const SHOTS = resolve(import.meta.dirname, '..', '.run', 'test', 'screen-share');
@@ -274,6 +275,49 @@ describe('screen sharing in a consult', () => {
     } finally {
       await stack.ds.query(`UPDATE clinic SET patient_screen_share = false WHERE id = $1`, [seeded.clinicId]);
       await page.close();
+    }
+  }, 120_000);
+
+  test('a control-plane restart (an upgrade) while sharing: the screen stays on the patient page; stop still works', async () => {
+    const share = clinician.page.getByTestId('screen-share');
+    await share.click();
+    await expect.poll(() => share.getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { timeout: 15_000 });
+    await expect.poll(async () => (await paintedFrames(patient.page, '[data-testid="screen-video"]')).frames, { timeout: 15_000 }).toBeGreaterThan(3);
+    const feed = await patient.page.getByTestId('screen-video').getAttribute('data-feed');
+
+    await stack.control.stop('SIGTERM');
+    stack.control = await stack.startControlPlane({ public: BASE, internal: BASE + 1 });
+    // Both pages back on the new process, the Janus handles taken over: the same screen feed plays on.
+    for (const page of [patient.page, clinician.page]) {
+      await page.waitForFunction(() => {
+        const banner = document.getElementById('conn') as HTMLElement | null;
+        return !banner || banner.hidden;
+      }, undefined, { timeout: 15_000 });
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await patient.page.getByTestId('screen-video').getAttribute('data-feed')).toBe(feed);
+    expect((await paintedFrames(patient.page, '[data-testid="screen-video"]')).frames).toBeGreaterThan(3);
+    expect(await share.getAttribute('aria-pressed')).toBe('true');
+
+    // The new process took the screen's handle over too: the clinician's stop reaches Janus.
+    await share.click();
+    await expect.poll(() => share.getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('false');
+    await patient.page.waitForSelector('[data-testid="screen-video"]', { state: 'detached', timeout: 10_000 });
+    expect((await paintedFrames(patient.page, '[data-testid="remote-video"]')).frames).toBeGreaterThan(0);
+    // Not merely unpublished (the page closing its connection does that): the screen's handle
+    // left the room at Janus, so nothing of it lingers.
+    const [{ room_id: roomId }] = await stack.ds.query(`SELECT room_id FROM visit WHERE appointment_id = $1`, [appointmentId]);
+    const admin = await RoomAdmin.open(stack.janus.url, stack.janus.apiSecret);
+    try {
+      await expect
+        .poll(async () => {
+          const listed = await admin.videoroom({ request: 'listparticipants', room: Number(roomId) });
+          return (listed.participants as Array<{ display?: string }>).filter((p) => p.display?.includes('"screen":true')).length;
+        }, { timeout: 10_000 })
+        .toBe(0);
+    } finally {
+      await admin.close();
     }
   }, 120_000);
 
