@@ -349,7 +349,8 @@ done
 # Janus and coturn behind the documented 1:1 NAT: both addresses, no hairpin (defect 3).
 JM="$M/media1.hospital.local"
 check "Janus behind 1:1 NAT: nat_1_1_mapping public and keep_private_host" bash -c "grep -qx \$'\\tnat_1_1_mapping = \"203.0.113.21\"' '$JM/janus.jcfg' && grep -qx \$'\\tkeep_private_host = true' '$JM/janus.jcfg'"
-check "coturn behind 1:1 NAT: external-ip=public/private" grep -qx 'external-ip=203.0.113.30/10.20.30.30' "$M/turn1.hospital.local/turnserver.conf"
+# (test/turn-nat.test.ts runs Janus and coturn with these lines behind a real 1:1 NAT, with media.)
+check "coturn behind 1:1 NAT: relay-ip private, external-ip public (not public/private)" bash -c "grep -qx 'relay-ip=10.20.30.30' '$M/turn1.hospital.local/turnserver.conf' && grep -qx 'external-ip=203.0.113.30' '$M/turn1.hospital.local/turnserver.conf'"
 check "PostgreSQL across servers: ssl on, TLS 1.2 at least" bash -c "grep -qx 'ssl = on' '$M/data1.hospital.local/postgresql.conf' && grep -qx \"ssl_min_protocol_version = 'TLSv1.2'\" '$M/data1.hospital.local/postgresql.conf'"
 check "the control planes connect with sslmode=verify-full against the hospital CA" grep -qx 'postgres://spreekkamer:s@10.20.30.40:5432/spreekkamer?sslmode=verify-full&sslrootcert=/etc/spreekkamer/database-ca.crt' "$M/app1.hospital.local/database_url"
 check "Janus Admin API on loopback only, also on a media server of its own" bash -c "grep -qx \$'\\tadmin_ws_ip = \"127.0.0.1\"' '$JM/janus.transport.websockets.jcfg' && grep -qx \$'\\tadmin_ws_acl = \"127.\"' '$JM/janus.transport.websockets.jcfg'"

@@ -30,6 +30,8 @@ export interface StartJanusOptions {
    * readable (not writable) for the group `nogroup`. Needs root (tests run as root).
    */
   unprivileged?: boolean;
+  /** Called with the config folder after rendering, before Janus starts (e.g. a NAT section). */
+  configure?: (dir: string) => void;
 }
 
 /** uid/gid of `nobody`/`nogroup` on Debian: the unprivileged Janus (opts.unprivileged). */
@@ -91,6 +93,7 @@ export async function startJanus(opts: StartJanusOptions): Promise<RunningJanus>
     if (opts.rtpPorts) args.push('--rtp-ports', opts.rtpPorts);
     if (opts.eventLoops) args.push('--event-loops', String(opts.eventLoops));
     execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    opts.configure?.(dir);
   }
   const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as {
     apiSecret: string;

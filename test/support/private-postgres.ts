@@ -5,7 +5,7 @@
  * on 127.0.0.1 only. `url` is a base URL for createTestDatabase(url).
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,9 +28,22 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** Stop for good and remove the data folder. */
   destroy(): Promise<void>;
+  /** The cluster's folder (its Unix socket is there; `data/` holds the cluster), owned by postgres. */
+  dir: string;
+  /** Re-read the configuration, pg_hba.conf and the TLS files (`pg_ctl reload`). */
+  reload(): Promise<void>;
 }
 
-export async function startPrivatePostgres(port: number): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /** listen_addresses (default 127.0.0.1). */
+  listenAddresses?: string;
+  /** More `-c name=value` settings (e.g. ssl=on). */
+  settings?: string[];
+  /** Written to data/pg_hba.conf before the first start, replacing initdb's (trust on 127.0.0.1). */
+  hba?: string;
+}
+
+export async function startPrivatePostgres(port: number, opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'spk-private-pg-'));
   const data = join(dir, 'data');
   // The cluster's files belong to the postgres user; run its tools as that user.
@@ -40,7 +53,12 @@ export async function startPrivatePostgres(port: number): Promise<PrivatePostgre
   const { stdout: gid } = await run('id', ['-g', 'postgres']);
   chownSync(dir, Number(uid.trim()), Number(gid.trim()));
   await asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']);
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c full_page_writes=off -c max_connections=60 -c shared_buffers=32MB`;
+  if (opts.hba !== undefined) {
+    writeFileSync(join(data, 'pg_hba.conf'), opts.hba);
+    chownSync(join(data, 'pg_hba.conf'), Number(uid.trim()), Number(gid.trim()));
+  }
+  const extra = (opts.settings ?? []).map((s) => ` -c ${s}`).join('');
+  const options = `-c listen_addresses=${opts.listenAddresses ?? '127.0.0.1'} -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c full_page_writes=off -c max_connections=60 -c shared_buffers=32MB${extra}`;
   const start = async () => {
     await asPostgres('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
   };
@@ -52,6 +70,10 @@ export async function startPrivatePostgres(port: number): Promise<PrivatePostgre
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dir,
+    async reload() {
+      await asPostgres('pg_ctl', ['reload', '-D', data]);
+    },
     async stop() {
       await stop();
       running = false;

@@ -50,6 +50,8 @@ export async function startStack(opts: {
   janusUnprivileged?: boolean;
   /** Another PostgreSQL server for the test database (test/support/private-postgres.ts). */
   databaseUrl?: string;
+  /** Edits a Janus server's rendered config folder before it starts (test/support/janus.ts). */
+  janusConfigure?: (dir: string, index: number) => void;
 }): Promise<Stack> {
   const dir = join(ROOT, '.run', 'test', opts.name);
   rmSync(dir, { recursive: true, force: true });
@@ -71,6 +73,7 @@ export async function startStack(opts: {
       // Janus's events (live call quality) go to the first control plane's internal listener.
       eventsBackend: `http://127.0.0.1:${opts.basePort + 1}/janus/events`,
       unprivileged: opts.janusUnprivileged,
+      configure: opts.janusConfigure ? (d) => opts.janusConfigure?.(d, i) : undefined,
     });
   };
   const janus = await startOne(0);
