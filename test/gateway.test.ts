@@ -396,6 +396,49 @@ describe('media through Janus (headless Chromium)', () => {
     await clinician.leave();
     await gateway.destroyRoom(4401, room(4401).secret);
   });
+
+  it('a screen share is a second publisher: a feed for the others, never for the sharer; stop takes it away', async () => {
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    await gateway.ensureRoom(room(4402));
+    const eventsA: PeerEvent[] = [];
+    const eventsB: PeerEvent[] = [];
+    const wait = (events: PeerEvent[], what: (e: PeerEvent) => boolean, label: string) =>
+      waitFor<void>(label, 15_000, (done) => {
+        const t = setInterval(() => events.some(what) && (clearInterval(t), done()), 50);
+      });
+    const clinician = await gateway.openPeer({ roomId: 4402, display: '{"role":"clinician"}', onEvent: (e) => eventsA.push(e) });
+    await clinician.join();
+    const patient = await gateway.openPeer({ roomId: 4402, display: '{"role":"patient"}', onEvent: (e) => eventsB.push(e) });
+    await patient.join();
+    await expect(patient.shareScreen({ type: 'answer', sdp: 'v=0' }, '{}')).rejects.toThrow(/offer/);
+    expect(patient.sharing()).toBe(false);
+
+    const display = '{"role":"clinician","screen":true}';
+    const sharer = await browserPage(browser);
+    const shared = await clinician.shareScreen(await sharer.evaluate(() => (window as unknown as BarePage).publish()), display);
+    expect(shared.answer.type).toBe('answer');
+    await sharer.evaluate((a) => (window as unknown as BarePage).published(a), shared.answer);
+    await wait(eventsB, (e) => e.type === 'feed-joined' && e.feed.feed === shared.feed, 'screen feed-joined');
+    expect(eventsB.find((e) => e.type === 'feed-joined' && e.feed.feed === shared.feed)).toEqual({ type: 'feed-joined', feed: { feed: shared.feed, display } });
+    expect(clinician.sharing()).toBe(true);
+    expect(clinician.state()?.screen).toMatchObject({ feed: shared.feed, display });
+
+    const viewer = await browserPage(browser);
+    const offer = await patient.subscribe(shared.feed);
+    await patient.answer(shared.feed, await viewer.evaluate((o) => (window as unknown as BarePage).subscribe(o), offer));
+    await patient.trickle(shared.feed, null);
+    await viewer.waitForFunction(() => (window as unknown as BarePage).frames > 5, null, { timeout: 10_000 });
+
+    expect(await clinician.stopScreen()).toBe(true);
+    await wait(eventsB, (e) => e.type === 'feed-left' && e.feed === shared.feed, 'screen feed-left');
+    expect(await clinician.stopScreen()).toBe(false);
+    expect(clinician.state()?.screen).toBeUndefined();
+    // The sharer was never told of its own screen.
+    expect(eventsA.filter((e) => e.type === 'feed-joined')).toEqual([]);
+    await patient.leave();
+    await clinician.leave();
+    await gateway.destroyRoom(4402, room(4402).secret);
+  });
 });
 
 describe('nothing recorded: every request the gateway sends to Janus', () => {

@@ -34,6 +34,11 @@ export class Peer implements PeerSession {
    * one Janus round trip, not two: the other side's feed is announced on the admission's path.
    */
   private spare: Promise<Handle | null> | null = null;
+  /**
+   * The participant's screen (issue 18.5): a second publisher in the same room, with the
+   * display the server chose for it. Its own feed is never announced back to this peer.
+   */
+  private screen: { handle: Handle; display: string; feed: number | null } | null = null;
 
   constructor(
     private readonly server: JanusServer,
@@ -77,11 +82,16 @@ export class Peer implements PeerSession {
   }
 
   handleCount(): number {
-    return 1 + this.subscribers.size;
+    return 1 + this.subscribers.size + (this.screen ? 1 : 0);
+  }
+
+  private isOwnScreen(p: { feed: number; display?: string }): boolean {
+    const sc = this.screen;
+    return !!sc && (p.feed === sc.feed || (p.display ?? '') === sc.display);
   }
 
   private feedJoined(p: JanodePublisher): void {
-    if (p.feed === this.me || this.feeds.has(p.feed)) return;
+    if (p.feed === this.me || this.feeds.has(p.feed) || this.isOwnScreen(p)) return;
     this.feeds.add(p.feed);
     this.emit({ type: 'feed-joined', feed: { feed: p.feed, display: p.display ?? '' } });
   }
@@ -124,7 +134,7 @@ export class Peer implements PeerSession {
     this.privateId = joined.private_id;
     const feeds: FeedEvent[] = [];
     for (const p of joined.publishers) {
-      if (p.feed === this.me) continue;
+      if (p.feed === this.me || this.isOwnScreen(p)) continue;
       this.feeds.add(p.feed);
       feeds.push({ feed: p.feed, display: p.display ?? '' });
     }
@@ -211,6 +221,7 @@ export class Peer implements PeerSession {
       privateId: this.privateId,
       feeds: [...this.feeds],
       subscribers: [...this.subscribers].map(([feed, h]) => [feed, h.id] as [number, number]),
+      ...(this.screen?.feed != null ? { screen: { feed: this.screen.feed, handle: this.screen.handle.id, display: this.screen.display } } : {}),
     };
   }
 
@@ -225,11 +236,15 @@ export class Peer implements PeerSession {
       this.watchSubscriber(feed, adoptHandle(session, VideoRoomPlugin, id, { room: state.roomId, feed }));
     }
     for (const feed of state.feeds) this.feeds.add(feed);
+    if (state.screen) {
+      const { feed, handle, display } = state.screen;
+      this.screen = { handle: adoptHandle(session, VideoRoomPlugin, handle, { room: state.roomId, feed }), display, feed };
+    }
     // After the caller has taken the peer: the feeds that came or went meanwhile.
     setTimeout(() => {
       const now = new Set(present.map((f) => f.feed));
       for (const feed of state.feeds) if (!now.has(feed)) this.feedLeft(feed);
-      for (const f of present) this.feedJoined({ feed: f.feed, display: f.display });
+      for (const f of present) if (f.feed !== state.screen?.feed) this.feedJoined({ feed: f.feed, display: f.display });
     }, 0);
   }
 
@@ -245,9 +260,9 @@ export class Peer implements PeerSession {
     await this.server.whileUp(this.subscriber(feed).start({ jsep: { type: 'answer', sdp: answer.sdp } }));
   }
 
-  async trickle(target: 'publisher' | number, candidate: IceCandidate): Promise<void> {
+  async trickle(target: 'publisher' | 'screen' | number, candidate: IceCandidate): Promise<void> {
     this.check();
-    const handle = target === 'publisher' ? this.publisher : this.subscriber(target);
+    const handle = target === 'publisher' ? this.publisher : target === 'screen' ? this.screenHandle() : this.subscriber(target);
     if (candidate === null) {
       await this.server.whileUp(handle.trickleComplete());
       return;
@@ -256,6 +271,53 @@ export class Peer implements PeerSession {
     if (candidate.sdpMid != null) c.sdpMid = candidate.sdpMid;
     if (candidate.sdpMLineIndex != null) c.sdpMLineIndex = candidate.sdpMLineIndex;
     await this.server.whileUp(handle.trickle(c));
+  }
+
+  private screenHandle(): Handle {
+    if (!this.screen) throw new Error('no screen share');
+    return this.screen.handle;
+  }
+
+  async shareScreen(offer: Jsep, display: string): Promise<{ feed: number; answer: Jsep }> {
+    this.check();
+    if (this.me === null) throw new Error('join before sharing a screen');
+    if (!this.server.session) throw new Error(`Janus server ${this.server.cfg.name} is not connected`);
+    const jsep = offerOf(offer);
+    // One screen per participant: a new share replaces the one running.
+    await this.stopScreen();
+    const handle: Handle = await this.server.whileUp(this.publisher.session.attach(VideoRoomPlugin));
+    const sc = { handle, display, feed: null as number | null };
+    this.screen = sc;
+    this.tellHandles([handle.id]);
+    try {
+      this.check();
+      // Only these fields: never record or filename. Video only: a screen has no sound here.
+      const joined: Joined = await this.server.whileUp(
+        handle.joinConfigurePublisher({ room: this.roomId, display, audio: false, video: true, jsep }),
+      );
+      sc.feed = joined.feed;
+      // Announced to us before we knew its number (it cannot be: the display says it is ours).
+      this.feedLeft(joined.feed);
+      if (joined.jsep?.type !== 'answer') throw new Error('Janus sent no SDP answer to the screen share');
+      this.log.debug({ room: this.roomId, feed: joined.feed }, 'screen shared');
+      return { feed: joined.feed, answer: { type: 'answer', sdp: joined.jsep.sdp } };
+    } catch (err) {
+      if (this.screen === sc) await this.stopScreen();
+      throw err;
+    }
+  }
+
+  /** Stop sharing: detaching the handle makes Janus tell the others the screen feed left. */
+  async stopScreen(): Promise<boolean> {
+    const sc = this.screen;
+    this.screen = null;
+    if (!sc) return false;
+    await sc.handle.detach().catch(() => undefined);
+    return true;
+  }
+
+  sharing(): boolean {
+    return this.screen !== null;
   }
 
   async mute(media: { audio: boolean; video: boolean }): Promise<void> {
@@ -268,8 +330,9 @@ export class Peer implements PeerSession {
     if (this.closed) return;
     this.closed = 'left';
     this.server.peers.delete(this);
-    const handles = [...this.subscribers.values(), this.publisher];
+    const handles = [...this.subscribers.values(), ...(this.screen ? [this.screen.handle] : []), this.publisher];
     this.subscribers.clear();
+    this.screen = null;
     const spare = this.spare;
     this.spare = null;
     void spare?.then((h) => h?.detach().catch(() => undefined));

@@ -83,6 +83,8 @@ export interface PeerState {
   feeds: number[];
   /** [feed, subscriber handle id] */
   subscribers: Array<[number, number]>;
+  /** The participant's screen share, when one runs (its second publisher handle). */
+  screen?: { feed: number; handle: number; display: string };
 }
 
 export interface GatewayOptions {
@@ -157,7 +159,17 @@ export interface PeerSession {
   subscribe(feed: number): Promise<Jsep>;
   /** The browser's answer to a subscription offer. */
   answer(feed: number, answer: Jsep): Promise<void>;
-  trickle(target: 'publisher' | number, candidate: IceCandidate): Promise<void>;
+  trickle(target: 'publisher' | 'screen' | number, candidate: IceCandidate): Promise<void>;
+  /**
+   * Share a screen (issue 18.5): a second publisher handle joins the room with `display`
+   * (server-set, marking it a screen) and publishes the browser's video-only offer; the others
+   * get it as a feed like any other. One per peer: a second call replaces the first.
+   * Recording is never requested.
+   */
+  shareScreen(offer: Jsep, display: string): Promise<{ feed: number; answer: Jsep }>;
+  /** Stop the screen share (the others are told its feed left); false when none ran. */
+  stopScreen(): Promise<boolean>;
+  sharing(): boolean;
   /** Mute/unmute the published audio/video at Janus (configure). */
   mute(media: { audio: boolean; video: boolean }): Promise<void>;
   /** Leave the room and detach every handle. Safe to call twice. */

@@ -8,7 +8,7 @@
  *   clinic set --code C [--name N] [--helpdesk-phone P] [--timezone TZ] [--waiting-room-opens MIN]
  *              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
  *              [--assistants-may-admit yes|no] [--delay-message TEXT]   ("" clears it)
- *              [--wait-display position_and_estimate|estimate|none]
+ *              [--wait-display position_and_estimate|estimate|none] [--patient-screen-share yes|no]
  *              [--telephony-url URL|none] [--rotate-telephony-secret] [--message-schedule JSON|default]
  *   staff create --email E --name N --role R [--clinic CODE …] [--password P | --sso-only]
  *   staff list
@@ -42,6 +42,7 @@ export const ADMIN_USAGE = `  clinic create --code C --name N --helpdesk-phone P
              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
              [--assistants-may-admit yes|no] [--delay-message TEXT]     ("" clears it)
              [--wait-display position_and_estimate|estimate|none]  (what waiting patients see of the line)
+             [--patient-screen-share yes|no]    (patients and guests may share their screen; staff always may)
              [--telephony-url URL|none] [--rotate-telephony-secret]     (a new secret is printed once)
              [--message-schedule JSON|default]   e.g. '{"reminderMinutes":{"reminder_15m":30},"channels":["email"]}'
   staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE]…
@@ -177,6 +178,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           code: { type: 'string' }, name: { type: 'string' }, 'helpdesk-phone': { type: 'string' }, timezone: { type: 'string' },
           'waiting-room-opens': { type: 'string' }, 'link-grace': { type: 'string' }, 'no-show': { type: 'string' }, drop: { type: 'string' },
           'initials-only': { type: 'string' }, 'assistants-may-admit': { type: 'string' }, 'delay-message': { type: 'string' }, 'wait-display': { type: 'string' },
+          'patient-screen-share': { type: 'string' },
           'telephony-url': { type: 'string' }, 'rotate-telephony-secret': { type: 'boolean' }, 'message-schedule': { type: 'string' },
         });
         const code = required(v, 'code');
@@ -192,6 +194,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           assistantsMayAdmit: yesNo(v, 'assistants-may-admit'),
           delayMessage: v['delay-message'] === undefined ? undefined : (v['delay-message'] as string).trim() || null,
           waitDisplay: v['wait-display'],
+          patientScreenShare: yesNo(v, 'patient-screen-share'),
           telephonyWebhookUrl: v['telephony-url'] === undefined ? undefined : /^(none|)$/i.test((v['telephony-url'] as string).trim()) ? null : v['telephony-url'],
           rotateTelephonySecret: v['rotate-telephony-secret'] ? true : undefined,
           messageSchedule: scheduleArg(v),

@@ -68,12 +68,13 @@ function clinicColumns(v: Partial<ClinicSettings>): Updateable<ClinicTable> {
     assistants_may_admit: v.assistantsMayAdmit,
     delay_message: v.delayMessage,
     wait_display: v.waitDisplay,
+    patient_screen_share: v.patientScreenShare,
   };
 }
 
 const SETTING_KEYS: ReadonlyArray<keyof ClinicSettings> = [
   'name', 'helpdeskPhone', 'timezone', 'waitingRoomOpensMinutes', 'linkGraceMinutes', 'noShowMinutes', 'dropMinutes',
-  'initialsOnly', 'assistantsMayAdmit', 'delayMessage', 'waitDisplay',
+  'initialsOnly', 'assistantsMayAdmit', 'delayMessage', 'waitDisplay', 'patientScreenShare',
 ];
 
 function presentClinic(r: Selectable<ClinicTable>): ClinicView {
@@ -91,6 +92,7 @@ function presentClinic(r: Selectable<ClinicTable>): ClinicView {
     assistantsMayAdmit: r.assistants_may_admit,
     delayMessage: r.delay_message,
     waitDisplay: r.wait_display,
+    patientScreenShare: r.patient_screen_share === true,
     telephonyWebhookUrl: r.telephony_webhook_url ?? null,
     telephonySecretSet: Boolean(r.telephony_webhook_secret),
     messageSchedule: messageSettings(r.message_schedule),

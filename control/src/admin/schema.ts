@@ -50,6 +50,8 @@ export const ClinicSettings = z.object({
   delayMessage: z.string().trim().max(DELAY_MESSAGE_MAX, `must be at most ${DELAY_MESSAGE_MAX} characters`).nullable(),
   /** What waiting patients (and the assistants' cards) see of their place in line. */
   waitDisplay: z.enum(WAIT_DISPLAYS, { error: `must be one of ${WAIT_DISPLAYS.join(', ')}` }),
+  /** Patients and guests may share their screen in a consult (staff always may). */
+  patientScreenShare: z.boolean({ error: 'must be true or false' }),
 });
 export type ClinicSettings = z.infer<typeof ClinicSettings>;
 

@@ -37,6 +37,8 @@ export interface Clinic {
   delayMessage: string | null;
   /** What waiting patients see of their place in line (domain/waiting-line.ts). */
   waitDisplay?: WaitDisplay;
+  /** Patients and guests may share their screen in a consult (staff always may). */
+  patientScreenShare?: boolean;
   /** Reminder times and channels of patient messages (control/src/notify/settings.ts). */
   messageSchedule?: MessageSchedule;
   /** Click-to-dial webhook of the hospital PBX (docs/notifications.md); null: none. */
@@ -68,6 +70,7 @@ export const ClinicEntity = new EntitySchema<Clinic>({
     assistantsMayAdmit: { name: 'assistants_may_admit', type: 'boolean', default: false },
     delayMessage: { name: 'delay_message', type: 'text', nullable: true },
     waitDisplay: { name: 'wait_display', type: 'text', default: 'none' },
+    patientScreenShare: { name: 'patient_screen_share', type: 'boolean', default: false },
     messageSchedule: { name: 'message_schedule', type: 'jsonb' },
     telephonyWebhookUrl: { name: 'telephony_webhook_url', type: 'text', nullable: true },
     telephonyWebhookSecret: { name: 'telephony_webhook_secret', type: 'text', nullable: true },

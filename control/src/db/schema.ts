@@ -44,6 +44,7 @@ export interface ClinicTable {
   telephony_webhook_url: string | null;
   telephony_webhook_secret: string | null;
   wait_display: Generated<WaitDisplay>;
+  patient_screen_share: Generated<boolean>;
 }
 
 export interface StaffTable {
@@ -303,6 +304,7 @@ export const COLUMNS: Columns = {
     waiting_room_opens_minutes: c('int4'), link_grace_minutes: c('int4'), no_show_minutes: c('int4'), drop_minutes: c('int4'),
     initials_only: c('bool'), assistants_may_admit: c('bool'), delay_message: n('text'), created_at: c('timestamptz'),
     message_schedule: c('jsonb'), telephony_webhook_url: n('text'), telephony_webhook_secret: n('text'), wait_display: c('text'),
+    patient_screen_share: c('bool'),
   },
   staff: {
     id: c('uuid'), email: c('text'), name: c('text'), role: c('text'), password_hash: n('text'), active: c('bool'),

@@ -1,7 +1,8 @@
 /**
  * Security headers for every response: a strict Content-Security-Policy (nothing from
  * third parties, no inline script or style but what a response names by its hash), HSTS, no framing, no referrer (patient links
- * carry their token in the path), and camera/microphone for our own origin only.
+ * carry their token in the path), and camera, microphone and screen capture (screen sharing in
+ * a consult, issue 18.5) for our own origin only.
  */
 import type { Middleware } from 'koa';
 
@@ -34,7 +35,7 @@ export function securityHeaders(opts: { hsts: boolean }): Middleware {
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
-    ctx.set('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(), geolocation=()');
+    ctx.set('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self), geolocation=()');
     if (opts.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     await next();
   };

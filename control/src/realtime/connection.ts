@@ -11,6 +11,7 @@ import { loadConsult, snapshot, type ConsultContext } from '../consult/context.j
 import { dropped } from '../consult/commands.js';
 import { guestLinkRevoked } from '../consult/guests.js';
 import { waitInfoFor } from '../consult/waiting-line.js';
+import { patientsMayShareScreen } from '../consult/screen-share.js';
 import { DomainError } from '../domain/errors.js';
 import { closedReason, isCancelled } from '../domain/visit-state.js';
 import type { HubEvent } from './hub.js';
@@ -164,7 +165,15 @@ export class Connection implements Socket {
     // A patient who comes back while the consult is open goes straight back in (no admission).
     // After a control-plane restart the media never stopped: take its Janus handles over.
     const media = (await takeOverPeer(this, this.media, who)) ? 'resumed' : undefined;
-    return { appointmentId: who.appointmentId, state, iceServers: turnIceServers(this.deps.turn ?? null, who.participantId), ...(media ? { media } : {}) };
+    // Whether this page offers screen sharing (issue 18.5): staff always, others where the clinic allows it.
+    const screenShare = who.kind === 'staff' || (await patientsMayShareScreen(this.deps.ds.manager, who.appointmentId).catch(() => false));
+    return {
+      appointmentId: who.appointmentId,
+      state,
+      iceServers: turnIceServers(this.deps.turn ?? null, who.participantId),
+      screenShare,
+      ...(media ? { media } : {}),
+    };
   }
 
   private async checkStaffSession(): Promise<void> {

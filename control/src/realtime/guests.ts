@@ -10,6 +10,8 @@ import type { Socket, Who } from './socket.js';
 /** A guest's link lets them into the consult's media, nothing else (no waiting room, chat, …). */
 const GUEST_ALLOWED: ReadonlySet<ClientRequest['t']> = new Set<ClientRequest['t']>([
   'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave',
+  // Only where the clinic allows patients and guests to share a screen (screen-share.ts).
+  'share-start', 'share-stop',
 ]);
 
 export function guestMay(action: ClientRequest['t']): boolean {

@@ -30,6 +30,8 @@ const MESSAGE_LIMITS: Partial<Record<ClientRequest['t'], { points: number; secon
   join: { points: 20, seconds: 60 },
   publish: { points: 30, seconds: 60 },
   subscribe: { points: 60, seconds: 60 },
+  // A Janus handle attached and joined, a feed announced to every other page of the consult.
+  'share-start': { points: 20, seconds: 60 },
   'first-media': { points: 10, seconds: 60 },
 };
 

@@ -11,6 +11,7 @@ import { mediaUp } from '../consult/commands.js';
 import { staffMayAdmit } from '../domain/admission.js';
 import { isCancelled, isFinal, isOpenConsult } from '../domain/visit-state.js';
 import { windowsFor } from '../consult/windows.js';
+import { patientsMayShareScreen } from '../consult/screen-share.js';
 import { rememberHandles } from '../quality/handles.js';
 import { noteFirstMedia } from '../metrics/registry.js';
 import type { ErrorCode, FeedInfo, IceCandidate, Jsep, StateSnapshot, TrickleTarget } from './protocol.js';
@@ -88,7 +89,7 @@ export class MediaRoom {
     // next request on this socket (after a failover, the `subscribe` the picture waits
     // for) does not queue behind a round trip per candidate. A lost candidate is not fatal.
     this.requirePeer()
-      .trickle(target === 'publisher' ? 'publisher' : target.feed, candidate)
+      .trickle(typeof target === 'string' ? target : target.feed, candidate)
       .catch((err: unknown) => this.s.log.debug({ err: String(err) }, 'trickle not delivered'));
     return {};
   }
@@ -97,6 +98,32 @@ export class MediaRoom {
     // Unmuting cannot lift a privacy pause; `pause` does that.
     await this.requirePeer().mute(this.paused ? { audio: false, video: false } : { audio, video });
     return {};
+  }
+
+  /**
+   * `share-start`: the screen as a second feed in the room, marked a screen by the display the
+   * server sets. Staff always; a patient or guest only where her clinic allows it
+   * (consult/screen-share.ts). One per socket: a new share replaces the running one.
+   */
+  async shareScreen(who: Who, jsep: Jsep) {
+    if (who.kind === 'patient' && !(await patientsMayShareScreen(this.s.deps.ds.manager, who.appointmentId))) {
+      throw new RelayError('screen_share_off', 'this clinic does not let patients or guests share their screen');
+    }
+    const peer = this.requirePeer();
+    const { answer } = await peer.shareScreen(jsep, JSON.stringify({ ...this.displayOf(who), screen: true }));
+    void this.savePeer();
+    this.s.log.info({ role: who.label }, 'screen share started');
+    return { jsep: answer };
+  }
+
+  /** `share-stop`: the others are told the screen feed left. */
+  async stopScreen() {
+    const stopped = await this.requirePeer().stopScreen();
+    if (stopped) {
+      void this.savePeer();
+      this.s.log.info({}, 'screen share stopped');
+    }
+    return { stopped };
   }
 
   /** The page shows the clinician: admission → media, once per consult (metrics/). */
@@ -218,11 +245,7 @@ export class MediaRoom {
     const { deps } = this.s;
     return {
       roomId: c.roomId,
-      display: JSON.stringify({
-        role: who.label,
-        label: who.kind === 'patient' && who.guestRole ? who.guestRole : who.label,
-        participantId: who.participantId,
-      }),
+      display: JSON.stringify(this.displayOf(who)),
       // Janus's events name handles only: remember whose they are (live call quality, quality/).
       onHandles: (ids: number[]) => void rememberHandles(deps.hub.redis, ids, { appointmentId: c.appointmentId, participantId: who.participantId, role: who.label, clinicId: c.clinicId }).catch(() => undefined),
       onEvent: (ev: PeerEvent) => {
@@ -248,6 +271,15 @@ export class MediaRoom {
             break;
         }
       },
+    };
+  }
+
+  /** What Janus shows the others of this participant (never a name). */
+  private displayOf(who: Who) {
+    return {
+      role: who.label,
+      label: who.kind === 'patient' && who.guestRole ? who.guestRole : who.label,
+      participantId: who.participantId,
     };
   }
 
@@ -300,8 +332,8 @@ export function roomSpec(c: ConsultContext, roomKey: Buffer) {
   return {
     roomId: c.roomId,
     secret: roomSecret(roomKey, c.roomId),
-    // patient, clinician, a third party, and one spare for a reconnect overlap
-    publishers: 4,
+    // patient, clinician, a third party, one spare for a reconnect overlap, and two screens
+    publishers: 6,
     description: `consult ${c.roomId}`,
   };
 }
@@ -309,12 +341,14 @@ export function roomSpec(c: ConsultContext, roomKey: Buffer) {
 function feedInfo(f: FeedEvent): FeedInfo {
   let role = 'participant';
   let label = '';
+  let screen = false;
   try {
-    const d = JSON.parse(f.display) as { role?: string; label?: string };
+    const d = JSON.parse(f.display) as { role?: string; label?: string; screen?: boolean };
     if (typeof d.role === 'string') role = d.role;
     if (typeof d.label === 'string') label = d.label;
+    screen = d.screen === true;
   } catch {
     /* display set by us; ignore anything else */
   }
-  return { feed: f.feed, role, label: label || role };
+  return { feed: f.feed, role, label: label || role, ...(screen ? { screen } : {}) };
 }

@@ -68,6 +68,20 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage(result({ ...net, jitterMs: 1 }))).toMatchObject({ ok: false, code: 'bad_request' });
   });
 
+  test('screen sharing: share-start with an offer, share-stop, trickle to the screen; nothing else', () => {
+    const start = { id: 1, t: 'share-start', jsep: { type: 'offer', sdp: 'v=0' } };
+    expect(parseClientMessage(JSON.stringify(start))).toMatchObject({ ok: true });
+    expect(parseClientMessage('{"id":2,"t":"share-stop"}')).toMatchObject({ ok: true });
+    expect(parseClientMessage('{"id":3,"t":"trickle","target":"screen","candidate":null}')).toMatchObject({ ok: true });
+    // The display (which marks a feed as a screen) is the server's, never the browser's.
+    expect(parseClientMessage(JSON.stringify({ ...start, display: '{"screen":true}' }))).toMatchObject({ ok: false, code: 'forbidden_parameter' });
+    expect(parseClientMessage(JSON.stringify({ ...start, record: true }))).toMatchObject({ ok: false, code: 'forbidden_parameter' });
+    expect(parseClientMessage(JSON.stringify({ ...start, audio: true }))).toMatchObject({ ok: false, code: 'bad_request', message: expect.stringContaining('audio') });
+    expect(parseClientMessage('{"id":1,"t":"share-start"}')).toMatchObject({ ok: false, code: 'bad_request', message: expect.stringContaining('jsep') });
+    expect(parseClientMessage('{"id":1,"t":"share-stop","feed":3}')).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientMessage('{"id":1,"t":"trickle","target":"screens","candidate":null}')).toMatchObject({ ok: false, code: 'bad_request' });
+  });
+
   test('chat text is trimmed and cleaned of control characters; 1 to 1000 characters', () => {
     const chat = (text: string) => parseClientMessage(JSON.stringify({ id: 1, t: 'chat', text }));
     expect(chat('  hallo\u0000\u001b[31m daar \u202e ')).toMatchObject({ ok: true, msg: { text: 'hallo[31m daar' } });

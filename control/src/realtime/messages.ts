@@ -69,7 +69,7 @@ const Request = z.discriminatedUnion('t', [
     .object({
       id,
       t: z.literal('trickle'),
-      target: z.union([z.literal('publisher'), z.object({ feed: Feed }).strict()]),
+      target: z.union([z.literal('publisher'), z.literal('screen'), z.object({ feed: Feed }).strict()]),
       candidate: Candidate,
     })
     .strict(),
@@ -84,11 +84,14 @@ const Request = z.discriminatedUnion('t', [
   z.object({ id, t: z.literal('companion'), present: z.boolean() }).strict(),
   z.object({ id, t: z.literal('pause'), paused: z.boolean() }).strict(),
   z.object({ id, t: z.literal('first-media') }).strict(),
+  z.object({ id, t: z.literal('share-start'), jsep: Jsep }).strict(),
+  z.object({ id, t: z.literal('share-stop') }).strict(),
 ]);
 
 export const ALLOWED_ACTIONS = [
   'hello', 'start-visit', 'join', 'publish', 'subscribe', 'answer', 'trickle', 'mute', 'leave', 'ping',
   'echo-start', 'echo-trickle', 'echo-stop', 'device-test-result', 'chat', 'companion', 'pause', 'first-media',
+  'share-start', 'share-stop',
 ];
 
 /** Parameters that would reach Janus features we never allow. Named in the refusal. */

@@ -25,8 +25,8 @@ export type { VisitState, TimePhase, NetworkGrade, NetworkMeasurement };
 export type Jsep = { type: 'offer' | 'answer'; sdp: string };
 export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
 
-/** Which peer connection a trickle candidate belongs to: our publisher or a subscription. */
-export type TrickleTarget = 'publisher' | { feed: number };
+/** Which peer connection a trickle candidate belongs to: our publisher, our screen share or a subscription. */
+export type TrickleTarget = 'publisher' | 'screen' | { feed: number };
 
 export type ClientRequest =
   /** First message on the socket. Patients send their link token; staff are known by cookie. */
@@ -70,7 +70,16 @@ export type ClientRequest =
   /** Staff only: privacy pause (own sound and picture off at Janus; the others are told). */
   | { id: number; t: 'pause'; paused: boolean }
   /** The page shows its first remote media since it joined (the admission-to-media metric). */
-  | { id: number; t: 'first-media' };
+  | { id: number; t: 'first-media' }
+  /**
+   * Share a screen (issue 18.5): a video-only SDP offer; the reply carries Janus's answer as
+   * `jsep`. The others get it as a feed with `screen: true`. Staff always; a patient or guest
+   * only when the clinic allows it (refused with `screen_share_off`). One per participant: a
+   * new share replaces the running one. Trickle its candidates with target `screen`.
+   */
+  | { id: number; t: 'share-start'; jsep: Jsep }
+  /** Stop sharing the screen (nothing running is not an error). */
+  | { id: number; t: 'share-stop' };
 
 export interface DeviceTestResult {
   camera: 'ok' | 'denied' | 'missing' | 'in_use' | 'failed' | 'skipped';
@@ -99,6 +108,8 @@ export interface FeedInfo {
    * a guest what they are ('interpreter' | 'colleague' | 'family'). Never a name.
    */
   label: string;
+  /** The participant's shared screen (issue 18.5), not their camera: shown large. */
+  screen?: boolean;
 }
 
 /** A waiting patient's place in her clinician's line (issue 18.4), owned by the domain. */
@@ -172,4 +183,6 @@ export type ErrorCode =
   | 'device_test_closed'
   /** Too many requests of this kind (network tests, chat messages); try again later. */
   | 'rate_limited'
+  /** A patient's or guest's screen share, while her clinic does not allow it (the default). */
+  | 'screen_share_off'
   | 'internal';

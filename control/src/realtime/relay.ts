@@ -44,6 +44,9 @@ const ACTIONS: Actions = {
   mute: (c, _who, msg) => c.media.mute(msg.audio, msg.video),
   leave: (c) => c.leave(),
   'first-media': async (c, who) => c.media.firstMedia(who),
+  // Screen sharing: a second feed in the same room (media.ts; who may: consult/screen-share.ts)
+  'share-start': (c, who, msg) => c.media.shareScreen(who, msg.jsep),
+  'share-stop': (c) => c.media.stopScreen(),
   // The clinician's privacy pause (pause.ts)
   pause: (c, who, msg) => pause(c, c.media, who, msg.paused),
   // The device test: the network test through Janus's echo (echo.ts), the outcome (device-test.ts)

@@ -173,6 +173,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
     ),
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
+    checkbox('patientScreenShare', c.patientScreenShare, text('clinic.patientScreenShare'), 'clinic-patientScreenShare'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
     field('clinic.waitDisplay', waitDisplaySelect(c.waitDisplay), 'clinic.waitDisplayHint'),
     telephonyFieldset(c),
@@ -195,6 +196,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
       timezone: v('timezone').value.trim(),
       initialsOnly: v('initialsOnly').checked,
       assistantsMayAdmit: v('assistantsMayAdmit').checked,
+      patientScreenShare: v('patientScreenShare').checked,
       delayMessage: v('delayMessage').value.trim() || null,
       waitDisplay: v('waitDisplay').value,
     };

@@ -6,7 +6,7 @@ import { announce, h, tx, videoEl } from './dom.js';
 import { bindAttr, bindText, t, unbind, type Key } from './i18n.js';
 import type { ConsultMedia, MediaHandlers, MediaProblem } from './media.js';
 import { thisBrowser, type Platform } from './platform.js';
-import { errorKey, type SignallingError } from './signalling.js';
+import { errorKey, SignallingError } from './signalling.js';
 
 export interface ConsultView {
   nodes: Node[];
@@ -36,7 +36,7 @@ export interface ConsultViewOptions {
 }
 
 export function createConsultView(o: ConsultViewOptions): ConsultView {
-  const tiles = new Map<number, { tile: HTMLElement; video: HTMLVideoElement }>();
+  const tiles = new Map<number, { tile: HTMLElement; video: HTMLVideoElement; screen: boolean }>();
   const message = tx('p', o.waitingKey, { class: 'stage-msg', 'data-testid': 'stage-message' });
   const stage = h('div', { class: 'stage' }, message);
   // Self-view inside the stage (bottom corner), so it never covers the buttons.
@@ -87,19 +87,39 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
   mute.addEventListener('click', () => toggle('audio'));
   camera.addEventListener('click', () => toggle('video'));
 
+  /**
+   * A shared screen (issue 18.5) is shown large, fitted whole (pinch to zoom on a phone), the
+   * cameras small in a corner; without one, the cameras share the stage.
+   */
+  const layout = (): void => {
+    let cameras = 0;
+    let screens = 0;
+    for (const e of tiles.values()) {
+      if (e.screen) screens++;
+      else e.tile.style.setProperty('--i', String(cameras++));
+    }
+    stage.classList.toggle('many', screens === 0 && cameras > 1);
+    stage.classList.toggle('sharing', screens > 0);
+  };
+
   const handlers: MediaHandlers = {
     remote(info, stream) {
       let entry = tiles.get(info.feed);
       if (!entry) {
-        const video = videoEl({ 'data-testid': 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' }, false);
+        const screen = info.screen === true;
+        const video = videoEl(
+          { 'data-testid': screen ? 'screen-video' : 'remote-video', 'data-feed': String(info.feed), class: 'remote-video' },
+          false,
+        );
         // The server sends a role, never a name; say it in the page's language.
         const role = roleKey(info.role, info.label);
-        bindAttr(video, 'aria-label', 'consult.remoteVideo', () => ({ name: t(role) }));
-        const tile = h('figure', { class: 'tile' }, video, tx('figcaption', role));
-        entry = { tile, video };
+        bindAttr(video, 'aria-label', screen ? 'consult.screenOf' : 'consult.remoteVideo', () => ({ name: t(role) }));
+        const tile = h('figure', { class: screen ? 'tile tile-screen' : 'tile' }, video, tx('figcaption', screen ? 'consult.screen' : role));
+        entry = { tile, video, screen };
         tiles.set(info.feed, entry);
-        stage.insertBefore(tile, pip);
-        stage.classList.toggle('many', tiles.size > 1);
+        stage.insertBefore(tile, screen ? stage.firstChild : pip);
+        layout();
+        if (screen) announce(t('consult.screenStarted'));
       }
       if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
       message.hidden = true;
@@ -114,12 +134,13 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
         entry.video.srcObject = null;
         entry.tile.remove();
         tiles.delete(feed);
-        stage.classList.toggle('many', tiles.size > 1);
+        layout();
+        if (entry.screen && why === 'left') announce(t('consult.screenStopped'));
       }
       if (tiles.size === 0) {
         bindText(message, why === 'left' ? 'consult.remoteLeft' : 'consult.reconnecting');
         message.hidden = false;
-        if (why === 'left') announce(t('consult.remoteLeft'));
+        if (why === 'left' && !entry?.screen) announce(t('consult.remoteLeft'));
       }
     },
     problem(err) {
@@ -162,6 +183,64 @@ export function createConsultView(o: ConsultViewOptions): ConsultView {
     problemSlot,
     stage,
   };
+}
+
+export interface ShareButtonOptions {
+  /** The running consult (null: none, the click does nothing). */
+  consult(): ConsultMedia | null;
+  /** Button and announcements: share, stop, "you are sharing", "you no longer share". */
+  keys: { share: Key; stop: Key; sharing: Key; stopped: Key };
+  onProblem(err: SignallingError): void;
+}
+
+/**
+ * "Scherm delen" / "Stop delen" (issue 18.5): the browser's own picker (a screen, a window or a
+ * tab), sent as a second feed that the others see large. It stops on the button, on the
+ * browser's own "stop sharing" (the track ends), and when the consult's media is rebuilt.
+ * Hidden where the browser cannot share a screen (phones).
+ */
+export function screenShareButton(o: ShareButtonOptions): HTMLButtonElement {
+  const button = tx('button', o.keys.share, { type: 'button', class: 'ctl', 'data-testid': 'screen-share', 'aria-pressed': 'false' });
+  button.hidden = !canShareScreen();
+  const ended = (): void => {
+    bindText(button, o.keys.share);
+    button.setAttribute('aria-pressed', 'false');
+  };
+  const toggle = async (): Promise<void> => {
+    const c = o.consult();
+    if (!c) return;
+    if (c.sharing) {
+      await c.stopScreen();
+      announce(t(o.keys.stopped));
+      return;
+    }
+    let track: MediaStreamTrack | undefined;
+    try {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
+      track = stream.getVideoTracks()[0];
+    } catch {
+      return; // the picker was cancelled
+    }
+    if (!track) return;
+    // Text and images stay sharp rather than smooth.
+    track.contentHint = 'detail';
+    track.addEventListener('ended', () => void (o.consult() === c ? c.stopScreen() : undefined), { once: true });
+    bindText(button, o.keys.stop);
+    button.setAttribute('aria-pressed', 'true');
+    await c.shareScreen(track, ended);
+    announce(t(o.keys.sharing));
+  };
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    toggle()
+      .catch((err: unknown) => o.onProblem(err instanceof SignallingError ? err : new SignallingError('internal', String(err))))
+      .finally(() => (button.disabled = false));
+  });
+  return button;
+}
+
+export function canShareScreen(): boolean {
+  return typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 }
 
 /**

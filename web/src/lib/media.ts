@@ -247,6 +247,8 @@ export class ConsultMedia {
    */
   private retired: RTCPeerConnection[] = [];
   private retiredTimer = 0;
+  /** Our screen share (issue 18.5): its own sendonly connection, a second feed at Janus. */
+  private screen: { pc: RTCPeerConnection; track: MediaStreamTrack; ended: () => void } | null = null;
   audio = true;
   video = true;
 
@@ -420,6 +422,55 @@ export class ConsultMedia {
     await pc.setRemoteDescription(reply.jsep);
   }
 
+  /**
+   * Shares a screen (a getDisplayMedia track) as a second feed: `share-start` with a video-only
+   * offer → Janus's answer. `ended` is called once when the share stops for any reason (our
+   * stopScreen, a rebuild, a refusal); the track is stopped then. Rejects with the server's refusal.
+   */
+  async shareScreen(track: MediaStreamTrack, ended: () => void): Promise<void> {
+    this.endScreen();
+    const pc = newPc();
+    const mine = { pc, track, ended };
+    this.screen = mine;
+    pc.addTransceiver(track, { direction: 'sendonly' });
+    const trickle = this.trickler(pc, 'screen');
+    try {
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      if (this.screen !== mine) return;
+      const replied = this.sig.request({ t: 'share-start', jsep: { type: 'offer', sdp: offer.sdp ?? '' } });
+      trickle.flush();
+      const reply = await replied;
+      if (this.screen !== mine) return;
+      if (!hasJsep(reply)) throw new SignallingError('internal', 'share-start: no answer');
+      step('share-answer');
+      await pc.setRemoteDescription(reply.jsep);
+    } catch (err) {
+      if (this.screen === mine) this.endScreen();
+      throw asSignallingError(err);
+    }
+  }
+
+  get sharing(): boolean {
+    return this.screen !== null;
+  }
+
+  /** Stops our screen share; the others are told its feed left. */
+  async stopScreen(): Promise<void> {
+    if (!this.screen) return;
+    this.endScreen();
+    await this.sig.request({ t: 'share-stop' }, 5000).catch(() => undefined);
+  }
+
+  private endScreen(): void {
+    const sc = this.screen;
+    this.screen = null;
+    if (!sc) return;
+    closePc(sc.pc);
+    sc.track.stop();
+    sc.ended();
+  }
+
   /** Receives a participant: `subscribe` → Janus's offer → our answer → `answer`. */
   async subscribe(info: FeedInfo): Promise<void> {
     const gen = this.generation;
@@ -515,6 +566,8 @@ export class ConsultMedia {
       } else closePc(this.publisher);
     }
     this.publisher = null;
+    // The server dropped (or drops, on our leave) the screen with the room: shared again by hand.
+    this.endScreen();
     for (const feed of Array.from(this.subs.keys())) this.dropFeed(feed, 'rebuild', retire);
   }
 

@@ -8,7 +8,7 @@
  * platform) are not bundled twice but taken from the first script (`window.spkShared`), so
  * there is one language, one set of translated bindings, one clock.
  */
-export { createConsultView, mediaProblemBox } from '../lib/consult-view.js';
+export { createConsultView, mediaProblemBox, screenShareButton } from '../lib/consult-view.js';
 export {
   ConsultMedia,
   discardPrepared,

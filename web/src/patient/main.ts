@@ -609,12 +609,19 @@ function consultScreen(): Node[] {
   void l.listCameras().then((cams) => {
     flip.hidden = cams.length < 2;
   });
+  // Her own screen, only where the clinic allows it (the hello reply says so) and the browser can.
+  shareButton = l.screenShareButton({
+    consult: () => consult,
+    keys: { share: 'consult.share', stop: 'consult.shareStop', sharing: 'consult.sharing', stopped: 'consult.shareStopped' },
+    onProblem: (err) => view?.handlers.problem(err),
+  });
+  showShareButton();
   pausedNotice = tx('p', 'consult.paused', { class: 'paused-notice', role: 'status', 'data-testid': 'peer-paused', hidden: !peerPaused });
   view = l.createConsultView({
     heading: tx('h1', 'consult.title', { class: 'sr-only' }, { clinician: appt?.clinician.name ?? '' }),
     localVideo,
     waitingKey: 'consult.remoteWaiting',
-    buttons: [flip, hangup],
+    buttons: [flip, shareButton, hangup],
     onProblem: (err) => {
       if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
       // The state push follows; ask now rather than show an error first.
@@ -624,6 +631,19 @@ function consultScreen(): Node[] {
   });
   view.stage.append(pausedNotice);
   return view.nodes;
+}
+
+/** Screen sharing (issue 18.5): the clinic lets patients and guests share (hello reply). */
+let shareAllowed = false;
+let shareButton: HTMLButtonElement | null = null;
+
+function showShareButton(): void {
+  if (shareButton) shareButton.hidden = !shareAllowed || typeof navigator.mediaDevices?.getDisplayMedia !== 'function';
+}
+
+function takeShareAllowed(data: unknown): void {
+  shareAllowed = (data as { screenShare?: unknown } | null)?.screenShare === true;
+  showShareButton();
 }
 
 /** The clinician's privacy pause: they stopped their sound and picture, we stay visible. */
@@ -862,6 +882,7 @@ function connectSignalling(l: Later, t0: string): void {
   });
   s.on('reconnected', ({ data }) => {
     l.takeIceServers(data);
+    takeShareAllowed(data);
     applyReplyState(data);
     // The server left the media room with the old socket: back in, without a new admission.
     // 'resumed' (the control plane restarted and took our handles over): the media never stopped.
@@ -877,6 +898,7 @@ function connectSignalling(l: Later, t0: string): void {
   s.connect().then(
     (data) => {
       l.takeIceServers(data);
+      takeShareAllowed(data);
       applyReplyState(data);
     },
     () => undefined, // a refused hello is handled by the 'error' listener

@@ -6,7 +6,7 @@
  */
 // The staff pages' own strings, before anything shows text.
 import '../lib/strings-staff.js';
-import { createConsultView, mediaProblemBox, type ConsultView } from '../lib/consult-view.js';
+import { createConsultView, mediaProblemBox, screenShareButton, type ConsultView } from '../lib/consult-view.js';
 import { announce, byId, confirmDialog, h, tx, videoEl } from '../lib/dom.js';
 import { bindAttr, bindText, lang, loadLang, onLangChange, setLang, setupLangSwitch, t } from '../lib/i18n.js';
 import {
@@ -443,6 +443,13 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       .catch((err) => v.handlers.problem(err instanceof SignallingError ? err : new SignallingError('internal', String(err))))
       .finally(() => (pause.disabled = false));
   });
+  // Screen sharing (issue 18.5): a result, an image, an explanation as a second feed that the
+  // patient sees large.
+  const share = screenShareButton({
+    consult: () => (sig === s ? consult : null),
+    keys: { share: 'staff.share', stop: 'staff.shareStop', sharing: 'staff.sharing', stopped: 'staff.shareStopped' },
+    onProblem: (err) => v.handlers.problem(err),
+  });
   // Switch to phone: the video stops, the patient is told they will be called, and the call
   // goes on the callback list.
   const phone = tx('button', 'staff.phone', { type: 'button', class: 'ctl', 'data-testid': 'switch-to-phone' });
@@ -453,7 +460,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
     heading: tx('h1', 'staff.consultWith', { class: 'consult-heading' }, { name: a.patientName }),
     localVideo,
     waitingKey: 'staff.remoteWaiting',
-    buttons: [pause, phone, end, back],
+    buttons: [share, pause, phone, end, back],
     onProblem: (err) => {
       if (err.code !== 'ended' && err.code !== 'cancelled' && err.code !== 'expired') return false;
       closeConsult();
