@@ -17,6 +17,7 @@ import { observeWait } from '../metrics/registry.js';
 import { VisitEntity } from '../db/entities.js';
 import type { DeviceTestResult } from '../realtime/protocol.js';
 import { gradeNetwork } from '../../../shared/network-grade.js';
+import { revokeVisitLinks } from '../domain/links.js';
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';
@@ -133,20 +134,9 @@ export async function endConsult(ds: DataSource, appointmentId: string, staff: S
       set: { ended_at: now, ended_by: staff.id, ended_reason: 'clinician' },
       audit: 'consult_end',
     });
-    await revokeLinks(m, c.appointmentId, now);
+    await revokeVisitLinks(db(m), [c.appointmentId], now);
     return { changed: true, state, context: c };
   });
-}
-
-/** Kill the patient's and guests' links (the consult is over). */
-async function revokeLinks(m: EntityManager, appointmentId: string, now: Date): Promise<void> {
-  await db(m)
-    .updateTable('participant')
-    .set({ revoked_at: now })
-    .where('appointment_id', '=', appointmentId)
-    .where('kind', '<>', 'clinician')
-    .where('revoked_at', 'is', null)
-    .execute();
 }
 
 /**
@@ -165,7 +155,7 @@ export async function switchToPhone(ds: DataSource, appointmentId: string, staff
       audit: 'phone_fallback',
       data: { outcome: 'phone_fallback' },
     });
-    await revokeLinks(m, c.appointmentId, now);
+    await revokeVisitLinks(db(m), [c.appointmentId], now);
     return { changed: true, state, context: { ...c, state, endedReason: 'phone' as const } };
   });
 }

@@ -8,6 +8,7 @@ import { recordAudit } from '../domain/audit.js';
 import type { VisitState } from '../domain/visit-state.js';
 import { sql } from 'kysely';
 import { db } from '../db/kysely.js';
+import { revokeVisitLinks } from '../domain/links.js';
 
 export async function expireOverdueVisits(ds: DataSource, now = new Date()): Promise<string[]> {
   return ds.transaction(async (m) => {
@@ -23,13 +24,7 @@ export async function expireOverdueVisits(ds: DataSource, now = new Date()): Pro
         RETURNING v.appointment_id, (SELECT state FROM visit WHERE id = v.id) AS was`.execute(k);
     const ids = rows.map((r) => r.appointment_id);
     if (ids.length === 0) return ids;
-    await k
-      .updateTable('participant')
-      .set({ revoked_at: now })
-      .where('appointment_id', 'in', ids)
-      .where('kind', '<>', 'clinician')
-      .where('revoked_at', 'is', null)
-      .execute();
+    await revokeVisitLinks(k, ids, now);
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'expired', appointmentId: r.appointment_id, data: { from: r.was } });
     }

@@ -10,6 +10,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { EntityManager, type DataSource } from 'typeorm';
 import type { Config } from '../config.js';
+import type { Db } from '../db/kysely.js';
 import {
   AppointmentEntity, ClinicEntity, ParticipantEntity, VisitEntity,
   type Appointment, type Clinic, type Participant, type Visit,
@@ -99,4 +100,19 @@ export async function findParticipantByToken(
   const clinic = await m.findOne(ClinicEntity, { where: { id: appointment.clinicId } });
   if (!clinic) return null;
   return { participant, appointment, visit, clinic };
+}
+
+/**
+ * The visit is over (ended, expired, no-show): the patient's and the guests' links of these
+ * appointments die now; the clinician's stays. The one place that does it.
+ */
+export async function revokeVisitLinks(k: Db, appointmentIds: readonly string[], now: Date): Promise<void> {
+  if (appointmentIds.length === 0) return;
+  await k
+    .updateTable('participant')
+    .set({ revoked_at: now })
+    .where('appointment_id', 'in', appointmentIds)
+    .where('kind', '<>', 'clinician')
+    .where('revoked_at', 'is', null)
+    .execute();
 }

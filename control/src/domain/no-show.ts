@@ -13,6 +13,7 @@ import { db } from '../db/kysely.js';
 import { recordAudit, type Actor } from './audit.js';
 import { conflict } from './errors.js';
 import { canTransition, type VisitState } from './visit-state.js';
+import { revokeVisitLinks } from './links.js';
 
 /** Marks the visit of `appointmentId` (locked here) a no-show; `changed: false` when it already was. */
 export async function recordNoShow(m: EntityManager, appointmentId: string, actor: Actor, now: Date): Promise<{ changed: boolean }> {
@@ -24,13 +25,7 @@ export async function recordNoShow(m: EntityManager, appointmentId: string, acto
     throw conflict(`only a patient who has not started the visit can be a no-show (the visit is ${v.state.replace('_', ' ')})`, 'invalid_state');
   }
   await k.updateTable('visit').set({ state: 'no_show', updated_at: now }).where('id', '=', v.id).execute();
-  await k
-    .updateTable('participant')
-    .set({ revoked_at: now })
-    .where('appointment_id', '=', appointmentId)
-    .where('kind', '<>', 'clinician')
-    .where('revoked_at', 'is', null)
-    .execute();
+  await revokeVisitLinks(k, [appointmentId], now);
   await k.updateTable('appointment').set({ updated_at: now }).where('id', '=', appointmentId).execute();
   await recordAudit(m, { actorKind: actor.kind, actorId: actor.id, action: 'no_show', appointmentId, data: { from: v.state, to: 'no_show' } });
   return { changed: true };

@@ -20,6 +20,7 @@ import type { VisitState } from '../domain/visit-state.js';
 import { sql } from 'kysely';
 import { db } from '../db/kysely.js';
 import { recordAudit } from '../domain/audit.js';
+import { revokeVisitLinks } from '../domain/links.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
 export async function closeOverdueConsults(ds: DataSource, now = new Date()): Promise<Array<{ appointmentId: string; roomId: number }>> {
@@ -36,13 +37,7 @@ export async function closeOverdueConsults(ds: DataSource, now = new Date()): Pr
         RETURNING v.appointment_id, v.room_id, (SELECT state FROM visit WHERE id = v.id) AS was`.execute(k);
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.appointment_id);
-    await k
-      .updateTable('participant')
-      .set({ revoked_at: now })
-      .where('appointment_id', 'in', ids)
-      .where('kind', '<>', 'clinician')
-      .where('revoked_at', 'is', null)
-      .execute();
+    await revokeVisitLinks(k, ids, now);
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'consult_end', appointmentId: r.appointment_id, data: { from: r.was, to: 'ended', why: 'overdue' } });
     }
