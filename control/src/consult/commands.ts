@@ -119,6 +119,11 @@ export async function admitPatient(
       set: { admitted_at: now, admitted_by: staff.id },
       audit: 'admission',
     });
+    // A walk-in leaves the clinic's walk-in lane: the clinician who admits her holds the consult.
+    if (c.walkInLane && staff.role === 'clinician' && c.clinicianId !== staff.id) {
+      await db(m).updateTable('appointment').set({ clinician_id: staff.id, updated_at: sql<Date>`now()` }).where('id', '=', c.appointmentId).execute();
+      await recordAudit(m, { actorKind: 'staff', actorId: staff.id, action: 'walk_in.taken', appointmentId: c.appointmentId, data: { from: c.clinicianId, to: staff.id } });
+    }
     observeWait(c.clinicId, c.waitingSince, now);
     return { changed: true, state };
   });

@@ -30,6 +30,10 @@ export interface ConsultContext {
   waitingRoomOpensMinutes: number;
   linkGraceMinutes: number;
   assistantsMayAdmit: boolean;
+  /** A walk-in (domain/walk-in.ts). */
+  walkIn: boolean;
+  /** A walk-in not yet admitted: any clinician of the clinic may see and admit (domain/admission.ts). */
+  walkInLane: boolean;
   language: string;
   cancelledAt: Date | null;
   visitId: string;
@@ -65,7 +69,7 @@ export async function loadConsult(
     .innerJoin('staff as s', 's.id', 'a.clinician_id')
     .leftJoin('staff_clinic as sc', (j) => j.onRef('sc.staff_id', '=', 'a.clinician_id').onRef('sc.clinic_id', '=', 'a.clinic_id'))
     .select((eb) => [
-      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 's.name as clinician_name', 'a.cancelled_at', 'a.language',
+      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 's.name as clinician_name', 'a.cancelled_at', 'a.language', 'a.flags',
       sql<string>`right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2)`.as('phone_ending'),
       'c.id as clinic_id', 'c.name as clinic_name', 'c.timezone', 'c.wait_display', 'c.helpdesk_phone', 'c.waiting_room_opens_minutes',
       'c.link_grace_minutes', 'c.assistants_may_admit',
@@ -94,6 +98,8 @@ export async function loadConsult(
     waitingRoomOpensMinutes: r.waiting_room_opens_minutes,
     linkGraceMinutes: r.link_grace_minutes,
     assistantsMayAdmit: r.assistants_may_admit,
+    walkIn: r.flags?.walkIn === true,
+    walkInLane: r.flags?.walkIn === true && (r.state === 'scheduled' || r.state === 'waiting'),
     language: r.language,
     cancelledAt: r.cancelled_at,
     visitId: r.visit_id,

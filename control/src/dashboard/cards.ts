@@ -56,7 +56,14 @@ export interface DashboardCard {
   callbackOpen: boolean;
   /** Waiting: place in the clinician's line and the estimate, as the patient sees them (clinic setting). */
   wait: WaitInfo | null;
+  /** A walk-in (domain/walk-in.ts). */
+  walkIn: boolean;
+  /** The lane the card is in: its clinician's id, or WALK_IN_LANE for a walk-in nobody has admitted yet. */
+  lane: string;
 }
+
+/** The clinic's walk-in lane (any clinician of the clinic may admit its patients). */
+export const WALK_IN_LANE = 'walk-in';
 
 const TESTING_TTL_SECONDS = 45;
 const testingKey = (appointmentId: string) => `spk:device-testing:${appointmentId}`;
@@ -161,6 +168,8 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
       quality: pickQuality(quality.get(r.id) ?? []),
       callbackOpen: r.callback_open,
       wait: r.state === 'waiting' ? visibleWait(r.wait_display, lines.get(r.clinician_id)?.get(r.id)) : null,
+      walkIn: r.flags?.walkIn === true,
+      lane: r.flags?.walkIn === true && (r.state === 'scheduled' || r.state === 'waiting') ? WALK_IN_LANE : r.clinician_id,
     };
   });
 }

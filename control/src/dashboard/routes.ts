@@ -22,7 +22,7 @@ import { DomainError } from '../domain/errors.js';
 import { queryOf, uuidParam, validate } from '../http/validate.js';
 import { ClinicCode, Day } from '../http/schemas.js';
 import { recordAudit } from '../domain/audit.js';
-import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
+import { WALK_IN_LANE, cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
 import { clinicByCode } from '../domain/clinics.js';
 import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
 import { mayUseDashboard } from '../domain/admission.js';
@@ -109,16 +109,19 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
 /** Cards grouped per clinician, lanes in the order of their first appointment. */
 /** `delays`: each clinician's own delay message (shown in their patients' waiting rooms). */
 export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, string> = new Map()) {
-  const lanes = new Map<string, { clinicianId: string; clinicianName: string; delayMessage: string | null; cards: DashboardCard[] }>();
+  const lanes = new Map<string, { clinicianId: string; clinicianName: string; delayMessage: string | null; walkIn: boolean; cards: DashboardCard[] }>();
   for (const card of cards) {
-    let lane = lanes.get(card.clinicianId);
+    let lane = lanes.get(card.lane);
     if (!lane) {
-      lane = { clinicianId: card.clinicianId, clinicianName: card.clinicianName, delayMessage: delays.get(card.clinicianId) ?? null, cards: [] };
-      lanes.set(card.clinicianId, lane);
+      // The walk-in lane (clinicianId WALK_IN_LANE) is named by the page in its own language.
+      const walkIn = card.lane === WALK_IN_LANE;
+      lane = { clinicianId: card.lane, clinicianName: walkIn ? '' : card.clinicianName, delayMessage: walkIn ? null : (delays.get(card.clinicianId) ?? null), walkIn, cards: [] };
+      lanes.set(card.lane, lane);
     }
     lane.cards.push(card);
   }
-  return [...lanes.values()];
+  // The walk-in lane first: those patients have no appointment time and anyone may take them.
+  return [...lanes.values()].sort((a, b) => Number(b.walkIn) - Number(a.walkIn));
 }
 
 /** One lane of GET /staff/api/dashboard (the dashboard page imports these types). */

@@ -18,6 +18,7 @@ import type { ActorKind, AppointmentFlags, CallbackReason, GuestRole, Language, 
 import type { DeviceTestResult } from '../realtime/protocol.js';
 import type { VisitState } from '../domain/visit-state.js';
 import type { WaitDisplay } from '../domain/waiting-line.js';
+import type { WalkInSettings } from '../domain/walk-in.js';
 
 /** A jsonb column: the parsed value when read, a JSON string when written. */
 export type Json<T> = ColumnType<T, string, string>;
@@ -45,6 +46,8 @@ export interface ClinicTable {
   telephony_webhook_secret: string | null;
   wait_display: Generated<WaitDisplay>;
   patient_screen_share: Generated<boolean>;
+  /** Walk-in video hours (domain/walk-in.ts walkInSettings reads it with its defaults). */
+  walk_in: JsonDefault<Partial<WalkInSettings>>;
 }
 
 export interface StaffTable {
@@ -107,7 +110,7 @@ export interface AppointmentTable {
   duration_minutes: number;
   patient_name: string;
   /** A `date`: pg returns local midnight; select `patient_birth_date::text` for 'YYYY-MM-DD'. */
-  patient_birth_date: ColumnType<Date, string, string>;
+  patient_birth_date: ColumnType<Date | null, string | null, string | null>;
   patient_email: string | null;
   patient_phone: string | null;
   language: Generated<Language>;
@@ -304,7 +307,7 @@ export const COLUMNS: Columns = {
     waiting_room_opens_minutes: c('int4'), link_grace_minutes: c('int4'), no_show_minutes: c('int4'), drop_minutes: c('int4'),
     initials_only: c('bool'), assistants_may_admit: c('bool'), delay_message: n('text'), created_at: c('timestamptz'),
     message_schedule: c('jsonb'), telephony_webhook_url: n('text'), telephony_webhook_secret: n('text'), wait_display: c('text'),
-    patient_screen_share: c('bool'),
+    patient_screen_share: c('bool'), walk_in: c('jsonb'),
   },
   staff: {
     id: c('uuid'), email: c('text'), name: c('text'), role: c('text'), password_hash: n('text'), active: c('bool'),
@@ -322,7 +325,7 @@ export const COLUMNS: Columns = {
   integration_writeback: { integration_id: c('uuid'), kind: c('text'), url: c('text'), secret: n('text'), created_at: c('timestamptz') },
   appointment: {
     id: c('uuid'), integration_id: n('uuid'), external_id: n('text'), clinic_id: c('uuid'), clinician_id: c('uuid'),
-    start: c('timestamptz'), duration_minutes: c('int4'), patient_name: c('text'), patient_birth_date: c('date'),
+    start: c('timestamptz'), duration_minutes: c('int4'), patient_name: c('text'), patient_birth_date: n('date'),
     patient_email: n('text'), patient_phone: n('text'), language: c('text'), flags: c('jsonb'), cancelled_at: n('timestamptz'),
     created_at: c('timestamptz'), updated_at: c('timestamptz'),
   },

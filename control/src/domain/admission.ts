@@ -9,6 +9,8 @@
  *   (clinic.assistants_may_admit). Admins do not admit.
  * - Hold (invite or revoke third parties, switch to phone, keep the record): the consult's
  *   clinician only.
+ * - A walk-in patient not yet admitted (domain/walk-in.ts) waits in the clinic's walk-in lane:
+ *   every clinician of the clinic may see and admit her; whoever admits her holds the consult.
  * - The dashboard: the assistants and admins of the clinic.
  * - A clinic's own settings a staff member may touch (the delay message, its callback list):
  *   staff linked to that clinic.
@@ -32,17 +34,24 @@ export interface ConsultParties {
   clinicianId: string;
   clinicId: string;
   assistantsMayAdmit: boolean;
+  /** A walk-in patient not yet admitted: in the clinic's walk-in lane, any of its clinicians' to take. */
+  walkInLane?: boolean;
+}
+
+/** A clinician of this clinic, and the consult waits in its walk-in lane. */
+function walkInClinician(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicId' | 'walkInLane'>): boolean {
+  return c.walkInLane === true && staff.role === 'clinician' && staff.clinicIds.includes(c.clinicId);
 }
 
 /** May this staff member see and act on this consult at all? */
-export function staffMaySee(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId'>): boolean {
-  if (c.clinicianId === staff.id) return true;
+export function staffMaySee(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId' | 'walkInLane'>): boolean {
+  if (c.clinicianId === staff.id || walkInClinician(staff, c)) return true;
   return staff.clinicIds.includes(c.clinicId) && (staff.role === 'admin' || staff.role === 'assistant');
 }
 
 /** Who admits: the clinician of the appointment; assistants too when the clinic allows. */
 export function staffMayAdmit(staff: StaffIdentity, c: ConsultParties): boolean {
-  if (c.clinicianId === staff.id) return true;
+  if (c.clinicianId === staff.id || walkInClinician(staff, c)) return true;
   return staff.role === 'assistant' && c.assistantsMayAdmit && staff.clinicIds.includes(c.clinicId);
 }
 

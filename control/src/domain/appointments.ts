@@ -265,7 +265,8 @@ export interface AppointmentJson {
   durationMinutes: number;
   clinic: string;
   clinician: { id: string; email: string; name: string };
-  patient: { name: string; birthDate: string; email: string | null; phone: string | null; language: Language };
+  /** birthDate null: a walk-in whose clinic does not ask for it. */
+  patient: { name: string; birthDate: string | null; email: string | null; phone: string | null; language: Language };
   flags: AppointmentFlags;
   /** The full patient link; null once it is dead (cancelled, ended). */
   patientLink: string | null;

@@ -240,7 +240,7 @@ export function presentFhirAppointment(cfg: LinkConfig, r: AppointmentRecord, gu
     resourceType: 'Patient',
     id: 'patient',
     name: [{ text: a.patientName }],
-    birthDate: a.patientBirthDate,
+    ...(a.patientBirthDate ? { birthDate: a.patientBirthDate } : {}),
     ...(telecomList.length ? { telecom: telecomList } : {}),
     communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: a.language }] }, preferred: true }],
   };
@@ -269,6 +269,8 @@ export function presentFhirAppointment(cfg: LinkConfig, r: AppointmentRecord, gu
     ...(link ? { extension: [virtualService(link)] } : {}),
     ...(a.externalId ? { identifier: [{ value: a.externalId }] } : {}),
     status: fhirStatus(r.visit.state),
+    // A walk-in (domain/walk-in.ts): HL7's own word for it, v2 table 0276.
+    ...(a.flags?.walkIn === true ? { appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'WALKIN', display: 'A previously unscheduled walk-in visit' }] } } : {}),
     serviceType: [{ coding: [{ system: CLINIC_SYSTEM, code: r.clinic.code, display: r.clinic.name }] }],
     start: isoInZone(a.start, tz),
     end: isoInZone(end, tz),

@@ -16,7 +16,8 @@ export type Card = DashboardCard;
 export interface LanesModel {
   /** The day's first answer is in: before it the lanes say "loading", never "no appointments". */
   loaded: boolean;
-  lanes: Array<{ clinicianId: string; name: string; delay: string | null; cards: Card[] }>;
+  /** walkIn: the clinic's walk-in lane (no delay message of its own). */
+  lanes: Array<{ clinicianId: string; walkIn: boolean; name: string; delay: string | null; cards: Card[] }>;
   timeZone: string;
   /** Server clock minus the browser's. */
   serverOffsetMs: number;
@@ -74,14 +75,14 @@ function Lanes({ model }: { model: LanesModel }) {
 function Lane({ lane, model }: { lane: LanesModel['lanes'][number]; model: LanesModel }) {
   const id = lane.clinicianId;
   return (
-    <section class="lane" data-testid="lane" data-clinician-id={id} aria-labelledby={`lane-${id}`}>
+    <section class={lane.walkIn ? 'lane lane-walk-in' : 'lane'} data-testid="lane" data-clinician-id={id} data-walk-in={lane.walkIn ? 'true' : undefined} aria-labelledby={`lane-${id}`}>
       <h2 id={`lane-${id}`}>
-        {lane.name}{' '}
+        {lane.walkIn ? t('lane.walkIn') : lane.name}{' '}
         <span class="muted" data-testid="lane-count">
           ({tn(lane.cards.length, 'lane.countOne', 'lane.count')})
         </span>
       </h2>
-      <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />
+      {lane.walkIn ? <p class="muted" data-testid="lane-walk-in-note">{t('lane.walkInNote')}</p> : <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />}
       <ul class="cards">
         {lane.cards.map((c) => (
           <CardView key={c.id} c={c} model={model} />

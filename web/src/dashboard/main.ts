@@ -79,21 +79,28 @@ const timeFmt = () => new Intl.DateTimeFormat(lang() === 'nl' ? 'nl-NL' : 'en-GB
 
 // ---------------------------------------------------------------- rendering
 
+/** The clinic's walk-in lane (control/src/dashboard/cards.ts WALK_IN_LANE). */
+const WALK_IN_LANE = 'walk-in';
+
 /** The lanes from the page's state, by clinician, cards by start time (Preact: lanes.tsx). */
 function renderLanes(): void {
   const byClinician = new Map<string, Card[]>();
   for (const c of [...cards.values()].sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id))) {
-    if (!byClinician.has(c.clinicianId)) byClinician.set(c.clinicianId, []);
-    byClinician.get(c.clinicianId)!.push(c);
+    // A walk-in nobody has admitted yet is in the clinic's walk-in lane (c.lane), the others in their clinician's.
+    if (!byClinician.has(c.lane)) byClinician.set(c.lane, []);
+    byClinician.get(c.lane)!.push(c);
   }
   const model: LanesModel = {
     loaded,
-    lanes: [...byClinician].map(([clinicianId, list]) => ({
-      clinicianId,
-      name: laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? '',
-      delay: laneDelays.get(clinicianId) ?? null,
-      cards: list,
-    })),
+    lanes: [...byClinician]
+      .map(([clinicianId, list]) => ({
+        clinicianId,
+        walkIn: clinicianId === WALK_IN_LANE,
+        name: clinicianId === WALK_IN_LANE ? '' : (laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? ''),
+        delay: laneDelays.get(clinicianId) ?? null,
+        cards: list,
+      }))
+      .sort((a, b) => Number(b.walkIn) - Number(a.walkIn)),
     timeZone: clinicTimeZone,
     serverOffsetMs,
     selected,
