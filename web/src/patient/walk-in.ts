@@ -15,20 +15,19 @@ const LANG_KEY = 'spk-walk-in-lang';
 const code = decodeURIComponent(location.pathname.replace(/^\/inloop\//, '').replace(/\/$/, ''));
 const app = byId('app');
 
-/** Texts to redo on a language switch: [element, how]. */
-let texts: Array<() => void> = [];
+/** Texts to redo on a language switch (those of elements no longer on the page are dropped then). */
+let texts: Array<[HTMLElement, () => void]> = [];
 /** Sets an element's text now and on every language switch. */
 function say<E extends HTMLElement>(el: E, key: K, params?: () => Record<string, string>): E {
   const apply = () => void (el.textContent = t(key, params?.()));
   apply();
-  texts.push(apply);
+  texts.push([el, apply]);
   return el;
 }
 
 type Screen = 'loading' | 'form' | 'closed' | 'full' | 'limited' | 'notFound' | 'error';
 
 function show(screen: Screen, ...children: Node[]): void {
-  texts = [];
   app.replaceChildren(...children);
   app.dataset.state = screen;
 }
@@ -178,11 +177,13 @@ async function load(): Promise<void> {
 
 function main(): void {
   const asked = new URLSearchParams(location.search).get('lang');
-  setLang(isLang(asked) ? asked : (loadLang(LANG_KEY) ?? (navigator.language?.toLowerCase().startsWith('en') ? 'en' : 'nl')));
+  // Dutch unless asked (?lang=en, a link the clinic hands out) or chosen before on this phone.
+  setLang(isLang(asked) ? asked : (loadLang(LANG_KEY) ?? 'nl'));
   setupLangSwitch(byId<HTMLButtonElement>('lang-switch'), () => LANG_KEY);
   const title = document.querySelector('title');
   onLangChange(() => {
-    for (const apply of texts) apply();
+    texts = texts.filter(([el]) => el.isConnected);
+    for (const [, apply] of texts) apply();
     if (title) title.textContent = t('walkIn.title');
   });
   if (title) title.textContent = t('walkIn.title');
