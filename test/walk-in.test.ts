@@ -358,3 +358,55 @@ describe('retention', () => {
     expect(kept.map((k: { patient_name: string }) => k.patient_name).sort()).toEqual(['Mevrouw A. Inloop', 'Mevrouw J. de Vries']);
   });
 });
+
+describe('admin page', () => {
+  test('an admin sets the walk-in hours on the clinic page: named refusal, saved, close now and open again; axe clean', async () => {
+    const tb = await launchBrowser({ fakeMedia: false });
+    try {
+      const page = tb.page;
+      await page.goto(`${stack.control.internalUrl}/staff/login`);
+      await page.getByTestId('login-email').fill('beheer-walkin@test.invalid');
+      await page.getByTestId('login-password').fill('beheerder wachtwoord 123');
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(`${stack.control.internalUrl}/staff/admin`);
+      await page.locator('[data-testid="screen"][data-state="ready"]').waitFor();
+      await page.locator(`tr[data-clinic="${seeded.clinicCode}"] [data-testid="clinic-edit"]`).click();
+      const form = page.getByTestId('walk-in-form');
+      await form.waitFor();
+      expect(await page.getByTestId('walk-in-link').textContent()).toContain(`/inloop/${seeded.clinicCode}`);
+      expect(await axeViolations(page), 'walk-in settings: axe').toEqual([]);
+
+      // A range that ends before it starts is named, and nothing changes.
+      await form.getByTestId('walk-in-mon').fill('11:00-10:00');
+      await form.getByTestId('walk-in-save').click();
+      await expect.poll(() => form.getByTestId('form-problem').textContent()).toContain('week.mon');
+      const stored = async () => (await stack.ds.query(`SELECT walk_in FROM clinic WHERE id = $1`, [seeded.clinicId]))[0].walk_in;
+      expect((await stored()).week.mon).toEqual([{ from: '09:00', to: '10:00' }]);
+
+      await form.getByTestId('walk-in-mon').fill('08:30-10:00, 13:00 - 14:30');
+      await form.getByTestId('walk-in-exceptions').fill('2026-12-25\n2026-12-24 09:00-11:00');
+      await form.getByTestId('walk-in-maxQueue').fill('7');
+      await form.getByTestId('walk-in-requirePhone').check();
+      await form.getByTestId('walk-in-clinician').selectOption(colleague.id);
+      await form.getByTestId('walk-in-save').click();
+      await expect.poll(async () => (await stored()).maxQueue).toBe(7);
+      expect(await stored()).toMatchObject({
+        enabled: true,
+        clinicianId: colleague.id,
+        week: { mon: [{ from: '08:30', to: '10:00' }, { from: '13:00', to: '14:30' }] },
+        exceptions: [{ date: '2026-12-25', hours: [] }, { date: '2026-12-24', hours: [{ from: '09:00', to: '11:00' }] }],
+        require: { birthDate: false, phone: true },
+      });
+
+      await page.getByTestId('walk-in-close-now').click();
+      await expect.poll(async () => (await stored()).closed).not.toBeNull();
+      expect((await view()).body.reason).toBe('closed_now');
+      await page.getByTestId('walk-in-reopen').click();
+      await expect.poll(async () => (await stored()).closed).toBeNull();
+      await page.getByTestId('walk-in-close-now').waitFor();
+      expect(await axeViolations(page), 'walk-in settings after changes: axe').toEqual([]);
+    } finally {
+      await tb.close();
+    }
+  }, 60_000);
+});

@@ -82,7 +82,8 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
 
   // ---- walk-in hours (domain/walk-in.ts) ----
   api.get('/clinics/:code/walk-in', clinicParam('code'), async (ctx) => {
-    ctx.body = await getWalkInSettings(ds, ctx.params.code!);
+    const view = await getWalkInSettings(ds, ctx.params.code!);
+    ctx.body = { ...view, link: `${deps.config.publicBaseUrl}${view.path}` };
   });
 
   api.put('/clinics/:code/walk-in', clinicParam('code'), validate({ body: WalkInSettingsInput }), async (ctx) => {

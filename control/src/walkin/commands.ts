@@ -159,6 +159,8 @@ async function laneClinician(on: Queryable, clinicId: string, staffId: string): 
 
 export interface WalkInAdminView {
   settings: WalkInSettings;
+  /** The public link's path (the page adds the public address). */
+  path: string;
   /** As the patient page would say now. */
   status: { open: boolean; reason: string | null; opensAt: string | null; closesAt: string | null };
   queue: number;
@@ -174,7 +176,7 @@ export async function getWalkInSettings(ds: DataSource, code: string, now = new 
   const c = await clinicRow(ds, code);
   if (!c) throw notFound('clinic');
   const s = walkInSettings(c.walk_in);
-  return { settings: s, status: statusJson(walkInStatus(s, c.timezone, now)), queue: await queueLength(ds, c.id) };
+  return { settings: s, path: `/inloop/${c.code}`, status: statusJson(walkInStatus(s, c.timezone, now)), queue: await queueLength(ds, c.id) };
 }
 
 /** The admin's settings (validated shape: admin/schema.ts WalkInSettingsInput); `closed` is set by closeWalkIn. */
