@@ -15,12 +15,13 @@ import argon2 from 'argon2';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { seedClinic, createAppointmentViaApi, type SeededClinic } from './support/scenario.js';
+import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic } from './support/scenario.js';
 import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { seedAssistant, openDashboard } from './support/dashboard.js';
 import { staffApi, staffSignIn } from './support/relay-client.js';
 import { instantOf, localParts, WEEKDAYS } from '../control/src/domain/walk-in.js';
 import { expireOverdueVisits } from '../control/src/consult/expiry.js';
+import { sweepCallbacks } from '../control/src/callbacks/checks.js';
 import { ANONYMOUS_NAME, forgetUnseenWalkIns } from '../control/src/jobs/housekeeping.js';
 
 const BASE = 22200;
@@ -252,11 +253,7 @@ describe('registration', () => {
 
     // A colleague (not the lane's clinician) sees her in the console and admits her.
     const b = clinicianB.page;
-    await b.goto(`${stack.control.internalUrl}/staff/login`);
-    await b.getByTestId('login-email').fill(colleague.email);
-    await b.getByTestId('login-password').fill(colleague.password);
-    await b.getByTestId('login-submit').click();
-    await b.waitForURL(`${stack.control.internalUrl}/staff/`);
+    await signInClinician(b, stack, { ...seeded, clinician: colleague });
     await b.locator(`[data-testid="appointment-row"][data-appointment-id="${admittedId}"] [data-testid="admit"]`).click({ timeout: 15_000 });
     await expectScreen(p, 'consult');
     const [pm, bm] = await Promise.all([waitForRemoteMedia(p), waitForRemoteMedia(b)]);
@@ -340,10 +337,17 @@ describe('retention', () => {
     const [unseen] = await stack.ds.query(`SELECT a.id FROM appointment a JOIN visit v ON v.appointment_id = a.id WHERE a.patient_name = 'Kees Wachter'`);
     // An EHR appointment that expires unused is not a walk-in: its details stay (the usual retention rule).
     const ehr = await createAppointmentViaApi(stack, seeded, { startsInMinutes: -180 });
-    // The walk-in's hours are over (its link runs to the end of the opening period plus the clinic's grace).
-    await stack.ds.query(`UPDATE appointment SET start = now() - interval '1 day' WHERE id = $1`, [unseen.id]);
-    const expired = await expireOverdueVisits(stack.ds);
-    expect(expired).toEqual(expect.arrayContaining([unseen.id, ehr.id]));
+    // She registered and never came into the waiting room: no call-back (she is no missed
+    // appointment); after 15 minutes her place in the queue is free, long before her link's end.
+    await stack.ds.query(`UPDATE appointment SET start = now() - interval '14 minutes' WHERE id = $1`, [unseen.id]);
+    await sweepCallbacks({ ds: stack.ds });
+    expect(await stack.ds.query(`SELECT id FROM callback_task WHERE appointment_id = $1`, [unseen.id])).toEqual([]);
+    const first = await expireOverdueVisits(stack.ds);
+    expect(first).toContain(ehr.id);
+    expect(first).not.toContain(unseen.id);
+    await stack.ds.query(`UPDATE appointment SET start = now() - interval '16 minutes' WHERE id = $1`, [unseen.id]);
+    expect(await expireOverdueVisits(stack.ds)).toEqual([unseen.id]);
+    expect((await view()).body.queueFull).toBe(false);
     expect(await forgetUnseenWalkIns(stack.ds)).toBe(1);
     expect(await forgetUnseenWalkIns(stack.ds)).toBe(0);
 
