@@ -234,6 +234,8 @@ describe('registration', () => {
     counted++;
     await p.waitForURL(/\/p\/[A-Za-z0-9_-]{43}$/);
     await expectScreen(p, 'ready');
+    // She waits for the clinic, not for the lane's clinician (any clinician of the clinic may come).
+    expect(await p.locator('.card-title').textContent()).toBe('Videoconsult met Polikliniek Test');
     await p.getByTestId('start-visit').click();
     await expectScreen(p, 'waiting');
 
