@@ -159,6 +159,7 @@ describe('opening hours by the server clock', () => {
     expect(await patient.page.getByTestId('call').textContent()).toContain('088 123 45 67');
     await axeBothLanguages(patient.page);
     await patient.page.getByTestId('lang-switch').click();
+    if (process.env.SPK_SCREENSHOTS) await patient.page.screenshot({ path: 'docs/screenshots/walk-in-2-closed.png' });
     expect(await patient.page.getByTestId('opens-at').textContent()).toMatch(/open again on \S+ \d+ \S+ at 09:00/);
     await patient.page.getByTestId('lang-switch').click();
     // Closed: a registration is refused, nothing written.
@@ -219,6 +220,7 @@ describe('registration', () => {
     await p.goto(`${stack.control.publicUrl}/inloop/${seeded.clinicCode}`);
     await expectScreen(p, 'form');
     await axeBothLanguages(p);
+    if (process.env.SPK_SCREENSHOTS) await p.screenshot({ path: 'docs/screenshots/walk-in-1-form.png', fullPage: true });
     // The page names what is missing before anything is sent (and the error state passes axe too).
     await p.getByTestId('submit').click();
     await expect.poll(() => p.getByTestId('error-name').textContent()).toContain('Vul uw voor- en achternaam in');
@@ -251,6 +253,7 @@ describe('registration', () => {
     await expect.poll(() => lane.locator(`[data-testid="card"]`).count(), { timeout: 15_000 }).toBe(1);
     expect(await lane.locator('h2').textContent()).toContain('Inloopspreekuur');
     expect(await lane.locator('[data-testid="status"]').getAttribute('data-status')).toBe('waiting');
+    if (process.env.SPK_SCREENSHOTS) await assistant.page.screenshot({ path: 'docs/screenshots/walk-in-4-dashboard-lane.png' });
     expect(await assistant.page.locator(`[data-testid="lane"][data-clinician-id="${seeded.clinician.id}"]`).count()).toBe(0);
 
     // A colleague (not the lane's clinician) sees her in the console and admits her.
@@ -318,6 +321,7 @@ describe('registration', () => {
     await patient.page.goto(`${stack.control.publicUrl}/inloop/${seeded.clinicCode}`);
     await expectScreen(patient.page, 'full');
     expect(await patient.page.getByTestId('call').textContent()).toContain('088 123 45 67');
+    if (process.env.SPK_SCREENSHOTS) await patient.page.screenshot({ path: 'docs/screenshots/walk-in-3-queue-full.png' });
     await axeBothLanguages(patient.page);
   });
 
@@ -381,6 +385,7 @@ describe('admin page', () => {
       await form.waitFor();
       expect(await page.getByTestId('walk-in-link').textContent()).toContain(`/inloop/${seeded.clinicCode}`);
       expect(await axeViolations(page), 'walk-in settings: axe').toEqual([]);
+    if (process.env.SPK_SCREENSHOTS) await page.getByTestId('walk-in').screenshot({ path: 'docs/screenshots/walk-in-5-admin.png' });
 
       // A range that ends before it starts is named, and nothing changes.
       await form.getByTestId('walk-in-mon').fill('11:00-10:00');

@@ -82,7 +82,7 @@ function showForm(): void {
   const consentRow = h('div', { class: 'field' }, h('div', { class: 'check' }, consent, say(h('label', { for: 'f-consent' }), 'walkIn.consent')), h('p', { id: 'e-consent', class: 'problem-slot', 'data-testid': 'error-consent' }));
   const summary = h('div', { class: 'problem-slot', role: 'alert', 'data-testid': 'problems' });
   const submit = say(h('button', { type: 'submit', class: 'btn btn-primary btn-big', 'data-testid': 'submit' }), 'walkIn.submit');
-  const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'walk-in-form' }, name.wrap, birth.wrap, phone.wrap, consentRow, summary, submit);
+  const form = h('form', { class: 'form walk-in-form', novalidate: true, 'data-testid': 'walk-in-form' }, name.wrap, birth.wrap, phone.wrap, consentRow, summary, submit);
   const inputs: Record<Field, HTMLInputElement> = { name: name.input, birthDate: birth.input, phone: phone.input, consent };
 
   const mark = (bad: Field[]) => {
