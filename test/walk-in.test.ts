@@ -416,6 +416,12 @@ describe('admin page', () => {
       await expect.poll(async () => (await stored()).closed).toBeNull();
       await page.getByTestId('walk-in-close-now').waitFor();
       expect(await axeViolations(page), 'walk-in settings after changes: axe').toEqual([]);
+
+      // The lane's clinician leaves the clinic: nobody can take walk-ins under her name, so the page says closed.
+      await put(settings(aroundNow(), { clinicianId: colleague.id }));
+      expect((await view()).body.open).toBe(true);
+      await stack.ds.query(`UPDATE staff SET active = false WHERE id = $1`, [colleague.id]);
+      expect((await view()).body).toMatchObject({ open: false, reason: 'closed_now', opensAt: null });
     } finally {
       await tb.close();
     }

@@ -61,7 +61,9 @@ export async function walkInView(ds: DataSource, code: string, now = new Date())
   const c = await clinicRow(ds, code);
   const s = c ? walkInSettings(c.walk_in) : null;
   if (!c || !s?.enabled) throw notFound('walk-in hours');
-  const status = walkInStatus(s, c.timezone, now);
+  let status = walkInStatus(s, c.timezone, now);
+  // Without its clinician (deactivated, or no longer of this clinic) the lane cannot take anyone: closed.
+  if (status.open && !(s.clinicianId && (await laneClinician(ds, c.id, s.clinicianId)))) status = { open: false, reason: 'closed_now', opensAt: null };
   const full = status.open ? (await queueLength(ds, c.id)) >= s.maxQueue : false;
   return {
     clinic: { code: c.code, name: c.name, helpdeskPhone: c.helpdesk_phone, timezone: c.timezone },
