@@ -46,6 +46,8 @@ export interface ConsultContext {
   phoneEnding: string | null;
   /** An open task on the callback list (control/src/callbacks): the patient is told a call is coming. */
   callbackPending: boolean;
+  /** The last admission (kept when she was sent back to the waiting room); null before any. */
+  admittedAt: Date | null;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function loadConsult(
       'c.id as clinic_id', 'c.name as clinic_name', 'c.timezone', 'c.wait_display', 'c.helpdesk_phone', 'c.waiting_room_opens_minutes',
       'c.link_grace_minutes', 'c.assistants_may_admit',
       eb.fn.coalesce('sc.delay_message', 'c.delay_message').as('delay_message'),
-      'v.id as visit_id', 'v.state', 'v.room_id', 'v.waiting_since', 'v.companion', 'v.ended_reason',
+      'v.id as visit_id', 'v.state', 'v.room_id', 'v.waiting_since', 'v.companion', 'v.ended_reason', 'v.admitted_at',
       eb
         .exists(eb.selectFrom('callback_task as t').select('t.id').whereRef('t.appointment_id', '=', 'a.id').where('t.done_at', 'is', null))
         .$castTo<boolean>()
@@ -105,6 +107,7 @@ export async function loadConsult(
     endedReason: r.ended_reason,
     phoneEnding: r.phone_ending || null,
     callbackPending: r.callback_pending,
+    admittedAt: r.admitted_at,
   };
 }
 
@@ -131,6 +134,8 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest'
     endedReason: c.state === 'ended' ? c.endedReason : null,
     phoneEnding: role !== 'guest' && ((c.state === 'ended' && c.endedReason === 'phone') || c.callbackPending) ? c.phoneEnding : null,
     callbackPending: role !== 'guest' && c.callbackPending,
+    clinicianName: c.clinicianName,
+    waitingAgain: c.state === 'waiting' && c.admittedAt !== null,
   };
 }
 
