@@ -41,10 +41,13 @@ export type ReturnBody = z.infer<typeof ReturnBody>;
 
 /** After the commit: every moved patient's sockets re-read; both clinics' dashboards hear of it. */
 export async function announceTransfers(hub: Hub, moved: Transferred[]): Promise<void> {
-  for (const t of moved.filter((x) => x.changed)) {
+  const changed = moved.filter((x) => x.changed);
+  for (const t of changed) {
     await hub.publish(t.appointmentId, { kind: 'changed' });
     if (t.fromClinicId !== t.toClinicId) await hub.publishClinic(t.fromClinicId, { kind: 'visit-changed', appointmentId: t.appointmentId });
   }
+  // The lanes they left: the places of those still waiting there moved up (the dashboards re-read the day).
+  for (const clinicId of new Set(changed.map((t) => t.fromClinicId))) await hub.publishClinic(clinicId, { kind: 'clinic-changed' });
 }
 
 export function mountTransferRoutes(router: Router, auth: Middleware, deps: { ds: DataSource; hub: Hub }): void {
