@@ -82,6 +82,8 @@ async function waitingPatient(page: Page, startsInMinutes: number): Promise<{ id
   await page.getByTestId('start-visit').click();
   await expectScreen(page, 'waiting');
   await expect.poll(() => page.getByTestId('waiting-for').textContent()).toBe('U wacht op Dr. T. Test.');
+  // Her camera preview is on before anything is moved (on a busy machine it takes a moment).
+  await expect.poll(() => preview(page), { timeout: 15_000 }).toEqual(PREVIEW_PLAYS);
   await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
   return { id: a.id, waitingSince: await waitingSinceOf(a.id) };
 }
@@ -99,6 +101,15 @@ async function laneOf(id: string): Promise<{ clinician_id: string; clinic_id: st
   return row;
 }
 
+/** The waiting room's camera preview: its track, and whether it plays and is shown. */
+const preview = (page: Page) =>
+  page.evaluate(() => {
+    const v = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]');
+    const tracks = (v?.srcObject as MediaStream | null)?.getVideoTracks() ?? [];
+    return { tracks: tracks.map((t) => t.readyState), playing: !!v && !v.paused, shown: !!v && v.getClientRects().length > 0 };
+  });
+const PREVIEW_PLAYS = { tracks: ['live'], playing: true, shown: true };
+
 /** The page says she now waits for Dr. B: ms from `t0` until it did (it never reloaded, the camera still plays). */
 async function toldNowWaitingForB(page: Page, t0: number): Promise<number> {
   await page.waitForFunction(
@@ -110,13 +121,7 @@ async function toldNowWaitingForB(page: Page, t0: number): Promise<number> {
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
   await expectScreen(page, 'waiting', 1000);
   // The camera preview still plays (the same stream, never stopped).
-  expect(
-    await page.evaluate(() => {
-      const v = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]');
-      const tracks = (v?.srcObject as MediaStream | null)?.getVideoTracks() ?? [];
-      return tracks.length > 0 && tracks.every((t) => t.readyState === 'live') && !v!.paused;
-    }),
-  ).toBe(true);
+  expect(await preview(page)).toEqual(PREVIEW_PLAYS);
   return ms;
 }
 
