@@ -123,3 +123,25 @@ export async function transferWithin(m: EntityManager, staff: StaffIdentity, inp
   }
   return plan;
 }
+
+/**
+ * The clinics (codes) and clinicians (ids and e-mail addresses, lower case) this appointment was
+ * moved away from: the EHR booked it with them and may say so again in an update (fhir/).
+ */
+export async function movedFrom(m: EntityManager | DataSource, appointmentId: string): Promise<{ clinics: string[]; clinicians: string[] }> {
+  const k = db(m);
+  const moves = await k
+    .selectFrom('audit_event')
+    .select(['data'])
+    .where('appointment_id', '=', appointmentId)
+    .where('action', '=', 'transfer')
+    .execute();
+  const clinicianIds = [...new Set(moves.map((e) => String(e.data.fromClinicianId ?? '')).filter(Boolean))];
+  const clinicIds = [...new Set(moves.map((e) => String(e.data.fromClinicId ?? '')).filter(Boolean))];
+  if (clinicianIds.length === 0) return { clinics: [], clinicians: [] };
+  const [staff, clinics] = await Promise.all([
+    k.selectFrom('staff').select(['id', 'email']).where('id', 'in', clinicianIds).execute(),
+    clinicIds.length ? k.selectFrom('clinic').select('code').where('id', 'in', clinicIds).execute() : Promise.resolve([]),
+  ]);
+  return { clinics: clinics.map((c) => c.code), clinicians: staff.flatMap((s) => [s.id, s.email.toLowerCase()]) };
+}
