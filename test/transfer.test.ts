@@ -280,6 +280,22 @@ describe('transfer to another clinician (issue 18.1)', () => {
     expect(await laneOf(waiting.id)).toEqual(before);
     expect(await countAudit()).toBe(0);
 
+    // Back to the waiting room: only from the consult, only by its clinician, and a hand-over to
+    // someone who cannot take her leaves her in the consult (one transaction).
+    const asA = staffApi(stack.control.internalUrl, await staffSignIn(stack.control.internalUrl, seeded.clinician.email, seeded.clinician.password));
+    const back = async (id: string, body: unknown, api = asA) => {
+      const r = await api(`/appointments/${id}/return`, { method: 'POST', body });
+      return { status: r.status, error: ((await r.json()) as { error?: { code: string; message: string; field?: string } }).error };
+    };
+    expect(await back(waiting.id, {})).toMatchObject({ status: 409, error: { code: 'invalid_state', message: 'the patient is not in the consult: the visit is scheduled' } });
+    const inConsult = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
+    await stack.ds.query(`UPDATE visit SET state = 'in_consult', waiting_since = now(), admitted_at = now(), admitted_by = $2 WHERE appointment_id = $1`, [inConsult.id, seeded.clinician.id]);
+    expect(await back(inConsult.id, { toClinician: other.clinician.id })).toMatchObject({ status: 400, error: { field: 'toClinician' } });
+    expect(await back(inConsult.id, { toClinician: 'dr-b' })).toMatchObject({ status: 400, error: { field: 'toClinician' } });
+    expect(await back(inConsult.id, {}, asB)).toMatchObject({ status: 403, error: { code: 'not_allowed' } });
+    expect(await laneOf(inConsult.id)).toMatchObject({ clinician_id: seeded.clinician.id, state: 'in_consult' });
+    expect(Number((await stack.ds.query(`SELECT count(*) AS n FROM audit_event WHERE appointment_id = $1 AND action IN ('returned_to_waiting', 'transfer')`, [inConsult.id]))[0].n)).toBe(0);
+
     // Once the other clinic takes transfers in, the same request moves her there.
     await stack.ds.query(`UPDATE clinic SET accepts_transfers = true WHERE id = $1`, [other.clinicId]);
     expect((await transfers({ appointmentIds: [waiting.id], toClinician: other.clinician.id, toClinic: other.clinicCode })).status).toBe(200);
