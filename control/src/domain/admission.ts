@@ -7,8 +7,12 @@
  *   and admins of the clinic.
  * - Admit: the consult's clinician; an assistant of the clinic when the clinic allows it
  *   (clinic.assistants_may_admit). Admins do not admit.
- * - Hold (invite or revoke third parties, switch to phone, keep the record): the consult's
- *   clinician only.
+ * - Hold (invite or revoke third parties, switch to phone, keep the record, send the patient
+ *   back to the waiting room or hand her over): the consult's clinician only.
+ * - Transfer (move a waiting or scheduled patient to another clinician's lane, issue 18.1): the
+ *   consult's clinician, and the assistants of the clinic (the ill colleague's afternoon).
+ *   Where the patient may go (an active clinician of this clinic, or of a clinic that takes
+ *   transfers in) is the transfer command's rule (domain/transfer.ts).
  * - A walk-in patient not yet admitted (domain/walk-in.ts) waits in the clinic's walk-in lane:
  *   every clinician of the clinic may see and admit her; whoever admits her holds the consult.
  * - The dashboard: the assistants and admins of the clinic.
@@ -65,8 +69,14 @@ export function mayUseDashboard(staff: StaffIdentity, clinicId: string): boolean
   return (staff.role === 'assistant' || staff.role === 'admin') && staff.clinicIds.includes(clinicId);
 }
 
+/** Who moves a patient to another lane: her clinician; the assistants of the clinic. */
+export function staffMayTransfer(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId'>): boolean {
+  if (c.clinicianId === staff.id) return true;
+  return staff.role === 'assistant' && staff.clinicIds.includes(c.clinicId);
+}
+
 /** What a staff member does with a consult. */
-export type ConsultAction = 'see' | 'admit' | 'hold';
+export type ConsultAction = 'see' | 'admit' | 'hold' | 'transfer';
 
 /** The one question every route and the relay ask about a consult. */
 export function can(staff: StaffIdentity, action: ConsultAction, c: ConsultParties): boolean {
@@ -77,6 +87,8 @@ export function can(staff: StaffIdentity, action: ConsultAction, c: ConsultParti
       return staffMayAdmit(staff, c);
     case 'hold':
       return isConsultClinician(staff, c);
+    case 'transfer':
+      return staffMayTransfer(staff, c);
   }
 }
 
@@ -84,6 +96,7 @@ const REFUSAL: Record<ConsultAction, string> = {
   see: 'this appointment is not one of yours',
   admit: 'you may not admit patients of this clinician',
   hold: "only the consult's clinician may do this",
+  transfer: 'you may not move patients of this clinician',
 };
 
 /**

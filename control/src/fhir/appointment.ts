@@ -171,13 +171,20 @@ export function toCreateInput(a: FhirAppointment): CreateAppointmentInput {
   return { externalId, clinic, clinician, start, durationMinutes, patient: { ...patient, language: patient.language ?? 'nl' } };
 }
 
+/** Where a transfer moved the appointment from: clinic codes, and clinicians' ids and e-mail addresses (lower case). */
+export interface MovedFrom {
+  clinics: string[];
+  clinicians: string[];
+}
+const NOT_MOVED: MovedFrom = { clinics: [], clinicians: [] };
+
 export type Change = { kind: 'cancel' } | { kind: 'update'; input: UpdateAppointmentInput } | { kind: 'none' };
 
 /**
  * An update (PUT) as what it changes: cancel, move and contact data. What an appointment
  * cannot change here (EHR id, clinic, clinician, patient, a final status) is a 422.
  */
-export function toChanges(a: FhirAppointment, current: AppointmentRecord): Change {
+export function toChanges(a: FhirAppointment, current: AppointmentRecord, movedFrom: MovedFrom = NOT_MOVED): Change {
   const now = fhirStatus(current.visit.state);
   if (a.status === 'cancelled' && now !== 'cancelled') return { kind: 'cancel' };
   // booked: the EHR's own view of a visit that has moved on here; the status is ours to tell.
@@ -186,9 +193,14 @@ export function toChanges(a: FhirAppointment, current: AppointmentRecord): Chang
   }
   const cur = current.appointment;
   if (readExternalId(a) !== cur.externalId) throw Unprocessable('Appointment.identifier', 'the EHR\'s id cannot change');
-  if (readClinic(a) !== current.clinic.code) throw Unprocessable('Appointment.serviceType', 'the clinic cannot change: cancel and book anew');
+  // A patient moved to another lane here (a transfer, issue 18.1) is still the EHR's booking
+  // with the clinician and clinic it booked: saying those again is no change.
+  const clinic = readClinic(a);
+  if (clinic !== current.clinic.code && !movedFrom.clinics.includes(clinic)) {
+    throw Unprocessable('Appointment.serviceType', 'the clinic cannot change: cancel and book anew');
+  }
   const ref = readClinician(a).trim().toLowerCase();
-  if (ref !== current.clinician.id && ref !== current.clinician.email.toLowerCase()) {
+  if (ref !== current.clinician.id && ref !== current.clinician.email.toLowerCase() && !movedFrom.clinicians.includes(ref)) {
     throw Unprocessable('Appointment.participant', 'the clinician cannot change: cancel and book anew');
   }
   const patient = readPatient(a);

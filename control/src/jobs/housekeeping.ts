@@ -23,6 +23,7 @@ import { sql } from 'kysely';
 import { db } from '../db/kysely.js';
 import { recordAudit } from '../domain/audit.js';
 import { revokeVisitLinks } from '../domain/links.js';
+import { closeConsultParts } from '../domain/consult-parts.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
 export async function closeOverdueConsults(ds: DataSource, now = new Date()): Promise<Array<{ appointmentId: string; roomId: number }>> {
@@ -40,6 +41,7 @@ export async function closeOverdueConsults(ds: DataSource, now = new Date()): Pr
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.appointment_id);
     await revokeVisitLinks(k, ids, now);
+    await closeConsultParts(k, ids, now, 'ended');
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'consult_end', appointmentId: r.appointment_id, data: { from: r.was, to: 'ended', why: 'overdue' } });
     }

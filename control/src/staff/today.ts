@@ -32,7 +32,12 @@ export async function todayOf(ds: DataSource, staff: Pick<StaffSession, 'id' | '
           ? // Their own, and the walk-ins waiting in their clinics' walk-in lanes (any of them may admit).
             eb.or([
               eb('a.clinician_id', '=', staff.id),
-              eb.and([eb('a.clinic_id', 'in', staff.clinicIds), eb(sql<string>`a.flags->>'walkIn'`, '=', 'true'), eb('v.state', 'in', ['scheduled', 'waiting'])]),
+              eb.and([
+                eb('a.clinic_id', 'in', staff.clinicIds),
+                eb(sql<string>`a.flags->>'walkIn'`, '=', 'true'),
+                eb('v.state', 'in', ['scheduled', 'waiting']),
+                eb(sql<string>`a.clinician_id::text`, '=', sql<string>`c.walk_in->>'clinicianId'`),
+              ]),
             ])
           : eb.or([eb('a.clinician_id', '=', staff.id), eb('a.clinic_id', 'in', staff.clinicIds)]),
     )

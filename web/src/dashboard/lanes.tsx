@@ -31,6 +31,8 @@ export interface LanesModel {
   delayDrafts: Map<string, string>;
   on: {
     select(id: string, on: boolean): void;
+    /** Select every movable card (waiting, scheduled) of this lane: the ill colleague's afternoon. */
+    selectLane(clinicianId: string): void;
     chat(c: Card): void;
     notify(c: Card): void;
     noShow(c: Card): void;
@@ -41,6 +43,11 @@ export interface LanesModel {
   };
   /** Called with a card whenever its status is first drawn (the tests' and benchmark's probe). */
   drawn(c: Card): void;
+}
+
+/** A patient who may be moved to another lane: in the waiting room, or not arrived yet (issue 18.1). */
+export function movable(c: Card): boolean {
+  return c.visitState === 'waiting' || c.visitState === 'scheduled';
 }
 
 export function renderLanes(target: HTMLElement, model: LanesModel): void {
@@ -82,7 +89,18 @@ function Lane({ lane, model }: { lane: LanesModel['lanes'][number]; model: Lanes
           ({tn(lane.cards.length, 'lane.countOne', 'lane.count')})
         </span>
       </h2>
-      {lane.walkIn ? <p class="muted" data-testid="lane-walk-in-note">{t('lane.walkInNote')}</p> : <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />}
+      {lane.walkIn ? (
+        <p class="muted" data-testid="lane-walk-in-note">
+          {t('lane.walkInNote')}
+        </p>
+      ) : (
+        <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />
+      )}
+      {lane.cards.some(movable) ? (
+        <button type="button" class="btn btn-small" data-testid="lane-select-all" onClick={() => model.on.selectLane(id)}>
+          {t('lane.selectAll', { name: lane.walkIn ? t('lane.walkIn') : lane.name })}
+        </button>
+      ) : null}
       <ul class="cards">
         {lane.cards.map((c) => (
           <CardView key={c.id} c={c} model={model} />
@@ -206,7 +224,7 @@ function CardView({ c, model }: { c: Card; model: LanesModel }) {
             type="checkbox"
             data-testid="select"
             id={`sel-${c.id}`}
-            disabled={c.status !== 'waiting'}
+            disabled={!movable(c) && c.status !== 'waiting'}
             checked={model.selected.has(c.id)}
             onChange={(ev) => model.on.select(c.id, ev.currentTarget.checked)}
           />

@@ -5,8 +5,8 @@
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-export class WalkIn1796800000000 implements MigrationInterface {
-  name = 'WalkIn1796800000000';
+export class WalkIn1797000000000 implements MigrationInterface {
+  name = 'WalkIn1797000000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE clinic ADD COLUMN walk_in jsonb NOT NULL DEFAULT '{"enabled": false}'::jsonb`);
