@@ -53,6 +53,8 @@ export const ClinicSettings = z.object({
   waitDisplay: z.enum(WAIT_DISPLAYS, { error: `must be one of ${WAIT_DISPLAYS.join(', ')}` }),
   /** Patients and guests may share their screen in a consult (staff always may). */
   patientScreenShare: z.boolean({ error: 'must be true or false' }),
+  /** Patients of other clinics may be moved into this clinic's lanes (issue 18.1; its own always may). */
+  acceptsTransfers: z.boolean({ error: 'must be true or false' }),
 });
 export type ClinicSettings = z.infer<typeof ClinicSettings>;
 

@@ -178,6 +178,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
     checkbox('patientScreenShare', c.patientScreenShare, text('clinic.patientScreenShare'), 'clinic-patientScreenShare'),
+    checkbox('acceptsTransfers', c.acceptsTransfers, text('clinic.acceptsTransfers'), 'clinic-acceptsTransfers'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
     field('clinic.waitDisplay', waitDisplaySelect(c.waitDisplay), 'clinic.waitDisplayHint'),
     telephonyFieldset(c),
@@ -201,6 +202,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
       initialsOnly: v('initialsOnly').checked,
       assistantsMayAdmit: v('assistantsMayAdmit').checked,
       patientScreenShare: v('patientScreenShare').checked,
+      acceptsTransfers: v('acceptsTransfers').checked,
       delayMessage: v('delayMessage').value.trim() || null,
       waitDisplay: v('waitDisplay').value,
     };
