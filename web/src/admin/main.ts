@@ -122,7 +122,9 @@ function confirmAction(question: string): Promise<boolean> {
   return confirmText(question, text('yes'), text('cancel'));
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Amsterdam' });
+/** A moment as the hospital reads it; a clinic's own hours in that clinic's time zone. */
+const when = (iso: string, timeZone = 'Europe/Amsterdam') =>
+  new Date(iso).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone });
 const minutes = (n: number) => text('clinic.minutesShort', { n });
 const yesNo = (b: boolean) => text(b ? 'yes' : 'no');
 
@@ -316,8 +318,8 @@ function walkInSection(c: Clinic): HTMLElement {
   return section;
 }
 
-function walkInStatusText(v: WalkInAdminView): string {
-  const at = (iso: string | null) => (iso ? when(iso) : text('walkIn.unknown'));
+function walkInStatusText(v: WalkInAdminView, timeZone: string): string {
+  const at = (iso: string | null) => (iso ? when(iso, timeZone) : text('walkIn.unknown'));
   if (v.status.open) return text('walkIn.statusOpen', { time: at(v.status.closesAt), n: v.queue });
   if (v.status.reason === 'off') return text('walkIn.statusOff');
   return text(v.status.reason === 'closed_now' ? 'walkIn.statusClosedNow' : 'walkIn.statusClosed', { when: at(v.status.opensAt) });
@@ -336,7 +338,7 @@ function walkInForm(c: Clinic, v: WalkInAdminView & { link: string }): Node[] {
   const exceptions = h('textarea', { name: 'exceptions', rows: '4', 'data-testid': 'walk-in-exceptions' });
   exceptions.value = s.exceptions.map((e) => `${e.date}${e.hours.length ? ` ${rangesText(e.hours)}` : ''}`).join('\n');
   const form = h('form', { 'data-testid': 'walk-in-form', 'aria-labelledby': 'walk-in-h' },
-    h('p', { role: 'status', 'data-testid': 'walk-in-status' }, walkInStatusText(v)),
+    h('p', { role: 'status', 'data-testid': 'walk-in-status' }, walkInStatusText(v, c.timezone)),
     h('p', { 'data-testid': 'walk-in-link' }, text('walkIn.link', { link: v.link })),
     checkbox('enabled', s.enabled, text('walkIn.enabled'), 'walk-in-enabled'),
     field('walkIn.clinician', select, 'walkIn.clinicianHint'),
