@@ -100,8 +100,16 @@ try {
   const meterFrom = Date.now();
   // A page that reconnects to the restarted control plane opens a new WebSocket.
   const sockets = { patient: 0, clinician: 0 };
-  p.on('websocket', () => sockets.patient++);
-  c.on('websocket', () => sockets.clinician++);
+  /** Epoch ms of the first and the last WebSocket a page opened (reconnect attempts). */
+  const socketTimes: number[] = [];
+  p.on('websocket', () => {
+    sockets.patient++;
+    socketTimes.push(Date.now());
+  });
+  c.on('websocket', () => {
+    sockets.clinician++;
+    socketTimes.push(Date.now());
+  });
   while (!existsSync(stopFile)) {
     if (Date.now() - started > MAX_RUN_MS) throw new Error('the stop file never came');
     await sleep(300);
@@ -120,6 +128,13 @@ try {
       `clinician ${cr.maxGapMs} ms (${cr.frames} frames); longest between two presented frames: patient ${pr.presentedGapMs} ms ` +
       `(${pr.presented} presented), clinician ${cr.presentedGapMs} ms (${cr.presented} presented); meanwhile the connection banner ` +
       `was up about ${(pw.bannerShown / 10).toFixed(1)} s (patient), ${(cw.bannerShown / 10).toFixed(1)} s (clinician)`,
+  );
+  // When, counted from the start of the measuring: the signalling away (first to last
+  // reconnect attempt) and each page's longest gap (epoch ms too, for the control plane's log).
+  const at = (ms: number | null | undefined): string => (ms ? `${((ms - meterFrom) / 1000).toFixed(1)} s (${ms})` : '-');
+  console.log(
+    `when: reconnect attempts from ${at(socketTimes[0])} to ${at(socketTimes.at(-1))}; longest decoded gap found at patient ${at(pr.worstAt)}, ` +
+      `clinician ${at(cr.worstAt)}; longest presented gap at patient ${at(pr.presentedWorstAt)}, clinician ${at(cr.presentedWorstAt)}`,
   );
   for (const [who, r] of [['patient', pr], ['clinician', cr]] as const) {
     claim(r.missing === 0, `${who}: WebRTC reports the inter-frame delays the gap bound needs`);

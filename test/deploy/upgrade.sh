@@ -156,7 +156,7 @@ check "…the worker runs the new release (its metrics)" wait_for "worker metric
 # The consult ran through the restart: its media, and its visit in the audit trail.
 touch "$D/consult-media.stop"
 if wait "$CM_PID"; then ok "the consult across the upgrade (test/deploy/consult-media.ts)"; else bad "the consult across the upgrade (see $D/consult-media.log)"; fi
-grep -E '^(ok  |FAIL|measured|done) ' "$D/consult-media.log" | sed 's/^/  consult: /' || true
+grep -E '^(ok  |FAIL|measured|when:|done) ' "$D/consult-media.log" | sed 's/^/  consult: /' || true
 check "…one admission, no drop (audit trail), ended by the clinician afterwards" test "$(psql_r "SELECT count(*) FILTER (WHERE action = 'admission') || '/' || count(*) FILTER (WHERE action = 'drop') FROM audit_event WHERE appointment_id = '$NOW_ID'")/$(psql_r "SELECT state FROM visit WHERE appointment_id = '$NOW_ID'")" = 1/0/ended
 check "upgrade.yml again with the same release: changes only the dump" bash -c "ip netns exec $NS ansible-playbook -i test/deploy/inventory.yml '$A/upgrade.yml' -e ansible_host='$R' -e spreekkamer_release_archive='$REL2' -e spreekkamer_release_version=$V2 -e spreekkamer_upgrade_wait_ready=true > '$D/upgrade-again.log' 2>&1 && grep -A1 '^PLAY RECAP' '$D/upgrade-again.log' | grep -q 'changed=1 .*failed=0'"
 

@@ -194,6 +194,8 @@ interface GapWindow {
   __gap: {
     boundMs: number;
     worst: { frames: number; sumMs: number; atLeastMs: number } | null;
+    /** Epoch ms of the sample that found the longest gap (it ended shortly before). */
+    worstAt: number | null;
     frames: number;
     missing: number;
     lastProgress: number;
@@ -201,6 +203,7 @@ interface GapWindow {
     /** Presented in the remote <video> elements (requestVideoFrameCallback). */
     presented: number;
     presentedGapMs: number;
+    presentedWorstAt: number | null;
     lastPresented: Map<HTMLVideoElement, number>;
     pending: WeakSet<HTMLVideoElement>;
   };
@@ -232,8 +235,8 @@ export async function startGapMeter(page: Page): Promise<void> {
     clearInterval(w.__gapPresentTimer);
     const last = new WeakMap<RTCPeerConnection, Map<string, { frames: number; sum: number; squares: number }>>();
     const g: GapWindow['__gap'] = {
-      boundMs: 0, worst: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set(),
-      presented: 0, presentedGapMs: 0, lastPresented: new Map(), pending: new WeakSet(),
+      boundMs: 0, worst: null, worstAt: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set(),
+      presented: 0, presentedGapMs: 0, presentedWorstAt: null, lastPresented: new Map(), pending: new WeakSet(),
     };
     w.__gap = g;
     // Only inline callbacks here: a named function would reach the page with the bundler's
@@ -245,7 +248,10 @@ export async function startGapMeter(page: Page): Promise<void> {
         v.requestVideoFrameCallback((_now, meta) => {
           g.pending.delete(v);
           const prev = g.lastPresented.get(v);
-          if (prev !== undefined) g.presentedGapMs = Math.max(g.presentedGapMs, meta.presentationTime - prev);
+          if (prev !== undefined && meta.presentationTime - prev > g.presentedGapMs) {
+            g.presentedGapMs = meta.presentationTime - prev;
+            g.presentedWorstAt = Date.now();
+          }
           g.lastPresented.set(v, meta.presentationTime);
           g.presented++;
         });
@@ -284,6 +290,7 @@ export async function startGapMeter(page: Page): Promise<void> {
               if (bound > g.boundMs) {
                 g.boundMs = bound;
                 g.worst = { frames: n, sumMs: Math.round(S * 1000), atLeastMs: S > 0 ? Math.round((Q / S) * 1000) : 0 };
+                g.worstAt = Date.now();
               }
             }
           }),
@@ -300,6 +307,8 @@ export interface GapReport {
   /** Decoded: the bound on the longest gap without a new frame (ms). */
   maxGapMs: number;
   worst: { frames: number; sumMs: number; atLeastMs: number } | null;
+  /** Epoch ms when the meter found that gap (it ended shortly before). */
+  worstAt: number | null;
   /** Frames are decoded now (within 5 s of asking). */
   flowing: boolean;
   frames: number;
@@ -310,6 +319,7 @@ export interface GapReport {
   /** Presented: frames, and the longest stretch between two of one <video> (ms). */
   presented: number;
   presentedGapMs: number;
+  presentedWorstAt: number | null;
 }
 
 /** Since startGapMeter(): the gaps, whether frames are decoded now, frames and connections counted. */
@@ -319,8 +329,8 @@ export async function gapReport(page: Page): Promise<GapReport> {
   return page.evaluate((b) => {
     const g = (window as unknown as GapWindow).__gap;
     return {
-      maxGapMs: Math.round(g.boundMs), worst: g.worst, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing,
-      connections: g.pcs.size, presented: g.presented, presentedGapMs: Math.round(g.presentedGapMs),
+      maxGapMs: Math.round(g.boundMs), worst: g.worst, worstAt: g.worstAt, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing,
+      connections: g.pcs.size, presented: g.presented, presentedGapMs: Math.round(g.presentedGapMs), presentedWorstAt: g.presentedWorstAt,
     };
   }, before);
 }
