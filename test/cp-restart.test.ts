@@ -9,8 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from './support/stack.js';
-import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { createAppointmentViaApi, seedClinic, signInClinician, startConsult, type SeededClinic } from './support/scenario.js';
 import { expectScreen } from './support/patient-page.js';
 import { gapReport, startGapMeter } from './support/frames.js';
 
@@ -59,16 +59,7 @@ describe('control-plane restart mid-consult', () => {
   test('the consult runs', async () => {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
     appointmentId = a.id;
-    await patient.page.goto(a.patientLink);
-    await expectScreen(patient.page, 'ready');
-    await patient.page.getByTestId('start-visit').click();
-    await expectScreen(patient.page, 'waiting');
-    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
-    await clinician.page
-      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
-      .click({ timeout: 15_000 });
-    await expectScreen(patient.page, 'consult');
-    await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
+    await startConsult(stack, { patient: patient.page, clinician: clinician.page }, a);
   });
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {

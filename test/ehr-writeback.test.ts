@@ -10,7 +10,8 @@
  *  - a worker process killed with SIGKILL while the receiver holds a delivery: after a restart
  *    every change is accepted exactly once, in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { workerPool } from './support/worker-process.js';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -340,31 +341,9 @@ describe('worker killed mid-delivery', () => {
     const a = await buildAppointment(db.ds, cfg, { clinic, clinician, integration, start: new Date(Date.now() + 60_000) });
     const id = a.appointment.id;
 
-    const childEnv = {
-      ...process.env,
-      NODE_ENV: 'test',
-      JANUS_API_SECRET: 'test-janus-api-secret',
-      JANUS_ADMIN_KEY: 'test-janus-admin-key',
-      PUBLIC_BASE_URL: 'https://video.test-hospital.nl',
-      SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789abcdef',
-      ...env,
-    };
-    const logs: string[] = [];
-    const spawnWorker = () =>
-      new Promise<ChildProcess>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'control/src/worker.ts'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-        started.push(child);
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          logs.push(d.toString());
-          if (out.includes('"worker started"')) resolve(child);
-        });
-        child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-        child.on('exit', (code, signal) => {
-          if (!out.includes('"worker started"')) reject(new Error(`worker exited early (${code ?? signal}): ${logs.join('')}`));
-        });
-      });
+    const workers = workerPool(env, started);
+    const spawnWorker = workers.start;
+    const logs = workers.logs;
 
     hook.state.hold = true;
     const held = new Promise<void>((r) => (hook.state.onHeld = r));

@@ -3,7 +3,8 @@
  * sends a batch (every message must arrive; duplicates are counted and reported), graceful
  * shutdown on SIGTERM, and an SMTP server that is not there (retried, logged, nothing crashes).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { workerPool } from './support/worker-process.js';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -87,31 +88,9 @@ describe('worker process killed mid-batch', () => {
       await scheduler.scheduleAppointmentMessages({ id, start: a[0]!.start, cancelled: false });
     }
 
-    const childEnv = {
-      ...process.env,
-      NODE_ENV: 'test',
-      JANUS_API_SECRET: 'test-janus-api-secret',
-      JANUS_ADMIN_KEY: 'test-janus-admin-key',
-      PUBLIC_BASE_URL: 'https://video.test-hospital.nl',
-      SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789abcdef',
-      ...env,
-    };
-    const logs: string[] = [];
-    const spawnWorker = () =>
-      new Promise<ChildProcess>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'control/src/worker.ts'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-        started.push(child);
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          logs.push(d.toString());
-          if (out.includes('"worker started"')) resolve(child);
-        });
-        child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-        child.on('exit', (code, signal) => {
-          if (!out.includes('"worker started"')) reject(new Error(`worker exited early (${code ?? signal}): ${logs.join('')}`));
-        });
-      });
+    const workers = workerPool(env, started);
+    const spawnWorker = workers.start;
+    const logs = workers.logs;
 
     const KILLS = 8;
     let kills = 0;

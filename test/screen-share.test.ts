@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from './support/stack.js';
-import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic } from './support/scenario.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { seedClinic, createAppointmentViaApi, signInClinician, type SeededClinic, startConsult } from './support/scenario.js';
 import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { installPageRelay } from './support/page-relay.js';
 import { RelayClient, staffApi, staffSignIn, tokenOf } from './support/relay-client.js';
@@ -77,16 +77,7 @@ describe('screen sharing in a consult', () => {
   test('the clinician shares: the patient phone decodes it and shows it large, the camera small', async () => {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
     appointmentId = a.id;
-    await patient.page.goto(a.patientLink);
-    await expectScreen(patient.page, 'ready');
-    await patient.page.getByTestId('start-visit').click();
-    await expectScreen(patient.page, 'waiting');
-    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
-    await clinician.page
-      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
-      .click({ timeout: 15_000 });
-    await expectScreen(patient.page, 'consult');
-    await Promise.all([waitForRemoteMedia(patient.page), waitForRemoteMedia(clinician.page)]);
+    await startConsult(stack, { patient: patient.page, clinician: clinician.page }, a);
     const camera = await box(patient.page, '[data-testid="remote-video"]');
     expect(camera.width).toBeGreaterThan(PHONE.width * 0.9);
 

@@ -39,9 +39,9 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, spawnControlPlane, type ControlPlane, type Stack } from './support/stack.js';
-import { CHROMIUM, launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
-import { expectScreen, PHONE } from './support/patient-page.js';
+import { CHROMIUM, launchBrowser, type TestBrowser } from './support/browser.js';
+import { createAppointmentViaApi, seedClinic, signInClinician, startConsult, type SeededClinic } from './support/scenario.js';
+import { PHONE } from './support/patient-page.js';
 import { launchChromium, type LaunchedChromium } from './support/patient-net.js';
 import { tokenOf } from './support/relay-client.js';
 
@@ -334,16 +334,7 @@ describe('TURN and the clinician across the 1:1 NAT', () => {
 
   test('a patient outside (UDP to TURN only) and a clinician inside: media both ways, relayed to Janus\'s private address, the clinician direct', async () => {
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
-    await patient.page.goto(`${ORIGIN}/p/${tokenOf(a.patientLink)}`);
-    await expectScreen(patient.page, 'ready');
-    await patient.page.getByTestId('start-visit').click();
-    await expectScreen(patient.page, 'waiting');
-    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
-    await clinician.page
-      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
-      .click({ timeout: 15_000 });
-    await expectScreen(patient.page, 'consult');
-    const [p, c] = await Promise.all([waitForRemoteMedia(patient.page, 30_000), waitForRemoteMedia(clinician.page, 30_000)]);
+    const { patient: p, clinician: c } = await startConsult(stack, { patient: patient.page, clinician: clinician.page }, a, { patientUrl: `${ORIGIN}/p/${tokenOf(a.patientLink)}`, timeoutMs: 30_000 });
     expect(p.framesDecoded).toBeGreaterThan(5);
     expect(c.framesDecoded).toBeGreaterThan(5);
 

@@ -20,9 +20,9 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type ControlPlane, type Stack } from './support/stack.js';
-import { launchBrowser, waitForRemoteMedia, type TestBrowser } from './support/browser.js';
-import { createAppointmentViaApi, seedClinic, signInClinician, type SeededClinic } from './support/scenario.js';
-import { expectScreen, PHONE } from './support/patient-page.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { createAppointmentViaApi, seedClinic, signInClinician, startConsult, type SeededClinic } from './support/scenario.js';
+import { PHONE } from './support/patient-page.js';
 import { RelayClient, tokenOf } from './support/relay-client.js';
 import {
   createPatientNet,
@@ -175,16 +175,7 @@ describe('TURN', () => {
     execFileSync('ip', ['netns', 'exec', net.ns, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'pipe', 'pipe'] });
 
     const a = await createAppointmentViaApi(stack, seeded, { startsInMinutes: 5 });
-    await patient.page.goto(`${ORIGIN}/p/${tokenOf(a.patientLink)}`);
-    await expectScreen(patient.page, 'ready');
-    await patient.page.getByTestId('start-visit').click();
-    await expectScreen(patient.page, 'waiting');
-    await clinician.page.goto(`${stack.control.internalUrl}/staff/`);
-    await clinician.page
-      .locator(`[data-testid="appointment-row"][data-appointment-id="${a.id}"] [data-testid="admit"]`)
-      .click({ timeout: 15_000 });
-    await expectScreen(patient.page, 'consult');
-    const [p, c] = await Promise.all([waitForRemoteMedia(patient.page, 25_000), waitForRemoteMedia(clinician.page, 25_000)]);
+    const { patient: p, clinician: c } = await startConsult(stack, { patient: patient.page, clinician: clinician.page }, a, { patientUrl: `${ORIGIN}/p/${tokenOf(a.patientLink)}`, timeoutMs: 25_000 });
     expect(p.framesDecoded).toBeGreaterThan(5);
     expect(c.framesDecoded).toBeGreaterThan(5);
 

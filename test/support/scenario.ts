@@ -6,6 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Page } from 'playwright-core';
 import type { Stack } from './stack.js';
+import { waitForRemoteMedia } from './browser.js';
+import { expectScreen } from './patient-page.js';
 
 export interface SeededClinic {
   clinicId: string;
@@ -81,4 +83,31 @@ export async function signInClinician(page: Page, stack: Stack, seeded: SeededCl
   await page.getByTestId('login-password').fill(seeded.clinician.password);
   await page.getByTestId('login-submit').click();
   await page.waitForURL(`${stack.control.internalUrl}/staff/`);
+}
+
+/**
+ * The steps most end-to-end tests take to reach a running consult: the patient opens her link
+ * and starts the visit, the clinician (signed in on `clinician`) admits her from the console,
+ * and both pages decode the other's video and receive audio. `patientUrl`: the link as this
+ * test's network reaches it (default the link itself). Returns both pages' media counts.
+ */
+export async function startConsult(
+  stack: Stack,
+  pages: { patient: Page; clinician: Page },
+  appointment: { id: string; patientLink: string },
+  opts: { patientUrl?: string; timeoutMs?: number } = {},
+): Promise<{ patient: { framesDecoded: number; audioPacketsReceived: number }; clinician: { framesDecoded: number; audioPacketsReceived: number } }> {
+  const timeout = opts.timeoutMs ?? 15_000;
+  const { patient, clinician } = pages;
+  await patient.goto(opts.patientUrl ?? appointment.patientLink);
+  await expectScreen(patient, 'ready', timeout);
+  await patient.getByTestId('start-visit').click();
+  await expectScreen(patient, 'waiting', timeout);
+  await clinician.goto(`${stack.control.internalUrl}/staff/`);
+  await clinician
+    .locator(`[data-testid="appointment-row"][data-appointment-id="${appointment.id}"] [data-testid="admit"]`)
+    .click({ timeout });
+  await expectScreen(patient, 'consult', timeout);
+  const [p, c] = await Promise.all([waitForRemoteMedia(patient, timeout), waitForRemoteMedia(clinician, timeout)]);
+  return { patient: p, clinician: c };
 }

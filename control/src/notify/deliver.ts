@@ -165,24 +165,18 @@ async function deliverOn(
     if (!settings.channels.includes(channel)) return 'channel-disabled';
     const verdict = await wanted(m, loaded, job, channel, now());
     if (verdict !== 'yes') return verdict;
-    const sent = await k
-      .selectFrom('notification_sent')
-      .select('id')
-      .where('appointment_id', '=', job.appointmentId)
-      .where('kind', '=', job.kind)
-      .where('channel', '=', channel)
-      .where('occasion', '=', occasion)
-      .executeTakeFirst();
-    if (sent) return 'already-sent';
-    const failed = await k
-      .selectFrom('notification_failed')
-      .select('id')
-      .where('appointment_id', '=', job.appointmentId)
-      .where('kind', '=', job.kind)
-      .where('channel', '=', channel)
-      .where('occasion', '=', occasion)
-      .executeTakeFirst();
-    if (failed) return 'failed';
+    // Sent or given up on, for this occasion: never again (the outbox row is the record).
+    const recorded = (table: 'notification_sent' | 'notification_failed') =>
+      k
+        .selectFrom(table)
+        .select('id')
+        .where('appointment_id', '=', job.appointmentId)
+        .where('kind', '=', job.kind)
+        .where('channel', '=', channel)
+        .where('occasion', '=', occasion)
+        .executeTakeFirst();
+    if (await recorded('notification_sent')) return 'already-sent';
+    if (await recorded('notification_failed')) return 'failed';
     const a = loaded.appointment;
     const to = sender.address(a);
     if (!to) return 'no-address';

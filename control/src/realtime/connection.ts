@@ -42,6 +42,7 @@ const STAFF_SESSION_CHECK_MS = 5_000;
 
 export class Connection implements Socket {
   who: Who | null = null;
+  page: string | null = null;
   readonly id = randomUUID();
   readonly log: Logger;
   closed = false;
@@ -138,6 +139,7 @@ export class Connection implements Socket {
     if (this.who) throw new RelayError('bad_request', 'hello was already sent');
     const who = await signIn(this.side, this.req, this.deps, this.log, msg);
     this.who = who;
+    this.page = msg.page ?? null;
     const [unsubscribe] = await Promise.all([
       this.deps.hub.subscribe(who.appointmentId, (e) => void this.onHub(e)),
       this.deps.hub.markPresent(who.participantId, this.id).catch(() => undefined),

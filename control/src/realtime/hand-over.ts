@@ -13,21 +13,25 @@ import type { Socket, Who } from './socket.js';
 const PEER_STATE_TTL_SECONDS = 120;
 
 /**
- * A participant's Janus handles in one consult. Per consult, not per participant alone: a
- * clinician (`staff:<id>`) is in several consults, and the hello of her second consult must
- * not take the first one's handles over.
+ * A participant's Janus handles in one consult, made by one page. Per consult, not per
+ * participant alone: a clinician (`staff:<id>`) is in several consults, and the hello of her
+ * second consult must not take the first one's handles over. Per page: the same link opened a
+ * second time (another tab) gets its own handles; had it taken the first page's over, closing it
+ * would have detached them under the first page, whose camera then no longer reached anyone.
+ * A page of an older release says no page id and keeps the key of before (an upgrade's hand-over).
  */
-const peerKey = (who: Pick<Who, 'appointmentId' | 'participantId'>) => `spk:peer:${who.appointmentId}:${who.participantId}`;
+const peerKey = (who: Pick<Who, 'appointmentId' | 'participantId'>, page: string | null) =>
+  page ? `spk:peer:${who.appointmentId}:${who.participantId}:${page}` : `spk:peer:${who.appointmentId}:${who.participantId}`;
 
 /** Remember this socket's Janus handles (refreshed with the presence, and after each change). */
 export async function savePeerState(s: Socket, state: PeerState | null | undefined): Promise<void> {
   if (!state || !s.who || s.closed) return;
-  await s.deps.hub.redis.set(peerKey(s.who), JSON.stringify(state), { EX: PEER_STATE_TTL_SECONDS }).catch(() => undefined);
+  await s.deps.hub.redis.set(peerKey(s.who, s.page), JSON.stringify(state), { EX: PEER_STATE_TTL_SECONDS }).catch(() => undefined);
 }
 
 /** This socket left the room itself: nothing for a next process to adopt. */
 export async function forgetPeerState(s: Socket, who: Who): Promise<void> {
-  await s.deps.hub.redis.del(peerKey(who)).catch(() => undefined);
+  await s.deps.hub.redis.del(peerKey(who, s.page)).catch(() => undefined);
 }
 
 /**
@@ -37,8 +41,11 @@ export async function forgetPeerState(s: Socket, who: Who): Promise<void> {
  */
 export async function takeOverPeer(s: Socket, media: MediaRoom, who: Who): Promise<boolean> {
   const redis = s.deps.hub.redis;
-  // The key of the release before (per participant) during an upgrade; the room check below guards it.
-  const saved = (await redis.get(peerKey(who)).catch(() => null)) ?? (await redis.get(`spk:peer:${who.participantId}`).catch(() => null));
+  // Only this page's own handles. A page of an older release: the key of before, or that of the
+  // release before it (per participant) during an upgrade; the room check below guards it.
+  const saved =
+    (await redis.get(peerKey(who, s.page)).catch(() => null)) ??
+    (s.page ? null : await redis.get(`spk:peer:${who.participantId}`).catch(() => null));
   if (!saved) return false;
   const c = await loadConsult(s.deps.ds.manager, who.appointmentId);
   if (!c || !isOpenConsult(c.state) || media.hasPeer) return false;

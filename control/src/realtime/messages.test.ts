@@ -5,6 +5,7 @@ describe('parseClientMessage', () => {
   test('accepts the short list of actions', () => {
     for (const m of [
       { id: 1, t: 'hello', token: 'abc' },
+      { id: 1, t: 'hello', token: 'abc', page: 'Zk3_q-9vXw1yT0aBcDeFgH' },
       { id: 2, t: 'start-visit' },
       { id: 3, t: 'join' },
       { id: 4, t: 'publish', jsep: { type: 'offer', sdp: 'v=0' }, audio: true, video: false },
@@ -38,6 +39,9 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('{"id":1,"t":"subscribe","feed":"1"}')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientMessage('{"id":1,"t":"subscribe","feed":-1}')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientMessage('not json')).toMatchObject({ ok: false, code: 'bad_request' });
+    // A page id is short and plain: it ends up in a Redis key.
+    expect(parseClientMessage('{"id":1,"t":"hello","token":"abc","page":"short"}')).toMatchObject({ ok: false, code: 'bad_request' });
+    expect(parseClientMessage('{"id":1,"t":"hello","token":"abc","page":"has:colons:in:it:0123456"}')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientMessage('[1,2]')).toMatchObject({ ok: false, code: 'bad_request' });
     expect(parseClientMessage('null')).toMatchObject({ ok: false, code: 'bad_request' });
   });

@@ -52,7 +52,15 @@ const ChatText = z
   });
 
 const Request = z.discriminatedUnion('t', [
-  z.object({ id, t: z.literal('hello'), token: z.string().max(200).optional(), appointmentId: z.string().uuid().optional() }).strict(),
+  z
+    .object({
+      id,
+      t: z.literal('hello'),
+      token: z.string().max(200).optional(),
+      appointmentId: z.string().uuid().optional(),
+      page: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/).optional(),
+    })
+    .strict(),
   z.object({ id, t: z.literal('start-visit') }).strict(),
   z
     .object({

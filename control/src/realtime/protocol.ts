@@ -30,7 +30,17 @@ export type TrickleTarget = 'publisher' | 'screen' | { feed: number };
 
 export type ClientRequest =
   /** First message on the socket. Patients send their link token; staff are known by cookie. */
-  | { id: number; t: 'hello'; token?: string; appointmentId?: string }
+  | {
+      id: number;
+      t: 'hello';
+      token?: string;
+      appointmentId?: string;
+      /**
+       * This page's own id, the same on each reconnect of one page and new for every page the
+       * browser opens: only the page that made the Janus handles takes them over (hand-over.ts).
+       */
+      page?: string;
+    }
   /** Patient: enter the waiting room (allowed only while the waiting room is open). */
   | { id: number; t: 'start-visit' }
   /**

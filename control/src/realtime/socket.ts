@@ -65,6 +65,8 @@ export interface Socket {
   readonly log: Logger;
   /** Null until hello succeeded. */
   readonly who: Who | null;
+  /** The page's own id from its hello (null from a page of an older release). */
+  readonly page: string | null;
   /** The browser went away (or is going): start nothing new. */
   readonly closed: boolean;
   send(msg: ServerMessage): void;

@@ -75,6 +75,12 @@ export function backoffDelay(attempt: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
 }
 
+/** 128 random bits, base64url: unique per page (crypto.getRandomValues works without https too). */
+function pageId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** `ws(s)://<this host><path>`. */
 export function sameOriginWsUrl(path: string): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
@@ -102,6 +108,11 @@ export class Signalling {
   private pingTimer = 0;
   private readonly listeners = new Map<EventName, Set<(ev: never) => void>>();
   private firstHello: { resolve: (d: unknown) => void; reject: (e: SignallingError) => void } | null = null;
+  /**
+   * This page's id, said in every hello: a reconnect of this page takes its Janus handles over
+   * after a control-plane restart; another page of the same link (a second tab) never does.
+   */
+  readonly page = pageId();
 
   constructor(
     private readonly url: string,
@@ -207,7 +218,7 @@ export class Signalling {
 
   private async sayHello(ws: WebSocket): Promise<void> {
     try {
-      const data = await this.request(this.hello(), PING_TIMEOUT_MS);
+      const data = await this.request({ ...this.hello(), page: this.page }, PING_TIMEOUT_MS);
       if (this.ws !== ws) return;
       this.ready = true;
       this.attempt = 0;
