@@ -2,25 +2,28 @@
  * A real consult through the deployed appliance while upgrade.yml restarts its control plane
  * (scripts/test-deploy.sh, test/deploy/upgrade.sh). Run in the test's network namespace:
  *
- *   node --import tsx test/deploy/consult-media.ts <patient link> <internal base URL> <clinician e-mail> <password> <stop file>
+ *   node --import tsx test/deploy/consult-media.ts <patient link> <appointment id> <internal base URL> <clinician e-mail> <password> <stop file>
  *
  * The patient's page (a phone-sized window) and the clinician's console in Debian Chromium
  * with a fake camera and microphone, through the deployed nginx (the deployment's host names
  * mapped to its address, its self-signed certificates accepted), control plane and Janus.
- * The patient starts the visit, the clinician admits, both decode the other's media; then the
- * gap meters start (test/support/frames.ts) and the script prints `admitted`. It goes on until
- * the stop file exists (the upgrade has run), waits until both pages are connected again,
- * and prints `result <json>` and one line per claim (`ok …` / `FAIL …`); exit status 1 if a
+ * The patient starts the visit, the clinician admits, both decode the other's media
+ * (test/support/scenario.ts startConsult); then the gap meters start (test/support/frames.ts)
+ * and the script prints `admitted`. It goes on until the stop file exists (the upgrade has
+ * run), waits until both pages are connected again, and prints `result <json>`, the gaps
+ * and when they were found, and one line per claim (`ok …` / `FAIL …`); exit status 1 if a
  * claim failed. The claims: in both pages frames were decoded throughout with no gap of a
- * second or more (and presented with none of two seconds or more), the same peer connections carried on (nothing renegotiated), the patient
- * never left the consult screen, both pages reconnected their signalling (the control plane
- * did restart), and at the end the clinician ends the consult on the new control plane. The
- * caller checks the audit trail (one admission, no drop) and /status (the new version).
+ * second or more (and shown with none of two seconds or more), the same peer connections
+ * carried on (nothing renegotiated), the patient never left the consult screen, both pages
+ * reconnected their signalling (the control plane did restart), and at the end the clinician
+ * ends the consult on the new control plane. The caller checks the audit trail (one
+ * admission, no drop) and /status (the new version).
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
-import { launchBrowser, waitForRemoteMedia, type TestBrowser } from '../support/browser.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { startConsult } from '../support/scenario.js';
 import { gapReport, startGapMeter, type GapReport } from '../support/frames.js';
 
 /** The claim (as test/cp-restart.test.ts): under 1 s without a newly decoded frame. */
@@ -30,9 +33,9 @@ const MAX_PRESENTED_GAP_MS = 2000;
 /** How long the script waits for the stop file at most. */
 const MAX_RUN_MS = 10 * 60_000;
 
-const [patientLink, internalBase, email, password, stopFile] = process.argv.slice(2);
-if (!patientLink || !internalBase || !email || !password || !stopFile) {
-  console.error('usage: consult-media.ts <patient link> <internal base URL> <clinician e-mail> <password> <stop file>');
+const [patientLink, appointmentId, internalBase, email, password, stopFile] = process.argv.slice(2);
+if (!patientLink || !appointmentId || !internalBase || !email || !password || !stopFile) {
+  console.error('usage: consult-media.ts <patient link> <appointment id> <internal base URL> <clinician e-mail> <password> <stop file>');
   process.exit(2);
 }
 const address = process.env.DEPLOY_ADDRESS ?? '10.78.0.1';
@@ -87,13 +90,7 @@ try {
   await c.getByTestId('login-submit').click();
   await c.waitForURL(`${internalBase}/staff/`);
 
-  await p.goto(patientLink);
-  await p.waitForSelector('[data-testid="screen"][data-state="ready"]', { timeout: 30_000 });
-  await p.getByTestId('start-visit').click();
-  await p.waitForSelector('[data-testid="screen"][data-state="waiting"]', { timeout: 30_000 });
-  await c.locator('[data-testid="appointment-row"] [data-testid="admit"]').first().click({ timeout: 30_000 });
-  await p.waitForSelector('[data-testid="screen"][data-state="consult"]', { timeout: 30_000 });
-  await Promise.all([waitForRemoteMedia(p, 30_000), waitForRemoteMedia(c, 30_000)]);
+  await startConsult({ control: { internalUrl: internalBase } }, { patient: p, clinician: c }, { id: appointmentId, patientLink }, { timeoutMs: 30_000 });
   await Promise.all([startGapMeter(p), startGapMeter(c), watchPage(p), watchPage(c)]);
   console.log(`admitted (${Date.now() - started} ms after the start)`);
 

@@ -122,7 +122,7 @@ check "before the upgrade: /status says $V1, ready" test "$(status_of)" = "$V1 t
 read -r NOW_ID _ NOW_LINK < <(appointment 5 || true) || true
 rm -f "$D/consult-media.stop"
 CM_T0=$SECONDS
-in_ns node --import tsx test/deploy/consult-media.ts "$NOW_LINK" "https://spreekkamer.test.invalid:8443" "drill-$$@test.invalid" 'correct horse battery staple' "$D/consult-media.stop" > "$D/consult-media.log" 2>&1 &
+in_ns node --import tsx test/deploy/consult-media.ts "$NOW_LINK" "$NOW_ID" "https://spreekkamer.test.invalid:8443" "drill-$$@test.invalid" 'correct horse battery staple' "$D/consult-media.stop" > "$D/consult-media.log" 2>&1 &
 CM_PID=$!
 
 # 1. A failed step: the new migration cannot run (its table is already there).
