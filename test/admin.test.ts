@@ -68,7 +68,7 @@ describe('admin API', () => {
     const s = await signIn(admin.email);
     const created = await call(s, 'POST', '/clinics', { code: 'cardio', name: 'Cardiologie', helpdeskPhone: '088 123 45 67' });
     expect(created.status).toBe(201);
-    expect(created.body.clinic).toMatchObject({ code: 'cardio', waitingRoomOpensMinutes: 10, linkGraceMinutes: 30, noShowMinutes: 5, dropMinutes: 2, patientScreenShare: false });
+    expect(created.body.clinic).toMatchObject({ code: 'cardio', waitingRoomOpensMinutes: 10, linkGraceMinutes: 30, noShowMinutes: 5, dropMinutes: 2, patientScreenShare: false, acceptsTransfers: false });
     expect((await call(s, 'POST', '/clinics', { code: 'cardio', name: 'Nog een', helpdeskPhone: '088 123 45 67' })).status).toBe(409);
 
     const settings = {
@@ -83,6 +83,7 @@ describe('admin API', () => {
       assistantsMayAdmit: true,
       delayMessage: 'Het spreekuur loopt 10 minuten uit.',
       patientScreenShare: true,
+      acceptsTransfers: true,
     };
     const patched = await call(s, 'PATCH', '/clinics/cardio', settings);
     expect(patched.status).toBe(200);
@@ -91,7 +92,7 @@ describe('admin API', () => {
     expect(row).toMatchObject({
       name: settings.name, helpdesk_phone: settings.helpdeskPhone, waiting_room_opens_minutes: 15, link_grace_minutes: 45,
       no_show_minutes: 7, drop_minutes: 3, initials_only: true, assistants_may_admit: true, delay_message: settings.delayMessage,
-      patient_screen_share: true,
+      patient_screen_share: true, accepts_transfers: true,
     });
     const [ev] = (await auditOf('clinic.updated')).slice(-1);
     expect(ev!.actor_id).toBe(admin.id);
@@ -106,6 +107,7 @@ describe('admin API', () => {
       [{ helpdeskPhone: 'bel ons' }, 'helpdeskPhone'],
       [{ initialsOnly: 'yes' }, 'initialsOnly'],
       [{ patientScreenShare: 1 }, 'patientScreenShare'],
+      [{ acceptsTransfers: 'ja' }, 'acceptsTransfers'],
       [{ delayMessage: 'x'.repeat(501) }, 'delayMessage'],
       [{ colour: 'blue' }, 'colour'],
       [{}, 'body'],
@@ -428,10 +430,11 @@ describe('admin page in Chromium', () => {
     await form.getByTestId('clinic-assistantsMayAdmit').check();
     expect(await form.getByTestId('clinic-patientScreenShare').isChecked()).toBe(false);
     await form.getByTestId('clinic-patientScreenShare').check();
+    await form.getByTestId('clinic-acceptsTransfers').check();
     await form.getByTestId('clinic-delayMessage').fill('We lopen een kwartier uit.');
     await form.getByTestId('clinic-save').click();
-    await expect.poll(async () => (await stack.ds.query(`SELECT no_show_minutes, assistants_may_admit, delay_message, patient_screen_share FROM clinic WHERE id = $1`, [clinic.id]))[0])
-      .toEqual({ no_show_minutes: 12, assistants_may_admit: true, delay_message: 'We lopen een kwartier uit.', patient_screen_share: true });
+    await expect.poll(async () => (await stack.ds.query(`SELECT no_show_minutes, assistants_may_admit, delay_message, patient_screen_share, accepts_transfers FROM clinic WHERE id = $1`, [clinic.id]))[0])
+      .toEqual({ no_show_minutes: 12, assistants_may_admit: true, delay_message: 'We lopen een kwartier uit.', patient_screen_share: true, accepts_transfers: true });
     await page.locator(`tr[data-clinic="${clinic.code}"]`).getByText('12 min').waitFor();
 
     // A bad value is explained in the form and changes nothing.
@@ -582,6 +585,8 @@ describe('CLI', () => {
     expect((await runCli(['clinic', 'set', '--code', clinic.code, '--patient-screen-share', 'yes'])).out).toContain('changed patientScreenShare');
     expect((await stack.ds.query(`SELECT patient_screen_share FROM clinic WHERE id = $1`, [clinic.id]))[0].patient_screen_share).toBe(true);
     expect((await runCli(['clinic', 'set', '--code', clinic.code, '--patient-screen-share', 'perhaps'])).code).toBe(2);
+    expect((await runCli(['clinic', 'set', '--code', clinic.code, '--accepts-transfers', 'yes'])).out).toContain('changed acceptsTransfers');
+    expect((await stack.ds.query(`SELECT accepts_transfers FROM clinic WHERE id = $1`, [clinic.id]))[0].accepts_transfers).toBe(true);
     expect((await stack.ds.query(`SELECT delay_message FROM clinic WHERE id = $1`, [clinic.id]))[0].delay_message).toBeNull();
     const bad = await runCli(['clinic', 'set', '--code', clinic.code, '--no-show', '0']);
     expect(bad.code).toBe(2);

@@ -49,6 +49,7 @@ const fromFirstScript = {
 /** Output name → entry point. */
 const entries = {
   patient: 'src/patient/main.ts',
+  walkin: 'src/patient/walk-in.ts',
   staff: 'src/staff/main.ts',
   login: 'src/staff/login.ts',
   dashboard: 'src/dashboard/main.ts',

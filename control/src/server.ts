@@ -21,6 +21,7 @@ import { requestId, securityHeaders } from './http/security.js';
 import { errorMiddleware } from './http/errors.js';
 import { createPatientRouter, lookupAppointment, type AppointmentLookup } from './patient/routes.js';
 import { createRatingRouter } from './ratings/routes.js';
+import { createWalkInRouter } from './walkin/routes.js';
 import { createStaffRouter } from './staff/routes.js';
 import { phoneCallbackVia } from './consult/phone-callback.js';
 import { createCallbacksRouter } from './staff/callbacks.js';
@@ -68,7 +69,7 @@ export interface RunningServer {
   close(opts?: { handOver?: boolean }): Promise<void>;
 }
 
-const PATIENT_ASSETS = new Set(['patient.js', 'patient-later.js', 'app.css', 'favicon.svg', 'icon.svg']);
+const PATIENT_ASSETS = new Set(['patient.js', 'patient-later.js', 'walkin.js', 'app.css', 'favicon.svg', 'icon.svg']);
 const TOKEN_PATH = /^\/p\/[A-Za-z0-9_-]{20,100}$/;
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
@@ -133,6 +134,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   pub.use(patient.routes()).use(patient.allowedMethods());
   const rating = createRatingRouter({ ds, linkGuesses, logger });
   pub.use(rating.routes()).use(rating.allowedMethods());
+  // Walk-in video hours: the clinic's public link /inloop/<code> (walkin/routes.ts).
+  const walkIn = createWalkInRouter({ ds, config, hub, logger, assets });
+  pub.use(walkIn.routes()).use(walkIn.allowedMethods());
   pub.use(notFound);
 
   // ---- internal ----

@@ -16,7 +16,7 @@ import {
   EHR_WRITEBACK_QUEUE, EhrWritebackQueue, CALLBACK_QUEUE, HOUSEKEEPING_QUEUE, NotificationScheduler, declareHousekeeping, startNotificationWorker, startQueueWorker,
   type EhrWritebackJobData, type CallbackQueueData, type NotificationWorker,
 } from './jobs/queue.js';
-import { closeOverdueConsults, closedAmong, purgeContactData } from './jobs/housekeeping.js';
+import { closeOverdueConsults, closedAmong, forgetUnseenWalkIns, purgeContactData } from './jobs/housekeeping.js';
 import { purgeAuditEvents } from './domain/audit-export.js';
 import { createLogger, type Logger } from './logger.js';
 import { DeliveryFailed, deliverNotification, occasionOf } from './notify/deliver.js';
@@ -129,7 +129,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         await hub.publish(id, { kind: 'changed' });
         await forgetConsult(hub.redis, id);
       }
-      return { expired: ids.length };
+      // Walk-ins who never reached a clinician keep no details (cancelled, expired or ended unseen).
+      return { expired: ids.length, walkInsForgotten: await forgetUnseenWalkIns(ds) };
     },
     'close-overdue-consults': async () => {
       const ended = await closeOverdueConsults(ds);

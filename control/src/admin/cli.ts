@@ -9,6 +9,7 @@
  *              [--link-grace MIN] [--no-show MIN] [--drop MIN] [--initials-only yes|no]
  *              [--assistants-may-admit yes|no] [--delay-message TEXT]   ("" clears it)
  *              [--wait-display position_and_estimate|estimate|none] [--patient-screen-share yes|no]
+ *              [--accepts-transfers yes|no]
  *              [--telephony-url URL|none] [--rotate-telephony-secret] [--message-schedule JSON|default]
  *   staff create --email E --name N --role R [--clinic CODE …] [--password P | --sso-only]
  *   staff list
@@ -43,6 +44,7 @@ export const ADMIN_USAGE = `  clinic create --code C --name N --helpdesk-phone P
              [--assistants-may-admit yes|no] [--delay-message TEXT]     ("" clears it)
              [--wait-display position_and_estimate|estimate|none]  (what waiting patients see of the line)
              [--patient-screen-share yes|no]    (patients and guests may share their screen; staff always may)
+             [--accepts-transfers yes|no]       (patients of other clinics may be moved into this clinic's lanes)
              [--telephony-url URL|none] [--rotate-telephony-secret]     (a new secret is printed once)
              [--message-schedule JSON|default]   e.g. '{"reminderMinutes":{"reminder_15m":30},"channels":["email"]}'
   staff create --email E --name N --role clinician|assistant|manager|admin --clinic CODE [--clinic CODE]…
@@ -179,6 +181,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           'waiting-room-opens': { type: 'string' }, 'link-grace': { type: 'string' }, 'no-show': { type: 'string' }, drop: { type: 'string' },
           'initials-only': { type: 'string' }, 'assistants-may-admit': { type: 'string' }, 'delay-message': { type: 'string' }, 'wait-display': { type: 'string' },
           'patient-screen-share': { type: 'string' },
+          'accepts-transfers': { type: 'string' },
           'telephony-url': { type: 'string' }, 'rotate-telephony-secret': { type: 'boolean' }, 'message-schedule': { type: 'string' },
         });
         const code = required(v, 'code');
@@ -195,6 +198,7 @@ export async function runAdminCommand(key: string, args: string[], open: () => P
           delayMessage: v['delay-message'] === undefined ? undefined : (v['delay-message'] as string).trim() || null,
           waitDisplay: v['wait-display'],
           patientScreenShare: yesNo(v, 'patient-screen-share'),
+          acceptsTransfers: yesNo(v, 'accepts-transfers'),
           telephonyWebhookUrl: v['telephony-url'] === undefined ? undefined : /^(none|)$/i.test((v['telephony-url'] as string).trim()) ? null : v['telephony-url'],
           rotateTelephonySecret: v['rotate-telephony-secret'] ? true : undefined,
           messageSchedule: scheduleArg(v),

@@ -69,12 +69,13 @@ function clinicColumns(v: Partial<ClinicSettings>): Updateable<ClinicTable> {
     delay_message: v.delayMessage,
     wait_display: v.waitDisplay,
     patient_screen_share: v.patientScreenShare,
+    accepts_transfers: v.acceptsTransfers,
   };
 }
 
 const SETTING_KEYS: ReadonlyArray<keyof ClinicSettings> = [
   'name', 'helpdeskPhone', 'timezone', 'waitingRoomOpensMinutes', 'linkGraceMinutes', 'noShowMinutes', 'dropMinutes',
-  'initialsOnly', 'assistantsMayAdmit', 'delayMessage', 'waitDisplay', 'patientScreenShare',
+  'initialsOnly', 'assistantsMayAdmit', 'delayMessage', 'waitDisplay', 'patientScreenShare', 'acceptsTransfers',
 ];
 
 function presentClinic(r: Selectable<ClinicTable>): ClinicView {
@@ -93,6 +94,7 @@ function presentClinic(r: Selectable<ClinicTable>): ClinicView {
     delayMessage: r.delay_message,
     waitDisplay: r.wait_display,
     patientScreenShare: r.patient_screen_share === true,
+    acceptsTransfers: r.accepts_transfers === true,
     telephonyWebhookUrl: r.telephony_webhook_url ?? null,
     telephonySecretSet: Boolean(r.telephony_webhook_secret),
     messageSchedule: messageSettings(r.message_schedule),

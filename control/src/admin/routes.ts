@@ -19,7 +19,8 @@ import {
   createApiKey, createClinic, createStaff, getClinic, getStaff, listApiKeys, listClinics, listStaff, resetPassword,
   revokeApiKey, revokeStaffSessions, unlinkSso, updateClinic, updateStaff, type AdminActor,
 } from './commands.js';
-import { CreateApiKey, CreateClinic, CreateStaff, ResetPassword, UpdateClinic, UpdateStaff } from './schema.js';
+import { CloseWalkIn, CreateApiKey, CreateClinic, CreateStaff, ResetPassword, UpdateClinic, UpdateStaff, WalkInSettingsInput } from './schema.js';
+import { closeWalkIn, getWalkInSettings, saveWalkInSettings } from '../walkin/commands.js';
 
 export interface AdminRouteDeps {
   ds: DataSource;
@@ -77,6 +78,20 @@ export function createAdminRouter(deps: AdminRouteDeps): Router {
     if (changed.includes('delayMessage') || changed.includes('waitDisplay')) await tellWaitingPatients(ds, hub, clinic.id, clinic.timezone);
     // A new telephony signing secret is in this answer only (no-store, like a new API key).
     ctx.body = telephonySecret ? { clinic, changed, telephonySecret } : { clinic, changed };
+  });
+
+  // ---- walk-in hours (domain/walk-in.ts) ----
+  api.get('/clinics/:code/walk-in', clinicParam('code'), async (ctx) => {
+    const view = await getWalkInSettings(ds, ctx.params.code!);
+    ctx.body = { ...view, link: `${deps.config.publicBaseUrl}${view.path}` };
+  });
+
+  api.put('/clinics/:code/walk-in', clinicParam('code'), validate({ body: WalkInSettingsInput }), async (ctx) => {
+    ctx.body = await saveWalkInSettings(ds, ctx.params.code!, bodyOf<WalkInSettingsInput>(ctx), actorOf(ctx));
+  });
+
+  api.post('/clinics/:code/walk-in/close', clinicParam('code'), validate({ body: CloseWalkIn }), async (ctx) => {
+    ctx.body = await closeWalkIn(ds, ctx.params.code!, bodyOf<CloseWalkIn>(ctx), actorOf(ctx));
   });
 
   // ---- staff ----

@@ -9,7 +9,8 @@ import { MIN_PASSWORD_LENGTH } from '../staff/sessions.js';
 import { DEFAULT_SETTINGS, REMINDER_RANGES, parseMessageSchedule, type ClinicMessageSettings } from '../notify/settings.js';
 import type { ReminderKind } from '../domain/reminders.js';
 import { WAIT_DISPLAYS } from '../domain/waiting-line.js';
-import { ClinicCode } from '../http/schemas.js';
+import { ClinicCode, Day, Uuid } from '../http/schemas.js';
+import { WEEKDAYS, rangeProblems } from '../domain/walk-in.js';
 
 export const ROLES = ['admin', 'clinician', 'assistant', 'manager'] as const;
 export const DELAY_MESSAGE_MAX = 500;
@@ -52,8 +53,49 @@ export const ClinicSettings = z.object({
   waitDisplay: z.enum(WAIT_DISPLAYS, { error: `must be one of ${WAIT_DISPLAYS.join(', ')}` }),
   /** Patients and guests may share their screen in a consult (staff always may). */
   patientScreenShare: z.boolean({ error: 'must be true or false' }),
+  /** Patients of other clinics may be moved into this clinic's lanes (issue 18.1; its own always may). */
+  acceptsTransfers: z.boolean({ error: 'must be true or false' }),
 });
 export type ClinicSettings = z.infer<typeof ClinicSettings>;
+
+const HHMM = z.string({ error: 'must be a time as HH:MM' }).regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: 'must be a time as HH:MM (00:00 to 24:00)' });
+/** One day's opening ranges: at most 6, each from < to, none overlapping. */
+const OpeningRanges = z
+  .array(z.strictObject({ from: HHMM, to: HHMM }), { error: 'must be a list of {from, to} times' })
+  .max(6, { error: 'at most 6 ranges a day' })
+  .superRefine((ranges, ctx) => {
+    const problem = rangeProblems(ranges);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** The walk-in hours of a clinic (domain/walk-in.ts); "close now" has its own command (CloseWalkIn). */
+export const WalkInSettingsInput = z.strictObject({
+  enabled: z.boolean({ error: 'must be true or false' }),
+  week: z.strictObject(Object.fromEntries(WEEKDAYS.map((d) => [d, OpeningRanges])) as Record<(typeof WEEKDAYS)[number], typeof OpeningRanges>, {
+    error: 'must give the ranges of each weekday (mon … sun)',
+  }),
+  exceptions: z
+    .array(z.strictObject({ date: Day, hours: OpeningRanges }), { error: 'must be a list of {date, hours}' })
+    .max(200, { error: 'at most 200 exceptions' })
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((e, i) => {
+        if (seen.has(e.date)) ctx.addIssue({ code: 'custom', path: [i, 'date'], message: 'is given twice' });
+        seen.add(e.date);
+      });
+    }),
+  maxQueue: z.number({ error: 'must be a whole number from 1 to 100' }).int({ error: 'must be a whole number from 1 to 100' }).min(1, { error: 'must be at least 1' }).max(100, { error: 'must be at most 100' }),
+  require: z.strictObject({ birthDate: z.boolean({ error: 'must be true or false' }), phone: z.boolean({ error: 'must be true or false' }) }),
+  clinicianId: Uuid.nullable(),
+});
+export type WalkInSettingsInput = z.infer<typeof WalkInSettingsInput>;
+
+/** "Close now": until the next opening (default) or until switched back; `closed: false` opens again. */
+export const CloseWalkIn = z.strictObject({
+  closed: z.boolean({ error: 'must be true or false' }),
+  until: z.enum(['next_opening', 'reopen'], { error: 'must be next_opening or reopen' }).optional(),
+});
+export type CloseWalkIn = z.infer<typeof CloseWalkIn>;
 
 /**
  * Where fallback phone calls are POSTed (docs/notifications.md): https, or plain http only to

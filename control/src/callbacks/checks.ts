@@ -53,6 +53,8 @@ export async function sweepCallbacks(deps: CallbackDeps, now = new Date()): Prom
       );
   const noShows = await withoutTask('no_show')
     .where('v.state', 'in', NOT_ARRIVED)
+    // A walk-in who registered and went no further is no appointment missed: no call (consult/expiry.ts expires her).
+    .where((eb) => eb.or([eb(sql<string>`a.flags->>'walkIn'`, 'is', null), eb(sql<string>`a.flags->>'walkIn'`, '<>', 'true')]))
     .where('a.cancelled_at', 'is', null)
     .where(sql<Date>`a.start + make_interval(mins => c.no_show_minutes)`, '<=', now)
     .where('a.start', '>', sql<Date>`${now}::timestamptz - interval '1 day'`)

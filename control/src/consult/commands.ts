@@ -18,6 +18,8 @@ import { VisitEntity } from '../db/entities.js';
 import type { DeviceTestResult } from '../realtime/protocol.js';
 import { gradeNetwork } from '../../../shared/network-grade.js';
 import { revokeVisitLinks } from '../domain/links.js';
+import { closeConsultParts, openConsultPart } from '../domain/consult-parts.js';
+import { transferWithin, type Transferred } from '../domain/transfer.js';
 
 export interface Actor {
   kind: 'staff' | 'patient' | 'system';
@@ -119,6 +121,14 @@ export async function admitPatient(
       set: { admitted_at: now, admitted_by: staff.id },
       audit: 'admission',
     });
+    // A walk-in leaves the clinic's walk-in lane: the clinician who admits her holds the consult.
+    const holder = c.walkInLane && staff.role === 'clinician' && c.clinicianId !== staff.id ? staff.id : c.clinicianId;
+    if (holder !== c.clinicianId) {
+      await db(m).updateTable('appointment').set({ clinician_id: holder, updated_at: sql<Date>`now()` }).where('id', '=', c.appointmentId).execute();
+      await recordAudit(m, { actorKind: 'staff', actorId: staff.id, action: 'walk_in.taken', appointmentId: c.appointmentId, data: { from: c.clinicianId, to: holder } });
+    }
+    // A part of the consult begins, held by the lane's clinician (issue 18.2), for a walk-in the one who took her.
+    await openConsultPart(db(m), { appointmentId: c.appointmentId, clinicianId: holder, admittedBy: staff.id, at: now });
     observeWait(c.clinicId, c.waitingSince, now);
     return { changed: true, state };
   });
@@ -134,6 +144,7 @@ export async function endConsult(ds: DataSource, appointmentId: string, staff: S
       set: { ended_at: now, ended_by: staff.id, ended_reason: 'clinician' },
       audit: 'consult_end',
     });
+    await closeConsultParts(db(m), [c.appointmentId], now, 'ended');
     await revokeVisitLinks(db(m), [c.appointmentId], now);
     return { changed: true, state, context: c };
   });
@@ -155,8 +166,42 @@ export async function switchToPhone(ds: DataSource, appointmentId: string, staff
       audit: 'phone_fallback',
       data: { outcome: 'phone_fallback' },
     });
+    await closeConsultParts(db(m), [c.appointmentId], now, 'phone');
     await revokeVisitLinks(db(m), [c.appointmentId], now);
     return { changed: true, state, context: { ...c, state, endedReason: 'phone' as const } };
+  });
+}
+
+/**
+ * Back to the waiting room (issue 18.2): the clinician sends her admitted patient back ("I'll
+ * consult a colleague, stay in the waiting room"), and with `toClinician` hands her over to a
+ * colleague's lane in the same step (the nurse's intake, then the doctor): the transfer's own
+ * function, in the same transaction, so either both happen or neither. The patient keeps her
+ * link and her waiting place (waiting_since); this part of the consult ends; the caller tells
+ * the hub, and each socket in the room leaves it on that news (realtime/connection.ts).
+ */
+export async function returnToWaiting(
+  ds: DataSource,
+  appointmentId: string,
+  staff: StaffIdentity,
+  opts: { toClinician?: string } = {},
+  now = new Date(),
+): Promise<{ state: VisitState; transferred: Transferred | null; context: ConsultContext }> {
+  return withConsult(ds, appointmentId, async (m, c) => {
+    allowed(staff, 'hold', c);
+    refuseClosed(c);
+    if (!isOpenConsult(c.state)) throw new ConsultError('invalid_state', `the patient is not in the consult: the visit is ${c.state.replaceAll('_', ' ')}`);
+    const state = await move(m, c, 'return_to_waiting', { kind: 'staff', id: staff.id }, {
+      set: { dropped_at: null },
+      audit: 'returned_to_waiting',
+      ...(opts.toClinician ? { data: { toClinicianId: opts.toClinician } } : {}),
+    });
+    await closeConsultParts(db(m), [c.appointmentId], now, 'returned');
+    let transferred: Transferred | null = null;
+    if (opts.toClinician && opts.toClinician !== c.clinicianId) {
+      [transferred = null] = await transferWithin(m, staff, { appointmentIds: [c.appointmentId], toClinician: opts.toClinician }, now);
+    }
+    return { state, transferred, context: c };
   });
 }
 

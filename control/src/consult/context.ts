@@ -30,6 +30,10 @@ export interface ConsultContext {
   waitingRoomOpensMinutes: number;
   linkGraceMinutes: number;
   assistantsMayAdmit: boolean;
+  /** A walk-in (domain/walk-in.ts). */
+  walkIn: boolean;
+  /** A walk-in not yet admitted: any clinician of the clinic may see and admit (domain/admission.ts). */
+  walkInLane: boolean;
   language: string;
   cancelledAt: Date | null;
   visitId: string;
@@ -46,6 +50,8 @@ export interface ConsultContext {
   phoneEnding: string | null;
   /** An open task on the callback list (control/src/callbacks): the patient is told a call is coming. */
   callbackPending: boolean;
+  /** The last admission (kept when she was sent back to the waiting room); null before any. */
+  admittedAt: Date | null;
 }
 
 /**
@@ -65,12 +71,12 @@ export async function loadConsult(
     .innerJoin('staff as s', 's.id', 'a.clinician_id')
     .leftJoin('staff_clinic as sc', (j) => j.onRef('sc.staff_id', '=', 'a.clinician_id').onRef('sc.clinic_id', '=', 'a.clinic_id'))
     .select((eb) => [
-      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 's.name as clinician_name', 'a.cancelled_at', 'a.language',
+      'a.id as appointment_id', 'a.start', 'a.duration_minutes', 'a.clinician_id', 's.name as clinician_name', 'a.cancelled_at', 'a.language', 'a.flags',
       sql<string>`right(regexp_replace(coalesce(a.patient_phone, ''), '[^0-9]', '', 'g'), 2)`.as('phone_ending'),
       'c.id as clinic_id', 'c.name as clinic_name', 'c.timezone', 'c.wait_display', 'c.helpdesk_phone', 'c.waiting_room_opens_minutes',
-      'c.link_grace_minutes', 'c.assistants_may_admit',
+      'c.link_grace_minutes', 'c.assistants_may_admit', 'c.walk_in',
       eb.fn.coalesce('sc.delay_message', 'c.delay_message').as('delay_message'),
-      'v.id as visit_id', 'v.state', 'v.room_id', 'v.waiting_since', 'v.companion', 'v.ended_reason',
+      'v.id as visit_id', 'v.state', 'v.room_id', 'v.waiting_since', 'v.companion', 'v.ended_reason', 'v.admitted_at',
       eb
         .exists(eb.selectFrom('callback_task as t').select('t.id').whereRef('t.appointment_id', '=', 'a.id').where('t.done_at', 'is', null))
         .$castTo<boolean>()
@@ -94,6 +100,8 @@ export async function loadConsult(
     waitingRoomOpensMinutes: r.waiting_room_opens_minutes,
     linkGraceMinutes: r.link_grace_minutes,
     assistantsMayAdmit: r.assistants_may_admit,
+    walkIn: r.flags?.walkIn === true,
+    walkInLane: inWalkInLane(r.flags, r.state, r.clinician_id, r.walk_in),
     language: r.language,
     cancelledAt: r.cancelled_at,
     visitId: r.visit_id,
@@ -105,7 +113,16 @@ export async function loadConsult(
     endedReason: r.ended_reason,
     phoneEnding: r.phone_ending || null,
     callbackPending: r.callback_pending,
+    admittedAt: r.admitted_at,
   };
+}
+
+/**
+ * A walk-in waits in the clinic's walk-in lane while nobody has admitted her and she is still
+ * under the lane clinician's name (a transfer to a clinician puts her in that one's lane).
+ */
+export function inWalkInLane(flags: Record<string, unknown> | null, state: VisitState, clinicianId: string, walkIn: { clinicianId?: string | null } | null): boolean {
+  return flags?.walkIn === true && (state === 'scheduled' || state === 'waiting') && walkIn?.clinicianId === clinicianId;
 }
 
 /** The open states (domain/visit-state.ts OPEN_STATES) as a set; new code calls isOpenConsult(). */
@@ -131,6 +148,9 @@ export function snapshot(c: ConsultContext, now: Date, role: 'patient' | 'guest'
     endedReason: c.state === 'ended' ? c.endedReason : null,
     phoneEnding: role !== 'guest' && ((c.state === 'ended' && c.endedReason === 'phone') || c.callbackPending) ? c.phoneEnding : null,
     callbackPending: role !== 'guest' && c.callbackPending,
+    // A walk-in in the walk-in lane waits for the clinic (any of its clinicians may come), not for the lane's clinician.
+    clinicianName: c.walkInLane ? c.clinicName : c.clinicianName,
+    waitingAgain: c.state === 'waiting' && c.admittedAt !== null,
   };
 }
 

@@ -47,6 +47,7 @@ describe('the report as a FHIR Encounter', () => {
     status: 'ended',
     clinic: 'cardio',
     clinician: { id: 's1', name: 'Dr. A' },
+    parts: [],
     scheduledStart: '2031-05-06T10:30:00+02:00',
     durationMinutes: 15,
     times: {
@@ -85,5 +86,22 @@ describe('the report as a FHIR Encounter', () => {
     });
     expect(e.participant.map((p: any) => p.type[0].coding[0].code)).toEqual(['PPRF', 'TRANS']);
     expect(e.extension.map((x: any) => x.url.split('/').pop())).toEqual(['identity-check', 'consent-video', 'connection-drops', 'fallback']);
+  });
+
+  it('lists a clinician per part of the consult, each with its period (issue 18.2)', () => {
+    const e = reportAsFhirEncounter({
+      ...report,
+      clinician: { id: 's2', name: 'Dr. B' },
+      parts: [
+        { clinician: { id: 's1', name: 'Verpleegkundige A' }, admittedAt: '2031-05-06T08:31:00.000Z', endedAt: '2031-05-06T08:36:00.000Z', endReason: 'returned' },
+        { clinician: { id: 's2', name: 'Dr. B' }, admittedAt: '2031-05-06T08:38:00.000Z', endedAt: '2031-05-06T08:45:00.000Z', endReason: 'ended' },
+      ],
+    }, 'https://video.hospital.nl') as any;
+    expect(e.participant.map((p: any) => [p.type[0].coding[0].code, p.individual?.display ?? null, p.period?.start ?? null])).toEqual([
+      ['PPRF', 'Verpleegkundige A', '2031-05-06T08:31:00.000Z'],
+      ['PPRF', 'Dr. B', '2031-05-06T08:38:00.000Z'],
+      ['TRANS', null, null],
+    ]);
+    expect(e.participant[0].period.end).toBe('2031-05-06T08:36:00.000Z');
   });
 });

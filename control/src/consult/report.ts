@@ -10,13 +10,25 @@ import { isFinal, isVisitState } from '../domain/visit-state.js';
 import { getConsultRecord, type ConsultRecord } from './record.js';
 import { loadAppointment } from '../domain/appointments.js';
 import { db } from '../db/kysely.js';
+import { consultParts } from '../domain/consult-parts.js';
 
 export interface ConsultReport {
   appointmentId: string;
   externalId: string | null;
   status: string;
   clinic: string;
+  /** The clinician who held the consult (its last part); before any admission, the one she waits for. */
   clinician: { id: string; name: string };
+  /**
+   * The parts of the consult (issue 18.2): one per admission, until she went back to the
+   * waiting room (`returned`) or the end. A hand-over (the nurse's intake, then the doctor) has two.
+   */
+  parts: Array<{
+    clinician: { id: string; name: string };
+    admittedAt: string;
+    endedAt: string | null;
+    endReason: 'returned' | 'ended' | 'phone' | null;
+  }>;
   scheduledStart: string;
   durationMinutes: number;
   times: {
@@ -55,7 +67,7 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
   if (!loaded) return null;
   const { appointment: a, clinic, clinician, visit: v } = loaded;
   const k = db(ds);
-  const [guests, audit, record] = await Promise.all([
+  const [guests, audit, record, parts] = await Promise.all([
     k.selectFrom('participant')
       .select(['id', 'guest_role', 'created_at', 'revoked_at'])
       .where('appointment_id', '=', appointmentId)
@@ -70,7 +82,18 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
       .orderBy('id')
       .execute(),
     getConsultRecord(ds, appointmentId),
+    consultParts(k, appointmentId),
   ]);
+  const names = new Map([[clinician.id, clinician.name]]);
+  const unknown = [...new Set(parts.map((p) => p.clinicianId))].filter((id) => !names.has(id));
+  if (unknown.length > 0) {
+    for (const r of await k.selectFrom('staff').select(['id', 'name']).where('id', 'in', unknown).execute()) names.set(r.id, r.name);
+  }
+  const who = (id: string) => ({ id, name: names.get(id) ?? '' });
+  // Who held the consult: the clinician of its last part (a hand-over moves the lane on).
+  const held = parts.length > 0 ? who(parts[parts.length - 1]!.clinicianId) : { id: clinician.id, name: clinician.name };
+  const firstAdmission = parts[0]?.admittedAt ?? v.admittedAt;
+  const partClinicians = [...new Set(parts.map((p) => p.clinicianId))].map(who);
   const joinedGuests = new Set(audit.filter((e) => e.action === 'guest.joined').map((e) => String(e.data?.participantId)));
   const connectionEvents = audit
     .filter((e) => e.action === 'drop' || e.action === 'rejoin')
@@ -81,20 +104,21 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
     externalId: a.externalId ?? null,
     status: v.state,
     clinic: clinic.code,
-    clinician: { id: clinician.id, name: clinician.name },
+    clinician: held,
+    parts: parts.map((p) => ({ clinician: who(p.clinicianId), admittedAt: p.admittedAt.toISOString(), endedAt: iso(p.endedAt), endReason: p.endReason })),
     scheduledStart: isoInZone(a.start, clinic.timezone),
     durationMinutes: a.durationMinutes,
     times: {
       waitingSince: iso(v.waitingSince),
-      admittedAt: iso(v.admittedAt),
+      admittedAt: iso(firstAdmission),
       consultStartedAt: iso(v.consultStartedAt),
       endedAt: iso(v.endedAt),
-      waitedSeconds: seconds(v.waitingSince, v.admittedAt),
+      waitedSeconds: seconds(v.waitingSince, firstAdmission),
       consultSeconds: seconds(v.consultStartedAt, v.endedAt),
     },
     participants: [
       { role: 'patient', joined: v.consultStartedAt !== null, companion: v.companion },
-      { role: 'clinician', id: clinician.id, name: clinician.name },
+      ...(partClinicians.length > 0 ? partClinicians : [held]).map((c) => ({ role: 'clinician' as const, id: c.id, name: c.name })),
       ...guests.map((g) => ({
         role: 'guest' as const,
         guestRole: g.guest_role ?? 'colleague',
@@ -118,6 +142,11 @@ export async function consultReport(ds: DataSource, appointmentId: string): Prom
   };
 }
 
+const performer = (name: string) => ({
+  type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }],
+  individual: { display: name },
+});
+
 /**
  * The report as a FHIR R4 Encounter (class VR, "virtual"): status, period, participants by
  * type, the EHR's id as identifier; identity check, consent, drops and fallback, which
@@ -140,13 +169,15 @@ export function reportAsFhirEncounter(r: ConsultReport, systemBase: string): Rec
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
     period: { ...(r.times.consultStartedAt ? { start: r.times.consultStartedAt } : {}), ...(r.times.endedAt ? { end: r.times.endedAt } : {}) },
     ...(r.times.consultSeconds !== null ? { length: { value: Math.round(r.times.consultSeconds / 60), unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' } } : {}),
-    participant: r.participants
-      .filter((p) => p.role !== 'patient')
-      .map((p) =>
-        p.role === 'clinician'
-          ? { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], individual: { display: p.name } }
-          : { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: p.role === 'guest' && p.guestRole === 'interpreter' ? 'TRANS' : 'PART' }] }] },
-      ),
+    participant: [
+      // A clinician per part of the consult, with its period (issue 18.2); without parts, as listed.
+      ...(r.parts.length > 0
+        ? r.parts.map((p) => ({ ...performer(p.clinician.name), period: { start: p.admittedAt, ...(p.endedAt ? { end: p.endedAt } : {}) } }))
+        : r.participants.flatMap((p) => (p.role === 'clinician' ? [performer(p.name)] : []))),
+      ...r.participants
+        .filter((p) => p.role === 'guest')
+        .map((p) => ({ type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: p.role === 'guest' && p.guestRole === 'interpreter' ? 'TRANS' : 'PART' }] }] })),
+    ],
     extension,
   };
 }

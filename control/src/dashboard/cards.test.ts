@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialsOf, statusOf, todayIn } from './cards.js';
+import { WALK_IN_LANE, initialsOf, statusOf, todayIn } from './cards.js';
 import { lanesOf } from './routes.js';
 
 describe('dashboard cards', () => {
@@ -31,11 +31,20 @@ describe('dashboard cards', () => {
   });
 
   it('lanes per clinician in order of their first appointment', () => {
-    const card = (id: string, clinicianId: string) => ({ id, clinicianId, clinicianName: `Dr. ${clinicianId}` }) as any;
+    const card = (id: string, clinicianId: string) => ({ id, clinicianId, lane: clinicianId, clinicianName: `Dr. ${clinicianId}` }) as any;
     const lanes = lanesOf([card('1', 'b'), card('2', 'a'), card('3', 'b')]);
     expect(lanes.map((l) => [l.clinicianId, l.cards.map((c) => c.id)])).toEqual([
       ['b', ['1', '3']],
       ['a', ['2']],
+    ]);
+  });
+
+  it('walk-ins nobody admitted yet: their own lane, first, without a clinician name or delay message', () => {
+    const card = (id: string, clinicianId: string, lane = clinicianId) => ({ id, clinicianId, lane, clinicianName: `Dr. ${clinicianId}` }) as any;
+    const lanes = lanesOf([card('1', 'b'), card('2', 'b', WALK_IN_LANE), card('3', 'a', WALK_IN_LANE)], new Map([['b', 'Tien minuten later']]));
+    expect(lanes.map((l) => [l.clinicianId, l.walkIn, l.clinicianName, l.delayMessage, l.cards.map((c) => c.id)])).toEqual([
+      [WALK_IN_LANE, true, '', null, ['2', '3']],
+      ['b', false, 'Dr. b', 'Tien minuten later', ['1']],
     ]);
   });
 });

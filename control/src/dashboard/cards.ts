@@ -14,6 +14,7 @@ import { failedMessages } from '../notify/failed.js';
 import { initialsOf } from '../domain/contact.js';
 import { visibleWait, type WaitDisplay, type WaitEstimate, type WaitInfo } from '../domain/waiting-line.js';
 import { lineOf } from '../consult/waiting-line.js';
+import { inWalkInLane } from '../consult/context.js';
 
 export type CardStatus =
   | 'not_arrived'
@@ -56,7 +57,14 @@ export interface DashboardCard {
   callbackOpen: boolean;
   /** Waiting: place in the clinician's line and the estimate, as the patient sees them (clinic setting). */
   wait: WaitInfo | null;
+  /** A walk-in (domain/walk-in.ts). */
+  walkIn: boolean;
+  /** The lane the card is in: its clinician's id, or WALK_IN_LANE for a walk-in nobody has admitted yet. */
+  lane: string;
 }
+
+/** The clinic's walk-in lane (any clinician of the clinic may admit its patients). */
+export const WALK_IN_LANE = 'walk-in';
 
 const TESTING_TTL_SECONDS = 45;
 const testingKey = (appointmentId: string) => `spk:device-testing:${appointmentId}`;
@@ -78,7 +86,7 @@ function cardQuery(ds: DataSource) {
     .leftJoin('participant as p', (j) => j.onRef('p.appointment_id', '=', 'a.id').on('p.kind', '=', 'patient'))
     .select((eb) => [
       'a.id', 'a.clinic_id', 'a.clinician_id', 's.name as clinician_name', 'a.start', 'a.duration_minutes',
-      'a.patient_name', 'a.language', 'a.flags', 'c.initials_only', 'c.wait_display', 'c.timezone',
+      'a.patient_name', 'a.language', 'a.flags', 'c.walk_in', 'c.initials_only', 'c.wait_display', 'c.timezone',
       sql<string>`to_char(a.start AT TIME ZONE c.timezone, 'YYYY-MM-DD')`.as('day'),
       'v.state', 'v.waiting_since', 'v.device_test', 'v.device_tested_at', 'v.companion',
       'p.id as patient_participant_id',
@@ -161,6 +169,8 @@ async function present(ds: DataSource, redis: RedisClientType, rows: Row[]): Pro
       quality: pickQuality(quality.get(r.id) ?? []),
       callbackOpen: r.callback_open,
       wait: r.state === 'waiting' ? visibleWait(r.wait_display, lines.get(r.clinician_id)?.get(r.id)) : null,
+      walkIn: r.flags?.walkIn === true,
+      lane: inWalkInLane(r.flags, r.state, r.clinician_id, r.walk_in) ? WALK_IN_LANE : r.clinician_id,
     };
   });
 }

@@ -9,6 +9,9 @@
  *   POST /staff/api/appointments/:id/notify-clinician         "please look at this patient"
  *   POST /staff/api/appointments/:id/link                     the patient link, for copying (audited)
  *
+ * Moving patients to another lane (one, some, or a whole lane) is POST /staff/api/transfers
+ * (consult/transfer-routes.ts); the day's answer lists the clinicians they may go to.
+ *
  * Chat, the clinic's delay message and the callback have their own routes (staff/, callbacks).
  */
 import Router from '@koa/router';
@@ -22,10 +25,11 @@ import { DomainError } from '../domain/errors.js';
 import { queryOf, uuidParam, validate } from '../http/validate.js';
 import { ClinicCode, Day } from '../http/schemas.js';
 import { recordAudit } from '../domain/audit.js';
-import { cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
+import { WALK_IN_LANE, cardOf, cardsOfDay, clinicianDelays, clinicsByIds, todayIn, type DashboardCard } from './cards.js';
 import { clinicByCode } from '../domain/clinics.js';
 import { copyPatientLink, loadForDashboard, markNoShow } from './commands.js';
 import { mayUseDashboard } from '../domain/admission.js';
+import { db } from '../db/kysely.js';
 
 const DashboardQuery = z.object({ clinic: ClinicCode, date: Day.optional() }).strict();
 type DashboardQuery = z.infer<typeof DashboardQuery>;
@@ -49,16 +53,18 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
     if (!clinic) throw new DomainError('not_found', 'no such clinic', 'clinic');
     if (!mayUseDashboard(staff, clinic.id)) throw new DomainError('not_allowed', 'this clinic is not one of yours', 'clinic');
     const day = query.date ?? todayIn(clinic.timezone);
-    const [cards, delays] = await Promise.all([
+    const [cards, delays, clinicians] = await Promise.all([
       cardsOfDay(ds, hub, clinic.id, day),
       clinicianDelays(ds, clinic.id),
+      cliniciansOf(ds, clinic.id),
     ]);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       serverTime: new Date().toISOString(),
       date: day,
-      clinic: { code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
+      clinic: { id: clinic.id, code: clinic.code, name: clinic.name, timezone: clinic.timezone, initialsOnly: clinic.initials_only, delayMessage: clinic.delay_message },
       lanes: lanesOf(cards, delays),
+      clinicians,
     } satisfies DashboardDay;
   });
 
@@ -109,16 +115,19 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
 /** Cards grouped per clinician, lanes in the order of their first appointment. */
 /** `delays`: each clinician's own delay message (shown in their patients' waiting rooms). */
 export function lanesOf(cards: DashboardCard[], delays: ReadonlyMap<string, string> = new Map()) {
-  const lanes = new Map<string, { clinicianId: string; clinicianName: string; delayMessage: string | null; cards: DashboardCard[] }>();
+  const lanes = new Map<string, { clinicianId: string; clinicianName: string; delayMessage: string | null; walkIn: boolean; cards: DashboardCard[] }>();
   for (const card of cards) {
-    let lane = lanes.get(card.clinicianId);
+    let lane = lanes.get(card.lane);
     if (!lane) {
-      lane = { clinicianId: card.clinicianId, clinicianName: card.clinicianName, delayMessage: delays.get(card.clinicianId) ?? null, cards: [] };
-      lanes.set(card.clinicianId, lane);
+      // The walk-in lane (clinicianId WALK_IN_LANE) is named by the page in its own language.
+      const walkIn = card.lane === WALK_IN_LANE;
+      lane = { clinicianId: card.lane, clinicianName: walkIn ? '' : card.clinicianName, delayMessage: walkIn ? null : (delays.get(card.clinicianId) ?? null), walkIn, cards: [] };
+      lanes.set(card.lane, lane);
     }
     lane.cards.push(card);
   }
-  return [...lanes.values()];
+  // The walk-in lane first: those patients have no appointment time and anyone may take them.
+  return [...lanes.values()].sort((a, b) => Number(b.walkIn) - Number(a.walkIn));
 }
 
 /** One lane of GET /staff/api/dashboard (the dashboard page imports these types). */
@@ -127,6 +136,22 @@ export type DashboardLane = ReturnType<typeof lanesOf>[number];
 export interface DashboardDay {
   serverTime: string;
   date: string;
-  clinic: { code: string; name: string; timezone: string; initialsOnly: boolean; delayMessage: string | null };
+  clinic: { id: string; code: string; name: string; timezone: string; initialsOnly: boolean; delayMessage: string | null };
   lanes: DashboardLane[];
+  /** The clinic's active clinicians: where patients may be moved to (issue 18.1). */
+  clinicians: Array<{ id: string; name: string }>;
+}
+
+/** The active clinicians of a clinic, by name. */
+async function cliniciansOf(ds: DataSource, clinicId: string): Promise<Array<{ id: string; name: string }>> {
+  return db(ds)
+    .selectFrom('staff as s')
+    .innerJoin('staff_clinic as sc', 'sc.staff_id', 's.id')
+    .select(['s.id', 's.name'])
+    .where('sc.clinic_id', '=', clinicId)
+    .where('s.role', '=', 'clinician')
+    .where('s.active', '=', true)
+    .orderBy('s.name')
+    .orderBy('s.id')
+    .execute();
 }

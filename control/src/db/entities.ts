@@ -177,8 +177,8 @@ export interface Appointment {
   start: Date;
   durationMinutes: number;
   patientName: string;
-  /** YYYY-MM-DD */
-  patientBirthDate: string;
+  /** YYYY-MM-DD; null only for a walk-in patient whose clinic does not ask for it. */
+  patientBirthDate: string | null;
   patientEmail: string | null;
   patientPhone: string | null;
   language: Language;
@@ -212,7 +212,7 @@ export const AppointmentEntity = new EntitySchema<Appointment>({
     start: { type: 'timestamptz' },
     durationMinutes: { name: 'duration_minutes', type: 'int' },
     patientName: { name: 'patient_name', type: 'text' },
-    patientBirthDate: { name: 'patient_birth_date', type: 'date', transformer: dateAsString },
+    patientBirthDate: { name: 'patient_birth_date', type: 'date', nullable: true, transformer: dateAsString },
     patientEmail: { name: 'patient_email', type: 'text', nullable: true },
     patientPhone: { name: 'patient_phone', type: 'text', nullable: true },
     language: { type: 'text' },

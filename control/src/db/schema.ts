@@ -18,6 +18,7 @@ import type { ActorKind, AppointmentFlags, CallbackReason, GuestRole, Language, 
 import type { DeviceTestResult } from '../realtime/protocol.js';
 import type { VisitState } from '../domain/visit-state.js';
 import type { WaitDisplay } from '../domain/waiting-line.js';
+import type { WalkInSettings } from '../domain/walk-in.js';
 
 /** A jsonb column: the parsed value when read, a JSON string when written. */
 export type Json<T> = ColumnType<T, string, string>;
@@ -45,6 +46,10 @@ export interface ClinicTable {
   telephony_webhook_secret: string | null;
   wait_display: Generated<WaitDisplay>;
   patient_screen_share: Generated<boolean>;
+  /** Takes in patients moved from another clinic (issue 18.1); off by default. */
+  accepts_transfers: Generated<boolean>;
+  /** Walk-in video hours (domain/walk-in.ts walkInSettings reads it with its defaults). */
+  walk_in: JsonDefault<Partial<WalkInSettings>>;
 }
 
 export interface StaffTable {
@@ -107,7 +112,7 @@ export interface AppointmentTable {
   duration_minutes: number;
   patient_name: string;
   /** A `date`: pg returns local midnight; select `patient_birth_date::text` for 'YYYY-MM-DD'. */
-  patient_birth_date: ColumnType<Date, string, string>;
+  patient_birth_date: ColumnType<Date | null, string | null, string | null>;
   patient_email: string | null;
   patient_phone: string | null;
   language: Generated<Language>;
@@ -150,6 +155,19 @@ export interface VisitTable {
   companion: Generated<boolean>;
   ended_reason: 'clinician' | 'phone' | null;
   rated: Generated<boolean>;
+}
+
+/** One part of a consult: an admission until the patient went back to the waiting room or the end (issue 18.2). */
+export interface ConsultPartTable {
+  id: Generated<string>;
+  appointment_id: string;
+  /** The clinician who held this part (the lane's clinician at the admission). */
+  clinician_id: string;
+  /** Who let the patient in (the clinician, or an assistant where the clinic allows it). */
+  admitted_by: string | null;
+  admitted_at: Date;
+  ended_at: Date | null;
+  end_reason: 'returned' | 'ended' | 'phone' | null;
 }
 
 export interface AuditEventTable {
@@ -263,6 +281,7 @@ export interface Database {
   callback_task: CallbackTaskTable;
   consult_record: ConsultRecordTable;
   consult_rating: ConsultRatingTable;
+  consult_part: ConsultPartTable;
   ehr_outbox: EhrOutboxTable;
   migrations: MigrationsTable;
 }
@@ -304,7 +323,7 @@ export const COLUMNS: Columns = {
     waiting_room_opens_minutes: c('int4'), link_grace_minutes: c('int4'), no_show_minutes: c('int4'), drop_minutes: c('int4'),
     initials_only: c('bool'), assistants_may_admit: c('bool'), delay_message: n('text'), created_at: c('timestamptz'),
     message_schedule: c('jsonb'), telephony_webhook_url: n('text'), telephony_webhook_secret: n('text'), wait_display: c('text'),
-    patient_screen_share: c('bool'),
+    patient_screen_share: c('bool'), accepts_transfers: c('bool'), walk_in: c('jsonb'),
   },
   staff: {
     id: c('uuid'), email: c('text'), name: c('text'), role: c('text'), password_hash: n('text'), active: c('bool'),
@@ -322,7 +341,7 @@ export const COLUMNS: Columns = {
   integration_writeback: { integration_id: c('uuid'), kind: c('text'), url: c('text'), secret: n('text'), created_at: c('timestamptz') },
   appointment: {
     id: c('uuid'), integration_id: n('uuid'), external_id: n('text'), clinic_id: c('uuid'), clinician_id: c('uuid'),
-    start: c('timestamptz'), duration_minutes: c('int4'), patient_name: c('text'), patient_birth_date: c('date'),
+    start: c('timestamptz'), duration_minutes: c('int4'), patient_name: c('text'), patient_birth_date: n('date'),
     patient_email: n('text'), patient_phone: n('text'), language: c('text'), flags: c('jsonb'), cancelled_at: n('timestamptz'),
     created_at: c('timestamptz'), updated_at: c('timestamptz'),
   },
@@ -360,6 +379,10 @@ export const COLUMNS: Columns = {
   consult_rating: {
     id: c('uuid'), clinic_id: c('uuid'), clinician_id: c('uuid'), day: c('date'), score: n('int2'), comment: n('text'),
     comment_key_hash: n('text'),
+  },
+  consult_part: {
+    id: c('uuid'), appointment_id: c('uuid'), clinician_id: c('uuid'), admitted_by: n('uuid'), admitted_at: c('timestamptz'),
+    ended_at: n('timestamptz'), end_reason: n('text'),
   },
   ehr_outbox: {
     id: c('int8'), integration_id: c('uuid'), appointment_id: c('uuid'), state: c('text'), previous_state: c('text'),

@@ -7,8 +7,14 @@
  *   and admins of the clinic.
  * - Admit: the consult's clinician; an assistant of the clinic when the clinic allows it
  *   (clinic.assistants_may_admit). Admins do not admit.
- * - Hold (invite or revoke third parties, switch to phone, keep the record): the consult's
- *   clinician only.
+ * - Hold (invite or revoke third parties, switch to phone, keep the record, send the patient
+ *   back to the waiting room or hand her over): the consult's clinician only.
+ * - Transfer (move a waiting or scheduled patient to another clinician's lane, issue 18.1): the
+ *   consult's clinician, and the assistants of the clinic (the ill colleague's afternoon).
+ *   Where the patient may go (an active clinician of this clinic, or of a clinic that takes
+ *   transfers in) is the transfer command's rule (domain/transfer.ts).
+ * - A walk-in patient not yet admitted (domain/walk-in.ts) waits in the clinic's walk-in lane:
+ *   every clinician of the clinic may see and admit her; whoever admits her holds the consult.
  * - The dashboard: the assistants and admins of the clinic.
  * - A clinic's own settings a staff member may touch (the delay message, its callback list):
  *   staff linked to that clinic.
@@ -32,17 +38,24 @@ export interface ConsultParties {
   clinicianId: string;
   clinicId: string;
   assistantsMayAdmit: boolean;
+  /** A walk-in patient not yet admitted: in the clinic's walk-in lane, any of its clinicians' to take. */
+  walkInLane?: boolean;
+}
+
+/** A clinician of this clinic, and the consult waits in its walk-in lane. */
+function walkInClinician(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicId' | 'walkInLane'>): boolean {
+  return c.walkInLane === true && staff.role === 'clinician' && staff.clinicIds.includes(c.clinicId);
 }
 
 /** May this staff member see and act on this consult at all? */
-export function staffMaySee(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId'>): boolean {
-  if (c.clinicianId === staff.id) return true;
+export function staffMaySee(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId' | 'walkInLane'>): boolean {
+  if (c.clinicianId === staff.id || walkInClinician(staff, c)) return true;
   return staff.clinicIds.includes(c.clinicId) && (staff.role === 'admin' || staff.role === 'assistant');
 }
 
 /** Who admits: the clinician of the appointment; assistants too when the clinic allows. */
 export function staffMayAdmit(staff: StaffIdentity, c: ConsultParties): boolean {
-  if (c.clinicianId === staff.id) return true;
+  if (c.clinicianId === staff.id || walkInClinician(staff, c)) return true;
   return staff.role === 'assistant' && c.assistantsMayAdmit && staff.clinicIds.includes(c.clinicId);
 }
 
@@ -56,8 +69,14 @@ export function mayUseDashboard(staff: StaffIdentity, clinicId: string): boolean
   return (staff.role === 'assistant' || staff.role === 'admin') && staff.clinicIds.includes(clinicId);
 }
 
+/** Who moves a patient to another lane: her clinician; the assistants of the clinic. */
+export function staffMayTransfer(staff: StaffIdentity, c: Pick<ConsultParties, 'clinicianId' | 'clinicId'>): boolean {
+  if (c.clinicianId === staff.id) return true;
+  return staff.role === 'assistant' && staff.clinicIds.includes(c.clinicId);
+}
+
 /** What a staff member does with a consult. */
-export type ConsultAction = 'see' | 'admit' | 'hold';
+export type ConsultAction = 'see' | 'admit' | 'hold' | 'transfer';
 
 /** The one question every route and the relay ask about a consult. */
 export function can(staff: StaffIdentity, action: ConsultAction, c: ConsultParties): boolean {
@@ -68,6 +87,8 @@ export function can(staff: StaffIdentity, action: ConsultAction, c: ConsultParti
       return staffMayAdmit(staff, c);
     case 'hold':
       return isConsultClinician(staff, c);
+    case 'transfer':
+      return staffMayTransfer(staff, c);
   }
 }
 
@@ -75,6 +96,7 @@ const REFUSAL: Record<ConsultAction, string> = {
   see: 'this appointment is not one of yours',
   admit: 'you may not admit patients of this clinician',
   hold: "only the consult's clinician may do this",
+  transfer: 'you may not move patients of this clinician',
 };
 
 /**

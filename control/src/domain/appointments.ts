@@ -49,7 +49,7 @@ export interface UpdateAppointmentInput {
   flags?: AppointmentFlags;
 }
 
-/** Who may see an appointment: an integration sees only what it created. */
+/** Who may see an appointment: an integration sees what it created, and the walk-ins of its clinics (read only). */
 export interface AppointmentScope {
   integrationId?: string;
 }
@@ -265,7 +265,8 @@ export interface AppointmentJson {
   durationMinutes: number;
   clinic: string;
   clinician: { id: string; email: string; name: string };
-  patient: { name: string; birthDate: string; email: string | null; phone: string | null; language: Language };
+  /** birthDate null: a walk-in whose clinic does not ask for it. */
+  patient: { name: string; birthDate: string | null; email: string | null; phone: string | null; language: Language };
   flags: AppointmentFlags;
   /** The full patient link; null once it is dead (cancelled, ended). */
   patientLink: string | null;
@@ -354,7 +355,11 @@ export async function loadAppointment(m: EntityManager, id: string, scope: Appoi
   if (!UUID.test(id)) return null;
   const appointment = await m.findOne(AppointmentEntity, { where: { id } });
   if (!appointment) return null;
-  if (scope.integrationId !== undefined && appointment.integrationId !== scope.integrationId) return null;
+  if (scope.integrationId !== undefined && appointment.integrationId !== scope.integrationId) {
+    // A walk-in (made by no integration) is readable by the integrations of its clinic.
+    const walkIn = appointment.integrationId === null && appointment.flags?.walkIn === true;
+    if (!walkIn || !(await integrationSeesClinic(m, scope.integrationId, appointment.clinicId))) return null;
+  }
   // Sequential: inside a transaction these share one connection anyway.
   const clinic = await m.findOneOrFail(ClinicEntity, { where: { id: appointment.clinicId } });
   const clinician = await m.findOneOrFail(StaffEntity, { where: { id: appointment.clinicianId } });
@@ -365,6 +370,15 @@ export async function loadAppointment(m: EntityManager, id: string, scope: Appoi
   const visit = await m.findOne(VisitEntity, { where: { appointmentId: id } });
   if (!patient || !visit) return null;
   return { appointment, clinic, clinician, patient, visit };
+}
+
+/**
+ * Whether an integration may read this clinic's walk-ins: it is linked to the clinic, or to
+ * no clinic at all (hospital-wide, as for the reports: reports/index.ts).
+ */
+export async function integrationSeesClinic(on: Queryable, integrationId: string, clinicId: string): Promise<boolean> {
+  const rows = await db(on).selectFrom('integration_clinic').select('clinic_id').where('integration_id', '=', integrationId).execute();
+  return rows.length === 0 || rows.some((r) => r.clinic_id === clinicId);
 }
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {

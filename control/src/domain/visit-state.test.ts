@@ -29,6 +29,9 @@ describe('visit state machine', () => {
     ['expired', 'expire', 'expired'],
     ['scheduled', 'mark_no_show', 'no_show'],
     ['no_show', 'mark_no_show', 'no_show'],
+    ['admitted', 'return_to_waiting', 'waiting'],
+    ['in_consult', 'return_to_waiting', 'waiting'],
+    ['dropped', 'return_to_waiting', 'waiting'],
   ];
 
   it.each(allowed)('%s --%s--> %s', (from, event, to) => {
@@ -79,7 +82,15 @@ describe('visit state machine', () => {
     expect(isFinal('no_show')).toBe(true);
   });
 
-    it('knows the open consult states', () => {
+  it('sends an admitted patient back to the waiting room only from an open consult (issue 18.2)', () => {
+    expect(() => transition('waiting', 'return_to_waiting')).toThrow(/cannot return to waiting a visit that is waiting/);
+    expect(() => transition('ended', 'return_to_waiting')).toThrow(InvalidTransition);
+    expect(() => transition('scheduled', 'return_to_waiting')).toThrow(InvalidTransition);
+    // Back in the waiting room she is admitted anew, as usual.
+    expect(transition(transition('in_consult', 'return_to_waiting'), 'admit')).toBe('admitted');
+  });
+
+  it('knows the open consult states', () => {
     expect(VISIT_STATES.filter(isOpenConsult)).toEqual(['admitted', 'in_consult', 'dropped']);
   });
 

@@ -6,6 +6,8 @@
  *       │                   │                  │               ▼        └──drop──▶ dropped┘
  *       │                   │                  └──end──▶ ended ◀──end── (in_consult, dropped)
  *       └─cancel/expire─────┴─cancel/expire──▶ cancelled / expired
+ *                           ▲
+ *                           └──return_to_waiting── (admitted, in_consult, dropped)
  *
  * Decisions worth knowing:
  * - `end` from `waiting` is allowed: a clinician may close a visit without admitting (the
@@ -17,6 +19,10 @@
  * - `mark_no_show` (the assistant, on the dashboard) only from `scheduled`: a patient who
  *   started the visit has shown up, even if their browser is gone now; that visit is ended
  *   or gets a fallback call instead. `no_show` is final: the link dies with it.
+ * - `return_to_waiting` (issue 18.2): the clinician sends an admitted patient back to the
+ *   waiting room ("I'll consult a colleague") or hands her over to another clinician; she waits
+ *   again on the same link, her waiting_since kept, and is admitted anew. Not a no-op from
+ *   `waiting`: a second "back to the waiting room" for a waiting patient is a mistake to report.
  * - Everything else throws InvalidTransition, a DomainError `invalid_state` (409 over HTTP).
  */
 import { DomainError } from './errors.js';
@@ -35,9 +41,9 @@ export {
   isFinal,
 } from '../../../shared/visit-state.js';
 
-export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire' | 'mark_no_show';
+export type VisitEvent = 'arrive' | 'admit' | 'media_up' | 'drop' | 'end' | 'cancel' | 'expire' | 'mark_no_show' | 'return_to_waiting';
 
-export const VISIT_EVENTS: readonly VisitEvent[] = ['arrive', 'admit', 'media_up', 'drop', 'end', 'cancel', 'expire', 'mark_no_show'];
+export const VISIT_EVENTS: readonly VisitEvent[] = ['arrive', 'admit', 'media_up', 'drop', 'end', 'cancel', 'expire', 'mark_no_show', 'return_to_waiting'];
 
 const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   arrive: { scheduled: 'waiting', waiting: 'waiting' },
@@ -48,6 +54,7 @@ const TABLE: Record<VisitEvent, Partial<Record<VisitState, VisitState>>> = {
   cancel: { scheduled: 'cancelled', waiting: 'cancelled', cancelled: 'cancelled' },
   expire: { scheduled: 'expired', waiting: 'expired', expired: 'expired' },
   mark_no_show: { scheduled: 'no_show', no_show: 'no_show' },
+  return_to_waiting: { admitted: 'waiting', in_consult: 'waiting', dropped: 'waiting' },
 };
 
 export class InvalidTransition extends DomainError {
@@ -55,7 +62,7 @@ export class InvalidTransition extends DomainError {
     public readonly state: VisitState,
     public readonly event: VisitEvent,
   ) {
-    super('invalid_state', `cannot ${event.replace('_', ' ')} a visit that is ${state.replace('_', ' ')}`);
+    super('invalid_state', `cannot ${event.replaceAll('_', ' ')} a visit that is ${state.replaceAll('_', ' ')}`);
     this.name = 'InvalidTransition';
   }
 }

@@ -171,13 +171,20 @@ export function toCreateInput(a: FhirAppointment): CreateAppointmentInput {
   return { externalId, clinic, clinician, start, durationMinutes, patient: { ...patient, language: patient.language ?? 'nl' } };
 }
 
+/** Where a transfer moved the appointment from: clinic codes, and clinicians' ids and e-mail addresses (lower case). */
+export interface MovedFrom {
+  clinics: string[];
+  clinicians: string[];
+}
+const NOT_MOVED: MovedFrom = { clinics: [], clinicians: [] };
+
 export type Change = { kind: 'cancel' } | { kind: 'update'; input: UpdateAppointmentInput } | { kind: 'none' };
 
 /**
  * An update (PUT) as what it changes: cancel, move and contact data. What an appointment
  * cannot change here (EHR id, clinic, clinician, patient, a final status) is a 422.
  */
-export function toChanges(a: FhirAppointment, current: AppointmentRecord): Change {
+export function toChanges(a: FhirAppointment, current: AppointmentRecord, movedFrom: MovedFrom = NOT_MOVED): Change {
   const now = fhirStatus(current.visit.state);
   if (a.status === 'cancelled' && now !== 'cancelled') return { kind: 'cancel' };
   // booked: the EHR's own view of a visit that has moved on here; the status is ours to tell.
@@ -186,9 +193,14 @@ export function toChanges(a: FhirAppointment, current: AppointmentRecord): Chang
   }
   const cur = current.appointment;
   if (readExternalId(a) !== cur.externalId) throw Unprocessable('Appointment.identifier', 'the EHR\'s id cannot change');
-  if (readClinic(a) !== current.clinic.code) throw Unprocessable('Appointment.serviceType', 'the clinic cannot change: cancel and book anew');
+  // A patient moved to another lane here (a transfer, issue 18.1) is still the EHR's booking
+  // with the clinician and clinic it booked: saying those again is no change.
+  const clinic = readClinic(a);
+  if (clinic !== current.clinic.code && !movedFrom.clinics.includes(clinic)) {
+    throw Unprocessable('Appointment.serviceType', 'the clinic cannot change: cancel and book anew');
+  }
   const ref = readClinician(a).trim().toLowerCase();
-  if (ref !== current.clinician.id && ref !== current.clinician.email.toLowerCase()) {
+  if (ref !== current.clinician.id && ref !== current.clinician.email.toLowerCase() && !movedFrom.clinicians.includes(ref)) {
     throw Unprocessable('Appointment.participant', 'the clinician cannot change: cancel and book anew');
   }
   const patient = readPatient(a);
@@ -240,7 +252,7 @@ export function presentFhirAppointment(cfg: LinkConfig, r: AppointmentRecord, gu
     resourceType: 'Patient',
     id: 'patient',
     name: [{ text: a.patientName }],
-    birthDate: a.patientBirthDate,
+    ...(a.patientBirthDate ? { birthDate: a.patientBirthDate } : {}),
     ...(telecomList.length ? { telecom: telecomList } : {}),
     communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: a.language }] }, preferred: true }],
   };
@@ -269,6 +281,8 @@ export function presentFhirAppointment(cfg: LinkConfig, r: AppointmentRecord, gu
     ...(link ? { extension: [virtualService(link)] } : {}),
     ...(a.externalId ? { identifier: [{ value: a.externalId }] } : {}),
     status: fhirStatus(r.visit.state),
+    // A walk-in (domain/walk-in.ts): HL7's own word for it, v2 table 0276.
+    ...(a.flags?.walkIn === true ? { appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'WALKIN', display: 'A previously unscheduled walk-in visit' }] } } : {}),
     serviceType: [{ coding: [{ system: CLINIC_SYSTEM, code: r.clinic.code, display: r.clinic.name }] }],
     start: isoInZone(a.start, tz),
     end: isoInZone(end, tz),

@@ -24,6 +24,7 @@ import { r4Errors } from './definitions.js';
 import { BadRequest, FHIR_JSON, FhirError, NotFoundOutcome, fhirErrors, issue } from './outcome.js';
 import { presentFhirAppointment, toChanges, toCreateInput, versionOf } from './appointment.js';
 import { appointmentIdsByIdentifier, parseSearch, searchAppointments } from './search.js';
+import { movedFrom } from '../domain/transfer.js';
 
 export interface FhirDeps extends EffectsDeps {
   ds: DataSource;
@@ -107,7 +108,7 @@ export function createFhirRouter(deps: FhirDeps): Router {
     if (ifMatch && ifMatch.replace(/^W\//, '').replace(/"/g, '') !== versionOf(current)) {
       throw new FhirError(412, [issue('conflict', `the appointment has changed (version ${versionOf(current)}); read it again`)]);
     }
-    const change = toChanges(resource, current);
+    const change = toChanges(resource, current, await movedFrom(ds, id));
     let record = current;
     if (change.kind === 'cancel') {
       record = (await cancelAppointment(ds, id, { scope: scope(ctx), actor: actor(ctx) })).record;

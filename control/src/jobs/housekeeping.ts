@@ -12,6 +12,8 @@
  *    the end route deletes at once, this catches cancellation, expiry and the sweep above).
  *  - purge-contact-data: e-mail address and phone number are removed N days after the
  *    appointment (CONTACT_RETENTION_DAYS, default 30); audit events stay, without contact data.
+ *  - forget-unseen-walk-ins (with expire-links, every minute): walk-in patients whose visit is
+ *    over without ever being admitted are anonymised (forgetUnseenWalkIns).
  *  - fallback-sweep: no-shows and drops due a callback (callbacks/checks.ts; the job keeps its stored name).
  */
 import type { DataSource } from 'typeorm';
@@ -21,6 +23,7 @@ import { sql } from 'kysely';
 import { db } from '../db/kysely.js';
 import { recordAudit } from '../domain/audit.js';
 import { revokeVisitLinks } from '../domain/links.js';
+import { closeConsultParts } from '../domain/consult-parts.js';
 
 /** Ends consults left open past their window. Returns what was ended, for the hub and the room teardown. */
 export async function closeOverdueConsults(ds: DataSource, now = new Date()): Promise<Array<{ appointmentId: string; roomId: number }>> {
@@ -38,6 +41,7 @@ export async function closeOverdueConsults(ds: DataSource, now = new Date()): Pr
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.appointment_id);
     await revokeVisitLinks(k, ids, now);
+    await closeConsultParts(k, ids, now, 'ended');
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'consult_end', appointmentId: r.appointment_id, data: { from: r.was, to: 'ended', why: 'overdue' } });
     }
@@ -91,6 +95,45 @@ export async function purgeContactData(ds: DataSource, days: number, now = new D
       .execute();
     for (const r of rows) {
       await recordAudit(m, { actorKind: 'system', actorId: null, action: 'contact.purged', appointmentId: r.id, data: { retentionDays: days } });
+    }
+    return rows.length;
+  });
+}
+
+/** What an anonymised walk-in keeps of the patient's name. */
+export const ANONYMOUS_NAME = '—';
+
+/**
+ * Walk-ins who never reached a clinician (their visit is over: expired, cancelled, no-show, or
+ * ended from the waiting room, never admitted; not those switched to a phone call or with a
+ * callback still to make) have no reason to be kept with their details:
+ * the retention rule (CONTACT_RETENTION_DAYS) keeps contact data only for patients seen, so
+ * these are anonymised at the next sweep: name, birth date, phone and e-mail address go (the
+ * patient participant's name too); the appointment stays, without a person, for the day's
+ * figures. Returns how many.
+ */
+export async function forgetUnseenWalkIns(ds: DataSource): Promise<number> {
+  return ds.transaction(async (m) => {
+    const k = db(m);
+    const rows = await k
+      .updateTable('appointment as a')
+      .from('visit as v')
+      .set({ patient_name: ANONYMOUS_NAME, patient_birth_date: null, patient_phone: null, patient_email: null, updated_at: sql<Date>`now()` })
+      .whereRef('v.appointment_id', '=', 'a.id')
+      .where(sql<string>`a.flags->>'walkIn'`, '=', 'true')
+      .where('v.state', 'in', [...FINAL_STATES])
+      .where('v.admitted_at', 'is', null)
+      // Switched to a phone call, or a callback still to make: the clinic reached (or will reach) her.
+      .where((eb) => eb.or([eb('v.ended_reason', 'is', null), eb('v.ended_reason', '<>', 'phone')]))
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('callback_task as t').select('t.id').whereRef('t.appointment_id', '=', 'a.id').where('t.done_at', 'is', null))))
+      .where('a.patient_name', '<>', ANONYMOUS_NAME)
+      .returning('a.id')
+      .execute();
+    if (rows.length === 0) return 0;
+    const ids = rows.map((r) => r.id);
+    await k.updateTable('participant').set({ display_name: ANONYMOUS_NAME }).where('appointment_id', 'in', ids).where('kind', '=', 'patient').execute();
+    for (const r of rows) {
+      await recordAudit(m, { actorKind: 'system', actorId: null, action: 'walk_in.anonymised', appointmentId: r.id, data: { why: 'never admitted' } });
     }
     return rows.length;
   });

@@ -43,7 +43,8 @@ export async function lookupAppointment(deps: PatientDeps, token: string | null 
     body: {
       appointmentId: c.appointmentId,
       clinic: { name: c.clinicName, helpdeskPhone: c.helpdeskPhone },
-      clinician: { name: c.clinicianName },
+      // A walk-in not yet admitted waits for the clinic, not for the lane's clinician: any of them may come.
+      clinician: { name: c.walkInLane ? c.clinicName : c.clinicianName },
       start: c.start.toISOString(),
       durationMinutes: c.durationMinutes,
       language: p.language ?? c.language,

@@ -14,6 +14,7 @@ import { waitInfoFor } from '../consult/waiting-line.js';
 import { patientsMayShareScreen } from '../consult/screen-share.js';
 import { DomainError } from '../domain/errors.js';
 import { closedReason, isCancelled } from '../domain/visit-state.js';
+import { staffMayAdmit } from '../domain/admission.js';
 import type { HubEvent } from './hub.js';
 import type { ClientRequest, ServerMessage, StateSnapshot } from './protocol.js';
 import { parseClientMessage } from './messages.js';
@@ -205,7 +206,12 @@ export class Connection implements Socket {
       await this.echo.stop();
       this.send({ t: 'echo-ended', reason: 'not_allowed' });
     }
-    if (c.state === 'ended' || isCancelled(c)) {
+    if (c.state === 'waiting' && (this.media.inRoom || this.media.hasPeer) && this.leavesOnWaiting(who, c)) {
+      // Sent back to the waiting room (issue 18.2): her camera and microphone leave the room at
+      // Janus, so the clinician's view of her ends; her page waits again (and holds a new join).
+      // A clinician who handed her over to a colleague leaves too; one who may admit her again stays.
+      await this.media.exit();
+    } else if (c.state === 'ended' || isCancelled(c)) {
       if (this.media.inRoom || this.media.hasPeer) await this.media.exit();
       if (c.state === 'ended') this.send({ t: 'ended', reason: c.endedReason ?? 'clinician' });
     } else if (who.kind === 'patient' && who.guestRole && (await guestLinkRevoked(this.deps.ds, who.participantId))) {
@@ -215,6 +221,11 @@ export class Connection implements Socket {
       this.ws.close(1000, 'link revoked');
     }
     return state;
+  }
+
+  /** In the room while the visit is waiting: the patient and her guests never; staff only while they may admit her. */
+  private leavesOnWaiting(who: Who, c: ConsultContext): boolean {
+    return who.kind === 'patient' || !staffMayAdmit(who.staff, c);
   }
 
   private async onHub(e: HubEvent) {

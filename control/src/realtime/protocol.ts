@@ -150,6 +150,13 @@ export interface StateSnapshot {
   callbackPending?: boolean;
   /** While waiting: place in line and estimate, when the clinic shows them (updated live). */
   wait?: WaitInfo | null;
+  /**
+   * The clinician she is waiting for or with (issue 18.1): a transfer to another lane changes
+   * it live, and the page says "you are now waiting for …".
+   */
+  clinicianName?: string;
+  /** Back in the waiting room after (part of) the consult (issue 18.2): the page says so. */
+  waitingAgain?: boolean;
 }
 
 export type ServerMessage =

@@ -20,7 +20,14 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
          JOIN appointment a ON a.clinic_id = c.id
           AND a.start >= (${from}::date - 1)::timestamp AT TIME ZONE 'UTC' AND a.start < (${to}::date + 2)::timestamp AT TIME ZONE 'UTC'
           AND a.start >= ${from}::date::timestamp AT TIME ZONE c.timezone AND a.start < (${to}::date + 1)::timestamp AT TIME ZONE c.timezone
-        WHERE c.id = ANY(${clinicIds}::uuid[]) AND (${clinicianId ?? null}::uuid IS NULL OR a.clinician_id = ${clinicianId ?? null}::uuid)
+        WHERE c.id = ANY(${clinicIds}::uuid[])
+     ), parts AS (
+       -- The parts of these consults (issue 18.2): the first admission, and who held the last part.
+       SELECT p.appointment_id, min(p.admitted_at) AS first_admitted,
+              (array_agg(p.clinician_id ORDER BY p.admitted_at DESC, p.id DESC))[1] AS held_by
+         FROM consult_part p
+        WHERE p.appointment_id IN (SELECT id FROM period)
+        GROUP BY p.appointment_id
      ), q AS (
        -- Drops and connection problems of these consults, in one pass over the partial index.
        SELECT e.appointment_id,
@@ -32,7 +39,7 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
         GROUP BY e.appointment_id
      )
      SELECT to_char(a.start AT TIME ZONE a.timezone, 'YYYY-MM-DD') AS day,
-            a.code AS clinic, a.clinician_id, s.name AS clinician_name,
+            a.code AS clinic, s.id AS clinician_id, s.name AS clinician_name,
             CASE
               WHEN v.state = 'cancelled' OR a.cancelled_at IS NOT NULL THEN 'cancelled'
               WHEN v.state = 'ended' AND v.ended_reason = 'phone' THEN 'phone'
@@ -41,7 +48,8 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
               WHEN v.state IN ('ended', 'expired') THEN 'not_admitted'
               ELSE 'open'
             END AS outcome,
-            CASE WHEN v.admitted_at >= v.waiting_since THEN floor(extract(epoch FROM v.admitted_at - v.waiting_since))::int END AS wait_s,
+            CASE WHEN coalesce(cp.first_admitted, v.admitted_at) >= v.waiting_since
+                 THEN floor(extract(epoch FROM coalesce(cp.first_admitted, v.admitted_at) - v.waiting_since))::int END AS wait_s,
             CASE WHEN v.state = 'ended' AND v.ended_at IS NOT NULL AND v.admitted_at IS NOT NULL
                  THEN floor(extract(epoch FROM v.ended_at - coalesce(v.consult_started_at, v.admitted_at)))::int END AS consult_s,
             v.waiting_since IS NOT NULL AS arrived,
@@ -50,9 +58,12 @@ export async function readConsults(ds: DataSource, clinicIds: string[], from: st
                      AND v.device_test->'network'->>'grade' IN ('good', 'fair'), false) AS device_ok,
             coalesce(q.drops, 0)::int AS drops, coalesce(q.graded, false) AS graded, coalesce(q.ice, 0)::int AS ice
        FROM period a
-       JOIN staff s ON s.id = a.clinician_id
+       LEFT JOIN parts cp ON cp.appointment_id = a.id
+       -- The clinician who held the consult (its last part), not the lane it ended up in.
+       JOIN staff s ON s.id = coalesce(cp.held_by, a.clinician_id)
        JOIN visit v ON v.appointment_id = a.id
-       LEFT JOIN q ON q.appointment_id = a.id AND v.waiting_since IS NOT NULL`.execute(db(ds));
+       LEFT JOIN q ON q.appointment_id = a.id AND v.waiting_since IS NOT NULL
+      WHERE ${clinicianId ?? null}::uuid IS NULL OR s.id = ${clinicianId ?? null}::uuid`.execute(db(ds));
   return rows
     .map((r) => ({
       day: r.day,

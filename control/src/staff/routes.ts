@@ -23,6 +23,7 @@ import { Forbidden, NotFound, Validation, Conflict } from '../http/errors.js';
 import { bodyOf, clinicParam, uuidParam, validate } from '../http/validate.js';
 import { Uuid } from '../http/schemas.js';
 import { afterConsultEnded, mountConsultRoutes } from '../consult/routes.js';
+import { mountTransferRoutes } from '../consult/transfer-routes.js';
 import { latestQuality, type ParticipantQuality } from '../quality/store.js';
 import { phoneCallbackVia } from '../consult/phone-callback.js';
 import { isFinal, isPresent, LIVE_STATES, PRESENT_STATES, type VisitState } from '../domain/visit-state.js';
@@ -165,6 +166,9 @@ export function createStaffRouter(deps: StaffRouteDeps): Router {
     await hub.publishClinic(clinic.id, { kind: 'clinic-changed' });
     ctx.body = { clinic: code, ...(clinician ? { clinician } : {}), delayMessage: message, notified: affected.length };
   });
+
+  // Transfer, back to the waiting room and hand-over (issue 18.1, 18.2).
+  mountTransferRoutes(router, auth, { ds, hub });
 
   // KNMG record, third-party links, switch to phone, the consult report.
   mountConsultRoutes(router, auth, {

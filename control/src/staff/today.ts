@@ -9,7 +9,8 @@ import { LIVE_STATES, PRESENT_STATES } from '../domain/visit-state.js';
 import type { StaffSession } from './sessions.js';
 
 /**
- * The member's appointments (a clinician: their own; others: their clinics'): today in the
+ * The member's appointments (a clinician: their own and the walk-ins waiting in their clinics'
+ * walk-in lanes; others: their clinics'): today in the
  * clinic's time zone, late in the evening the next 12 hours too, and anyone waiting or in a
  * consult whatever the clock says.
  */
@@ -25,9 +26,20 @@ export async function todayOf(ds: DataSource, staff: Pick<StaffSession, 'id' | '
       'c.waiting_room_opens_minutes', 'c.link_grace_minutes',
     ])
     .where((eb) =>
-      staff.role === 'clinician' || staff.clinicIds.length === 0
+      staff.clinicIds.length === 0
         ? eb('a.clinician_id', '=', staff.id)
-        : eb.or([eb('a.clinician_id', '=', staff.id), eb('a.clinic_id', 'in', staff.clinicIds)]),
+        : staff.role === 'clinician'
+          ? // Their own, and the walk-ins waiting in their clinics' walk-in lanes (any of them may admit).
+            eb.or([
+              eb('a.clinician_id', '=', staff.id),
+              eb.and([
+                eb('a.clinic_id', 'in', staff.clinicIds),
+                eb(sql<string>`a.flags->>'walkIn'`, '=', 'true'),
+                eb('v.state', 'in', ['scheduled', 'waiting']),
+                eb(sql<string>`a.clinician_id::text`, '=', sql<string>`c.walk_in->>'clinicianId'`),
+              ]),
+            ])
+          : eb.or([eb('a.clinician_id', '=', staff.id), eb('a.clinic_id', 'in', staff.clinicIds)]),
     )
     .where((eb) =>
       eb.or([

@@ -13,6 +13,8 @@ import type { StaffRole } from '../../../control/src/db/entities.js';
 import type { presentStaff } from '../../../control/src/staff/auth.js';
 import type { ReminderKind } from '../../../control/src/domain/reminders.js';
 import type { WaitDisplay } from '../../../control/src/domain/waiting-line.js';
+import type { WalkInAdminView } from '../../../control/src/walkin/commands.js';
+import type { TimeRange, Weekday } from '../../../control/src/domain/walk-in.js';
 
 const LANG_KEY = 'spk.lang.staff';
 // The server's choices, listed once more for the pickers; a Record so that a role or display
@@ -22,6 +24,8 @@ const ROLES = Object.keys(ROLE_CHOICES) as StaffRole[];
 type Role = StaffRole;
 const WAIT_DISPLAY_CHOICES: Record<WaitDisplay, true> = { position_and_estimate: true, estimate: true, none: true };
 const WAIT_DISPLAYS = Object.keys(WAIT_DISPLAY_CHOICES) as WaitDisplay[];
+const WEEKDAY_CHOICES: Record<Weekday, true> = { mon: true, tue: true, wed: true, thu: true, fri: true, sat: true, sun: true };
+const WEEKDAYS = Object.keys(WEEKDAY_CHOICES) as Weekday[];
 
 /** Who is signed in (GET /staff/api/me). */
 type Me = ReturnType<typeof presentStaff>;
@@ -174,6 +178,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
     checkbox('initialsOnly', c.initialsOnly, text('clinic.initialsOnly'), 'clinic-initialsOnly'),
     checkbox('assistantsMayAdmit', c.assistantsMayAdmit, text('clinic.assistantsMayAdmit'), 'clinic-assistantsMayAdmit'),
     checkbox('patientScreenShare', c.patientScreenShare, text('clinic.patientScreenShare'), 'clinic-patientScreenShare'),
+    checkbox('acceptsTransfers', c.acceptsTransfers, text('clinic.acceptsTransfers'), 'clinic-acceptsTransfers'),
     field('clinic.delayMessage', input('delayMessage', c.delayMessage ?? '', { maxlength: '500', 'data-testid': 'clinic-delayMessage' }), 'clinic.delayMessageHint'),
     field('clinic.waitDisplay', waitDisplaySelect(c.waitDisplay), 'clinic.waitDisplayHint'),
     telephonyFieldset(c),
@@ -197,6 +202,7 @@ function clinicForm(c: Clinic): HTMLFormElement {
       initialsOnly: v('initialsOnly').checked,
       assistantsMayAdmit: v('assistantsMayAdmit').checked,
       patientScreenShare: v('patientScreenShare').checked,
+      acceptsTransfers: v('acceptsTransfers').checked,
       delayMessage: v('delayMessage').value.trim() || null,
       waitDisplay: v('waitDisplay').value,
     };
@@ -275,7 +281,117 @@ function renderClinics(section: HTMLElement): void {
     ...(shown ? [shown] : []),
     h('div', { class: 'table-wrap' }, h('table', { class: 'admin-table', 'data-testid': 'clinics-table' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows))),
     editing ? clinicForm(editing) : newClinicForm(),
+    ...(editing ? [walkInSection(editing)] : []),
   );
+}
+
+// ---------------------------------------------------------------- walk-in hours
+
+/** "09:00-10:30, 14:00-15:00" → ranges (what does not parse goes to the server as typed, which names it). */
+function parseRanges(text: string): TimeRange[] {
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const [from = '', to = ''] = p.split(/\s*[-–]\s*/);
+      return { from: from.trim(), to: to.trim() };
+    });
+}
+const rangesText = (ranges: TimeRange[]) => ranges.map((r) => `${r.from}-${r.to}`).join(', ');
+
+/** The walk-in settings of the clinic being edited: a form of its own (PUT …/walk-in) and the close-now buttons. */
+function walkInSection(c: Clinic): HTMLElement {
+  const section = h('section', { class: 'form admin-form', 'data-testid': 'walk-in', 'aria-labelledby': 'walk-in-h' },
+    h('h3', { id: 'walk-in-h' }, text('walkIn.title')),
+    h('p', { role: 'status' }, text('walkIn.loading')));
+  void api<WalkInAdminView & { link: string }>('GET', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}/walk-in`).then(
+    (v) => section.replaceChildren(...walkInForm(c, v)),
+    (err: unknown) => {
+      const box = problemBox();
+      showProblem(box, err);
+      section.append(box);
+    },
+  );
+  return section;
+}
+
+function walkInStatusText(v: WalkInAdminView): string {
+  const at = (iso: string | null) => (iso ? when(iso) : text('walkIn.unknown'));
+  if (v.status.open) return text('walkIn.statusOpen', { time: at(v.status.closesAt), n: v.queue });
+  if (v.status.reason === 'off') return text('walkIn.statusOff');
+  return text(v.status.reason === 'closed_now' ? 'walkIn.statusClosedNow' : 'walkIn.statusClosed', { when: at(v.status.opensAt) });
+}
+
+function walkInForm(c: Clinic, v: WalkInAdminView & { link: string }): Node[] {
+  const s = v.settings;
+  const box = problemBox();
+  const clinicians = staff.filter((m) => m.role === 'clinician' && m.active && m.clinics.includes(c.code));
+  const select = h('select', { name: 'clinicianId', 'data-testid': 'walk-in-clinician' }, h('option', { value: '' }, text('walkIn.noClinician')));
+  for (const m of clinicians) {
+    const o = h('option', { value: m.id }, m.name);
+    o.selected = m.id === s.clinicianId;
+    select.append(o);
+  }
+  const exceptions = h('textarea', { name: 'exceptions', rows: '4', 'data-testid': 'walk-in-exceptions' });
+  exceptions.value = s.exceptions.map((e) => `${e.date}${e.hours.length ? ` ${rangesText(e.hours)}` : ''}`).join('\n');
+  const form = h('form', { 'data-testid': 'walk-in-form', 'aria-labelledby': 'walk-in-h' },
+    h('p', { role: 'status', 'data-testid': 'walk-in-status' }, walkInStatusText(v)),
+    h('p', { 'data-testid': 'walk-in-link' }, text('walkIn.link', { link: v.link })),
+    checkbox('enabled', s.enabled, text('walkIn.enabled'), 'walk-in-enabled'),
+    field('walkIn.clinician', select, 'walkIn.clinicianHint'),
+    h('fieldset', { class: 'clinic-checks' },
+      h('legend', {}, text('walkIn.week')),
+      h('p', { class: 'hint', id: 'walk-in-week-hint' }, text('walkIn.weekHint')),
+      ...WEEKDAYS.map((d) => field(`walkIn.day.${d}` as Key, input(`week-${d}`, rangesText(s.week[d]), { 'data-testid': `walk-in-${d}`, 'aria-describedby': 'walk-in-week-hint', autocomplete: 'off' }))),
+    ),
+    field('walkIn.exceptions', exceptions, 'walkIn.exceptionsHint'),
+    field('walkIn.maxQueue', input('maxQueue', s.maxQueue, { type: 'number', min: '1', max: '100', step: '1', required: true, 'data-testid': 'walk-in-maxQueue' })),
+    checkbox('requireBirthDate', s.require.birthDate, text('walkIn.requireBirthDate'), 'walk-in-requireBirthDate'),
+    checkbox('requirePhone', s.require.phone, text('walkIn.requirePhone'), 'walk-in-requirePhone'),
+    box,
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'walk-in-save' }, text('walkIn.save'))),
+  );
+  submitting(form, box, async () => {
+    const el = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+    const lines = exceptions.value.split('\n').map((l) => l.trim()).filter(Boolean);
+    const exceptionList = lines.map((line) => {
+      const [date = '', ...rest] = line.split(/\s+/);
+      return { date, hours: parseRanges(rest.join(' ')) };
+    });
+    await api('PUT', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}/walk-in`, {
+      enabled: el('enabled').checked,
+      clinicianId: select.value || null,
+      week: Object.fromEntries(WEEKDAYS.map((d) => [d, parseRanges(el(`week-${d}`).value)])),
+      exceptions: exceptionList,
+      maxQueue: Number(el('maxQueue').value),
+      require: { birthDate: el('requireBirthDate').checked, phone: el('requirePhone').checked },
+    });
+    return text('walkIn.saved');
+  });
+  const closeBox = problemBox();
+  const button = (key: Key, testid: string, body: { closed: boolean; until?: 'next_opening' | 'reopen' }, done: Key) => {
+    const b = h('button', { type: 'button', class: 'btn', 'data-testid': testid }, text(key));
+    b.addEventListener('click', () => {
+      closeBox.hidden = true;
+      void api('POST', `/staff/api/admin/clinics/${encodeURIComponent(c.code)}/walk-in/close`, body).then(
+        async () => {
+          await reload();
+          announce(text(done));
+          setStatus(text(done));
+        },
+        (err: unknown) => showProblem(closeBox, err),
+      );
+    });
+    return b;
+  };
+  const closing = h('div', { class: 'row', 'data-testid': 'walk-in-close' },
+    s.closed
+      ? button('walkIn.reopen', 'walk-in-reopen', { closed: false }, 'walkIn.reopenedDone')
+      : button('walkIn.closeNow', 'walk-in-close-now', { closed: true, until: 'next_opening' }, 'walkIn.closedDone'),
+    ...(s.closed ? [] : [button('walkIn.closeUntilReopen', 'walk-in-close-reopen', { closed: true, until: 'reopen' }, 'walkIn.closedDone')]),
+  );
+  return [h('h3', { id: 'walk-in-h' }, text('walkIn.title')), form, closing, closeBox];
 }
 
 // ---------------------------------------------------------------- staff

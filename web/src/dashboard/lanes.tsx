@@ -16,7 +16,8 @@ export type Card = DashboardCard;
 export interface LanesModel {
   /** The day's first answer is in: before it the lanes say "loading", never "no appointments". */
   loaded: boolean;
-  lanes: Array<{ clinicianId: string; name: string; delay: string | null; cards: Card[] }>;
+  /** walkIn: the clinic's walk-in lane (no delay message of its own). */
+  lanes: Array<{ clinicianId: string; walkIn: boolean; name: string; delay: string | null; cards: Card[] }>;
   timeZone: string;
   /** Server clock minus the browser's. */
   serverOffsetMs: number;
@@ -30,6 +31,8 @@ export interface LanesModel {
   delayDrafts: Map<string, string>;
   on: {
     select(id: string, on: boolean): void;
+    /** Select every movable card (waiting, scheduled) of this lane: the ill colleague's afternoon. */
+    selectLane(clinicianId: string): void;
     chat(c: Card): void;
     notify(c: Card): void;
     noShow(c: Card): void;
@@ -40,6 +43,11 @@ export interface LanesModel {
   };
   /** Called with a card whenever its status is first drawn (the tests' and benchmark's probe). */
   drawn(c: Card): void;
+}
+
+/** A patient who may be moved to another lane: in the waiting room, or not arrived yet (issue 18.1). */
+export function movable(c: Card): boolean {
+  return c.visitState === 'waiting' || c.visitState === 'scheduled';
 }
 
 export function renderLanes(target: HTMLElement, model: LanesModel): void {
@@ -74,14 +82,25 @@ function Lanes({ model }: { model: LanesModel }) {
 function Lane({ lane, model }: { lane: LanesModel['lanes'][number]; model: LanesModel }) {
   const id = lane.clinicianId;
   return (
-    <section class="lane" data-testid="lane" data-clinician-id={id} aria-labelledby={`lane-${id}`}>
+    <section class={lane.walkIn ? 'lane lane-walk-in' : 'lane'} data-testid="lane" data-clinician-id={id} data-walk-in={lane.walkIn ? 'true' : undefined} aria-labelledby={`lane-${id}`}>
       <h2 id={`lane-${id}`}>
-        {lane.name}{' '}
+        {lane.walkIn ? t('lane.walkIn') : lane.name}{' '}
         <span class="muted" data-testid="lane-count">
           ({tn(lane.cards.length, 'lane.countOne', 'lane.count')})
         </span>
       </h2>
-      <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />
+      {lane.walkIn ? (
+        <p class="muted" data-testid="lane-walk-in-note">
+          {t('lane.walkInNote')}
+        </p>
+      ) : (
+        <LaneDelay clinicianId={id} name={lane.name} current={lane.delay} model={model} />
+      )}
+      {lane.cards.some(movable) ? (
+        <button type="button" class="btn btn-small" data-testid="lane-select-all" onClick={() => model.on.selectLane(id)}>
+          {t('lane.selectAll', { name: lane.walkIn ? t('lane.walkIn') : lane.name })}
+        </button>
+      ) : null}
       <ul class="cards">
         {lane.cards.map((c) => (
           <CardView key={c.id} c={c} model={model} />
@@ -205,7 +224,7 @@ function CardView({ c, model }: { c: Card; model: LanesModel }) {
             type="checkbox"
             data-testid="select"
             id={`sel-${c.id}`}
-            disabled={c.status !== 'waiting'}
+            disabled={!movable(c) && c.status !== 'waiting'}
             checked={model.selected.has(c.id)}
             onChange={(ev) => model.on.select(c.id, ev.currentTarget.checked)}
           />

@@ -15,7 +15,7 @@ import { announce, byId, confirmText, h } from '../lib/dom.js';
 import { ApiError, jsonClient } from '../lib/http.js';
 import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
 import { renderCallbacks as drawCallbacks } from './callbacks.js';
-import { renderLanes as drawLanes, type Card, type LanesModel } from './lanes.js';
+import { movable, renderLanes as drawLanes, type Card, type LanesModel } from './lanes.js';
 import { lang, setLang, t, type Key, type Lang } from './strings.js';
 import { playArrivalTone, unlockAudio } from './sound.js';
 
@@ -33,6 +33,9 @@ let serverOffsetMs = 0;
 let clinicTimeZone = 'Europe/Amsterdam';
 const cards = new Map<string, Card>();
 const laneNames = new Map<string, string>();
+/** The clinic shown, and its clinicians (where patients may be moved to). */
+let clinicId = '';
+let clinicians: Array<{ id: string; name: string }> = [];
 const laneDelays = new Map<string, string | null>();
 /** The lane whose delay form is open (kept open across re-draws). */
 let delayFormOpen: string | null = null;
@@ -79,21 +82,28 @@ const timeFmt = () => new Intl.DateTimeFormat(lang() === 'nl' ? 'nl-NL' : 'en-GB
 
 // ---------------------------------------------------------------- rendering
 
+/** The clinic's walk-in lane (control/src/dashboard/cards.ts WALK_IN_LANE). */
+const WALK_IN_LANE = 'walk-in';
+
 /** The lanes from the page's state, by clinician, cards by start time (Preact: lanes.tsx). */
 function renderLanes(): void {
   const byClinician = new Map<string, Card[]>();
   for (const c of [...cards.values()].sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id))) {
-    if (!byClinician.has(c.clinicianId)) byClinician.set(c.clinicianId, []);
-    byClinician.get(c.clinicianId)!.push(c);
+    // A walk-in nobody has admitted yet is in the clinic's walk-in lane (c.lane), the others in their clinician's.
+    if (!byClinician.has(c.lane)) byClinician.set(c.lane, []);
+    byClinician.get(c.lane)!.push(c);
   }
   const model: LanesModel = {
     loaded,
-    lanes: [...byClinician].map(([clinicianId, list]) => ({
-      clinicianId,
-      name: laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? '',
-      delay: laneDelays.get(clinicianId) ?? null,
-      cards: list,
-    })),
+    lanes: [...byClinician]
+      .map(([clinicianId, list]) => ({
+        clinicianId,
+        walkIn: clinicianId === WALK_IN_LANE,
+        name: clinicianId === WALK_IN_LANE ? '' : (laneNames.get(clinicianId) ?? list[0]?.clinicianName ?? ''),
+        delay: laneDelays.get(clinicianId) ?? null,
+        cards: list,
+      }))
+      .sort((a, b) => Number(b.walkIn) - Number(a.walkIn)),
     timeZone: clinicTimeZone,
     serverOffsetMs,
     selected,
@@ -105,6 +115,11 @@ function renderLanes(): void {
       select: (id, on) => {
         if (on) selected.add(id);
         else selected.delete(id);
+        renderToolbar();
+        renderLanes();
+      },
+      selectLane: (clinicianId) => {
+        for (const c of cards.values()) if (c.lane === clinicianId && movable(c)) selected.add(c.id);
         renderToolbar();
         renderLanes();
       },
@@ -128,7 +143,9 @@ function renderLanes(): void {
 
 /** A card changed: keep it (or drop it when cancelled or of another day) and draw what changed. */
 function updateCard(c: Card): void {
-  if (c.status === 'cancelled' || c.day !== day) {
+  // Cancelled, another day, or moved to another clinic (a transfer): not on this dashboard.
+  if (c.status === 'cancelled' || c.day !== day || (clinicId && c.clinicId !== clinicId)) {
+    selected.delete(c.id);
     if (cards.delete(c.id)) renderLanes();
     return;
   }
@@ -141,6 +158,37 @@ function renderToolbar(): void {
   const n = [...selected].filter((id) => cards.get(id)?.status === 'waiting').length;
   chatSel.disabled = n === 0;
   chatSel.textContent = n > 1 ? t('chat.titleMany', { n }) : t('action.chat');
+  const target = byId<HTMLSelectElement>('move-target');
+  const chosen = target.value;
+  target.textContent = '';
+  target.append(h('option', { value: '' }, t('move.pick')), ...clinicians.map((c) => h('option', { value: c.id }, c.name)));
+  target.value = clinicians.some((c) => c.id === chosen) ? chosen : '';
+  byId<HTMLButtonElement>('move-selected').disabled = movableSelected().length === 0 || !target.value;
+}
+
+function movableSelected(): string[] {
+  return [...selected].filter((id) => {
+    const c = cards.get(id);
+    return !!c && movable(c);
+  });
+}
+
+/** Move the selected patients to the chosen clinician's lane: one request, all or nothing (issue 18.1). */
+async function moveSelected(): Promise<void> {
+  const ids = movableSelected();
+  const to = clinicians.find((c) => c.id === byId<HTMLSelectElement>('move-target').value);
+  if (ids.length === 0 || !to) return;
+  if (!(await ask(t('move.confirm', { n: ids.length, name: to.name })))) return;
+  try {
+    await call('POST', '/staff/api/transfers', { appointmentIds: ids, toClinician: to.id });
+    for (const id of ids) selected.delete(id);
+    toast(t('move.done', { n: ids.length, name: to.name }));
+    announce(t('move.done', { n: ids.length, name: to.name }));
+    renderToolbar();
+    renderLanes();
+  } catch (err) {
+    failed(err);
+  }
 }
 
 function renderStatic(): void {
@@ -364,6 +412,8 @@ async function loadDay(): Promise<void> {
   );
   serverOffsetMs = Date.parse(r.serverTime) - Date.now();
   clinicTimeZone = r.clinic.timezone;
+  clinicId = r.clinic.id;
+  clinicians = r.clinicians;
   day = r.date;
   byId<HTMLInputElement>('date').value = day;
   const delay = byId<HTMLInputElement>('delay-input');
@@ -525,6 +575,11 @@ async function start(): Promise<void> {
   byId('delay-clear').addEventListener('click', () => void saveDelay(null));
   byId('chat-selected').addEventListener('click', () => openChat([...selected].filter((id) => cards.get(id)?.status === 'waiting')));
   byId('chat-form').addEventListener('submit', (ev) => void sendChat(ev));
+  byId('move-target').addEventListener('change', () => renderToolbar());
+  byId('move-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void moveSelected();
+  });
   byId('chat-close').addEventListener('click', () => {
     chatOpen = [];
     renderChat();

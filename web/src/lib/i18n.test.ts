@@ -5,6 +5,7 @@ import { staffEn, staffNl } from './strings-staff.js';
 import * as dashboard from '../dashboard/strings.js';
 import * as admin from '../admin/strings.js';
 import * as reports from '../reports/strings.js';
+import * as walkIn from '../patient/walk-in-strings.js';
 
 // Every table of every page: the patient's and shared strings, the console's, and the staff
 // pages' own. Each language has every key of its table, with the same {parameters}.
@@ -14,6 +15,7 @@ const TABLES: Record<string, { nl: Record<string, string>; en: Record<string, st
   dashboard,
   admin,
   reports,
+  walkIn,
 };
 const keys = [...Object.keys(nl), ...Object.keys(staffNl)] as Key[];
 

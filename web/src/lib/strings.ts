@@ -51,6 +51,10 @@ export const nl = {
     'Blijf rustig wachten. Soms loopt een eerder spreekuur wat uit. Zodra uw zorgverlener u binnenlaat, ziet u hem of haar in beeld.',
   'waiting.time': 'Uw afspraak: {time} uur',
   'waiting.selfView': 'Zo ziet uw zorgverlener u',
+  'waiting.for': 'U wacht op {clinician}.',
+  'waiting.nowFor': 'U wacht nu op {clinician}. U hoeft niets te doen: u houdt uw plek in de wachtkamer.',
+  'waiting.again':
+    'Uw zorgverlener heeft u even teruggezet in de wachtkamer. U hoeft niets te doen en de pagina niet te sluiten: u wordt zo weer binnengelaten.',
 
   'consult.title': 'Videoconsult met {clinician}',
   'consult.remoteWaiting': 'Uw zorgverlener komt zo in beeld…',
@@ -341,6 +345,10 @@ export const en: { [K in BaseKey]: string } = {
     'Please wait. Sometimes an earlier clinic runs a little late. As soon as your clinician lets you in, you will see them on screen.',
   'waiting.time': 'Your appointment: {time}',
   'waiting.selfView': 'This is how your clinician sees you',
+  'waiting.for': 'You are waiting for {clinician}.',
+  'waiting.nowFor': 'You are now waiting for {clinician}. You need not do anything: you keep your place in the waiting room.',
+  'waiting.again':
+    'Your clinician has put you back in the waiting room for a moment. You need not do anything or close this page: you will be let in again shortly.',
 
   'consult.title': 'Video consultation with {clinician}',
   'consult.remoteWaiting': 'Your clinician will appear in a moment…',

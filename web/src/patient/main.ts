@@ -404,9 +404,13 @@ function waiting(): Node[] {
   );
   lineBox = h('div', { class: 'wait-line', role: 'status', 'data-testid': 'wait-line', hidden: true });
   lineShown = '';
+  waitingForBox = h('p', { class: 'waiting-for', role: 'status', 'data-testid': 'waiting-for' });
+  waitingForShown = '';
   return [
     tx('h1', 'waiting.title'),
+    ...(snap?.waitingAgain ? [tx('p', 'waiting.again', { class: 'notice', 'data-testid': 'waiting-again' })] : []),
     tx('p', 'waiting.ready', { class: 'lead', 'data-testid': 'waiting-ready' }),
+    waitingForBox,
     lineBox,
     delayBox,
     h('figure', { class: 'self-view self-view-waiting' }, localVideo, tx('figcaption', 'waiting.selfView')),
@@ -422,6 +426,22 @@ function waiting(): Node[] {
 
 let delayBox: HTMLElement | null = null;
 let delayText: HTMLElement | null = null;
+/** "You are waiting for Dr. X", and "now waiting for" once a transfer moved her (issue 18.1). */
+let waitingForBox: HTMLElement | null = null;
+let waitingForShown = '';
+/** The clinician a transfer moved her to while this page was open; null before any. */
+let movedTo: string | null = null;
+
+function showWaitingFor(): void {
+  const name = appt?.clinician.name ?? '';
+  if (!waitingForBox?.isConnected || !name) return;
+  const key = `${name}/${movedTo === name}`;
+  if (key === waitingForShown) return;
+  const first = waitingForShown === '';
+  waitingForShown = key;
+  bindText(waitingForBox, movedTo === name ? 'waiting.nowFor' : 'waiting.for', { clinician: name });
+  if (!first) announce(waitingForBox.textContent ?? '');
+}
 /** Place in line and expected wait (when the clinic shows them); `lineShown` is what it says now. */
 let lineBox: HTMLElement | null = null;
 let lineShown = '';
@@ -494,6 +514,7 @@ function updateLive(): void {
   }
   if (companionBox?.isConnected && typeof snap?.companion === 'boolean') companionBox.checked = snap.companion;
   showLine(snap?.visitState === 'waiting' ? (snap.wait ?? null) : null);
+  showWaitingFor();
 }
 
 // ---------------------------------------------------------------- device test
@@ -843,6 +864,12 @@ function releaseMedia(): void {
 // ---------------------------------------------------------------- state from the server
 
 function applyState(s: StateSnapshot): void {
+  // Moved to another clinician's lane (a transfer or a hand-over): the page says whom she waits
+  // for now; nothing else restarts (same link, same socket, same camera).
+  if (appt && s.clinicianName && s.clinicianName !== appt.clinician.name) {
+    appt = { ...appt, clinician: { name: s.clinicianName } };
+    movedTo = s.clinicianName;
+  }
   snap = s;
   clock.sync(s.serverTime);
   show(screenFor(s, hungUp, isGuest()));

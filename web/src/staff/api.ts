@@ -55,3 +55,8 @@ export const inviteGuest = (id: string, role: GuestRole): Promise<{ guest: Guest
 export const revokeGuest = (id: string, guestId: string): Promise<{ guests: Guest[] }> =>
   call('POST', `${appt(id)}/guests/${encodeURIComponent(guestId)}/revoke`, {});
 export const report = (id: string): Promise<{ report: ConsultReport }> => call('GET', `${appt(id)}/report`);
+/** Back to the waiting room; with `toClinician` handed over to that colleague (issue 18.2). */
+export const returnToWaiting = (id: string, toClinician?: string): Promise<unknown> =>
+  call('POST', `${appt(id)}/return`, toClinician ? { toClinician } : {});
+export const transferTargets = (id: string): Promise<{ clinicians: Array<{ id: string; name: string }> }> =>
+  call('GET', `${appt(id)}/transfer-targets`);

@@ -29,6 +29,7 @@ import { idleSignOut, setupSignOut } from '../lib/staff-session.js';
 import { isFinal } from '../../../shared/visit-state.js';
 import { knmgPanel } from './knmg.js';
 import { guestPanel } from './guests.js';
+import { handOverPanel } from './hand-over.js';
 import { reportSections } from './report.js';
 
 type View = 'loading' | 'list' | 'consult' | 'report' | 'error';
@@ -474,6 +475,17 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
   };
   const knmg = knmgPanel(a.id, onSideError);
   const guests = guestPanel(a.id, onSideError);
+  // Back to the waiting room, or a hand-over to a colleague (issue 18.2): the consult screen
+  // closes here; the list shows her waiting (to let in again, or in the colleague's lane).
+  const handOver = handOverPanel(
+    a.id,
+    (colleague) => {
+      if (sig !== s) return;
+      closeConsult();
+      showList(colleague ? t('handOver.doneTo', { name: colleague }) : t('handOver.done'));
+    },
+    onSideError,
+  );
   // Drawn in the next task: with the socket and the camera ready (the usual case), `join` and
   // `publish` below leave first, before the consult screen's layout (its heading takes the
   // focus, which lays the whole screen out at once) keeps this page's main thread.
@@ -484,7 +496,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
         'div',
         { class: 'consult-layout' },
         h('div', { class: 'consult-main' }, ...v.nodes),
-        h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node),
+        h('aside', { class: 'consult-side', 'data-testid': 'consult-side' }, knmg.node, guests.node, handOver.node),
       ),
     ]);
   }, 0);
@@ -499,6 +511,7 @@ async function openConsult(a: TodayAppointment, admitFirst: boolean): Promise<vo
       if (sig !== s) return;
       void knmg.load();
       void guests.load();
+      void handOver.load();
     });
 
   sig = s;

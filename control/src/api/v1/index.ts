@@ -16,6 +16,7 @@ import { mountAppointmentRoutes } from './appointments/routes.js';
 import { mountReportRoutes } from './appointments/report.js';
 import { mountParticipantRoutes } from './appointments/participants.js';
 import { mountReportsApi } from '../../reports/routes.js';
+import { mountWalkInRoutes } from './walk-ins.js';
 import type { Hub } from '../../realtime/hub.js';
 import type { MessageScheduler } from '../../jobs/queue.js';
 
@@ -41,6 +42,7 @@ export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
   mountReportRoutes(router, deps);
   mountParticipantRoutes(router, deps);
   mountReportsApi(router, deps);
+  mountWalkInRoutes(router, deps);
   // Anything else under /api/v1: a JSON 405 for known paths, a JSON 404 otherwise.
   router.all('/{*rest}', (ctx) => {
     const path = ctx.path.slice('/api/v1'.length).replace(/\/+$/, '');
@@ -51,6 +53,7 @@ export function createIntegrationApiRouter(deps: IntegrationApiDeps): Router {
       : /^\/appointments\/[^/]+\/participants$/.test(path) ? 'GET, POST'
       : /^\/appointments\/[^/]+\/participants\/[^/]+$/.test(path) ? 'DELETE'
       : /^\/reports\/(?:figures|consults)(?:\.csv)?$/.test(path) ? 'GET'
+      : path === '/walk-ins' ? 'GET'
       : null;
     if (!allow) throw NotFound('resource');
     throw new HttpError(405, 'method_not_allowed', `use ${allow}`, undefined, { Allow: allow });

@@ -13,5 +13,7 @@ import { Reports1796400020000 } from './1796400020000-reports.js';
 import { EhrWriteback1796500000000 } from './1796500000000-ehr-writeback.js';
 import { ClinicWaitDisplay1796600000000 } from './1796600000000-clinic-wait-display.js';
 import { ClinicPatientScreenShare1796700000000 } from './1796700000000-clinic-patient-screen-share.js';
+import { TransferConsultParts1796900000000 } from './1796900000000-transfer-consult-parts.js';
+import { WalkIn1797000000000 } from './1797000000000-walk-in.js';
 
-export const migrations = [Initial1732300000000, NotificationSent1795390554607, VisitDeviceTestCompanion1795400000000, CallbacksAndMessageSettings1795500000000, StaffSsoSessions1795510000000, VisitNoShow1795520000000, ConsultRecord1795530000000, ClinicianDelayMessage1795550000000, ConsultRating1796400000000, ManagerRole1796400010000, Reports1796400020000, EhrWriteback1796500000000, ClinicWaitDisplay1796600000000, ClinicPatientScreenShare1796700000000];
+export const migrations = [Initial1732300000000, NotificationSent1795390554607, VisitDeviceTestCompanion1795400000000, CallbacksAndMessageSettings1795500000000, StaffSsoSessions1795510000000, VisitNoShow1795520000000, ConsultRecord1795530000000, ClinicianDelayMessage1795550000000, ConsultRating1796400000000, ManagerRole1796400010000, Reports1796400020000, EhrWriteback1796500000000, ClinicWaitDisplay1796600000000, ClinicPatientScreenShare1796700000000, TransferConsultParts1796900000000, WalkIn1797000000000];
