@@ -8,11 +8,15 @@
 #     scripts/janus-config.mjs renders); Janus, Redis and nginx started from the chroot in a
 #     network namespace of our own: Janus refuses the Admin API without its secret, Redis
 #     answers only with the password, the public site answers 404 for staff/API/metrics paths
-#     and serves the patient pages; the backup script writes a dump pg_restore can read.
+#     and serves the patient pages; the backup script writes a dump pg_restore can read;
+#  4. upgrade.yml to a second build (test/deploy/upgrade.sh) with a consult in Chromium
+#     running across the control plane's restart (test/deploy/consult-media.ts), a rollback,
+#     and the restore drill onto a fresh root (test/deploy/restore.sh).
 # Nothing is cached outside .run/deploy; every step fails loudly.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# (DEB_PACKAGES, always ensured, bring chromium: the consult across the upgrade runs in it.)
 ensure_installed "${TEST_PACKAGES[@]}" curl
 START=$SECONDS
 D="$RUN/deploy"; R="$D/root"; NS="spk-deploy-$$"; A="$ROOT/deploy/ansible"

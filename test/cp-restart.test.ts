@@ -8,11 +8,11 @@
  * decoded remote video frame.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { createAppointmentViaApi, seedClinic, signInClinician, startConsult, type SeededClinic } from './support/scenario.js';
 import { expectScreen } from './support/patient-page.js';
+import { gapReport, startGapMeter } from './support/frames.js';
 
 const BASE = 19800;
 /** The claim: at most 1 s without a newly decoded frame (a renegotiation takes several). */
@@ -22,20 +22,6 @@ let seeded: SeededClinic;
 let patient: TestBrowser;
 let clinician: TestBrowser;
 let appointmentId: string;
-
-/** What the gap meter keeps in the page (window.__gap), read back by gapReport. */
-interface GapWindow {
-  __gap: {
-    boundMs: number;
-    worst: { frames: number; sumMs: number; atLeastMs: number } | null;
-    frames: number;
-    missing: number;
-    lastProgress: number;
-    pcs: Set<RTCPeerConnection>;
-  };
-  __gapTimer?: ReturnType<typeof setInterval>;
-  spkDebug: { pcs(): RTCPeerConnection[] };
-}
 
 beforeAll(async () => {
   stack = await startStack({ name: 'cp-restart', basePort: BASE });
@@ -49,83 +35,6 @@ afterAll(async () => {
   await clinician?.close();
   await stack?.stop();
 });
-
-/**
- * In the page, from the decoder's own clock: every remote video track's inbound-rtp stats carry
- * the sum and the sum of squares of the delays between consecutively decoded frames, counted by
- * WebRTC for every frame however busy the page's main thread is. Between two samples, n new
- * delays with sum S and sum of squares Q: the largest is at most (S + √((n−1)(nQ − S²))) / n
- * (the rest as even as they can be) and at least Q / S. The meter keeps the largest bound of
- * any window: the longest stretch without a new frame was no longer than `boundMs`.
- * (A JavaScript timer or requestVideoFrameCallback runs on the main thread and sees a stall
- * there as a gap between frames; these sums do not.) A gap across a new connection is not in
- * these sums: the test checks that the same connections carried on. Uses window.spkDebug.pcs().
- */
-async function startGapMeter(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as GapWindow;
-    clearInterval(w.__gapTimer);
-    const last = new WeakMap<RTCPeerConnection, Map<string, { frames: number; sum: number; squares: number }>>();
-    w.__gap = { boundMs: 0, worst: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set() };
-    let busy = false;
-    w.__gapTimer = setInterval(async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        const pcs = w.spkDebug.pcs();
-        for (const pc of pcs) w.__gap.pcs.add(pc);
-        const reports = await Promise.all(pcs.map((pc) => pc.getStats()));
-        let progressed = false;
-        reports.forEach((stats, i) =>
-          stats.forEach((s: any) => {
-            if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
-            if (typeof s.totalSquaredInterFrameDelay !== 'number') {
-              w.__gap.missing++;
-              return;
-            }
-            const pc = pcs[i]!;
-            if (!last.has(pc)) last.set(pc, new Map());
-            const prev = last.get(pc)!.get(s.id);
-            const frames = s.framesDecoded ?? 0;
-            last.get(pc)!.set(s.id, { frames, sum: s.totalInterFrameDelay, squares: s.totalSquaredInterFrameDelay });
-            // A connection's first sample is the baseline (what came before the meter is not counted).
-            if (prev && frames > prev.frames) {
-              progressed = true;
-              const n = frames - prev.frames;
-              w.__gap.frames += n;
-              const S = Math.max(0, s.totalInterFrameDelay - prev.sum);
-              const Q = Math.max(0, s.totalSquaredInterFrameDelay - prev.squares);
-              const upper = n === 1 ? S : (S + Math.sqrt(Math.max(0, (n - 1) * (n * Q - S * S)))) / n;
-              const bound = Math.min(Math.sqrt(Q), upper) * 1000;
-              if (bound > w.__gap.boundMs) {
-                w.__gap.boundMs = bound;
-                w.__gap.worst = { frames: n, sumMs: Math.round(S * 1000), atLeastMs: S > 0 ? Math.round((Q / S) * 1000) : 0 };
-              }
-            }
-          }),
-        );
-        if (progressed) w.__gap.lastProgress = performance.now();
-      } finally {
-        busy = false;
-      }
-    }, 100);
-  });
-}
-
-/**
- * The bound on the longest gap so far, whether frames are decoded now, how many frames were
- * counted, and how many peer connections the page ever had.
- */
-async function gapReport(
-  page: Page,
-): Promise<{ maxGapMs: number; worst: unknown; flowing: boolean; frames: number; missing: number; connections: number }> {
-  const before = await page.evaluate(() => (window as unknown as GapWindow).__gap.lastProgress);
-  await page.waitForFunction((b) => (window as unknown as GapWindow).__gap.lastProgress > b, before, { timeout: 5_000, polling: 100 }).catch(() => undefined);
-  return page.evaluate((b) => {
-    const g = (window as unknown as GapWindow).__gap;
-    return { maxGapMs: Math.round(g.boundMs), worst: g.worst, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing, connections: g.pcs.size };
-  }, before);
-}
 
 async function restart(signal: NodeJS.Signals): Promise<number> {
   const stoppedAt = Date.now();

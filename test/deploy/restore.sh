@@ -61,7 +61,7 @@ say "deploy: restore drill (the shipped backup onto a fresh root)"
 touch "$D/supervise.stop"; wait "$SUP_CP" "$SUP_WK" 2>/dev/null || true
 run_unit spreekkamer.service
 wait_long "the control plane" bash -c "ip netns exec $NS curl -skf https://10.78.0.1:8443/readyz" || true
-read -r CANCELLED2 CANCELLED2_TOKEN < <(appointment $((3 * 24 * 60)) || true) || true
+read -r CANCELLED2 CANCELLED2_TOKEN _ < <(appointment $((3 * 24 * 60)) || true) || true
 check "a cancellation while no worker runs" test "$(in_ns curl -sk -o /dev/null -w '%{http_code}' -X DELETE -H "authorization: Bearer $API_KEY" "https://10.78.0.1:8443/api/v1/appointments/$CANCELLED2")" = 200
 OLD_JOBS="$(drill_jobs "$NS" "$REDIS_PW")"
 check "the old root's Redis holds the reminders, the no-show check and the cancellation" bash -c "! grep -q ' -\$' <<<'$OLD_JOBS'"

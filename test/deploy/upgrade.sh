@@ -12,8 +12,10 @@
 # No systemd here: `supervise` plays systemd's part for the two units (their ExecStart, as
 # run_unit starts it) and restarts a unit, SIGTERM as `systemctl restart` sends it, when
 # `current` points elsewhere — what the role's handler asks systemd for after the switch.
-# Not here (no browser in this test): a running consult's media across the restart;
-# test/cp-restart.test.ts measures that against the real control plane.
+# A consult runs across the re-run's restart (test/deploy/consult-media.ts): the patient's
+# page and the clinician's console in Chromium, through nginx, the control plane and Janus as
+# deployed; both keep decoding and presenting frames (the longest gap is printed), the same
+# peer connections carry on, the visit is neither dropped nor admitted again.
 
 node_pids_of() {  # node processes in the namespace whose command line holds $1
   local pid
@@ -104,14 +106,24 @@ spk() { in_ns chroot "$R" /usr/local/bin/spreekkamer "$@"; }
 spk clinic create --code "deploy-drill-$$" --name "Deploy drill" --helpdesk-phone "088 123 45 67" > "$D/drill-cli.log" 2>&1 || bad "spreekkamer clinic create (see $D/drill-cli.log)"
 spk staff create --email "drill-$$@test.invalid" --name "Dr. Drill" --role clinician --clinic "deploy-drill-$$" --password 'correct horse battery staple' >> "$D/drill-cli.log" 2>&1 || bad "spreekkamer staff create (see $D/drill-cli.log)"
 API_KEY="$(spk api-key create --name "deploy-drill-$$" 2>>"$D/drill-cli.log" | tail -1 || true)"
-appointment() {  # <minutes from now>: prints "<id> <token>"
+appointment() {  # <minutes from now>: prints "<id> <token> <patient link>"
   in_ns curl -sk -H "authorization: Bearer $API_KEY" -H 'content-type: application/json' https://10.78.0.1:8443/api/v1/appointments \
     --data "{\"externalId\":\"drill-$1-$$\",\"clinic\":\"deploy-drill-$$\",\"clinician\":\"drill-$$@test.invalid\",\"start\":\"$(date -u -d "+$1 minutes" +%Y-%m-%dT%H:%M:%S+00:00)\",\"durationMinutes\":15,\"patient\":{\"name\":\"Test Patient\",\"birthDate\":\"1970-01-01\",\"phone\":\"0612345678\",\"language\":\"nl\"}}" \
-    | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["id"], a["patientLink"].rstrip("/").split("/")[-1])'
+    | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["id"], a["patientLink"].rstrip("/").split("/")[-1], a["patientLink"])'
 }
-read -r AHEAD AHEAD_TOKEN < <(appointment $((4 * 24 * 60)) || true) || true
+read -r AHEAD AHEAD_TOKEN _ < <(appointment $((4 * 24 * 60)) || true) || true
 check "an appointment made through nginx with the CLI's API key" test -n "$AHEAD_TOKEN"
 check "before the upgrade: /status says $V1, ready" test "$(status_of)" = "$V1 true"
+
+# A consult that runs through the upgrade (test/deploy/consult-media.ts): an appointment in
+# five minutes, the patient's page and the clinician's console in Chromium through nginx. It
+# is admitted while the failing run below goes (that one restarts nothing) and must be in
+# media before the re-run restarts the control plane.
+read -r NOW_ID _ NOW_LINK < <(appointment 5 || true) || true
+rm -f "$D/consult-media.stop"
+CM_T0=$SECONDS
+in_ns node --import tsx test/deploy/consult-media.ts "$NOW_LINK" "$NOW_ID" "https://spreekkamer.test.invalid:8443" "drill-$$@test.invalid" 'correct horse battery staple' "$D/consult-media.stop" > "$D/consult-media.log" 2>&1 &
+CM_PID=$!
 
 # 1. A failed step: the new migration cannot run (its table is already there).
 psql_r "CREATE TABLE deploy_test_upgrade (blocker text)" >/dev/null || bad "the blocking table could not be made"
@@ -126,6 +138,8 @@ check "…no restart (each unit started once)" bash -c "[ \$(cat '$D'/supervise-
 
 # 2. The cause removed, the same command again.
 psql_r "DROP TABLE deploy_test_upgrade" >/dev/null || bad "the blocking table could not be dropped"
+for _ in $(seq 1 240); do grep -q '^admitted' "$D/consult-media.log" || ! kill -0 "$CM_PID" 2>/dev/null && break; sleep 0.5; done
+check "a consult admitted through nginx before the upgrade: patient page and console in Chromium, media both ways ($((SECONDS - CM_T0)) s)" grep -q '^admitted' "$D/consult-media.log"
 before="$(dumps)"
 t0=$SECONDS
 if upgrade upgrade "$REL2" "$V2"; then ok "upgrade.yml run again: done ($((SECONDS - t0)) s)"; else bad "upgrade.yml run again failed"; tail -30 "$D/upgrade.log" >&2; fi
@@ -133,11 +147,17 @@ NEWDUMP="$(comm -13 <(echo "$before") <(dumps))"
 check "…a new dump, taken before migrating (the new table is not in it)" bash -c "[ -n '$NEWDUMP' ] && chroot '$R' pg_restore --list '/var/backups/spreekkamer/$NEWDUMP' > '$D/upgrade-dump.list' && grep -q 'TABLE public appointment ' '$D/upgrade-dump.list' && ! grep -q 'deploy_test_upgrade' '$D/upgrade-dump.list'"
 check "…the migration ran (its row and its table)" test "$(psql_r "SELECT count(*) FROM migrations WHERE name = '$M2'")/$(psql_r "SELECT to_regclass('deploy_test_upgrade') IS NOT NULL")" = 1/t
 check "…current is the new release" test "$(basename "$(readlink "$R/opt/spreekkamer/current")")" = "$V2"
-check "…the playbook waited for the new release to be ready (/status)" bash -c "grep -A2 'TASK \[Wait until this control plane runs the new release' '$D/upgrade.log' | grep -q '^ok:'"
+# (its task's lines up to the next blank one: a slow start adds a line per retry)
+check "…the playbook waited for the new release to be ready (/status)" bash -c "sed -n '/^TASK \[Wait until this control plane runs the new release/,/^\$/p' '$D/upgrade.log' | grep -q '^ok:'"
 check "…each unit restarted once, on the new release" bash -c "grep -qx 'start 2 $V2' '$D/supervise-spreekkamer.log' && grep -qx 'start 2 $V2' '$D/supervise-spreekkamer-worker@.log'"
 check "after the upgrade: /status through nginx says $V2, ready" test "$(status_of)" = "$V2 true"
 check "…a patient link made before the upgrade opens" link_opens "$AHEAD_TOKEN" scheduled
 check "…the worker runs the new release (its metrics)" wait_for "worker metrics" bash -c "ip netns exec $NS curl -sf http://127.0.0.1:8091/metrics | grep -q '^spreekkamer_'"
+# The consult ran through the restart: its media, and its visit in the audit trail.
+touch "$D/consult-media.stop"
+if wait "$CM_PID"; then ok "the consult across the upgrade (test/deploy/consult-media.ts)"; else bad "the consult across the upgrade (see $D/consult-media.log)"; fi
+grep -E '^(ok  |FAIL|measured|when:|done) ' "$D/consult-media.log" | sed 's/^/  consult: /' || true
+check "…one admission, no drop (audit trail), ended by the clinician afterwards" test "$(psql_r "SELECT count(*) FILTER (WHERE action = 'admission') || '/' || count(*) FILTER (WHERE action = 'drop') FROM audit_event WHERE appointment_id = '$NOW_ID'")/$(psql_r "SELECT state FROM visit WHERE appointment_id = '$NOW_ID'")" = 1/0/ended
 check "upgrade.yml again with the same release: changes only the dump" bash -c "ip netns exec $NS ansible-playbook -i test/deploy/inventory.yml '$A/upgrade.yml' -e ansible_host='$R' -e spreekkamer_release_archive='$REL2' -e spreekkamer_release_version=$V2 -e spreekkamer_upgrade_wait_ready=true > '$D/upgrade-again.log' 2>&1 && grep -A1 '^PLAY RECAP' '$D/upgrade-again.log' | grep -q 'changed=1 .*failed=0'"
 
 # 3. Rollback: the previous release again; it runs on the newer schema (migrations only add).

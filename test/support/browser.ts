@@ -67,16 +67,24 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(
-  opts: { fakeMedia?: boolean; viewport?: { width: number; height: number }; smallCamera?: boolean } = {},
+  opts: {
+    fakeMedia?: boolean;
+    viewport?: { width: number; height: number };
+    smallCamera?: boolean;
+    /** More Chromium flags (e.g. --host-resolver-rules for a deployment's host names). */
+    args?: string[];
+    /** A test deployment's self-signed certificates. */
+    ignoreHTTPSErrors?: boolean;
+  } = {},
 ): Promise<TestBrowser> {
   const fake = opts.fakeMedia ?? true;
   const camera = fake && opts.smallCamera ? [`--use-file-for-fake-video-capture=${smallCameraFile()}`] : [];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...camera] : [])],
+    args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...camera] : []), ...(opts.args ?? [])],
   });
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false });
   const page = await context.newPage();
   return {
     browser,

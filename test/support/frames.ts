@@ -188,3 +188,149 @@ export async function freshTrace(page: Page): Promise<{ newPcAt: number | null; 
     return { newPcAt: fm.newPcAt, pubUpAt: fm.pubUpAt, subUpAt: fm.subUpAt, freshAt: fm.freshAt };
   });
 }
+
+/** What startGapMeter() keeps in the page (window.__gap), read back by gapReport(). */
+interface GapWindow {
+  __gap: {
+    boundMs: number;
+    worst: { frames: number; sumMs: number; atLeastMs: number } | null;
+    /** Epoch ms of the sample that found the longest gap (it ended shortly before). */
+    worstAt: number | null;
+    frames: number;
+    missing: number;
+    lastProgress: number;
+    pcs: Set<RTCPeerConnection>;
+    /** Presented in the remote <video> elements (requestVideoFrameCallback). */
+    presented: number;
+    presentedGapMs: number;
+    presentedWorstAt: number | null;
+    lastPresented: Map<HTMLVideoElement, number>;
+    pending: WeakSet<HTMLVideoElement>;
+  };
+  __gapTimer?: ReturnType<typeof setInterval>;
+  __gapPresentTimer?: ReturnType<typeof setInterval>;
+  spkDebug: { pcs(): RTCPeerConnection[] };
+}
+
+/**
+ * The longest gap without a new remote video frame, two ways.
+ *
+ * Decoded, from the decoder's own clock: every remote video track's inbound-rtp stats carry
+ * the sum and the sum of squares of the delays between consecutively decoded frames, counted by
+ * WebRTC for every frame however busy the page's main thread is. Between two samples, n new
+ * delays with sum S and sum of squares Q: the largest is at most (S + √((n−1)(nQ − S²))) / n
+ * (the rest as even as they can be) and at least Q / S. The meter keeps the largest bound of
+ * any window: the longest stretch without a new frame was no longer than `boundMs`.
+ * A gap across a new connection is not in these sums: gapReport() counts the connections.
+ *
+ * Presented, in the page's remote <video> elements: requestVideoFrameCallback's presentation
+ * times, per element; the longest stretch between two presented frames. This one runs on the
+ * main thread, so a stall there (a busy machine) counts as a gap too: an upper bound.
+ * Uses window.spkDebug.pcs().
+ */
+export async function startGapMeter(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as GapWindow;
+    clearInterval(w.__gapTimer);
+    clearInterval(w.__gapPresentTimer);
+    const last = new WeakMap<RTCPeerConnection, Map<string, { frames: number; sum: number; squares: number }>>();
+    const g: GapWindow['__gap'] = {
+      boundMs: 0, worst: null, worstAt: null, frames: 0, missing: 0, lastProgress: performance.now(), pcs: new Set(),
+      presented: 0, presentedGapMs: 0, presentedWorstAt: null, lastPresented: new Map(), pending: new WeakSet(),
+    };
+    w.__gap = g;
+    // Only inline callbacks here: a named function would reach the page with the bundler's
+    // __name() helper, which the page does not have.
+    w.__gapPresentTimer = setInterval(() => {
+      for (const v of document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')) {
+        if (g.pending.has(v)) continue;
+        g.pending.add(v);
+        v.requestVideoFrameCallback((_now, meta) => {
+          g.pending.delete(v);
+          const prev = g.lastPresented.get(v);
+          if (prev !== undefined && meta.presentationTime - prev > g.presentedGapMs) {
+            g.presentedGapMs = meta.presentationTime - prev;
+            g.presentedWorstAt = Date.now();
+          }
+          g.lastPresented.set(v, meta.presentationTime);
+          g.presented++;
+        });
+      }
+    }, 20);
+    let busy = false;
+    w.__gapTimer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const pcs = w.spkDebug.pcs();
+        for (const pc of pcs) g.pcs.add(pc);
+        const reports = await Promise.all(pcs.map((pc) => pc.getStats()));
+        let progressed = false;
+        reports.forEach((stats, i) =>
+          stats.forEach((s: any) => {
+            if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+            if (typeof s.totalSquaredInterFrameDelay !== 'number') {
+              g.missing++;
+              return;
+            }
+            const pc = pcs[i]!;
+            if (!last.has(pc)) last.set(pc, new Map());
+            const prev = last.get(pc)!.get(s.id);
+            const frames = s.framesDecoded ?? 0;
+            last.get(pc)!.set(s.id, { frames, sum: s.totalInterFrameDelay, squares: s.totalSquaredInterFrameDelay });
+            // A connection's first sample is the baseline (what came before the meter is not counted).
+            if (prev && frames > prev.frames) {
+              progressed = true;
+              const n = frames - prev.frames;
+              g.frames += n;
+              const S = Math.max(0, s.totalInterFrameDelay - prev.sum);
+              const Q = Math.max(0, s.totalSquaredInterFrameDelay - prev.squares);
+              const upper = n === 1 ? S : (S + Math.sqrt(Math.max(0, (n - 1) * (n * Q - S * S)))) / n;
+              const bound = Math.min(Math.sqrt(Q), upper) * 1000;
+              if (bound > g.boundMs) {
+                g.boundMs = bound;
+                g.worst = { frames: n, sumMs: Math.round(S * 1000), atLeastMs: S > 0 ? Math.round((Q / S) * 1000) : 0 };
+                g.worstAt = Date.now();
+              }
+            }
+          }),
+        );
+        if (progressed) g.lastProgress = performance.now();
+      } finally {
+        busy = false;
+      }
+    }, 100);
+  });
+}
+
+export interface GapReport {
+  /** Decoded: the bound on the longest gap without a new frame (ms). */
+  maxGapMs: number;
+  worst: { frames: number; sumMs: number; atLeastMs: number } | null;
+  /** Epoch ms when the meter found that gap (it ended shortly before). */
+  worstAt: number | null;
+  /** Frames are decoded now (within 5 s of asking). */
+  flowing: boolean;
+  frames: number;
+  /** inbound-rtp reports without the inter-frame sums (the bound would be blind). */
+  missing: number;
+  /** Peer connections the page had since the meter started (the same ones: nothing renegotiated). */
+  connections: number;
+  /** Presented: frames, and the longest stretch between two of one <video> (ms). */
+  presented: number;
+  presentedGapMs: number;
+  presentedWorstAt: number | null;
+}
+
+/** Since startGapMeter(): the gaps, whether frames are decoded now, frames and connections counted. */
+export async function gapReport(page: Page): Promise<GapReport> {
+  const before = await page.evaluate(() => (window as unknown as GapWindow).__gap.lastProgress);
+  await page.waitForFunction((b) => (window as unknown as GapWindow).__gap.lastProgress > b, before, { timeout: 5_000, polling: 100 }).catch(() => undefined);
+  return page.evaluate((b) => {
+    const g = (window as unknown as GapWindow).__gap;
+    return {
+      maxGapMs: Math.round(g.boundMs), worst: g.worst, worstAt: g.worstAt, flowing: g.lastProgress > b, frames: g.frames, missing: g.missing,
+      connections: g.pcs.size, presented: g.presented, presentedGapMs: Math.round(g.presentedGapMs), presentedWorstAt: g.presentedWorstAt,
+    };
+  }, before);
+}

@@ -92,7 +92,8 @@ export async function signInClinician(page: Page, stack: Stack, seeded: SeededCl
  * test's network reaches it (default the link itself). Returns both pages' media counts.
  */
 export async function startConsult(
-  stack: Stack,
+  /** (only its internal URL: test/deploy/consult-media.ts passes a deployment's) */
+  stack: { control: { internalUrl: string } },
   pages: { patient: Page; clinician: Page },
   appointment: { id: string; patientLink: string },
   opts: { patientUrl?: string; timeoutMs?: number } = {},
