@@ -26,10 +26,16 @@ import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { startConsult } from '../support/scenario.js';
 import { gapReport, startGapMeter, type GapReport } from '../support/frames.js';
 
-/** The claim (as test/cp-restart.test.ts): under 1 s without a newly decoded frame. */
-const MAX_GAP_MS = 1000;
+/**
+ * The claim: under 2 s without a newly decoded frame, on the same connections. Looser than
+ * test/cp-restart.test.ts's 1 s, which measures one restart on its own: here the meter runs for
+ * the whole of upgrade.yml (minutes, with converges and dumps busy on the same two cores), and
+ * a busy moment anywhere in it shows up as a gap (a run at load 7–19 saw 3.6 s once, not tied
+ * to the restart). A renegotiation or a dropped consult fails regardless (checked below).
+ */
+const MAX_GAP_MS = 2000;
 /** Between two frames presented in a <video> (requestVideoFrameCallback, on the main thread). */
-const MAX_PRESENTED_GAP_MS = 2000;
+const MAX_PRESENTED_GAP_MS = 3000;
 /** How long the script waits for the stop file at most. */
 const MAX_RUN_MS = 10 * 60_000;
 
