@@ -23,6 +23,12 @@ import { instantOf, localParts, WEEKDAYS } from '../control/src/domain/walk-in.j
 import { expireOverdueVisits } from '../control/src/consult/expiry.js';
 import { sweepCallbacks } from '../control/src/callbacks/checks.js';
 import { ANONYMOUS_NAME, forgetUnseenWalkIns } from '../control/src/jobs/housekeeping.js';
+import type { ErrorBody } from '../control/src/http/errors.js';
+import type { WalkInAdminView, WalkInView } from '../control/src/walkin/commands.js';
+import type { AppointmentJson } from '../control/src/domain/appointments.js';
+
+/** A reply as the test reads it: the success shape, or (by its status) an error body. */
+type Reply<T> = T & ErrorBody;
 
 const BASE = 22200;
 const TZ = 'Europe/Amsterdam';
@@ -69,7 +75,7 @@ async function put(body: unknown) {
 }
 async function view() {
   const res = await fetch(`${stack.control.publicUrl}/api/walk-in/${seeded.clinicCode}`);
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as Reply<WalkInView> };
 }
 async function register(body: Record<string, unknown>) {
   const res = await fetch(`${stack.control.publicUrl}/api/walk-in/${seeded.clinicCode}`, {
@@ -77,10 +83,10 @@ async function register(body: Record<string, unknown>) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const json = (await res.clone().json()) as any;
+  const json = (await res.clone().json()) as Partial<ErrorBody>;
   // A 400 from the shape check comes before the limit; the clinic's own "is required" after it.
-  if (res.status !== 400 || ['birthDate: is required', 'phone: is required'].includes(json.error?.message)) counted++;
-  return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+  if (res.status !== 400 || ['birthDate: is required', 'phone: is required'].includes(json.error?.message ?? '')) counted++;
+  return { status: res.status, body: (await res.json()) as Reply<{ path: string }>, headers: res.headers };
 }
 const walkInCount = async () => Number((await stack.ds.query(`SELECT count(*) AS n FROM appointment WHERE flags->>'walkIn' = 'true'`))[0].n);
 
@@ -136,12 +142,12 @@ describe('walk-in settings (admin)', () => {
     ];
     for (const [body, field] of cases) {
       const res = await put(body);
-      const json = (await res.json()) as any;
+      const json = (await res.json()) as ErrorBody;
       expect(res.status, field).toBe(400);
       expect(json.error.field, JSON.stringify(json)).toBe(field);
       expect(json.error.message.startsWith(`${field}:`)).toBe(true);
     }
-    const got = (await (await admin(`/admin/clinics/${seeded.clinicCode}/walk-in`)).json()) as any;
+    const got = (await (await admin(`/admin/clinics/${seeded.clinicCode}/walk-in`)).json()) as WalkInAdminView;
     expect(got.settings.enabled).toBe(false);
   });
 });
@@ -187,7 +193,7 @@ describe('opening hours by the server clock', () => {
     // A bad close command is named too.
     const bad = await admin(`/admin/clinics/${seeded.clinicCode}/walk-in/close`, { method: 'POST', body: { closed: true, until: 'morgen' } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error.field).toBe('until');
+    expect(((await bad.json()) as ErrorBody).error.field).toBe('until');
   });
 });
 
@@ -283,7 +289,7 @@ describe('registration', () => {
     const auth = { authorization: `Bearer ${seeded.apiKey}` };
     const list = await fetch(`${stack.control.internalUrl}/api/v1/walk-ins?clinic=${seeded.clinicCode}`, { headers: auth });
     expect(list.status).toBe(200);
-    const body = (await list.json()) as any;
+    const body = (await list.json()) as { appointments: AppointmentJson[] };
     expect(body.appointments).toHaveLength(1);
     expect(body.appointments[0]).toMatchObject({
       id: admittedId,
@@ -296,12 +302,12 @@ describe('registration', () => {
     });
     const one = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${admittedId}`, { headers: auth });
     expect(one.status).toBe(200);
-    expect(((await one.json()) as any).flags).toEqual({ walkIn: true });
+    expect(((await one.json()) as AppointmentJson).flags).toEqual({ walkIn: true });
     // Not the EHR's to change or cancel.
     expect((await fetch(`${stack.control.internalUrl}/api/v1/appointments/${admittedId}`, { method: 'DELETE', headers: auth })).status).toBe(404);
     const badQuery = await fetch(`${stack.control.internalUrl}/api/v1/walk-ins?clinic=${seeded.clinicCode}&date=2026-02-30`, { headers: auth });
     expect(badQuery.status).toBe(400);
-    expect(((await badQuery.json()) as any).error.field).toBe('query.date');
+    expect(((await badQuery.json()) as ErrorBody).error.field).toBe('query.date');
   });
 
   test('a full queue is refused with the clinic phone number; the page says "call us" (axe clean, nl and en)', async () => {

@@ -1,3 +1,4 @@
+import type { Encounter } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { ConsultRecordInput } from './record.js';
 import { reportAsFhirEncounter, type ConsultReport } from './report.js';
@@ -96,12 +97,12 @@ describe('the report as a FHIR Encounter', () => {
         { clinician: { id: 's1', name: 'Verpleegkundige A' }, admittedAt: '2031-05-06T08:31:00.000Z', endedAt: '2031-05-06T08:36:00.000Z', endReason: 'returned' },
         { clinician: { id: 's2', name: 'Dr. B' }, admittedAt: '2031-05-06T08:38:00.000Z', endedAt: '2031-05-06T08:45:00.000Z', endReason: 'ended' },
       ],
-    }, 'https://video.hospital.nl') as any;
-    expect(e.participant.map((p: any) => [p.type[0].coding[0].code, p.individual?.display ?? null, p.period?.start ?? null])).toEqual([
+    }, 'https://video.hospital.nl') as unknown as Encounter;
+    expect(e.participant!.map((p) => [p.type![0]!.coding![0]!.code, p.individual?.display ?? null, p.period?.start ?? null])).toEqual([
       ['PPRF', 'Verpleegkundige A', '2031-05-06T08:31:00.000Z'],
       ['PPRF', 'Dr. B', '2031-05-06T08:38:00.000Z'],
       ['TRANS', null, null],
     ]);
-    expect(e.participant[0].period.end).toBe('2031-05-06T08:36:00.000Z');
+    expect(e.participant![0]!.period!.end).toBe('2031-05-06T08:36:00.000Z');
   });
 });
