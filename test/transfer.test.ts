@@ -22,6 +22,8 @@ import { axeViolations, expectScreen, PHONE } from './support/patient-page.js';
 import { openDashboard, seedAssistant } from './support/dashboard.js';
 import { staffApi, staffSignIn } from './support/relay-client.js';
 import { readConsults } from '../control/src/reports/query.js';
+import type { ConsultReport } from '../control/src/consult/report.js';
+import type { Appointment, Encounter, Practitioner } from '@medplum/fhirtypes';
 
 const BASE = 23100;
 
@@ -179,10 +181,10 @@ describe('transfer to another clinician (issue 18.1)', () => {
       });
     const read = await fhir('GET');
     expect(read.status).toBe(200);
-    const booked = (await read.json()) as any;
-    const practitioner = booked.contained.find((r: any) => r.resourceType === 'Practitioner');
-    expect(practitioner.identifier[0].value).toBe(drB.id);
-    practitioner.identifier[0].value = seeded.clinician.id;
+    const booked = (await read.json()) as Appointment;
+    const practitioner = booked.contained!.find((r): r is Practitioner => r.resourceType === 'Practitioner')!;
+    expect(practitioner.identifier![0]!.value).toBe(drB.id);
+    practitioner.identifier![0]!.value = seeded.clinician.id;
     practitioner.telecom = [{ system: 'email', value: seeded.clinician.email }];
     const put = await fhir('PUT', booked);
     expect(put.status, JSON.stringify(await put.clone().json())).toBe(200);
@@ -222,10 +224,12 @@ describe('transfer to another clinician (issue 18.1)', () => {
     for (const id of [p1.id, p2.id, later.id]) await laneB.locator(`[data-testid="card"][data-appointment-id="${id}"]`).waitFor({ timeout: 5_000 });
     expect(await laneA.locator(`[data-testid="card"][data-appointment-id="${p1.id}"]`).count()).toBe(0);
     expect(await axeViolations(dash), 'dashboard with the move form: axe').toEqual([]);
+    if (process.env.SPK_SCREENSHOTS) await dash.screenshot({ path: 'docs/screenshots/transfer-1-dashboard-move.png' });
     // Dr. B admits the first of them: media both ways.
     await admitFrom(consoleB, phone1, p1.id);
     // The other one's page, told in Dutch and in English: axe clean in both.
     expect(await axeViolations(phone2), 'waiting screen "now waiting for", nl: axe').toEqual([]);
+    if (process.env.SPK_SCREENSHOTS) await phone2.screenshot({ path: 'docs/screenshots/transfer-2-now-waiting-for.png' });
     await phone2.getByTestId('lang-switch').click();
     await expect.poll(() => phone2.getByTestId('waiting-for').textContent()).toContain('You are now waiting for Dr. B. Tweede.');
     expect(await axeViolations(phone2), 'waiting screen "now waiting for", en: axe').toEqual([]);
@@ -324,6 +328,7 @@ describe('back to the waiting room and hand-over (issue 18.2)', () => {
     expect((await mediaOver(consoleA)).decoded, 'Dr. A sees her no more').toBe(0);
     expect(await phone.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     expect(await axeViolations(phone), 'waiting again, nl: axe').toEqual([]);
+    if (process.env.SPK_SCREENSHOTS) await phone.screenshot({ path: 'docs/screenshots/transfer-3-waiting-again.png' });
     await phone.getByTestId('lang-switch').click();
     await expect.poll(() => phone.getByTestId('waiting-again').textContent()).toContain('Your clinician has put you back in the waiting room');
     expect(await axeViolations(phone), 'waiting again, en: axe').toEqual([]);
@@ -353,20 +358,20 @@ describe('back to the waiting room and hand-over (issue 18.2)', () => {
     // The report through the integration API: three parts, Dr. B held the consult last.
     const res = await fetch(`${stack.control.internalUrl}/api/v1/appointments/${p.id}/report`, { headers: { authorization: `Bearer ${seeded.apiKey}` } });
     expect(res.status).toBe(200);
-    const report = (await res.json()) as any;
+    const report = (await res.json()) as ConsultReport;
     expect(report.clinician).toEqual({ id: drB.id, name: 'Dr. B. Tweede' });
-    expect(report.parts.map((x: any) => [x.clinician.name, x.endReason])).toEqual([
+    expect(report.parts.map((x) => [x.clinician.name, x.endReason])).toEqual([
       ['Dr. T. Test', 'returned'],
       ['Dr. T. Test', 'returned'],
       ['Dr. B. Tweede', 'ended'],
     ]);
-    expect(report.parts.every((x: any) => x.endedAt && x.endedAt >= x.admittedAt)).toBe(true);
-    expect(report.times.admittedAt).toBe(report.parts[0].admittedAt);
-    expect(report.participants.filter((x: any) => x.role === 'clinician').map((x: any) => x.name)).toEqual(['Dr. T. Test', 'Dr. B. Tweede']);
+    expect(report.parts.every((x) => x.endedAt && x.endedAt >= x.admittedAt)).toBe(true);
+    expect(report.times.admittedAt).toBe(report.parts[0]!.admittedAt);
+    expect(report.participants.filter((x) => x.role === 'clinician').map((x) => x.name)).toEqual(['Dr. T. Test', 'Dr. B. Tweede']);
     const fhir = (await (
       await fetch(`${stack.control.internalUrl}/api/v1/appointments/${p.id}/report?format=fhir`, { headers: { authorization: `Bearer ${seeded.apiKey}` } })
-    ).json()) as any;
-    expect(fhir.participant.map((x: any) => x.individual?.display)).toEqual(['Dr. T. Test', 'Dr. T. Test', 'Dr. B. Tweede']);
+    ).json()) as Encounter;
+    expect(fhir.participant!.map((x) => x.individual?.display)).toEqual(['Dr. T. Test', 'Dr. T. Test', 'Dr. B. Tweede']);
     // The managers' figures count the consult for Dr. B, who held it (not only by its lane).
     const today = new Date().toISOString().slice(0, 10);
     const rows = await readConsults(stack.ds, [seeded.clinicId], today, today);
