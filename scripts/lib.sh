@@ -9,9 +9,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 DEB_PACKAGES=(janus postgresql redis-server redis-tools chromium nftables iproute2 openssl)
 # Only `make test` needs these: Prometheus/promtool for the monitoring tests, Ansible and
-# debootstrap for the deployment tests, coturn for the TURN test, nginx for two control planes
+# debootstrap and dpkg-dev (the multi-server test's Debian mirror) for the deployment tests, coturn for the TURN test, nginx for two control planes
 # behind one proxy (test/two-control-planes.test.ts).
-TEST_PACKAGES=(prometheus ansible ansible-lint debootstrap coturn vpx-tools opus-tools nginx)
+TEST_PACKAGES=(prometheus ansible ansible-lint debootstrap dpkg-dev coturn vpx-tools opus-tools nginx)
 # `make bench` (and the capacity generator's test): VP8 and Opus encoders, run once to make the
 # media the Janus capacity bench replays (test/bench/capacity-media.ts).
 BENCH_PACKAGES=(vpx-tools opus-tools)

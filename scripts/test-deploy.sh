@@ -19,7 +19,7 @@ cd "$ROOT"
 # (DEB_PACKAGES, always ensured, bring chromium: the consult across the upgrade runs in it.)
 ensure_installed "${TEST_PACKAGES[@]}" curl
 START=$SECONDS
-D="$RUN/deploy"; R="$D/root"; NS="spk-deploy-$$"; A="$ROOT/deploy/ansible"
+ARG1="${1:-}"; D="$RUN/deploy"; R="$D/root"; NS="spk-deploy-$$"; A="$ROOT/deploy/ansible"
 export ANSIBLE_CONFIG="$A/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 FAILS=0
 ok()   { printf '  ok   %s\n' "$*"; }
@@ -33,6 +33,7 @@ unmount_root() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ "${1:-}" == --multi-only ]]; then mh_cleanup; exit $rc; fi
   if ip netns list 2>/dev/null | grep -qw "$NS"; then
     ip netns pids "$NS" 2>/dev/null | while read -r pid; do kill "$pid" 2>/dev/null || true; done
     sleep 0.3
@@ -48,15 +49,27 @@ cleanup() {
   for root in "$R" "$D/root2"; do
     if [[ -x "$root/usr/bin/pg_ctlcluster" ]]; then chroot "$root" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true; fi
   done
+  if declare -F mh_cleanup >/dev/null; then mh_cleanup; fi
   unmount_root
   exit $rc
 }
-trap cleanup EXIT INT TERM
+trap 'cleanup "${ARG1:-}"' EXIT INT TERM
 
 # --checks-only: skip lint, debootstrap and converge; check the root the last run left.
 # --reconverge: keep the root the last run left (no debootstrap), converge it twice, check
 # (quick while changing roles; the real test starts from nothing).
 REUSE=0; [[ "${1:-}" == --reconverge ]] && REUSE=1
+# --multi-only: only the multi-server inventory (test/deploy/multi-host.sh), from the mirror,
+# release and second build the last full run left.
+if [[ "${1:-}" == --multi-only ]]; then
+  REL="$(ls "$D"/release/spreekkamer-*.tar.gz 2>/dev/null | head -1 || true)"
+  [[ -n "$REL" && -d "$D/pristine/usr" ]] || die "--multi-only needs what a full run leaves under $D"
+  VERSION="t$(sha256sum "$REL" | cut -c1-12)"; V2=0.0.0-deploy-test2; REL2="$D/build2/spreekkamer-$V2.tar.gz"
+  source test/deploy/multi-host.sh
+  say "deploy test (multi-server only): $FAILS failure(s), $((SECONDS - START)) s"
+  (( FAILS == 0 )) || exit 1
+  exit 0
+fi
 if [[ "${1:-}" == --checks-only ]]; then
   [[ -x "$R/usr/sbin/nginx" ]] || die "--checks-only needs the root of an earlier run ($R)"
   unmount_root; mount -t proc proc "$R/proc"; mount -t tmpfs -o size=64m tmpfs "$R/dev/shm"
@@ -117,6 +130,9 @@ if [[ "$RECAP" =~ changed=0[[:space:]] && "$RECAP" =~ failed=0[[:space:]] ]]; th
 else bad "second run changed something:"; grep -E '^changed:|^TASK' "$D/second.log" | grep -B1 '^changed' >&2 || true; fi
 say "deploy: converge done after $((SECONDS - START)) s"
 fi
+# The multi-server inventory's seven roots converge in the background meanwhile
+# (test/deploy/multi-host.sh; waited for before the upgrade, whose consult is timed).
+if [[ -n "${REL:-}" && -d "$D/pristine/usr" ]]; then MH_STAGE=prepare source test/deploy/multi-host.sh; fi
 
 say "deploy: rendered configuration"
 J="$R/etc/janus/spreekkamer"
@@ -335,6 +351,10 @@ check "…and no new secret_key was made" test ! -e "$SECRETS/secret_key"
 mv "$D/secret_key.kept" "$SECRETS/secret_key"
 chroot "$R" runuser -u postgres -- psql -q -c "DELETE FROM appointment; DELETE FROM staff WHERE email = 'deploy-test@test.invalid'; DELETE FROM clinic WHERE code = 'deploy-test'" spreekkamer >/dev/null
 
+if [[ -n "${MH_PREP:-}" ]]; then
+  say "deploy: waiting for the multi-server converge (background, started after the one-server converge)"
+  wait "$MH_PREP" || true
+fi
 if [[ -n "${REL:-}" ]]; then
   DRILL_STAGE=prepare source test/deploy/restore.sh  # (the fresh root converges meanwhile)
   source test/deploy/upgrade.sh
@@ -476,6 +496,8 @@ if wait_for "Janus on 10.20.30.21" ip netns exec "$NS-cli" bash -c 'echo > /dev/
   check "Janus Admin API not on 10.20.30.21 at all" bash -c "! ip netns exec $NS-srv bash -c 'echo > /dev/tcp/10.20.30.21/7188'"
 fi
 fw_ns_down
+
+if [[ -n "${REL:-}" && -d "$D/pristine/usr" ]]; then source test/deploy/multi-host.sh; fi
 
 say "deploy test: $FAILS failure(s), $((SECONDS - START)) s"
 (( FAILS == 0 )) || exit 1

@@ -75,12 +75,14 @@ export async function launchBrowser(
     args?: string[];
     /** A test deployment's self-signed certificates. */
     ignoreHTTPSErrors?: boolean;
+    /** Another Chromium start (e.g. a script that runs it in a network namespace). */
+    executablePath?: string;
   } = {},
 ): Promise<TestBrowser> {
   const fake = opts.fakeMedia ?? true;
   const camera = fake && opts.smallCamera ? [`--use-file-for-fake-video-capture=${smallCameraFile()}`] : [];
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: opts.executablePath ?? CHROMIUM,
     headless: true,
     args: [...CHROMIUM_ARGS, ...(fake ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...camera] : []), ...(opts.args ?? [])],
   });
