@@ -11,7 +11,7 @@ test:       ## install what is missing and run every test against the real servi
 	@scripts/test.sh
 	@scripts/test-deploy.sh
 
-test-deploy: ## the Ansible deployment for real: lint, converge a debootstrapped Debian 12 twice, check it (~5 min)
+test-deploy: ## the Ansible deployment for real: lint, converge a debootstrapped Debian 12 twice and check it, then the multi-server inventory on seven roots (~25 min on 2 cores)
 	@scripts/test-deploy.sh
 
 bench:      ## benchmarks; writes .run/bench/latest.json

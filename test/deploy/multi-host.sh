@@ -105,19 +105,21 @@ ip netns exec "$LAN" sysctl -qw net.ipv4.ip_forward=1
 # The hospital's firewall: the inventory's 1:1 NAT and what the zoning table lets in.
 ip netns exec "$LAN" nft -f - <<NFT
 table ip hospital {
+  map public_to_lan {
+    type ipv4_addr : ipv4_addr
+    elements = { $PUB_EDGE : $EDGE, $PUB_MEDIA1 : $MEDIA1, $PUB_MEDIA2 : $MEDIA2, $PUB_TURN : $TURN1 }
+  }
+  map lan_to_public {
+    type ipv4_addr : ipv4_addr
+    elements = { $EDGE : $PUB_EDGE, $MEDIA1 : $PUB_MEDIA1, $MEDIA2 : $PUB_MEDIA2, $TURN1 : $PUB_TURN }
+  }
   chain pre {
     type nat hook prerouting priority dstnat; policy accept;
-    iifname "pub0" ip daddr $PUB_EDGE dnat to $EDGE
-    iifname "pub0" ip daddr $PUB_MEDIA1 dnat to $MEDIA1
-    iifname "pub0" ip daddr $PUB_MEDIA2 dnat to $MEDIA2
-    iifname "pub0" ip daddr $PUB_TURN dnat to $TURN1
+    iifname "pub0" ip daddr @public_to_lan dnat to ip daddr map @public_to_lan
   }
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "pub0" ip saddr $EDGE snat to $PUB_EDGE
-    oifname "pub0" ip saddr $MEDIA1 snat to $PUB_MEDIA1
-    oifname "pub0" ip saddr $MEDIA2 snat to $PUB_MEDIA2
-    oifname "pub0" ip saddr $TURN1 snat to $PUB_TURN
+    oifname "pub0" ip saddr @lan_to_public snat to ip saddr map @lan_to_public
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
@@ -222,9 +224,10 @@ echo "  prepared"
 }
 
 # Sourced twice by scripts/test-deploy.sh: with MH_STAGE=prepare right after the one-server
-# converge (the seven roots are made and converged in the background while the one-server
-# checks run: the slow part), then again at the end for the rest (sourced once, it prepares
-# inline).
+# root's first converge (the seven roots are made and converged in the background while the
+# one-server root is converged again and checked: the slow part; waited for before its
+# upgrade, whose consult is timed), then again after that upgrade for the rest, in the
+# background while the restore drill runs. Sourced once (--multi-only), it prepares inline.
 if [[ "${MH_STAGE:-}" == prepare ]]; then
   say "deploy: the multi-server example inventory: seven roots converge in the background"
   mh_prepare > "$D/mh-prepare.out" 2>&1 &
